@@ -1,0 +1,181 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration, parsed once from the environment by the
+ * entry point and passed down typed. Nothing else reads `process.env`.
+ */
+
+const SECRET_NAMES = new Set([
+  'MINIO_SECRET_KEY',
+  'MS_GRAPH_CLIENT_SECRET',
+  'GOOGLE_SERVICE_ACCOUNT_JSON',
+  'DATABASE_URL',
+]);
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { message: 'must be host:port, e.g. 127.0.0.1:7233' });
+
+const port = z.coerce
+  .number({ message: 'must be a port number' })
+  .int({ message: 'must be a whole number' })
+  .min(1, { message: 'must be between 1 and 65535' })
+  .max(65535, { message: 'must be between 1 and 65535' });
+
+const positiveInt = z.coerce
+  .number({ message: 'must be a number' })
+  .int({ message: 'must be a whole number' })
+  .positive({ message: 'must be greater than 0' });
+
+const name = z.string().trim().min(1, { message: 'must not be empty' });
+
+export const envSchema = z.object({
+  NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).default('nats://127.0.0.1:4222'),
+  NATS_STREAM_NAME: name.default('ECHOMIND'),
+  MINIO_ENDPOINT: z
+    .string()
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.\-[\]:]+(:\d{1,5})?$/, {
+      message: 'must be host:port or http(s)://host:port, e.g. 127.0.0.1:9000',
+    })
+    .default('127.0.0.1:9000'),
+  MINIO_ACCESS_KEY: name.default('minioadmin'),
+  MINIO_SECRET_KEY: name.default('minioadmin'),
+  MINIO_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      message: 'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+    })
+    .default('echomind-documents'),
+  MINIO_USE_SSL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default(
+    'postgresql://echomind:echomind@127.0.0.1:5432/echomind',
+  ),
+  MS_GRAPH_CLIENT_ID: z.string().default(''),
+  MS_GRAPH_CLIENT_SECRET: z.string().default(''),
+  MS_GRAPH_TENANT_ID: z.string().default(''),
+  GOOGLE_SERVICE_ACCOUNT_JSON: z.string().default(''),
+  MS_GRAPH_BASE_URL: url(['https:', 'http:']).default('https://graph.microsoft.com/v1.0'),
+  MS_LOGIN_BASE_URL: url(['https:', 'http:']).default('https://login.microsoftonline.com'),
+  GOOGLE_DRIVE_BASE_URL: url(['https:', 'http:']).default('https://www.googleapis.com'),
+  GOOGLE_OAUTH_TOKEN_URL: url(['https:', 'http:']).default('https://oauth2.googleapis.com/token'),
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: name.default('default'),
+  TEMPORAL_TASK_QUEUE: name.default('echomind-connector'),
+  HEALTH_PORT: port.default(8080),
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  MAX_FILE_SIZE_BYTES: positiveInt.default(512 * 1024 * 1024),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  CONNECTOR_ROLE: z
+    .enum(['all', 'bridge', 'worker'], { message: 'must be all, bridge or worker' })
+    .default('all'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  nats: { url: string; streamName: string };
+  objectStore: {
+    endPoint: string;
+    port: number | undefined;
+    useSSL: boolean;
+    accessKey: string;
+    secretKey: string;
+    bucket: string;
+  };
+  databaseUrl: string;
+  microsoft: {
+    clientId: string;
+    clientSecret: string;
+    tenantId: string;
+    graphBaseUrl: string;
+    loginBaseUrl: string;
+  };
+  google: {
+    /** Path to, or inline JSON of, a service-account key; empty when not configured. */
+    serviceAccountJson: string;
+    driveBaseUrl: string;
+    oauthTokenUrl: string;
+  };
+  temporal: { address: string; namespace: string; taskQueue: string };
+  health: { port: number; host: string };
+  maxFileSizeBytes: number;
+  logLevel: Env['LOG_LEVEL'];
+  role: Env['CONNECTOR_ROLE'];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function splitEndpoint(raw: string, forceSSL: boolean): Pick<Config['objectStore'], 'endPoint' | 'port' | 'useSSL'> {
+  const withScheme = /^https?:\/\//.test(raw) ? raw : `${forceSSL ? 'https' : 'http'}://${raw}`;
+  const parsed = new URL(withScheme);
+  return {
+    endPoint: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : undefined,
+    useSSL: parsed.protocol === 'https:',
+  };
+}
+
+/**
+ * Parses the environment. Throws a ConfigError whose message has one line per
+ * bad variable, naming it and what is wrong, and never echoing a secret.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+  );
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const shown = SECRET_NAMES.has(variable) ? '' : ` (got ${JSON.stringify(present[variable])})`;
+      return `${variable} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const e = result.data;
+  return {
+    nats: { url: e.NATS_URL, streamName: e.NATS_STREAM_NAME },
+    objectStore: {
+      ...splitEndpoint(e.MINIO_ENDPOINT, e.MINIO_USE_SSL === 'true'),
+      accessKey: e.MINIO_ACCESS_KEY,
+      secretKey: e.MINIO_SECRET_KEY,
+      bucket: e.MINIO_BUCKET,
+    },
+    databaseUrl: e.DATABASE_URL,
+    microsoft: {
+      clientId: e.MS_GRAPH_CLIENT_ID,
+      clientSecret: e.MS_GRAPH_CLIENT_SECRET,
+      tenantId: e.MS_GRAPH_TENANT_ID,
+      graphBaseUrl: e.MS_GRAPH_BASE_URL.replace(/\/+$/, ''),
+      loginBaseUrl: e.MS_LOGIN_BASE_URL.replace(/\/+$/, ''),
+    },
+    google: {
+      serviceAccountJson: e.GOOGLE_SERVICE_ACCOUNT_JSON,
+      driveBaseUrl: e.GOOGLE_DRIVE_BASE_URL.replace(/\/+$/, ''),
+      oauthTokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
+    },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    health: { port: e.HEALTH_PORT, host: e.HEALTH_HOST },
+    maxFileSizeBytes: e.MAX_FILE_SIZE_BYTES,
+    logLevel: e.LOG_LEVEL,
+    role: e.CONNECTOR_ROLE,
+  };
+}

@@ -1,0 +1,43 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import * as m0001 from './migrations/0001-echomind-tables.js';
+import * as m0002 from './migrations/0002-connector-sync-schema.js';
+
+// BIGINT columns come back as strings by default; ids we hand to int32 protobuf
+// fields are parsed explicitly where used.
+
+export function createDatabase(connectionString: string, maxConnections = 10): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString, max: maxConnections });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+const migrations: Record<string, Migration> = {
+  '0001-echomind-tables': m0001,
+  '0002-connector-sync-schema': m0002,
+};
+
+class StaticMigrations implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(migrations);
+  }
+}
+
+/** Applies every pending migration; throws with the failing migration's name and cause. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrations(),
+    migrationTableSchema: 'connector_sync',
+  });
+  await db.schema.createSchema('connector_sync').ifNotExists().execute();
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed`.trim(), { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

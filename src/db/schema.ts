@@ -1,0 +1,126 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * EchoMind's tables as this service sees them (../shared/spec/echomind-contract.md §2).
+ * In production EchoMind's migration service owns them; our migrations only
+ * recreate them for local runs and tests. `connector_sync` is this service's own schema.
+ */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string | null>;
+type Json<T = Record<string, unknown>> = ColumnType<T, string | T, string | T>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string | null;
+}
+
+export interface TeamsTable {
+  id: Generated<number>;
+  name: string;
+}
+
+export interface GoogleCredentialsTable {
+  id: Generated<number>;
+  user_id: number;
+  access_token: string | null;
+  refresh_token: string | null;
+  token_expires_at: Timestamp | null;
+  granted_scopes: string[] | null;
+  client_id: string | null;
+  client_secret: string | null;
+  creation_date: Generated<Date>;
+  last_update: Timestamp | null;
+}
+
+export type ConnectorStatus = 'pending' | 'syncing' | 'active' | 'error' | 'disabled';
+export type ConnectorKind =
+  | 'teams'
+  | 'google_drive'
+  | 'onedrive'
+  | 'web'
+  | 'file'
+  | 'gmail'
+  | 'google_calendar'
+  | 'google_contacts';
+export type ConnectorScopeName = 'user' | 'team' | 'group' | 'org';
+
+export interface ConnectorsTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  config: Json;
+  state: ColumnType<Record<string, unknown>, string | undefined, string>;
+  refresh_freq_minutes: number | null;
+  user_id: number;
+  scope: ColumnType<string, string | undefined, string>;
+  scope_id: string | null;
+  team_id: number | null;
+  google_credential_id: number | null;
+  status: ColumnType<string, string | undefined, string>;
+  status_message: string | null;
+  last_sync_at: Timestamp | null;
+  docs_analyzed: ColumnType<string, number | string | undefined, number | string>;
+  creation_date: Generated<Date>;
+  last_update: Timestamp | null;
+  user_id_last_update: number | null;
+  deleted_date: Timestamp | null;
+}
+
+export type DocumentStatus = 'pending' | 'processing' | 'completed' | 'error' | 'deleted';
+
+export interface DocumentsTable {
+  id: Generated<string>;
+  parent_id: string | null;
+  connector_id: number;
+  source_id: string;
+  url: string | null;
+  original_url: string | null;
+  title: string | null;
+  content_type: string | null;
+  signature: string | null;
+  chunking_session: string | null;
+  status: ColumnType<string, string | undefined, string>;
+  status_message: string | null;
+  chunk_count: ColumnType<number, number | undefined, number>;
+  creation_date: Generated<Date>;
+  last_update: Timestamp | null;
+  user_id_last_update: number | null;
+}
+
+/** Items a full enumeration saw, so the sweep after it deletes only what is proven gone. */
+export interface EnumerationMarksTable {
+  connector_id: number;
+  source_id: string;
+  generation: string;
+}
+
+/** Folder ancestry per connector, so changes can be scoped by ancestry without re-listing. */
+export interface SourceFoldersTable {
+  connector_id: number;
+  folder_id: string;
+  parent_id: string | null;
+  in_scope: boolean;
+}
+
+export interface PublishedVersionsTable {
+  document_id: string;
+  signature: string;
+  published_at: Generated<Date>;
+}
+
+export interface Database {
+  users: UsersTable;
+  teams: TeamsTable;
+  google_credentials: GoogleCredentialsTable;
+  connectors: ConnectorsTable;
+  documents: DocumentsTable;
+  'connector_sync.enumeration_marks': EnumerationMarksTable;
+  'connector_sync.source_folders': SourceFoldersTable;
+  'connector_sync.published_versions': PublishedVersionsTable;
+}
+
+export type ConnectorRow = Selectable<ConnectorsTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type NewDocumentRow = Insertable<DocumentsTable>;
+export type ConnectorUpdate = Updateable<ConnectorsTable>;
+export type GoogleCredentialRow = Selectable<GoogleCredentialsTable>;

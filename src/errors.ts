@@ -1,0 +1,59 @@
+/**
+ * The handful of failures the pipeline treats differently. Anything else is
+ * transient and left to Temporal's retry policy.
+ */
+
+/** Where a permanent failure stops: one item (the sync goes on) or the whole sync. */
+export type FailureScope = 'item' | 'sync';
+
+/** Retrying will not help: 403 on a file, over the size cap, revoked grant, bad config. */
+export class PermanentSourceError extends Error {
+  override readonly name = 'PermanentSourceError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly scope: FailureScope,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The source asked us to wait longer than an activity should sleep in place. */
+export class ThrottledError extends Error {
+  override readonly name = 'ThrottledError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The saved cursor is dead (Graph 410, Drive invalid page token): enumerate everything again. */
+export class CursorExpiredError extends Error {
+  override readonly name = 'CursorExpiredError';
+  constructor(
+    message: string,
+    /** A fresh starting cursor the source offered, if any (Graph's Location header). */
+    readonly restartFrom?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The source answered something that is not what its API promises. */
+export class SourceProtocolError extends Error {
+  override readonly name = 'SourceProtocolError';
+}
+
+export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
+export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
+export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
+
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,32 @@
+import { pino, type Logger as PinoLogger } from 'pino';
+
+export type Logger = PinoLogger;
+
+/** Keys whose values are never written to a log, at any depth we know of. */
+export const REDACTED_PATHS = [
+  'config',
+  'state',
+  '*.config',
+  '*.state',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.client_secret',
+  'password',
+  '*.password',
+];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const options = {
+    level,
+    base: { service: 'echomind-connector' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+}

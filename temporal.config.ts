@@ -1,0 +1,22 @@
+import type { WorkerOptions } from '@temporalio/worker';
+
+/**
+ * Temporal connection and worker tuning. Address, namespace and task queue
+ * come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_TASK_QUEUE) through src/config.ts; these are the defaults and the
+ * knobs that are not per-deployment.
+ */
+export const temporalDefaults = {
+  address: '127.0.0.1:7233',
+  namespace: 'default',
+  taskQueue: 'echomind-connector',
+} as const;
+
+/** Sized for a 2-core machine: transfers are I/O bound, so more activities than cores. */
+export const workerTuning = {
+  maxConcurrentActivityTaskExecutions: 16,
+  maxConcurrentWorkflowTaskExecutions: 8,
+  maxCachedWorkflows: 200,
+  // In-flight transfers get this long to finish (and heartbeat) on SIGTERM before they are cancelled.
+  shutdownGraceTime: '30 seconds',
+} satisfies Partial<WorkerOptions>;

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to the local stack and the real clouds', () => {
+    const c = loadConfig({});
+    expect(c.nats).toEqual({ url: 'nats://127.0.0.1:4222', streamName: 'ECHOMIND' });
+    expect(c.objectStore).toMatchObject({ endPoint: '127.0.0.1', port: 9000, useSSL: false, bucket: 'echomind-documents' });
+    expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'echomind-connector' });
+    expect(c.health.port).toBe(8080);
+    expect(c.microsoft.graphBaseUrl).toBe('https://graph.microsoft.com/v1.0');
+    expect(c.microsoft.loginBaseUrl).toBe('https://login.microsoftonline.com');
+    expect(c.google.driveBaseUrl).toBe('https://www.googleapis.com');
+    expect(c.google.oauthTokenUrl).toBe('https://oauth2.googleapis.com/token');
+  });
+
+  it('reads an https MinIO endpoint', () => {
+    expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.test:8443' }).objectStore).toMatchObject({
+      endPoint: 's3.example.test',
+      port: 8443,
+      useSSL: true,
+    });
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['NATS_URL', 'http://nats:4222', /^NATS_URL must be a URL starting with nats:\/\//],
+    ['NATS_STREAM_NAME', ' ', /^NATS_STREAM_NAME/],
+    ['MINIO_ENDPOINT', 'not a host', /^MINIO_ENDPOINT must be host:port/],
+    ['MINIO_BUCKET', 'Bad_Bucket', /^MINIO_BUCKET must be a valid S3 bucket name/],
+    ['DATABASE_URL', 'mysql://x', /^DATABASE_URL must be a URL starting with postgres:/],
+    ['TEMPORAL_ADDRESS', 'localhost', /^TEMPORAL_ADDRESS must be host:port/],
+    ['HEALTH_PORT', '99999', /^HEALTH_PORT must be between 1 and 65535/],
+    ['HEALTH_PORT', 'eighty', /^HEALTH_PORT must be a port number/],
+    ['MS_GRAPH_BASE_URL', 'graph', /^MS_GRAPH_BASE_URL must be a URL/],
+    ['GOOGLE_OAUTH_TOKEN_URL', 'ftp://x', /^GOOGLE_OAUTH_TOKEN_URL must be a URL/],
+    ['MAX_FILE_SIZE_BYTES', '-5', /^MAX_FILE_SIZE_BYTES must be greater than 0/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL must be one of/],
+    ['CONNECTOR_ROLE', 'both', /^CONNECTOR_ROLE must be all, bridge or worker/],
+  ];
+  it.each(bad)('%s=%s is refused with its own message', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(message);
+  });
+
+  it('names every bad variable, one per line', () => {
+    try {
+      loadConfig({ HEALTH_PORT: '0', NATS_URL: 'x' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const lines = (e as Error).message.split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines.some((l) => l.startsWith('HEALTH_PORT'))).toBe(true);
+      expect(lines.some((l) => l.startsWith('NATS_URL'))).toBe(true);
+    }
+  });
+
+  it('never prints a secret value', () => {
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/^DATABASE_URL/);
+      expect((e as Error).message).not.toContain('hunter2');
+    }
+  });
+});
