@@ -1,0 +1,19 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/db/schema.js';
+import type { SourceHttpOptions } from '../src/http/source-http.js';
+import type { Logger } from '../src/logger.js';
+import type { SourceProvider } from '../src/providers/types.js';
+import type { ObjectStore } from '../src/storage/object-store.js';
+
+/** The clients activities use, wired once by the worker (tests pass their own). */
+export interface ActivityDeps {
+  db: Kysely<Database>;
+  store: ObjectStore;
+  jetstream: Pick<JetStreamClient, 'publish'>;
+  providers: Partial<Record<string, SourceProvider>>;
+  logger: Logger;
+  maxFileSizeBytes: number;
+  /** Retry tuning for the source HTTP layer (tests shorten it). */
+  http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>>;
+}

@@ -1,0 +1,19 @@
+import { commitPageActivity } from './commit-page.js';
+import { connectorLifecycle } from './connector-lifecycle.js';
+import type { ActivityDeps } from './deps.js';
+import { planPageActivity } from './plan-page.js';
+import { transferFileActivity } from './transfer-file.js';
+
+export type { ActivityDeps } from './deps.js';
+
+/** All activities of the sync, bound to the clients the worker wired. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...connectorLifecycle(deps),
+    planPage: planPageActivity(deps),
+    transferFile: transferFileActivity(deps),
+    commitPage: commitPageActivity(deps),
+  };
+}
+
+export type SyncActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,48 @@
+import { Context } from '@temporalio/activity';
+import type { ConnectorRow } from '../src/db/schema.js';
+import { SourceHttp } from '../src/http/source-http.js';
+import { PermanentSourceError } from '../src/errors.js';
+import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
+import type { SourceContext, SourceProvider } from '../src/providers/types.js';
+import type { ActivityDeps } from './deps.js';
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the activity alive while the HTTP layer waits out throttling, and says why in the log. */
+function heartbeatOnRetry(deps: ActivityDeps, connectorId: number): NonNullable<ActivityDeps['http']>['onRetry'] {
+  return (info) => {
+    deps.logger.warn({ connectorId, ...info }, 'source request retried');
+    currentContext()?.heartbeat({ waiting: info.reason, delayMs: info.delayMs });
+  };
+}
+
+export function providerFor(deps: ActivityDeps, connector: ConnectorRow): SourceProvider {
+  const provider = deps.providers[connector.type];
+  if (!provider) {
+    throw new PermanentSourceError(
+      `connectors of type "${connector.type}" cannot be synced by this version of echomind-connector`,
+      'unsupportedType',
+      'sync',
+    );
+  }
+  return provider;
+}
+
+export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow): SourceContext {
+  const ctx = currentContext();
+  return {
+    connector,
+    config: { ...(connector.config as Record<string, unknown>) },
+    credentials: databaseCredentialStore(deps.db, connector),
+    folders: databaseFolderTree(deps.db, connector.id),
+    logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
+    ...(ctx ? { signal: ctx.cancellationSignal } : {}),
+    makeHttp: (options) => new SourceHttp({ ...deps.http, onRetry: heartbeatOnRetry(deps, connector.id), ...options }),
+  };
+}

@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../src/db/schema.js';
+import type { ChangeCursor } from '../src/providers/types.js';
+
+/**
+ * What this service keeps in `connectors.state`: the source's cursor, and while
+ * a full enumeration runs, its generation (the key of the sweep that follows it).
+ * Validated on load; anything unreadable means "enumerate from scratch".
+ */
+export interface SyncState {
+  v: 1;
+  type: string;
+  cursor: ChangeCursor | null;
+  generation?: string;
+  savedAt?: string;
+}
+
+export function readSyncState(raw: unknown, type: string): SyncState {
+  const empty: SyncState = { v: 1, type, cursor: null };
+  if (typeof raw !== 'object' || raw === null) return empty;
+  const s = raw as Record<string, unknown>;
+  if (s.v !== 1 || s.type !== type) return empty;
+  const cursor = typeof s.cursor === 'object' && s.cursor !== null ? (s.cursor as ChangeCursor) : null;
+  return {
+    v: 1,
+    type,
+    cursor,
+    ...(typeof s.generation === 'string' ? { generation: s.generation } : {}),
+  };
+}
+
+export async function saveSyncState(db: Kysely<Database>, connectorId: number, state: SyncState): Promise<void> {
+  await db
+    .updateTable('connectors')
+    .set({ state: JSON.stringify({ ...state, savedAt: new Date().toISOString() }), last_update: new Date() })
+    .where('id', '=', connectorId)
+    .execute();
+}

@@ -1,0 +1,299 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  PermanentSourceError,
+  SourceProtocolError,
+  ThrottledError,
+} from '../errors.js';
+import { backoffDelay, parseRetryAfter } from './retry-after.js';
+
+/**
+ * The one HTTP layer every source goes through: retries with jittered backoff,
+ * `Retry-After` (seconds or HTTP-date), one token refresh on 401, and a pause of
+ * every request to a tenant while that tenant is throttled. Sources describe
+ * their errors through `classify`; they never loop on failures themselves.
+ */
+
+export interface AccessTokenSource {
+  /** A valid bearer token; `forceRefresh` after the source rejected the last one. */
+  getAccessToken(forceRefresh: boolean): Promise<string>;
+}
+
+/** What a source says about a failed response. Unset fields fall back to the HTTP defaults. */
+export interface ErrorVerdict {
+  kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'expired-cursor' | 'not-found';
+  /** Short machine code, e.g. `accessDenied`, `dailyLimitExceeded`. */
+  code?: string;
+  message?: string;
+  /** Permanent failures: does it stop the item or the whole sync? */
+  scope?: 'item' | 'sync';
+  retryAfterMs?: number;
+}
+
+export interface FailedResponse {
+  status: number;
+  headers: Headers;
+  /** The body as text, at most 64 KiB. */
+  bodyText: string;
+  url: string;
+}
+
+export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
+
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly response: FailedResponse,
+  ) {
+    super(message);
+  }
+}
+
+export interface SourceHttpOptions {
+  /** Requests to one tenant share a throttling pause. */
+  tenantKey: string;
+  auth?: AccessTokenSource;
+  classify?: Classifier;
+  /** Attempts per request, first included. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A wait longer than this is handed to Temporal (ThrottledError) instead of sleeping in the activity. */
+  maxInlineWaitMs?: number;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+  random?: () => number;
+  /** Called on each retry, for logs and heartbeats. */
+  onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: string | URLSearchParams;
+  /** Send the bearer token (default true when the client has auth). */
+  authenticate?: boolean;
+  signal?: AbortSignal;
+}
+
+const pausedUntil = new Map<string, number>();
+
+/** Clears every tenant pause (tests). */
+export function resetTenantPauses(): void {
+  pausedUntil.clear();
+}
+
+export function tenantPausedFor(tenantKey: string, now = Date.now()): number {
+  return Math.max(0, (pausedUntil.get(tenantKey) ?? 0) - now);
+}
+
+function pauseTenant(tenantKey: string, ms: number): void {
+  const until = Date.now() + ms;
+  if ((pausedUntil.get(tenantKey) ?? 0) < until) pausedUntil.set(tenantKey, until);
+}
+
+async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.length > limit ? text.slice(0, limit) : text;
+  } catch {
+    return '';
+  }
+}
+
+function defaultVerdict(status: number): ErrorVerdict {
+  if (status === 401) return { kind: 'unauthorized' };
+  if (status === 404) return { kind: 'not-found', code: 'notFound', scope: 'item' };
+  if (status === 410) return { kind: 'expired-cursor', code: 'resyncRequired' };
+  if (status === 429 || status === 503) return { kind: 'throttle' };
+  if (status === 408 || status === 423 || status === 500 || status === 502 || status === 504) return { kind: 'retry' };
+  if (status === 403) return { kind: 'permanent', code: 'accessDenied', scope: 'item' };
+  if (status === 507) return { kind: 'permanent', code: 'insufficientStorage', scope: 'sync' };
+  if (status >= 500) return { kind: 'retry' };
+  return { kind: 'permanent', code: `http${status}`, scope: 'item' };
+}
+
+function isNetworkError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'AbortError' && !(e instanceof DOMException)) return false;
+  const cause = (e as { cause?: { code?: string } }).cause;
+  return (
+    e.name === 'TypeError' ||
+    e.name === 'TimeoutError' ||
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'].includes(
+      cause?.code ?? '',
+    )
+  );
+}
+
+export class SourceHttp {
+  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>> &
+    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>;
+
+  constructor(options: SourceHttpOptions) {
+    this.opts = {
+      maxAttempts: 6,
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      maxInlineWaitMs: 60_000,
+      timeoutMs: 60_000,
+      fetchImpl: globalThis.fetch.bind(globalThis),
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  get tenantKey(): string {
+    return this.opts.tenantKey;
+  }
+
+  /** GET/POST expecting JSON. Throws SourceProtocolError when the body is not JSON. */
+  async json<T = unknown>(url: string, options: RequestOptions = {}): Promise<{ data: T; headers: Headers; status: number }> {
+    const response = await this.send(url, options);
+    const text = await response.text();
+    let data: T;
+    try {
+      data = JSON.parse(text) as T;
+    } catch (cause) {
+      throw new SourceProtocolError(
+        `${options.method ?? 'GET'} ${redactUrl(response.url || url)} answered ${response.status} with a body that is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…)`,
+        { cause },
+      );
+    }
+    return { data, headers: response.headers, status: response.status };
+  }
+
+  /**
+   * Opens a response body as a stream. Redirects are followed by hand and the
+   * bearer token is not sent to the redirect target (a pre-authenticated URL).
+   */
+  async stream(url: string, options: RequestOptions = {}): Promise<{ body: Readable; headers: Headers; status: number }> {
+    const response = await this.send(url, options, { followRedirects: true });
+    if (!response.body) throw new SourceProtocolError(`GET ${redactUrl(url)} answered with no body`);
+    return {
+      body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      headers: response.headers,
+      status: response.status,
+    };
+  }
+
+  /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) response. */
+  async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Response> {
+    const { maxAttempts, baseDelayMs, maxDelayMs, maxInlineWaitMs, random } = this.opts;
+    let refreshedAfter401 = false;
+    let lastFailure = 'no attempt made';
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      await this.waitForTenant(options.signal);
+      let response: Response;
+      try {
+        response = await this.fetchOnce(url, options, refreshedAfter401, behaviour.followRedirects ?? false);
+      } catch (e) {
+        if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
+        if (!isNetworkError(e) || options.signal?.aborted) throw e;
+        lastFailure = `network error: ${(e as Error).message}`;
+        const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+        this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
+        await sleep(delayMs, undefined, { signal: options.signal });
+        continue;
+      }
+      if (response.ok || (response.status >= 300 && response.status < 400 && !behaviour.followRedirects)) return response;
+
+      const failed: FailedResponse = {
+        status: response.status,
+        headers: response.headers,
+        bodyText: await readCapped(response),
+        url: redactUrl(url),
+      };
+      const verdict = { ...defaultVerdict(response.status), ...this.opts.classify?.(failed) };
+      const what = `${options.method ?? 'GET'} ${failed.url} answered ${response.status}${verdict.code ? ` (${verdict.code})` : ''}`;
+      lastFailure = what;
+      switch (verdict.kind) {
+        case 'unauthorized':
+          if (this.opts.auth && !refreshedAfter401) {
+            refreshedAfter401 = true;
+            attempt--; // a token refresh is not a failed attempt
+            continue;
+          }
+          throw new PermanentSourceError(
+            `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
+            verdict.code ?? 'unauthorized',
+            'sync',
+          );
+        case 'permanent':
+          throw new PermanentSourceError(verdict.message ? `${what}: ${verdict.message}` : what, verdict.code ?? `http${response.status}`, verdict.scope ?? 'item');
+        case 'not-found':
+          throw new HttpStatusError(verdict.message ? `${what}: ${verdict.message}` : what, response.status, verdict.code, failed);
+        case 'expired-cursor':
+          throw new HttpStatusError(what, response.status, verdict.code ?? 'resyncRequired', failed);
+        case 'throttle':
+        case 'retry': {
+          const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
+          const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+          if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
+          if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
+            throw new ThrottledError(`${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
+          }
+          this.opts.onRetry?.({ url: failed.url, status: response.status, attempt, delayMs, reason: what });
+          await sleep(delayMs, undefined, { signal: options.signal });
+          continue;
+        }
+      }
+    }
+    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random));
+  }
+
+  private async waitForTenant(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = tenantPausedFor(this.opts.tenantKey);
+      if (wait <= 0) return;
+      if (wait > this.opts.maxInlineWaitMs) {
+        throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);
+      }
+      await sleep(wait, undefined, { signal });
+    }
+  }
+
+  private async fetchOnce(url: string, options: RequestOptions, forceRefresh: boolean, followRedirects: boolean): Promise<Response> {
+    const target = new URL(url);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) target.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.opts.auth && options.authenticate !== false) {
+      headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
+    }
+    const signals = [AbortSignal.timeout(this.opts.timeoutMs)];
+    if (options.signal) signals.push(options.signal);
+    const init: RequestInit = {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body,
+      redirect: 'manual',
+      signal: AbortSignal.any(signals),
+    };
+    let response = await this.opts.fetchImpl(target, init);
+    let hops = 0;
+    while (followRedirects && response.status >= 300 && response.status < 400 && response.headers.get('location')) {
+      if (++hops > 5) throw new SourceProtocolError(`${redactUrl(url)} redirected more than 5 times`);
+      const next = new URL(response.headers.get('location') ?? '', target);
+      await response.body?.cancel();
+      // A pre-authenticated download URL: no bearer token goes with it.
+      response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal: init.signal });
+    }
+    return response;
+  }
+}
+
+/** A URL without its query string, for logs and messages (tokens travel in queries). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '[unparseable url]';
+  }
+}

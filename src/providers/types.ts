@@ -1,0 +1,120 @@
+import type { Readable } from 'node:stream';
+import type { ConnectorRow } from '../db/schema.js';
+import type { SourceHttp, SourceHttpOptions } from '../http/source-http.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The contract between the sync pipeline and a source (OneDrive, Google Drive,
+ * Teams). A source is a small core (list a page of changes, open one item's
+ * bytes) plus optional capabilities. Everything crossing this boundary is plain
+ * JSON, because pages and items travel through Temporal history.
+ */
+
+/** What a source reports about one file it wants stored. */
+export interface SourceItem {
+  /** Stable id at the source; the `documents.source_id`. */
+  sourceId: string;
+  /** File name as stored (with the extension of the stored bytes). */
+  name: string;
+  /** Change-detection value (`cTag`, `md5Checksum`, `version`…). Same signature ⇒ same bytes. */
+  signature: string;
+  /** MIME type of the bytes that will be stored (exported type for native files). */
+  contentType: string;
+  /** Size in bytes when the source knows it. */
+  size?: number;
+  /** Web link for a person (`documents.original_url`). */
+  webUrl?: string;
+  /** Provider-specific, JSON-safe description of how to fetch the bytes; never a pre-authenticated URL. */
+  fetch: Record<string, unknown>;
+}
+
+export type SourceChange =
+  | { kind: 'upsert'; item: SourceItem }
+  | { kind: 'delete'; sourceId: string }
+  /** Seen, but not stored: folders are never reported; this is for counted reasons (forms, dangling shortcuts…). */
+  | { kind: 'skip'; sourceId: string; name?: string; reason: string };
+
+/** A provider's cursor: JSON, validated by the provider when loaded. */
+export type ChangeCursor = Record<string, unknown>;
+
+export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
+  changes: SourceChange[];
+  /** Where the next page starts. Saved only after every change of this page is durable. */
+  cursor: C;
+  /** More pages are ready now (false once the source says "caught up"). */
+  hasMore: boolean;
+  /**
+   * This page is part of a full enumeration (first sync, or after an expired cursor):
+   * every item of the scope appears in some page of it, so after its last page the
+   * pipeline may delete what it did not see.
+   */
+  fullEnumeration: boolean;
+  /** With fullEnumeration: this is the last page of it. */
+  enumerationComplete?: boolean;
+}
+
+/** Where a source writes back rotated credentials, so the next sync can use them. */
+export interface CredentialStore {
+  /** Merges fields into `connectors.config` (e.g. a rotated refresh token). */
+  updateConnectorConfig(patch: Record<string, unknown>): Promise<void>;
+  /** Reads the Google OAuth row linked to this connector, if any. */
+  loadGoogleCredential(): Promise<GoogleCredential | null>;
+  saveGoogleCredential(update: { accessToken: string; expiresAt: Date; refreshToken?: string }): Promise<void>;
+}
+
+export interface GoogleCredential {
+  id: number;
+  accessToken: string | null;
+  refreshToken: string | null;
+  expiresAt: Date | null;
+  clientId: string | null;
+  clientSecret: string | null;
+}
+
+/** Folder ancestry kept in `connector_sync.source_folders`, for scoping changes by ancestry. */
+export interface FolderTree {
+  get(folderId: string): Promise<{ parentId: string | null; inScope: boolean } | null>;
+  put(folders: Array<{ folderId: string; parentId: string | null; inScope: boolean }>): Promise<void>;
+  remove(folderIds: string[]): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** Everything a source needs for one call, built fresh per activity from the connector row. */
+export interface SourceContext {
+  connector: ConnectorRow;
+  /** `connectors.config` parsed as JSON (the row is the truth, never the message). */
+  config: Record<string, unknown>;
+  /**
+   * Builds the shared HTTP layer for this source's requests. The pipeline fills in
+   * retry tuning and progress reporting; the source gives its tenant key (requests
+   * that share a throttling budget), its token source and its error classifier.
+   */
+  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  credentials: CredentialStore;
+  folders: FolderTree;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export interface ItemContent {
+  body: Readable;
+  /** MIME type the source declared for these bytes, if any. */
+  contentType?: string;
+  /** Length if the source declared one. */
+  size?: number;
+}
+
+export interface SourceProvider<C extends ChangeCursor = ChangeCursor> {
+  readonly type: 'onedrive' | 'google_drive' | 'teams';
+  /** Validates the config once per run; throws PermanentSourceError naming the bad key. */
+  validateConfig(config: Record<string, unknown>): void;
+  /** Turns a stored cursor back into the typed one; null when absent or unusable (forces a full enumeration). */
+  parseCursor(raw: unknown): C | null;
+  /**
+   * One page of changes from `cursor` (null: start a full enumeration).
+   * Throws CursorExpiredError when the source rejects the cursor (410, invalid token).
+   */
+  listChanges(ctx: SourceContext, cursor: C | null): Promise<ChangePage<C>>;
+  /** Opens the bytes of one item as a stream. */
+  openContent(ctx: SourceContext, item: SourceItem): Promise<ItemContent>;
+}

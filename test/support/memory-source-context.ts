@@ -1,0 +1,93 @@
+import type { ConnectorRow } from '../../src/db/schema.js';
+import { SourceHttp, type SourceHttpOptions } from '../../src/http/source-http.js';
+import { createLogger } from '../../src/logger.js';
+import type { CredentialStore, FolderTree, GoogleCredential, SourceContext } from '../../src/providers/types.js';
+
+/**
+ * A SourceContext whose credential store and folder tree live in memory, for
+ * provider tests that talk to an emulator without the database.
+ */
+export interface MemorySourceContext extends SourceContext {
+  /** Every config patch the provider wrote back, in order. */
+  configPatches: Array<Record<string, unknown>>;
+  googleCredential: GoogleCredential | null;
+  folderMap: Map<string, { parentId: string | null; inScope: boolean }>;
+}
+
+export function connectorRow(overrides: Partial<ConnectorRow> = {}): ConnectorRow {
+  return {
+    id: 1,
+    name: 'test connector',
+    type: 'onedrive',
+    config: {},
+    state: {},
+    refresh_freq_minutes: null,
+    user_id: 1,
+    scope: 'user',
+    scope_id: null,
+    team_id: null,
+    google_credential_id: null,
+    status: 'pending',
+    status_message: null,
+    last_sync_at: null,
+    docs_analyzed: '0',
+    creation_date: new Date(),
+    last_update: null,
+    user_id_last_update: null,
+    deleted_date: null,
+    ...overrides,
+  };
+}
+
+export function memorySourceContext(
+  connector: ConnectorRow,
+  options: { googleCredential?: GoogleCredential | null; http?: Partial<SourceHttpOptions> } = {},
+): MemorySourceContext {
+  const configPatches: Array<Record<string, unknown>> = [];
+  const folderMap = new Map<string, { parentId: string | null; inScope: boolean }>();
+  const ctx: MemorySourceContext = {
+    connector,
+    config: { ...(connector.config as Record<string, unknown>) },
+    configPatches,
+    googleCredential: options.googleCredential ?? null,
+    folderMap,
+    logger: createLogger('silent'),
+    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options.http, ...opts }),
+    credentials: {
+      updateConnectorConfig(patch) {
+        configPatches.push(patch);
+        Object.assign(ctx.config, patch);
+        return Promise.resolve();
+      },
+      loadGoogleCredential() {
+        return Promise.resolve(ctx.googleCredential);
+      },
+      saveGoogleCredential(update) {
+        if (!ctx.googleCredential) throw new Error('no google credential row to update');
+        ctx.googleCredential = {
+          ...ctx.googleCredential,
+          accessToken: update.accessToken,
+          expiresAt: update.expiresAt,
+          refreshToken: update.refreshToken ?? ctx.googleCredential.refreshToken,
+        };
+        return Promise.resolve();
+      },
+    } satisfies CredentialStore,
+    folders: {
+      get: (id) => Promise.resolve(folderMap.get(id) ?? null),
+      put(folders) {
+        for (const f of folders) folderMap.set(f.folderId, { parentId: f.parentId, inScope: f.inScope });
+        return Promise.resolve();
+      },
+      remove(ids) {
+        for (const id of ids) folderMap.delete(id);
+        return Promise.resolve();
+      },
+      clear() {
+        folderMap.clear();
+        return Promise.resolve();
+      },
+    } satisfies FolderTree,
+  };
+  return ctx;
+}

@@ -1,0 +1,1 @@
+export { syncConnector } from './sync-connector.js';
