@@ -17,15 +17,37 @@ export class Counters {
 
   render(): string {
     return [...this.values.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => Counters.compareKeys(a, b))
       .map(([key, value]) => `${key} ${value}`)
       .join('\n')
       .concat('\n');
   }
 
+  /**
+   * By name, then labels, in code-point order: the lines of one metric stay together as the
+   * exposition format requires (a plain string sort puts `a_total_x` between `a_total` and
+   * `a_total{…}`), and the order does not depend on the process locale.
+   */
+  private static compareKeys(a: string, b: string): number {
+    const [nameA, labelsA] = Counters.split(a);
+    const [nameB, labelsB] = Counters.split(b);
+    if (nameA !== nameB) return nameA < nameB ? -1 : 1;
+    return labelsA < labelsB ? -1 : labelsA > labelsB ? 1 : 0;
+  }
+
+  private static split(key: string): [string, string] {
+    const brace = key.indexOf('{');
+    return brace === -1 ? [key, ''] : [key.slice(0, brace), key.slice(brace)];
+  }
+
   private static key(name: string, labels: Record<string, string>): string {
     const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
     if (entries.length === 0) return name;
-    return `${name}{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
+    return `${name}{${entries.map(([k, v]) => `${k}="${Counters.escape(v)}"`).join(',')}}`;
+  }
+
+  /** Prometheus label-value escaping; replacing the characters instead would merge distinct values into one series. */
+  private static escape(value: string): string {
+    return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
   }
 }

@@ -7,6 +7,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  // Every HTTP-date form carries a clock time; without one, V8's lenient Date.parse reads "-5" or "1,5" as a past date (= retry now).
+  if (!/\d{1,2}:\d{2}/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

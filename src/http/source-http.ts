@@ -19,7 +19,7 @@ export interface AccessTokenSource {
   getAccessToken(forceRefresh: boolean): Promise<string>;
 }
 
-/** What a source says about a failed response. Unset fields fall back to the HTTP defaults. */
+/** What a source says about a failed response. Unset fields fall back to the HTTP defaults for the same kind. */
 export interface ErrorVerdict {
   kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'expired-cursor' | 'not-found';
   /** Short machine code, e.g. `accessDenied`, `dailyLimitExceeded`. */
@@ -185,16 +185,21 @@ export class SourceHttp {
   async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Response> {
     const { maxAttempts, baseDelayMs, maxDelayMs, maxInlineWaitMs, random } = this.opts;
     let refreshedAfter401 = false;
+    // Only the request right after a 401 forces a new token; later retries reuse it.
+    let forceRefresh = false;
     let lastFailure = 'no attempt made';
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
       let response: Response;
+      const force = forceRefresh;
+      forceRefresh = false;
       try {
-        response = await this.fetchOnce(url, options, refreshedAfter401, behaviour.followRedirects ?? false);
+        response = await this.fetchOnce(url, options, force, behaviour.followRedirects ?? false);
       } catch (e) {
         if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
         if (!isNetworkError(e) || options.signal?.aborted) throw e;
         lastFailure = `network error: ${(e as Error).message}`;
+        if (attempt === maxAttempts - 1) break;
         const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
         this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
         await sleep(delayMs, undefined, { signal: options.signal });
@@ -208,13 +213,17 @@ export class SourceHttp {
         bodyText: await readCapped(response),
         url: redactUrl(url),
       };
-      const verdict = { ...defaultVerdict(response.status), ...this.opts.classify?.(failed) };
+      const fallback = defaultVerdict(response.status);
+      const custom = this.opts.classify?.(failed);
+      // A verdict of another kind keeps none of the default's fields: a 403 a source calls throttling is not "accessDenied".
+      const verdict: ErrorVerdict = custom === undefined ? fallback : custom.kind === fallback.kind ? { ...fallback, ...custom } : custom;
       const what = `${options.method ?? 'GET'} ${failed.url} answered ${response.status}${verdict.code ? ` (${verdict.code})` : ''}`;
       lastFailure = what;
       switch (verdict.kind) {
         case 'unauthorized':
           if (this.opts.auth && !refreshedAfter401) {
             refreshedAfter401 = true;
+            forceRefresh = true;
             attempt--; // a token refresh is not a failed attempt
             continue;
           }
@@ -235,7 +244,8 @@ export class SourceHttp {
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
           if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
           if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
-            throw new ThrottledError(`${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
+            const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
+            throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
           }
           this.opts.onRetry?.({ url: failed.url, status: response.status, attempt, delayMs, reason: what });
           await sleep(delayMs, undefined, { signal: options.signal });

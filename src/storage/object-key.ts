@@ -22,8 +22,14 @@ export function sanitizeFileName(name: string): string {
   if (Buffer.byteLength(clean) > MAX_NAME_BYTES) {
     const dot = clean.lastIndexOf('.');
     const ext = dot > 0 && clean.length - dot <= 12 ? clean.slice(dot) : '';
-    let stem = clean.slice(0, clean.length - ext.length);
-    while (Buffer.byteLength(stem + ext) > MAX_NAME_BYTES) stem = stem.slice(0, -1);
+    // Whole code points only: cutting a surrogate pair in half leaves a name that is not valid UTF-8.
+    let budget = MAX_NAME_BYTES - Buffer.byteLength(ext);
+    let stem = '';
+    for (const char of clean.slice(0, clean.length - ext.length)) {
+      budget -= Buffer.byteLength(char);
+      if (budget < 0) break;
+      stem += char;
+    }
     clean = stem + ext;
   }
   return clean;

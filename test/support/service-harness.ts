@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { jetstream } from '@nats-io/jetstream';
+import type { Config } from '../../src/config.js';
+import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/connector_sync_pb.js';
+import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
+import { workflowsSourcePath } from './integration.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The service in this process, on the real stack, with short retry delays. */
+export async function startTestService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
+  return startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
+    migrate: true,
+    health: false,
+    workflowsPath: workflowsSourcePath,
+    http: { baseDelayMs: 20, maxDelayMs: 500, maxInlineWaitMs: 10_000 },
+    ...options,
+  });
+}
+
+/** The environment that makes `src/main.ts` use the same settings as `config`. */
+export function envFor(config: Config, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: config.databaseUrl,
+    NATS_URL: config.nats.url,
+    NATS_STREAM_NAME: config.nats.streamName,
+    MINIO_ENDPOINT: `${config.objectStore.endPoint}:${config.objectStore.port ?? 9000}`,
+    MINIO_ACCESS_KEY: config.objectStore.accessKey,
+    MINIO_SECRET_KEY: config.objectStore.secretKey,
+    MINIO_BUCKET: config.objectStore.bucket,
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+    MS_GRAPH_BASE_URL: config.microsoft.graphBaseUrl,
+    MS_LOGIN_BASE_URL: config.microsoft.loginBaseUrl,
+    MS_GRAPH_CLIENT_ID: config.microsoft.clientId,
+    MS_GRAPH_CLIENT_SECRET: config.microsoft.clientSecret,
+    MS_GRAPH_TENANT_ID: config.microsoft.tenantId,
+    GOOGLE_DRIVE_BASE_URL: config.google.driveBaseUrl,
+    GOOGLE_OAUTH_TOKEN_URL: config.google.oauthTokenUrl,
+    GOOGLE_SERVICE_ACCOUNT_JSON: config.google.serviceAccountJson,
+    MAX_FILE_SIZE_BYTES: String(config.maxFileSizeBytes),
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** SIGKILL: no shutdown, no checkpoint, as when a machine dies. */
+  kill(): Promise<void>;
+  /** SIGTERM: the clean shutdown path. */
+  terminate(): Promise<number | null>;
+}
+
+/** Runs `src/main.ts` as its own process (worker only), as in production. */
+export function spawnWorker(config: Config, extraEnv: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(`${repoRoot}node_modules/.bin/tsx`, ['src/main.ts', '--worker-only'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...envFor(config, { HEALTH_PORT: '0', ...extraEnv }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return {
+    child,
+    output: () => output,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+    async terminate() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+export function syncRequestBytes(fields: {
+  connectorId: number;
+  type: ConnectorType;
+  userId?: number;
+  scope?: ConnectorScope;
+  chunkingSession?: string;
+  config?: Record<string, string>;
+}): Uint8Array {
+  return toBinary(
+    ConnectorSyncRequestSchema,
+    create(ConnectorSyncRequestSchema, {
+      connectorId: fields.connectorId,
+      type: fields.type,
+      userId: fields.userId ?? 1,
+      scope: fields.scope ?? ConnectorScope.USER,
+      chunkingSession: fields.chunkingSession ?? '',
+      ...(fields.config ? { config: fields.config } : {}),
+    }),
+  );
+}
+
+export async function publishSyncRequest(service: RunningService, subject: string, bytes: Uint8Array): Promise<void> {
+  await jetstream(service.nats).publish(subject, bytes);
+}
