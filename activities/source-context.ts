@@ -38,7 +38,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
   const ctx = currentContext();
   return {
     connector,
-    config: { ...(connector.config as Record<string, unknown>) },
+    config: { ...(connector.config) },
     credentials: databaseCredentialStore(deps.db, connector),
     folders: databaseFolderTree(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),

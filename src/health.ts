@@ -40,6 +40,14 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
   const timeoutMs = options.timeoutMs ?? 3000;
   const server = createServer((req, res) => {
     void (async () => {
+      try {
+        await answer();
+      } catch (e) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'unhealthy', errors: { service: e instanceof Error ? e.message : String(e) } }));
+      }
+    })();
+    async function answer(): Promise<void> {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' || !['/healthz', '/readyz', '/metrics'].includes(path ?? '')) {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
@@ -67,7 +75,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
       res
         .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify(healthy ? body : { ...body, errors }));
-    })();
+    }
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -122,7 +122,8 @@ function isNetworkError(e: unknown): boolean {
   if (e.name === 'AbortError' && !(e instanceof DOMException)) return false;
   const cause = (e as { cause?: { code?: string } }).cause;
   return (
-    e.name === 'TypeError' ||
+    // undici reports a failed connection as TypeError('fetch failed'); other TypeErrors are bugs.
+    (e.name === 'TypeError' && (e.message === 'fetch failed' || e.message === 'terminated')) ||
     e.name === 'TimeoutError' ||
     ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'].includes(
       cause?.code ?? '',
