@@ -1,0 +1,25 @@
+import type { Config } from '../../config.js';
+import type { SourceHttp } from '../../http/source-http.js';
+import type { SourceContext } from '../types.js';
+import { GraphTokenSource } from './auth.js';
+import { classifyGraphError } from './graph-errors.js';
+import { resolveGraphIdentity } from './identity.js';
+
+/** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
+export interface GraphClient {
+  http: SourceHttp;
+  /** e.g. `https://graph.microsoft.com/v1.0`, without a trailing slash. */
+  baseUrl: string;
+}
+
+export function graphClient(ctx: SourceContext, settings: Config['microsoft']): GraphClient {
+  const identity = resolveGraphIdentity(ctx.config, settings);
+  const http = ctx.makeHttp({
+    // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
+    // A delegated sign-in through "common" does not say its tenant, so it waits alone.
+    tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
+    auth: new GraphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
+    classify: classifyGraphError,
+  });
+  return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };
+}

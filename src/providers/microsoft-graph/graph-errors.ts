@@ -1,0 +1,57 @@
+import type { ErrorVerdict, FailedResponse } from '../../http/source-http.js';
+
+/**
+ * Classifies Microsoft Graph failures (`{"error":{"code":"…","message":"…"}}`)
+ * for the shared HTTP layer, which does the waiting, retrying and token refresh.
+ * Graph's own error code and message go into the verdict so a user reads
+ * `accessDenied: …` rather than a bare status.
+ */
+
+interface GraphErrorBody {
+  error?: { code?: unknown; message?: unknown };
+}
+
+export function readGraphError(bodyText: string): { code?: string; message?: string } {
+  try {
+    const { error } = JSON.parse(bodyText) as GraphErrorBody;
+    return {
+      code: typeof error?.code === 'string' ? error.code : undefined,
+      message: typeof error?.message === 'string' ? error.message.slice(0, 300) : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A refusal on one file's bytes stops that file; a refusal on a listing or on
+ * the drive itself means the sync cannot see what it must, so it stops the sync.
+ */
+function scopeOf(url: string): 'item' | 'sync' {
+  return /\/content$/.test(url) ? 'item' : 'sync';
+}
+
+export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undefined {
+  const { code, message } = readGraphError(failed.bodyText);
+  switch (failed.status) {
+    case 401:
+      return { kind: 'unauthorized', code: code ?? 'InvalidAuthenticationToken', message };
+    case 403:
+      return { kind: 'permanent', code: code ?? 'accessDenied', scope: scopeOf(failed.url), message };
+    case 404:
+      return { kind: 'not-found', code: code ?? 'itemNotFound', scope: 'item', message };
+    case 410:
+      // resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences: the delta token is dead.
+      return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
+    case 423:
+      return { kind: 'retry', code: code ?? 'resourceLocked', message };
+    case 429:
+    case 503:
+      return { kind: 'throttle', code: code ?? (failed.status === 429 ? 'tooManyRequests' : 'serviceNotAvailable'), message };
+    case 507:
+      return { kind: 'permanent', code: code ?? 'insufficientStorage', scope: 'sync', message };
+  }
+  if (failed.status >= 500) return { kind: 'retry', code, message };
+  if (failed.status >= 400) return { kind: 'permanent', code: code ?? `http${failed.status}`, scope: scopeOf(failed.url), message };
+  return undefined;
+}

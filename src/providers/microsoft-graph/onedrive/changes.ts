@@ -1,0 +1,89 @@
+import type { Config } from '../../../config.js';
+import { CursorExpiredError, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { HttpStatusError } from '../../../http/source-http.js';
+import type { ChangePage, SourceContext } from '../../types.js';
+import { type GraphClient, graphClient } from '../client.js';
+import { type OneDriveConfig, parseOneDriveConfig, scopeKey } from './config.js';
+import type { OneDriveCursor } from './cursor.js';
+import { DRIVE_ITEM_FIELDS, type DriveItemPage, PAGE_SIZE, readDriveItemPage } from './drive-item.js';
+import { locateSyncRoot } from './drive.js';
+import { relistStep } from './relist.js';
+import { changesForDeltaPage } from './scope.js';
+
+/**
+ * One page of a drive's changes: a delta page, or a page of a moved folder's
+ * subtree when one is waiting (see relist.ts).
+ */
+
+/** Where a full enumeration starts: the drive-root delta without a token, and a fresh folder tree. */
+async function startEnumeration(ctx: SourceContext, graph: GraphClient, config: OneDriveConfig): Promise<OneDriveCursor> {
+  const { driveId, scopeRoot } = await locateSyncRoot(graph, config, ctx.signal);
+  await ctx.folders.clear();
+  if (scopeRoot) await ctx.folders.put([{ folderId: scopeRoot.id, parentId: scopeRoot.parentId, inScope: true }]);
+  return {
+    v: 1,
+    driveId,
+    scope: scopeKey(config),
+    scopeRootId: scopeRoot?.id ?? null,
+    link: `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/root/delta?$select=${DRIVE_ITEM_FIELDS}&$top=${PAGE_SIZE}`,
+    caughtUp: false,
+    enumerating: true,
+  };
+}
+
+async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSignal): Promise<DriveItemPage> {
+  try {
+    const { data } = await graph.http.json(link, { signal });
+    return readDriveItemPage(data, 'GET delta');
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 410) {
+      // Location may offer a restart link, but only a full enumeration proves what was deleted meanwhile.
+      throw new CursorExpiredError(`Graph no longer accepts the saved delta token (${e.code ?? 'resyncRequired'}): enumerating the drive again`, undefined, { cause: e });
+    }
+    if (e instanceof HttpStatusError && e.status === 404) {
+      throw new PermanentSourceError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', 'sync', { cause: e });
+    }
+    throw e;
+  }
+}
+
+export async function listDriveChanges(
+  ctx: SourceContext,
+  settings: Config['microsoft'],
+  cursor: OneDriveCursor | null,
+): Promise<ChangePage<OneDriveCursor>> {
+  const config = parseOneDriveConfig(ctx.config);
+  const graph = graphClient(ctx, settings);
+  if (cursor && cursor.scope !== scopeKey(config)) {
+    throw new CursorExpiredError('the connector now names another drive or folder: enumerating it afresh');
+  }
+  const from = cursor ?? (await startEnumeration(ctx, graph, config));
+
+  if (from.relist?.length) {
+    const { changes, remaining } = await relistStep(ctx, graph, from.driveId, from.relist);
+    const { relist: _done, ...rest } = from;
+    const next: OneDriveCursor = remaining.length > 0 ? { ...rest, relist: remaining } : rest;
+    return { changes, cursor: next, hasMore: remaining.length > 0 || !from.caughtUp, fullEnumeration: false };
+  }
+
+  const page = await fetchDeltaPage(graph, from.link, ctx.signal);
+  const deltaLink = page['@odata.deltaLink'];
+  const link = deltaLink ?? page['@odata.nextLink'];
+  if (link === undefined) throw new SourceProtocolError('GET delta answered a page with neither @odata.nextLink nor @odata.deltaLink');
+  const { changes, relist } = await changesForDeltaPage(ctx.folders, page.value, from);
+  const caughtUp = deltaLink !== undefined;
+  const next: OneDriveCursor = {
+    ...from,
+    link,
+    caughtUp,
+    enumerating: from.enumerating && !caughtUp,
+    ...(relist.length > 0 ? { relist } : {}),
+  };
+  return {
+    changes,
+    cursor: next,
+    hasMore: !caughtUp || relist.length > 0,
+    fullEnumeration: from.enumerating,
+    enumerationComplete: from.enumerating && caughtUp,
+  };
+}

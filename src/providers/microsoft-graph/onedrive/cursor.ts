@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Where a OneDrive sync stands, saved after each durable page. Graph's links
+ * are kept verbatim: they already carry the token and the query options.
+ */
+
+const relistTask = z.object({
+  folderId: z.string().min(1),
+  parentId: z.string().min(1).nullable(),
+  inScope: z.boolean(),
+  /** The next `/children` page of this folder, once its first page is done. */
+  link: z.url().optional(),
+});
+
+const oneDriveCursor = z.object({
+  v: z.literal(1),
+  driveId: z.string().min(1),
+  /** The config scope (scopeKey) this cursor belongs to. */
+  scope: z.string().min(1),
+  /** Root of the folder subtree being synced; null for the whole drive. */
+  scopeRootId: z.string().min(1).nullable(),
+  /** Graph's `@odata.nextLink` during a walk, its `@odata.deltaLink` once caught up. */
+  link: z.url(),
+  /** `link` is a deltaLink: nothing more until something changes. */
+  caughtUp: z.boolean(),
+  /** The walk began without a token, so its pages make a full enumeration until the deltaLink arrives. */
+  enumerating: z.boolean(),
+  /**
+   * Folders that crossed the scope boundary and whose subtree must be listed
+   * (delta does not re-emit the children of a moved folder). Served before the
+   * next delta page.
+   */
+  relist: z.array(relistTask).optional(),
+});
+
+export type RelistTask = z.infer<typeof relistTask>;
+export type OneDriveCursor = z.infer<typeof oneDriveCursor>;
+
+/** True when `link` points into this Graph deployment and names this drive: a cursor is never sent elsewhere with our token. */
+function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean {
+  const base = new URL(graphBaseUrl.replace(/\/*$/, '/'));
+  const url = new URL(link);
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) return false;
+  return link.includes(driveId) || link.includes(encodeURIComponent(driveId));
+}
+
+/** The typed cursor, or null for anything malformed, foreign or made for another drive: the caller re-enumerates. */
+export function parseOneDriveCursor(raw: unknown, graphBaseUrl: string): OneDriveCursor | null {
+  const parsed = oneDriveCursor.safeParse(raw);
+  if (!parsed.success) return null;
+  const cursor = parsed.data;
+  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
+  return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId)) ? cursor : null;
+}

@@ -1,0 +1,68 @@
+import { PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { HttpStatusError } from '../../../http/source-http.js';
+import type { GraphClient } from '../client.js';
+import type { DriveTarget, FolderScope, OneDriveConfig } from './config.js';
+import { readDriveItem } from './drive-item.js';
+
+/**
+ * Finding what a connector syncs: the drive's id (once per full enumeration;
+ * later pages carry it in the cursor) and the folder its scope starts at.
+ */
+
+export interface SyncRoot {
+  driveId: string;
+  /** Null when the whole drive is in scope. */
+  scopeRoot: { id: string; parentId: string | null } | null;
+}
+
+const enc = encodeURIComponent;
+
+/** Where Graph serves the drive, and what to tell the user when it has none there. */
+function driveLocation(target: DriveTarget): { path: string; notFound: string } {
+  const names = (key: string) => `connector config "${key}" names no drive Microsoft Graph knows (or one this app may not read)`;
+  switch (target.kind) {
+    case 'drive':
+      return { path: `/drives/${enc(target.id)}`, notFound: names('drive_id') };
+    case 'user':
+      return { path: `/users/${enc(target.id)}/drive`, notFound: names('user_id / user_principal_name') };
+    case 'site':
+      return { path: `/sites/${enc(target.id)}/drive`, notFound: names('site_id') };
+    case 'me':
+      return { path: '/me/drive', notFound: 'the signed-in Microsoft account has no OneDrive' };
+  }
+}
+
+/** Runs a lookup whose 404 means the config names something that does not exist. */
+async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalid_config', 'sync', { cause: e });
+    throw e;
+  }
+}
+
+async function resolveFolder(graph: GraphClient, driveId: string, folder: NonNullable<FolderScope>, signal?: AbortSignal) {
+  const drive = `${graph.baseUrl}/drives/${enc(driveId)}`;
+  const url = folder.kind === 'id' ? `${drive}/items/${enc(folder.id)}` : `${drive}/root:/${folder.path.split('/').map(enc).join('/')}`;
+  const key = folder.kind === 'id' ? 'folder_id' : 'folder_path';
+  const { data } = await lookup(
+    () => graph.http.json(url, { query: { $select: 'id,folder,root,parentReference' }, signal }),
+    `connector config "${key}" names no item in the drive`,
+  );
+  const item = readDriveItem(data, `GET ${key}`);
+  if (item.folder === undefined && item.root === undefined) throw new PermanentSourceError(`connector config "${key}" names a file, not a folder`, 'invalid_config', 'sync');
+  return item;
+}
+
+export async function locateSyncRoot(graph: GraphClient, config: OneDriveConfig, signal?: AbortSignal): Promise<SyncRoot> {
+  const { path, notFound } = driveLocation(config.target);
+  const { data } = await lookup(() => graph.http.json<{ id?: unknown }>(`${graph.baseUrl}${path}`, { query: { $select: 'id' }, signal }), notFound);
+  if (typeof data?.id !== 'string' || data.id === '') throw new SourceProtocolError(`GET ${path} answered no drive id`);
+  const driveId = data.id;
+  if (config.folder === null) return { driveId, scopeRoot: null };
+  const folder = await resolveFolder(graph, driveId, config.folder, signal);
+  // A scope at the drive root is the whole drive: no ancestry to track.
+  if (folder.root !== undefined) return { driveId, scopeRoot: null };
+  return { driveId, scopeRoot: { id: folder.id, parentId: folder.parentReference?.id ?? null } };
+}

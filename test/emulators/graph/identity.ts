@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The Microsoft identity platform's token endpoint, as far as a connector
+ * meets it: client credentials and refresh-token grants, client secrets
+ * checked, refresh tokens rotated on every use (the old one then answers
+ * `invalid_grant`), access tokens that expire.
+ */
+
+export interface EmulatedClient {
+  secret?: string;
+  tenantId: string;
+}
+
+export interface AccessGrant {
+  clientId: string;
+  /** Set for delegated tokens: whose `/me` it is. */
+  userId?: string;
+  expiresAt: number;
+}
+
+export interface TokenRequestRecord {
+  tenant: string;
+  grantType: string;
+  clientId: string;
+  /** The OAuth error returned, if any. */
+  error?: string;
+}
+
+export interface TokenAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
+
+function oauthError(status: number, error: string, aadsts: number, description: string): TokenAnswer {
+  return {
+    status,
+    body: {
+      error,
+      error_description: `AADSTS${aadsts}: ${description} Trace ID: 00000000-0000-0000-0000-000000000000`,
+      error_codes: [aadsts],
+      timestamp: new Date().toISOString(),
+    },
+  };
+}
+
+export class IdentityEmulator {
+  readonly clients = new Map<string, EmulatedClient>();
+  /** Lifetime of the access tokens issued from now on. */
+  accessTokenTtlSeconds = 3600;
+  /** Whether a refresh-token grant returns a new refresh token and retires the old one. */
+  rotateRefreshTokens = true;
+  readonly tokenRequests: TokenRequestRecord[] = [];
+  private readonly refreshTokens = new Map<string, { clientId: string; userId: string; state: 'active' | 'used' | 'revoked' }>();
+  private readonly accessTokens = new Map<string, AccessGrant>();
+
+  registerClient(clientId: string, client: EmulatedClient): void {
+    this.clients.set(clientId, client);
+  }
+
+  /** A refresh token as EchoMind's OAuth flow would have stored it. */
+  issueRefreshToken(clientId: string, userId: string): string {
+    const token = `rt-${randomBytes(12).toString('hex')}`;
+    this.refreshTokens.set(token, { clientId, userId, state: 'active' });
+    return token;
+  }
+
+  revokeRefreshToken(token: string): void {
+    const record = this.refreshTokens.get(token);
+    if (record) record.state = 'revoked';
+  }
+
+  refreshTokenState(token: string): 'active' | 'used' | 'revoked' | 'unknown' {
+    return this.refreshTokens.get(token)?.state ?? 'unknown';
+  }
+
+  /** Every access token issued so far stops working (as after an hour, or a password reset). */
+  expireAccessTokens(): void {
+    for (const grant of this.accessTokens.values()) grant.expiresAt = 0;
+  }
+
+  /** The grant behind a bearer header, or why there is none. */
+  authenticate(authorization: string | undefined): AccessGrant | { error: string } {
+    const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) return { error: 'Access token is empty.' };
+    const grant = this.accessTokens.get(token);
+    if (!grant) return { error: 'IDX14100: JWT is not well formed.' };
+    if (grant.expiresAt <= Date.now()) return { error: 'Lifetime validation failed, the token is expired.' };
+    return grant;
+  }
+
+  answer(tenant: string, form: URLSearchParams): TokenAnswer {
+    const grantType = form.get('grant_type') ?? '';
+    const clientId = form.get('client_id') ?? '';
+    const result = this.decide(tenant, grantType, clientId, form);
+    this.tokenRequests.push({ tenant, grantType, clientId, error: typeof result.body.error === 'string' ? result.body.error : undefined });
+    return result;
+  }
+
+  reset(): void {
+    this.refreshTokens.clear();
+    this.accessTokens.clear();
+    this.tokenRequests.length = 0;
+    this.accessTokenTtlSeconds = 3600;
+    this.rotateRefreshTokens = true;
+  }
+
+  private decide(tenant: string, grantType: string, clientId: string, form: URLSearchParams): TokenAnswer {
+    const client = this.clients.get(clientId);
+    if (!client) return oauthError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+    const delegatedTenant = tenant === 'common' || tenant === 'organizations';
+    if (tenant !== client.tenantId && !(grantType === 'refresh_token' && delegatedTenant)) {
+      return oauthError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
+    }
+    const secret = form.get('client_secret');
+    if (client.secret !== undefined && secret !== client.secret) {
+      return oauthError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+    }
+    const scope = form.get('scope') ?? '';
+    switch (grantType) {
+      case 'client_credentials':
+        if (client.secret === undefined) return oauthError(400, 'invalid_client', 7000218, 'The request body must contain client_secret.');
+        if (scope !== GRAPH_DEFAULT_SCOPE) return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid.`);
+        return { status: 200, body: this.accessTokenBody({ clientId }) };
+      case 'refresh_token':
+        return this.redeemRefreshToken(clientId, form.get('refresh_token') ?? '', scope);
+      default:
+        return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+    }
+  }
+
+  private redeemRefreshToken(clientId: string, token: string, scope: string): TokenAnswer {
+    if (!scope.split(' ').some((s) => s.startsWith('https://graph.microsoft.com/') || s === 'offline_access')) {
+      return oauthError(400, 'invalid_scope', 70011, 'The provided request must include a valid scope.');
+    }
+    const record = this.refreshTokens.get(token);
+    if (!record || record.clientId !== clientId) return oauthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+    if (record.state === 'revoked') return oauthError(400, 'invalid_grant', 50173, 'The provided grant has expired due to it being revoked.');
+    if (record.state === 'used') return oauthError(400, 'invalid_grant', 70000, 'The refresh token has already been redeemed.');
+    const body = this.accessTokenBody({ clientId, userId: record.userId });
+    if (this.rotateRefreshTokens) {
+      record.state = 'used';
+      body.refresh_token = this.issueRefreshToken(clientId, record.userId);
+    }
+    body.scope = 'Files.Read.All';
+    return { status: 200, body };
+  }
+
+  private accessTokenBody(grant: Omit<AccessGrant, 'expiresAt'>): Record<string, unknown> {
+    const token = `at-${randomBytes(16).toString('hex')}`;
+    this.accessTokens.set(token, { ...grant, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
+    return { token_type: 'Bearer', expires_in: this.accessTokenTtlSeconds, ext_expires_in: this.accessTokenTtlSeconds, access_token: token };
+  }
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentSourceError } from '../../../src/errors.js';
+import { resetTenantPauses } from '../../../src/http/source-http.js';
+import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
+import type { SourceItem } from '../../../src/providers/types.js';
+import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
+import { oneDriveContext, providerFor, readAll, upserts, walk } from './harness.js';
+
+let emulator: GraphEmulator;
+
+beforeAll(async () => {
+  emulator = await startGraphEmulator();
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(() => {
+  emulator.reset();
+  forgetGraphTokens();
+});
+afterEach(() => resetTenantPauses());
+
+async function listedItem(name: string): Promise<SourceItem> {
+  const { changes } = await walk(providerFor(emulator), oneDriveContext(emulator), null);
+  const item = upserts(changes).find((i) => i.name === name);
+  if (!item) throw new Error(`${name} was not listed`);
+  return item;
+}
+
+describe('OneDrive content', () => {
+  it('streams the exact bytes through the redirect, without sending our token to the download URL', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const file = emulator.addFile('/', 'video.mp4', bytes, { mimeType: 'video/mp4' });
+    const item = await listedItem('video.mp4');
+
+    const content = await providerFor(emulator).openContent(oneDriveContext(emulator), item);
+    const received = await readAll(content.body);
+
+    expect(received.equals(bytes)).toBe(true);
+    expect(content).toMatchObject({ contentType: 'video/mp4', size: bytes.length });
+    expect(emulator.downloads(file.id)).toBe(1);
+    expect(emulator.authorizationLeaks).toBe(0);
+    const download = emulator.requests.find((r) => r.path.startsWith('/download/'));
+    expect(download).toMatchObject({ authorized: false, status: 200 });
+    expect(emulator.requests.find((r) => r.path.endsWith(`/items/${file.id}/content`))).toMatchObject({ authorized: true, status: 302 });
+  });
+
+  it('fails one item, not the sync, when its bytes are refused (403)', async () => {
+    const file = emulator.addFile('/', 'secret.pdf', 'x', { mimeType: 'application/pdf' });
+    const item = await listedItem('secret.pdf');
+    emulator.faults.push({ match: new RegExp(`/items/${file.id}/content$`), status: 403 });
+
+    const error: unknown = await providerFor(emulator)
+      .openContent(oneDriveContext(emulator), item)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentSourceError);
+    expect(error).toMatchObject({ scope: 'item', code: 'accessDenied' });
+    expect(emulator.downloads(file.id)).toBe(0);
+  });
+
+  it('fails one item when the file was deleted since it was listed', async () => {
+    const file = emulator.addFile('/', 'gone.txt', 'x');
+    const item = await listedItem('gone.txt');
+    emulator.delete(file.id);
+    await expect(providerFor(emulator).openContent(oneDriveContext(emulator), item)).rejects.toMatchObject({
+      name: 'PermanentSourceError',
+      scope: 'item',
+      code: 'itemNotFound',
+    });
+  });
+
+  it('errors on a body cut short of its Content-Length instead of returning fewer bytes', async () => {
+    emulator.addFile('/', 'big.pdf', randomBytes(256 * 1024), { mimeType: 'application/pdf' });
+    const item = await listedItem('big.pdf');
+    emulator.faults.push({ match: /^\/download\//, truncate: true });
+
+    const content = await providerFor(emulator).openContent(oneDriveContext(emulator), item);
+
+    await expect(readAll(content.body)).rejects.toThrow(/terminated/);
+  });
+
+  it('retries a download whose connection is reset before answering', async () => {
+    const bytes = randomBytes(1000);
+    const file = emulator.addFile('/', 'doc.pdf', bytes);
+    const item = await listedItem('doc.pdf');
+    emulator.faults.push({ match: /^\/download\//, reset: true });
+
+    const content = await providerFor(emulator).openContent(oneDriveContext(emulator), item);
+
+    expect((await readAll(content.body)).equals(bytes)).toBe(true);
+    expect(emulator.requestCount(new RegExp(`/items/${file.id}/content$`))).toBe(2);
+  });
+
+  it('refuses an item whose fetch reference is not a OneDrive one', async () => {
+    const item: SourceItem = { sourceId: 'x', name: 'x.txt', signature: 's', contentType: 'text/plain', fetch: { fileId: 'x' } };
+    await expect(providerFor(emulator).openContent(oneDriveContext(emulator), item)).rejects.toMatchObject({ name: 'PermanentSourceError', scope: 'item' });
+    expect(emulator.requests).toEqual([]);
+  });
+});

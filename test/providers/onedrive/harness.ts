@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream';
+import type { Config } from '../../../src/config.js';
+import type { SourceHttpOptions } from '../../../src/http/source-http.js';
+import { type OneDriveCursor } from '../../../src/providers/microsoft-graph/onedrive/cursor.js';
+import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
+import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
+import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { connectorRow, type MemorySourceContext, memorySourceContext } from '../../support/memory-source-context.js';
+
+/** Shared steps of the OneDrive tests: a context pointed at the emulator, and whole walks of changes. */
+
+let nextConnectorId = 100;
+
+export function oneDriveContext(
+  emulator: GraphEmulator,
+  config: Record<string, unknown> = { drive_id: emulator.drive.id },
+  http: Partial<SourceHttpOptions> = {},
+): MemorySourceContext {
+  return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'onedrive', config }), { http });
+}
+
+export function providerFor(emulator: GraphEmulator, settings: Partial<Config['microsoft']> = {}) {
+  return createOneDriveProvider({ ...emulator.settings, ...settings });
+}
+
+export interface Walk {
+  pages: Array<ChangePage<OneDriveCursor>>;
+  changes: SourceChange[];
+  cursor: OneDriveCursor;
+}
+
+/** Calls listChanges until the source says it has no more, as the pipeline does (cursor saved as JSON between pages). */
+export async function walk(provider: ReturnType<typeof createOneDriveProvider>, ctx: MemorySourceContext, from: OneDriveCursor | null): Promise<Walk> {
+  const pages: Array<ChangePage<OneDriveCursor>> = [];
+  let cursor = from;
+  for (let i = 0; i < 100; i++) {
+    const page = await provider.listChanges(ctx, cursor);
+    pages.push(page);
+    cursor = provider.parseCursor(JSON.parse(JSON.stringify(page.cursor)));
+    if (!cursor) throw new Error(`the provider could not read back its own cursor: ${JSON.stringify(page.cursor)}`);
+    if (!page.hasMore) return { pages, changes: pages.flatMap((p) => p.changes), cursor };
+  }
+  throw new Error('the walk never ended');
+}
+
+export const upserts = (changes: SourceChange[]): SourceItem[] => changes.flatMap((c) => (c.kind === 'upsert' ? [c.item] : []));
+export const deletes = (changes: SourceChange[]): string[] => changes.flatMap((c) => (c.kind === 'delete' ? [c.sourceId] : []));
+export const upsertNames = (changes: SourceChange[]): string[] => upserts(changes).map((i) => i.name).sort();
+
+export async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
