@@ -1,0 +1,61 @@
+import { isPermanent, PermanentSourceError } from '../../errors.js';
+import type { ItemContent, SourceItem } from '../types.js';
+import { isNotFound } from './client.js';
+import { readDriveFetch } from './mapping.js';
+import type { DriveSession } from './session.js';
+
+/**
+ * The bytes of one item: a download for binary files, an export for
+ * Google-native ones. files.export stops at 10 MB; past that the file's
+ * exportLinks URL serves the same export, with the same bearer token.
+ */
+
+const GOOGLE_HOSTS = /(^|\.)(google\.com|googleapis\.com|googleusercontent\.com)$/;
+
+/** Our bearer token goes only to Google, or to the configured Drive API origin (an emulator in tests). */
+function checkExportLink(link: string, apiOrigin: string): string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    throw new PermanentSourceError('the export link Google Drive gave is not a URL', 'untrustedExportLink', 'item');
+  }
+  if (url.origin === apiOrigin || (url.protocol === 'https:' && GOOGLE_HOSTS.test(url.hostname))) return link;
+  throw new PermanentSourceError(`not sending our Google token to ${url.host} (an export link outside Google)`, 'untrustedExportLink', 'item');
+}
+
+function toContent(response: { body: ItemContent['body']; headers: Headers }, declared?: string): ItemContent {
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  const contentType = declared ?? response.headers.get('content-type') ?? undefined;
+  return {
+    body: response.body,
+    ...(contentType ? { contentType } : {}),
+    ...(Number.isFinite(length) && length >= 0 ? { size: length } : {}),
+  };
+}
+
+async function openExport(session: DriveSession, fileId: string, mime: string, knownLink: string | undefined): Promise<ItemContent> {
+  try {
+    return toContent(await session.client.export(fileId, mime), mime);
+  } catch (e) {
+    if (!isPermanent(e) || e.code !== 'exportSizeLimitExceeded') throw e;
+    const link = knownLink ?? (await session.client.getFile(fileId, 'id,exportLinks')).exportLinks?.[mime];
+    if (!link) throw e;
+    session.logger.info({ fileId }, 'Google Drive: export over 10 MB, fetching it through its export link');
+    return toContent(await session.client.exportLink(checkExportLink(link, session.apiOrigin)), mime);
+  }
+}
+
+export async function openDriveContent(session: DriveSession, item: SourceItem): Promise<ItemContent> {
+  const fetch = readDriveFetch(item.fetch);
+  if (!fetch) throw new PermanentSourceError(`"${item.name}" has no Google Drive file id to fetch`, 'invalidFetch', 'item');
+  try {
+    if (fetch.export) return await openExport(session, fetch.fileId, fetch.export, fetch.exportLink);
+    return toContent(await session.client.download(fetch.fileId));
+  } catch (e) {
+    if (isNotFound(e)) {
+      throw new PermanentSourceError(`"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`, 'notFound', 'item', { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+import type { Config } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { FolderTree, SourceContext } from '../types.js';
+import { resolveDriveIdentity } from './auth.js';
+import { classifyDriveError } from './classify.js';
+import { DriveClient } from './client.js';
+import { parseDriveConfig, type DriveConnectorConfig } from './drive-config.js';
+import { ScopeTree } from './scope.js';
+
+/** What one listChanges or openContent call works with, built from the SourceContext. */
+export interface DriveSession {
+  config: DriveConnectorConfig;
+  client: DriveClient;
+  folders: FolderTree;
+  scope: ScopeTree;
+  logger: Logger;
+  /** Origin of the Drive API, trusted with our bearer token besides Google's own hosts. */
+  apiOrigin: string;
+}
+
+export async function openDriveSession(ctx: SourceContext, settings: Config['google']): Promise<DriveSession> {
+  const config = parseDriveConfig(ctx.config);
+  const identity = await resolveDriveIdentity(ctx, settings, config);
+  const http = ctx.makeHttp({ tenantKey: `google-drive:${identity.label}`, auth: identity.tokens, classify: classifyDriveError });
+  const baseUrl = settings.driveBaseUrl.replace(/\/+$/, '');
+  const client = new DriveClient(http, baseUrl);
+  return {
+    config,
+    client,
+    folders: ctx.folders,
+    scope: new ScopeTree(ctx.folders, client),
+    logger: ctx.logger,
+    apiOrigin: new URL(baseUrl).origin,
+  };
+}

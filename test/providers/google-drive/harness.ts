@@ -1,0 +1,96 @@
+import type { Readable } from 'node:stream';
+import type { Config } from '../../../src/config.js';
+import { resetTenantPauses } from '../../../src/http/source-http.js';
+import { createGoogleDriveProvider, forgetDriveTokens } from '../../../src/providers/google-drive/index.js';
+import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
+import type { ChangePage, GoogleCredential, SourceChange, SourceItem } from '../../../src/providers/types.js';
+import { connectorRow, memorySourceContext, type MemorySourceContext } from '../../support/memory-source-context.js';
+import { DEFAULT_CLIENT, DEFAULT_USER, type DriveEmulator } from '../../emulators/drive/index.js';
+
+/** Shared set-up for the Google Drive source tests: a provider pointed at the emulator, contexts, and draining. */
+
+export function settingsFor(emu: DriveEmulator, serviceAccountJson = ''): Config['google'] {
+  return { serviceAccountJson, driveBaseUrl: emu.driveBaseUrl, oauthTokenUrl: emu.tokenUrl };
+}
+
+export function providerFor(emu: DriveEmulator, serviceAccountJson = '') {
+  return createGoogleDriveProvider(settingsFor(emu, serviceAccountJson));
+}
+
+/** A google_credentials row for `email`, with a refresh token the emulator knows and no access token yet. */
+export function credentialRow(emu: DriveEmulator, email = DEFAULT_USER, overrides: Partial<GoogleCredential> = {}): GoogleCredential {
+  return {
+    id: 7,
+    accessToken: null,
+    refreshToken: emu.issueRefreshToken(email),
+    expiresAt: null,
+    clientId: DEFAULT_CLIENT.clientId,
+    clientSecret: DEFAULT_CLIENT.clientSecret,
+    ...overrides,
+  };
+}
+
+export function driveContext(
+  emu: DriveEmulator,
+  config: Record<string, unknown> = {},
+  options: { googleCredential?: GoogleCredential | null } = {},
+): MemorySourceContext {
+  const googleCredential = options.googleCredential === undefined ? credentialRow(emu) : options.googleCredential;
+  return memorySourceContext(connectorRow({ type: 'google_drive', config }), { googleCredential });
+}
+
+/** Clean process-wide state between tests: cached tokens and tenant pauses. */
+export function resetProcessState(): void {
+  forgetDriveTokens();
+  resetTenantPauses();
+}
+
+export interface Drained {
+  pages: Array<ChangePage<DriveCursor>>;
+  changes: SourceChange[];
+  cursor: DriveCursor;
+}
+
+/** Calls listChanges until hasMore is false (or `maxPages`), as the pipeline would. */
+export async function drain(
+  provider: ReturnType<typeof createGoogleDriveProvider>,
+  ctx: MemorySourceContext,
+  cursor: DriveCursor | null,
+  maxPages = 200,
+): Promise<Drained> {
+  const pages: Array<ChangePage<DriveCursor>> = [];
+  let at = cursor;
+  for (let i = 0; i < maxPages; i++) {
+    // Through JSON, as the cursor travels through Temporal history and connectors.state.
+    const page = await provider.listChanges(ctx, at === null ? null : provider.parseCursor(JSON.parse(JSON.stringify(at))));
+    pages.push(page);
+    at = page.cursor;
+    if (!page.hasMore) return { pages, changes: pages.flatMap((p) => p.changes), cursor: page.cursor };
+  }
+  throw new Error(`still hasMore after ${maxPages} pages`);
+}
+
+/** Drains only the full enumeration (up to enumerationComplete). */
+export async function crawl(provider: ReturnType<typeof createGoogleDriveProvider>, ctx: MemorySourceContext): Promise<Drained> {
+  const pages: Array<ChangePage<DriveCursor>> = [];
+  let at: DriveCursor | null = null;
+  for (let i = 0; i < 500; i++) {
+    const page = await provider.listChanges(ctx, at);
+    pages.push(page);
+    at = page.cursor;
+    if (page.enumerationComplete) return { pages, changes: pages.flatMap((p) => p.changes), cursor: page.cursor };
+  }
+  throw new Error('the crawl never completed');
+}
+
+export const upserts = (changes: SourceChange[]): SourceItem[] =>
+  changes.flatMap((c) => (c.kind === 'upsert' ? [c.item] : []));
+export const deletes = (changes: SourceChange[]): string[] => changes.flatMap((c) => (c.kind === 'delete' ? [c.sourceId] : []));
+export const skips = (changes: SourceChange[]) => changes.flatMap((c) => (c.kind === 'skip' ? [c] : []));
+export const names = (changes: SourceChange[]): string[] => upserts(changes).map((i) => i.name).sort();
+
+export async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
