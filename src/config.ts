@@ -28,11 +28,12 @@ const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { message: 'must be host:port, e.g. 127.0.0.1:7233' });
 
+// 0 asks the OS for a free port (tests, several replicas on one host).
 const port = z.coerce
   .number({ message: 'must be a port number' })
   .int({ message: 'must be a whole number' })
-  .min(1, { message: 'must be between 1 and 65535' })
-  .max(65535, { message: 'must be between 1 and 65535' });
+  .min(0, { message: 'must be between 0 and 65535' })
+  .max(65535, { message: 'must be between 0 and 65535' });
 
 const positiveInt = z.coerce
   .number({ message: 'must be a number' })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sql, type Kysely } from 'kysely';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Database } from '../../src/db/schema.js';
@@ -75,8 +75,10 @@ export async function createConnector(
   return row.id;
 }
 
-/** Deletes the stream's messages and our durable consumer, so each test file starts clean. */
-export async function resetJetStream(nc: NatsConnection, streamName: string): Promise<void> {
+/** Deletes the stream's messages and our durable consumer, so each test file starts clean (call before the service starts). */
+export async function resetJetStream(config: Config): Promise<void> {
+  const nc = await connect({ servers: config.nats.url });
+  const streamName = config.nats.streamName;
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.consumers.delete(streamName, 'connector-consumer');
@@ -88,6 +90,7 @@ export async function resetJetStream(nc: NatsConnection, streamName: string): Pr
   } catch {
     // created by the service on start
   }
+  await nc.close();
 }
 
 /** Reads every DocumentProcessRequest published since the call, decoded, with its Nats-Msg-Id. */
@@ -103,18 +106,18 @@ export async function documentProcessReader(nc: NatsConnection, streamName: stri
     inactive_threshold: 300_000_000_000,
   });
   const consumer = await js.consumers.get(streamName, name);
-  const seen: Array<{ request: DocumentProcessRequest; msgId: string | undefined }> = [];
   return {
-    /** Everything received so far plus whatever arrives within `waitMs`. */
-    async drain(waitMs = 500): Promise<Array<{ request: DocumentProcessRequest; msgId: string | undefined }>> {
+    /** What arrived since the last drain, waiting up to `waitMs` for stragglers. */
+    async drain(waitMs = 1000): Promise<Array<{ request: DocumentProcessRequest; msgId: string | undefined }>> {
+      const seen: Array<{ request: DocumentProcessRequest; msgId: string | undefined }> = [];
       for (;;) {
-        const batch = await consumer.fetch({ max_messages: 500, expires: waitMs });
+        const batch = await consumer.fetch({ max_messages: 500, expires: Math.max(1000, waitMs) });
         let n = 0;
         for await (const m of batch) {
           n++;
           seen.push({ request: fromBinary(DocumentProcessRequestSchema, m.data), msgId: m.headers?.get('Nats-Msg-Id') });
         }
-        if (n === 0) return [...seen];
+        if (n === 0) return seen;
       }
     },
     async close() {

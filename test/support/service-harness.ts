@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream } from '@nats-io/jetstream';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Config } from '../../src/config.js';
 import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/connector_sync_pb.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
@@ -12,8 +13,21 @@ import { workflowsSourcePath } from './integration.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+let runtimeInstalled = false;
+/** The Temporal SDK logs worker state changes at INFO; tests only want warnings. */
+function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL?.toUpperCase() as 'WARN' | undefined) ?? 'WARN') });
+  } catch {
+    // already installed by another suite in this worker process
+  }
+}
+
 /** The service in this process, on the real stack, with short retry delays. */
 export async function startTestService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
+  quietTemporalRuntime();
   return startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
     migrate: true,
     health: false,
@@ -109,4 +123,17 @@ export function syncRequestBytes(fields: {
 
 export async function publishSyncRequest(service: RunningService, subject: string, bytes: Uint8Array): Promise<void> {
   await jetstream(service.nats).publish(subject, bytes);
+}
+
+/**
+ * Connector ids repeat across test runs (tables are reset) while Temporal keeps
+ * workflow ids: a run left open by an aborted test would otherwise be joined.
+ */
+export async function terminateOpenSyncs(service: RunningService): Promise<void> {
+  for await (const w of service.temporal.workflow.list({ query: `ExecutionStatus = "Running" AND WorkflowType = "syncConnector"` })) {
+    await service.temporal.workflow
+      .getHandle(w.workflowId, w.runId)
+      .terminate('left open by an earlier test run')
+      .catch(() => undefined);
+  }
 }

@@ -29,7 +29,7 @@ describe('configuration', () => {
     ['MINIO_BUCKET', 'Bad_Bucket', /^MINIO_BUCKET must be a valid S3 bucket name/],
     ['DATABASE_URL', 'mysql://x', /^DATABASE_URL must be a URL starting with postgres:/],
     ['TEMPORAL_ADDRESS', 'localhost', /^TEMPORAL_ADDRESS must be host:port/],
-    ['HEALTH_PORT', '99999', /^HEALTH_PORT must be between 1 and 65535/],
+    ['HEALTH_PORT', '99999', /^HEALTH_PORT must be between 0 and 65535/],
     ['HEALTH_PORT', 'eighty', /^HEALTH_PORT must be a port number/],
     ['MS_GRAPH_BASE_URL', 'graph', /^MS_GRAPH_BASE_URL must be a URL/],
     ['GOOGLE_OAUTH_TOKEN_URL', 'ftp://x', /^GOOGLE_OAUTH_TOKEN_URL must be a URL/],
@@ -43,7 +43,7 @@ describe('configuration', () => {
 
   it('names every bad variable, one per line', () => {
     try {
-      loadConfig({ HEALTH_PORT: '0', NATS_URL: 'x' });
+      loadConfig({ HEALTH_PORT: '-1', NATS_URL: 'x' });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);

@@ -29,10 +29,18 @@ describe('OneDrive config', () => {
     expect(parseOneDriveConfig({ drive_id: ' b!x ', folder_path: '/Team/Reports/' })).toEqual({
       target: { kind: 'drive', id: 'b!x' },
       folder: { kind: 'path', path: 'Team/Reports' },
+      pageSize: 200,
     });
-    expect(parseOneDriveConfig({ user_principal_name: 'a@b.c', folder_id: 'F1' })).toEqual({ target: { kind: 'user', id: 'a@b.c' }, folder: { kind: 'id', id: 'F1' } });
-    expect(parseOneDriveConfig({ site_id: 's', folder_path: '' })).toEqual({ target: { kind: 'site', id: 's' }, folder: null });
-    expect(parseOneDriveConfig({ refresh_token: 'rt' })).toEqual({ target: { kind: 'me' }, folder: null });
+    expect(parseOneDriveConfig({ user_principal_name: 'a@b.c', folder_id: 'F1' })).toEqual({ target: { kind: 'user', id: 'a@b.c' }, folder: { kind: 'id', id: 'F1' }, pageSize: 200 });
+    expect(parseOneDriveConfig({ site_id: 's', folder_path: '' })).toEqual({ target: { kind: 'site', id: 's' }, folder: null, pageSize: 200 });
+    expect(parseOneDriveConfig({ refresh_token: 'rt' })).toEqual({ target: { kind: 'me' }, folder: null, pageSize: 200 });
+  });
+
+  it('reads page_size and refuses one Graph would not take', () => {
+    expect(parseOneDriveConfig({ drive_id: 'd', page_size: 5 }).pageSize).toBe(5);
+    expect(parseOneDriveConfig({ drive_id: 'd', page_size: '50' }).pageSize).toBe(50);
+    expect(() => parseOneDriveConfig({ drive_id: 'd', page_size: 0 })).toThrow(/"page_size" must be a whole number from 1 to 999/);
+    expect(() => parseOneDriveConfig({ drive_id: 'd', page_size: 1.5 })).toThrow(/page_size/);
   });
 
   it('gives each drive and folder its own scope key', () => {

@@ -5,7 +5,7 @@ import type { ChangePage, SourceContext } from '../../types.js';
 import { type GraphClient, graphClient } from '../client.js';
 import { type OneDriveConfig, parseOneDriveConfig, scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { DRIVE_ITEM_FIELDS, type DriveItemPage, PAGE_SIZE, readDriveItemPage } from './drive-item.js';
+import { DRIVE_ITEM_FIELDS, type DriveItemPage, readDriveItemPage } from './drive-item.js';
 import { locateSyncRoot } from './drive.js';
 import { relistStep } from './relist.js';
 import { changesForDeltaPage } from './scope.js';
@@ -25,7 +25,7 @@ async function startEnumeration(ctx: SourceContext, graph: GraphClient, config: 
     driveId,
     scope: scopeKey(config),
     scopeRootId: scopeRoot?.id ?? null,
-    link: `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/root/delta?$select=${DRIVE_ITEM_FIELDS}&$top=${PAGE_SIZE}`,
+    link: `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/root/delta?$select=${DRIVE_ITEM_FIELDS}&$top=${config.pageSize}`,
     caughtUp: false,
     enumerating: true,
   };

@@ -12,6 +12,9 @@ import { invalidConfig, optionalConfigString } from '../config-keys.js';
  * Which part of it (optional, at most one): `folder_id`, or `folder_path` relative
  * to the drive root (`/Projects/2026`). Absent: the whole drive.
  *
+ * `page_size` (optional, 1–999, default 200): items per delta page, i.e. how much work
+ * one checkpoint covers.
+ *
  * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are read by identity.ts.
  */
 export type DriveTarget =
@@ -25,6 +28,17 @@ export type FolderScope = { kind: 'id'; id: string } | { kind: 'path'; path: str
 export interface OneDriveConfig {
   target: DriveTarget;
   folder: FolderScope;
+  pageSize: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 200;
+
+function readPageSize(config: Record<string, unknown>): number {
+  const raw = config.page_size;
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_PAGE_SIZE;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 999) throw invalidConfig('page_size', 'must be a whole number from 1 to 999');
+  return n;
 }
 
 const TARGET_KEYS = ['drive_id', 'user_id', 'user_principal_name', 'site_id'] as const;
@@ -71,7 +85,7 @@ function readFolder(config: Record<string, unknown>): FolderScope {
 
 /** Throws PermanentSourceError (scope 'sync') naming the first bad key. */
 export function parseOneDriveConfig(config: Record<string, unknown>): OneDriveConfig {
-  return { target: readTarget(config), folder: readFolder(config) };
+  return { target: readTarget(config), folder: readFolder(config), pageSize: readPageSize(config) };
 }
 
 /**
