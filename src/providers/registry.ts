@@ -10,7 +10,7 @@ import type { SourceProvider } from './types.js';
  */
 export function createProviders(config: Pick<Config, 'microsoft' | 'google'>): Partial<Record<string, SourceProvider>> {
   return {
-    onedrive: createOneDriveProvider(config.microsoft) as unknown as SourceProvider,
-    google_drive: createGoogleDriveProvider(config.google) as unknown as SourceProvider,
+    onedrive: createOneDriveProvider(config.microsoft),
+    google_drive: createGoogleDriveProvider(config.google),
   };
 }

@@ -293,9 +293,11 @@ describe('requests the service must refuse', () => {
     await publishSyncRequest(service, 'connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.WEB }));
     await publishSyncRequest(service, 'connector.sync.google_drive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE }));
 
-    await waitFor('three terminated messages', async () =>
-      ['undecodable', 'unknown-type', 'subject-mismatch'].every((reason) =>
-        service.counters.get('connector_bridge_messages_terminated_total', { reason }) >= 1,
+    await waitFor('three terminated messages', () =>
+      Promise.resolve(
+        ['undecodable', 'unknown-type', 'subject-mismatch'].every(
+          (reason) => service.counters.get('connector_bridge_messages_terminated_total', { reason }) >= 1,
+        ),
       ),
     );
     expect(before).not.toContain('terminated');

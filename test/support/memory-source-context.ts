@@ -47,7 +47,7 @@ export function memorySourceContext(
   const folderMap = new Map<string, { parentId: string | null; inScope: boolean }>();
   const ctx: MemorySourceContext = {
     connector,
-    config: { ...(connector.config as Record<string, unknown>) },
+    config: { ...(connector.config) },
     configPatches,
     googleCredential: options.googleCredential ?? null,
     folderMap,
