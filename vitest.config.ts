@@ -12,7 +12,10 @@ export default defineConfig({
     pool: 'forks',
     coverage: {
       provider: 'v8',
-      include: ['src/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+      include: ['src/**/*.ts', 'activities/**/*.ts'],
+      // Workflow code runs inside Temporal's isolated sandbox (a webpack bundle), where V8
+      // coverage of the test process cannot see it; the integration suites exercise it through
+      // the real server and replay its recorded history. Entry points run as child processes.
       exclude: ['src/gen/**', 'src/main.ts', 'src/db/migrate-cli.ts'],
       reporter: ['text-summary', 'json-summary', 'text'],
       thresholds: {
