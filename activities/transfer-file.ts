@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
 import { findDocuments, recordPublished, upsertDocument } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { describeError, isPermanent } from '../src/errors.js';
+import { ITEM_GONE_CODES, describeError, isPermanent } from '../src/errors.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import { encodeDocumentProcessRequest } from '../src/wire/messages.js';
 import type { PlannedItem, TransferOutcome } from '../workflows/definitions.js';
@@ -108,6 +108,11 @@ export function transferFileActivity(deps: ActivityDeps) {
       log.info({ documentId: id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
       return { sourceId: item.sourceId, result, bytes: stored.size };
     } catch (e) {
+      if (isPermanent(e) && e.scope === 'item' && ITEM_GONE_CODES.has(e.code)) {
+        // Deleted at the source since it was listed: the source's next page reports the deletion.
+        log.info({ code: e.code }, 'file vanished before it could be downloaded');
+        return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
+      }
       if (isPermanent(e) && e.scope === 'item') {
         log.warn({ code: e.code, error: e.message }, 'file failed permanently; the sync goes on');
         return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: e.message };

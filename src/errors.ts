@@ -49,6 +49,9 @@ export class SourceProtocolError extends Error {
   override readonly name = 'SourceProtocolError';
 }
 
+/** Codes sources use for an item that vanished between listing and download. */
+export const ITEM_GONE_CODES: ReadonlySet<string> = new Set(['itemNotFound', 'notFound']);
+
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;

@@ -145,7 +145,7 @@ export interface ListedPage {
 
 export interface TransferOutcome {
   sourceId: string;
-  result: 'new' | 'updated' | 'unchanged' | 'failed';
+  result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
   bytes: number;
   reason?: string;
 }

@@ -117,6 +117,11 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
     if (carry.failedItems.length > MAX_FAILED_KEPT) carry.failedItems.shift();
   };
 
+  const countSkip = (reason: string) => {
+    totals.skipped++;
+    carry.skippedReasons[reason] = (carry.skippedReasons[reason] ?? 0) + 1;
+  };
+
   const finishWithError = async (message: string): Promise<SyncResult> => {
     phase = 'finishing';
     await CancellationScope.nonCancellable(() => db.failSync({ connectorId, message }));
@@ -150,10 +155,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
       totals.renamed += page.renamed;
       totals.deleted += page.deleted;
       if (page.resynced) totals.resyncs++;
-      for (const skip of page.skipped) {
-        totals.skipped++;
-        carry.skippedReasons[skip.reason] = (carry.skippedReasons[skip.reason] ?? 0) + 1;
-      }
+      for (const skip of page.skipped) countSkip(skip.reason);
       page.failed.forEach(recordFailure);
 
       phase = 'transferring';
@@ -168,6 +170,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
           if (outcome.result === 'new') totals.new++;
           else if (outcome.result === 'updated') totals.updated++;
           else if (outcome.result === 'unchanged') totals.unchanged++;
+          else if (outcome.result === 'gone') countSkip(outcome.reason ?? 'deleted at the source before download');
           else recordFailure({ sourceId: item.sourceId, name: item.name, reason: outcome.reason ?? 'failed' });
           totals.bytes += outcome.bytes;
         } finally {

@@ -1,0 +1,99 @@
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { SyncBridge } from '../../src/bridge/sync-bridge.js';
+import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import { createLogger } from '../../src/logger.js';
+import { Counters } from '../../src/metrics.js';
+import { syncRequestBytes } from '../support/service-harness.js';
+
+/** A JetStream message that records how it was settled. */
+function message(subject: string, data: Uint8Array, deliveryCount = 1) {
+  const settled: string[] = [];
+  const msg = {
+    subject,
+    data,
+    seq: 1,
+    info: { deliveryCount },
+    term: (reason?: string) => settled.push(`term:${reason ?? ''}`),
+    nak: (millis?: number) => settled.push(`nak:${millis ?? 0}`),
+    ackAck: () => {
+      settled.push('ack');
+      return Promise.resolve(true);
+    },
+  };
+  return { msg: msg as unknown as JsMsg, settled };
+}
+
+function bridgeWith(start: (type: string, options: Record<string, unknown>) => Promise<unknown>) {
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
+  const counters = new Counters();
+  const temporal = { workflow: { start } } as unknown as Client;
+  const bridge = new SyncBridge({
+    js: {} as JetStreamClient,
+    jsm: {} as JetStreamManager,
+    temporal,
+    streamName: 'ECHOMIND',
+    taskQueue: 'q',
+    logger,
+    counters,
+    maxNakDelayMs: 60_000,
+  });
+  return { bridge, counters, lines };
+}
+
+describe('the NATS bridge', () => {
+  it('starts connector-sync-<id> with only ids in the input, then acks', async () => {
+    const starts: Array<Record<string, unknown>> = [];
+    const { bridge, counters, lines } = bridgeWith((_type, options) => {
+      starts.push(options);
+      return Promise.resolve({ firstExecutionRunId: 'run-1' });
+    });
+    const { msg, settled } = message(
+      'connector.sync.onedrive',
+      syncRequestBytes({ connectorId: 7, type: ConnectorType.ONEDRIVE, chunkingSession: 'c-1', config: { refresh_token: 'SECRET-RT' } }),
+    );
+    await bridge.handle(msg);
+    expect(settled).toEqual(['ack']);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toMatchObject({
+      workflowId: 'connector-sync-7',
+      taskQueue: 'q',
+      args: [{ connectorId: 7, expectedType: 'onedrive', chunkingSession: 'c-1' }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    expect(JSON.stringify(starts)).not.toContain('SECRET-RT');
+    expect(lines.join('')).not.toContain('SECRET-RT');
+    expect(counters.get('connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
+  });
+
+  it('naks with a growing delay while Temporal is unreachable, and never acks', async () => {
+    const { bridge, counters } = bridgeWith(() => Promise.reject(new Error('14 UNAVAILABLE: connection refused')));
+    const bytes = syncRequestBytes({ connectorId: 7, type: ConnectorType.ONEDRIVE });
+    const first = message('connector.sync.onedrive', bytes, 1);
+    const fifth = message('connector.sync.onedrive', bytes, 5);
+    const late = message('connector.sync.onedrive', bytes, 30);
+    await bridge.handle(first.msg);
+    await bridge.handle(fifth.msg);
+    await bridge.handle(late.msg);
+    expect(first.settled).toEqual(['nak:2000']);
+    expect(fifth.settled).toEqual(['nak:32000']);
+    expect(late.settled).toEqual(['nak:60000']);
+    expect(counters.get('connector_bridge_start_failures_total', { type: 'onedrive' })).toBe(3);
+  });
+
+  it('terminates a message it cannot use, with the reason, and starts nothing', async () => {
+    let started = 0;
+    const { bridge, counters, lines } = bridgeWith(() => {
+      started++;
+      return Promise.resolve({});
+    });
+    const garbage = message('connector.sync.teams', new Uint8Array([0xff, 0x01]));
+    await bridge.handle(garbage.msg);
+    expect(garbage.settled[0]).toMatch(/^term:message is not a ConnectorSyncRequest/);
+    expect(started).toBe(0);
+    expect(counters.get('connector_bridge_messages_terminated_total', { reason: 'undecodable' })).toBe(1);
+    expect(lines.some((l) => l.includes('"reason":"undecodable"'))).toBe(true);
+  });
+});
