@@ -14,6 +14,21 @@ function currentContext(): Context | undefined {
   }
 }
 
+/** Reports liveness (and progress details) to Temporal; a no-op outside an activity. */
+export function heartbeat(details: Record<string, unknown>): void {
+  currentContext()?.heartbeat(details);
+}
+
+/** Heartbeats every `everyMs` while `work` runs, for steps with no natural progress points. */
+export async function withHeartbeats<T>(details: Record<string, unknown>, work: () => Promise<T>, everyMs = 10_000): Promise<T> {
+  const timer = setInterval(() => heartbeat(details), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Keeps the activity alive while the HTTP layer waits out throttling, and says why in the log. */
 function heartbeatOnRetry(deps: ActivityDeps, connectorId: number): NonNullable<ActivityDeps['http']>['onRetry'] {
   return (info) => {

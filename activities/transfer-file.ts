@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { Context } from '@temporalio/activity';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
 import { findDocuments, recordPublished, upsertDocument } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
@@ -11,7 +10,7 @@ import type { PlannedItem, TransferOutcome } from '../workflows/definitions.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { toActivityFailure } from './failures.js';
-import { buildSourceContext, providerFor } from './source-context.js';
+import { buildSourceContext, heartbeat, providerFor } from './source-context.js';
 
 /** Same document and signature ⇒ same id: JetStream drops a re-publish inside its duplicate window. */
 export function publicationId(documentId: string, signature: string): string {
@@ -40,14 +39,6 @@ export async function publishDocument(
   h.set('Nats-Msg-Id', publicationId(documentId, signature));
   await deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, { headers: h, msgID: publicationId(documentId, signature) });
   await recordPublished(deps.db, documentId, signature);
-}
-
-function heartbeat(details: Record<string, unknown>): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // Outside an activity (unit tests): nothing to report to.
-  }
 }
 
 export function transferFileActivity(deps: ActivityDeps) {

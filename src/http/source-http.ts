@@ -140,7 +140,7 @@ export class SourceHttp {
       maxAttempts: 6,
       baseDelayMs: 500,
       maxDelayMs: 30_000,
-      maxInlineWaitMs: 60_000,
+      maxInlineWaitMs: 20_000,
       timeoutMs: 60_000,
       fetchImpl: globalThis.fetch.bind(globalThis),
       random: Math.random,
@@ -277,25 +277,35 @@ export class SourceHttp {
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
     }
-    const signals = [AbortSignal.timeout(this.opts.timeoutMs)];
-    if (options.signal) signals.push(options.signal);
+    // The timeout covers waiting for an answer's headers, not reading its body: a large
+    // download may stream for as long as it keeps moving (the activity heartbeat watches that).
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`no answer within ${this.opts.timeoutMs} ms`, 'TimeoutError')),
+      this.opts.timeoutMs,
+    );
+    const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
     const init: RequestInit = {
       method: options.method ?? 'GET',
       headers,
       body: options.body,
       redirect: 'manual',
-      signal: AbortSignal.any(signals),
+      signal,
     };
-    let response = await this.opts.fetchImpl(target, init);
-    let hops = 0;
-    while (followRedirects && response.status >= 300 && response.status < 400 && response.headers.get('location')) {
-      if (++hops > 5) throw new SourceProtocolError(`${redactUrl(url)} redirected more than 5 times`);
-      const next = new URL(response.headers.get('location') ?? '', target);
-      await response.body?.cancel();
-      // A pre-authenticated download URL: no bearer token goes with it.
-      response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal: init.signal });
+    try {
+      let response = await this.opts.fetchImpl(target, init);
+      let hops = 0;
+      while (followRedirects && response.status >= 300 && response.status < 400 && response.headers.get('location')) {
+        if (++hops > 5) throw new SourceProtocolError(`${redactUrl(url)} redirected more than 5 times`);
+        const next = new URL(response.headers.get('location') ?? '', target);
+        await response.body?.cancel();
+        // A pre-authenticated download URL: no bearer token goes with it.
+        response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal });
+      }
+      return response;
+    } finally {
+      clearTimeout(timer);
     }
-    return response;
   }
 }
 

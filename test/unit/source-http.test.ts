@@ -475,6 +475,26 @@ describe('SourceHttp.stream', () => {
   });
 });
 
+describe('SourceHttp timeouts', () => {
+  it('times out waiting for headers, but lets a body that keeps moving stream longer than the timeout', async () => {
+    const url = route('/slow-body', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(1024, 7));
+        if (++sent === 6) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+    });
+    const { body } = await client({ timeoutMs: 250, maxAttempts: 1 }).stream(url);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).length).toBe(6 * 1024);
+  });
+});
+
 describe('redactUrl', () => {
   it('drops the query string and credentials', () => {
     expect(redactUrl('https://user:pw@graph.example/v1.0/drives/1/root/delta?token=SECRET#x')).toBe('https://graph.example/v1.0/drives/1/root/delta');
