@@ -19,4 +19,6 @@ export const workerTuning = {
   maxCachedWorkflows: 200,
   // In-flight transfers get this long to finish (and heartbeat) on SIGTERM before they are cancelled.
   shutdownGraceTime: '30 seconds',
+  // An activity that ignores cancellation must not keep a stopping worker alive forever.
+  shutdownForceTime: '60 seconds',
 } satisfies Partial<WorkerOptions>;

@@ -205,13 +205,15 @@ describe('OneDrive sync end to end', () => {
     expect(republished.map((m) => m.request.documentId)).toEqual([Number(after.get(changed.id)?.id)]);
   });
 
-  it('waits out 429 and 503 with Retry-After, refreshes an expired token, and retries a cut download', async () => {
+  it('waits out 429 and 503 with Retry-After, refreshes an expired token, and retries cut downloads and garbage', async () => {
     const a = emulator.addFile('/', 'a.txt', 'alpha');
     emulator.addFile('/', 'b.txt', 'bravo');
     emulator.faults.push({ match: /\/root\/delta$/, status: 429, retryAfter: '1' });
     emulator.faults.push({ match: /\/drives\/[^/]+$/, status: 503, retryAfter: new Date(Date.now() + 1000).toUTCString() });
     emulator.faults.push({ match: new RegExp(`/items/${a.id}/content$`), status: 401 });
     emulator.faults.push({ match: /\/download\//, truncate: true });
+    emulator.faults.push({ match: /\/download\//, reset: true });
+    emulator.faults.push({ match: /\/root\/delta$/, garbage: true });
     const connectorId = await oneDriveConnector();
 
     const row = await syncViaNats(connectorId);
@@ -434,5 +436,34 @@ describe('operating the workflow', () => {
     const segments = new Set(docs.map((d) => d.url?.split('/')[2]));
     const keys = (await service.store.listKeys(`connectors/${connectorId}/`)).filter((k) => segments.has(k.split('/')[2]));
     expect(keys.sort()).toEqual(docs.map((d) => d.url).sort());
-  }, 180_000);
+  }, 300_000);
+  it('SIGTERM lets in-flight transfers finish, exits cleanly, and the next worker completes the sync', async () => {
+    const count = 60;
+    for (let i = 0; i < count; i++) emulator.addFile('/', `term-${String(i).padStart(2, '0')}.txt`, `payload ${i} `.repeat(300));
+    const connectorId = await oneDriveConnector({ page_size: 20 });
+    const queue = `${config.temporal.taskQueue}-term`;
+    const isolated = { ...config, temporal: { ...config.temporal, taskQueue: queue } };
+    let worker = spawnWorker(isolated);
+    const handle = await service.temporal.workflow.start('syncConnector', {
+      taskQueue: queue,
+      workflowId: `connector-sync-${connectorId}`,
+      args: [{ connectorId }],
+    });
+    await waitFor('some files stored', async () => (await documents(connectorId)).length >= 10 || undefined, 90_000, 50);
+    const code = await worker.terminate();
+    expect(code).toBe(0);
+    expect(worker.output()).toContain('shutting down');
+
+    worker = spawnWorker(isolated);
+    try {
+      expect(((await handle.result()) as SyncResult).outcome).toBe('synced');
+    } finally {
+      await worker.terminate();
+    }
+    const docs = await documents(connectorId);
+    expect(docs).toHaveLength(count);
+    const messages = await reader.drain(1000);
+    expect(messages).toHaveLength(count);
+    expect(new Set(messages.map((m) => m.request.documentId)).size).toBe(count);
+  }, 300_000);
 });

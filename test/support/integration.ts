@@ -30,11 +30,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export const workflowsSourcePath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-/** Empties every table this service touches, EchoMind's and its own. */
+/**
+ * Empties every table this service touches, EchoMind's and its own. Ids keep
+ * counting up, as in production: a DocumentProcessRequest's Nats-Msg-Id is
+ * `doc-<id>-<signature hash>`, and reused ids would let JetStream's duplicate
+ * window drop a later test's messages.
+ */
 export async function resetDatabase(db: Kysely<Database>): Promise<void> {
   await sql`truncate documents, connectors, google_credentials, teams, users,
     connector_sync.enumeration_marks, connector_sync.source_folders, connector_sync.published_versions
-    restart identity cascade`.execute(db);
+    cascade`.execute(db);
 }
 
 export async function createUser(db: Kysely<Database>, email = 'owner@example.test'): Promise<number> {

@@ -73,9 +73,13 @@ export interface WorkerProcess {
   terminate(): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as its own process (worker only), as in production. */
+/**
+ * Runs `src/main.ts` as its own process (worker only), as in production: node
+ * itself with the tsx loader, one process, so SIGKILL and SIGTERM reach the
+ * worker (the `tsx` command would put a wrapper process in between).
+ */
 export function spawnWorker(config: Config, extraEnv: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(`${repoRoot}node_modules/.bin/tsx`, ['src/main.ts', '--worker-only'], {
+  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', '--worker-only'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...envFor(config, { HEALTH_PORT: '0', ...extraEnv }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,8 +92,9 @@ export function spawnWorker(config: Config, extraEnv: Record<string, string> = {
     output: () => output,
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
       child.kill('SIGKILL');
-      await once(child, 'exit');
+      await exited;
     },
     async terminate() {
       if (child.exitCode !== null) return child.exitCode;

@@ -44,7 +44,7 @@ const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded'
 
 /** Per-file refusals: this file will not come, the rest of the sync goes on. */
 const ITEM_REASONS: Readonly<Record<string, string>> = {
-  downloadQuotaExceeded: 'the file was downloaded too often recently (Google download quota); it is retried on a later sync',
+  downloadQuotaExceeded: 'the file was downloaded too often recently (Google download quota); it is fetched again when it changes or on a full resync',
   cannotDownloadAbusiveFile: 'Google flagged the file as malware or abuse and refuses to hand it out',
   exportSizeLimitExceeded: 'the export is over the 10 MB limit of files.export',
   cannotExportFile: 'the owner does not allow this file to be exported',

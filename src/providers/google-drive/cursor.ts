@@ -40,7 +40,7 @@ const changeLogSchema = z.object({
 
 const common = {
   v: z.literal(1),
-  /** The scope the cursor was taken for (see scopeKey); another scope means a new enumeration. */
+  /** The scope (and non-default export formats) the cursor was taken for (see cursorKey); another means a new enumeration. */
   scope: z.string().min(1),
   logs: z.array(changeLogSchema).min(1).max(MAX_CHANGE_LOGS),
   pending: z.array(folderTaskSchema),

@@ -1,5 +1,5 @@
 import { PermanentSourceError } from '../../errors.js';
-import { mergeExportFormats, type ExportFormats } from './export-formats.js';
+import { DEFAULT_EXPORT_FORMATS, mergeExportFormats, type ExportFormats } from './export-formats.js';
 
 /**
  * A Google Drive connector's `connectors.config`, checked once per run. Keys
@@ -135,4 +135,20 @@ export function scopeKey(scope: DriveScope): string {
     case 'all-shared-drives':
       return 'all-shared-drives';
   }
+}
+
+/**
+ * What a saved cursor is valid for: the scope, plus the export formats that
+ * differ from the defaults. A changed `export_formats` thus enumerates the
+ * scope once more, so Google files already stored are exported again in the
+ * new format (their signature carries the format); binary files are not
+ * downloaded again. Connectors on the defaults keep the plain scope key.
+ */
+export function cursorKey(config: Pick<DriveConnectorConfig, 'scope' | 'exportFormats'>): string {
+  const overrides = Object.entries(config.exportFormats)
+    .filter(([native, mime]) => DEFAULT_EXPORT_FORMATS[native] !== mime)
+    .map(([native, mime]) => `${native}=${mime}`)
+    .sort();
+  const scope = scopeKey(config.scope);
+  return overrides.length === 0 ? scope : `${scope}|export:${overrides.join(',')}`;
 }

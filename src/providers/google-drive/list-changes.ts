@@ -3,7 +3,7 @@ import type { ChangePage } from '../types.js';
 import { checkBeforePass, readChangeLogPage } from './changes.js';
 import { walkDone, walkOnePage } from './crawl.js';
 import type { ChangeLog, ChangesCursor, CrawlCursor, DriveCursor } from './cursor.js';
-import { scopeKey } from './drive-config.js';
+import { cursorKey } from './drive-config.js';
 import { resolveScopeRoots } from './roots.js';
 import type { DriveSession } from './session.js';
 
@@ -54,10 +54,12 @@ async function changesPage(session: DriveSession, cursor: ChangesCursor): Promis
 }
 
 export async function listDriveChanges(session: DriveSession, cursor: DriveCursor | null): Promise<ChangePage<DriveCursor>> {
-  const scope = scopeKey(session.config.scope);
+  const scope = cursorKey(session.config);
   if (cursor === null) return startEnumeration(session, scope);
   if (cursor.scope !== scope) {
-    throw new CursorExpiredError(`the connector's Google Drive scope changed (${cursor.scope} → ${scope}); enumerating the new scope`);
+    throw new CursorExpiredError(
+      `the connector's Google Drive scope or export formats changed (${cursor.scope} → ${scope}); enumerating the scope again`,
+    );
   }
   return cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, cursor);
 }
