@@ -19,10 +19,11 @@ import {
   waitFor,
 } from '../support/integration.js';
 import {
-  publishSyncRequest,
+  connectorRowOf,
+  documentsOf,
   spawnWorker,
   startTestService,
-  syncRequestBytes,
+  syncViaNats as syncViaNatsAndWait,
   terminateOpenSyncs,
   type WorkerProcess,
 } from '../support/service-harness.js';
@@ -101,13 +102,9 @@ beforeEach(async () => {
 
 // ---- helpers -------------------------------------------------------------------
 
-async function connectorRow(id: number) {
-  return service.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-}
+const connectorRow = (id: number) => connectorRowOf(service, id);
 
-async function documents(connectorId: number) {
-  return service.db.selectFrom('documents').selectAll().where('connector_id', '=', connectorId).orderBy('title').execute();
-}
+const documents = (connectorId: number) => documentsOf(service, connectorId);
 
 async function liveDocuments(connectorId: number) {
   return (await documents(connectorId)).filter((d) => d.status !== 'deleted');
@@ -163,38 +160,15 @@ async function driveConnector(
 }
 
 /** Publishes a protobuf request as the orchestrator would and waits for the sync's terminal status. */
-async function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {}) {
-  const publishedAt = new Date();
-  await publishSyncRequest(
-    service,
-    'connector.sync.google_drive',
-    syncRequestBytes({ connectorId, type: ConnectorType.GOOGLE_DRIVE, userId, chunkingSession: opts.chunkingSession ?? 'session-1' }),
-  );
-  return waitForTerminal(connectorId, publishedAt);
+function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {}) {
+  return syncViaNatsAndWait(service, 'connector.sync.google_drive', {
+    connectorId,
+    type: ConnectorType.GOOGLE_DRIVE,
+    userId,
+    chunkingSession: opts.chunkingSession ?? 'session-1',
+  });
 }
 
-/**
- * Waits for the run of `connector-sync-<id>` that started after `after` to close.
- * Connector ids repeat across tests and runs while Temporal keeps workflow ids,
- * so the start time tells this test's run apart.
- */
-async function waitForTerminal(connectorId: number, after: Date) {
-  const handle = service.temporal.workflow.getHandle(`connector-sync-${connectorId}`);
-  const started = await waitFor('the sync workflow to start', async () => {
-    try {
-      const d = await handle.describe();
-      return d.startTime.getTime() >= after.getTime() - 5 ? d : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  try {
-    await service.temporal.workflow.getHandle(started.workflowId, started.runId).result();
-  } catch {
-    // a failed run still leaves the row in a terminal status, checked by the caller
-  }
-  return connectorRow(connectorId);
-}
 
 /** `src/main.ts --worker-only` in a process of its own, on the task queue of `workerConfig`. */
 function startWorkerProcess(workerConfig: Config): WorkerProcess {

@@ -19,7 +19,17 @@ import {
   waitFor,
   workflowsSourcePath,
 } from '../support/integration.js';
-import { publishSyncRequest, spawnWorker, startTestService, syncRequestBytes, terminateOpenSyncs } from '../support/service-harness.js';
+import {
+  connectorRowOf,
+  documentsOf,
+  publishSyncRequest,
+  spawnWorker,
+  startTestService,
+  syncRequestBytes,
+  syncViaNats as syncViaNatsAndWait,
+  terminateOpenSyncs,
+  waitForSyncRun,
+} from '../support/service-harness.js';
 
 const run = promisify(execFile);
 
@@ -58,47 +68,21 @@ beforeEach(async () => {
   userId = await createUser(service.db);
 });
 
-async function connectorRow(id: number) {
-  return service.db.selectFrom('connectors').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-}
+const connectorRow = (id: number) => connectorRowOf(service, id);
 
-async function documents(connectorId: number) {
-  return service.db.selectFrom('documents').selectAll().where('connector_id', '=', connectorId).orderBy('source_id').execute();
-}
+const documents = (connectorId: number) => documentsOf(service, connectorId);
 
 /** Publishes a protobuf request as the orchestrator would and waits for the sync's terminal status. */
-async function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {}) {
-  const publishedAt = new Date();
-  await publishSyncRequest(
-    service,
-    'connector.sync.onedrive',
-    syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId, chunkingSession: opts.chunkingSession ?? 'session-1' }),
-  );
-  return waitForTerminal(connectorId, publishedAt);
+function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {}) {
+  return syncViaNatsAndWait(service, 'connector.sync.onedrive', {
+    connectorId,
+    type: ConnectorType.ONEDRIVE,
+    userId,
+    chunkingSession: opts.chunkingSession ?? 'session-1',
+  });
 }
 
-/**
- * Waits for the run of `connector-sync-<id>` that started after `after` to close.
- * Connector ids repeat across test runs (the table is reset), workflow ids in
- * Temporal do not go away, so the start time tells this test's run apart.
- */
-async function waitForTerminal(connectorId: number, after: Date) {
-  const handle = service.temporal.workflow.getHandle(`connector-sync-${connectorId}`);
-  const started = await waitFor('the sync workflow to start', async () => {
-    try {
-      const d = await handle.describe();
-      return d.startTime.getTime() >= after.getTime() - 5 ? d : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  try {
-    await service.temporal.workflow.getHandle(started.workflowId, started.runId).result();
-  } catch {
-    // a failed run still leaves the row in a terminal status, checked by the caller
-  }
-  return connectorRow(connectorId);
-}
+const waitForTerminal = (connectorId: number, after: Date) => waitForSyncRun(service, connectorId, after);
 
 async function oneDriveConnector(extra: Record<string, unknown> = {}, fields: { scope?: string; teamId?: number | null } = {}) {
   return createConnector(service.db, { type: 'onedrive', config: { drive_id: emulator.drive.id, ...extra }, userId, ...fields });

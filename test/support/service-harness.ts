@@ -9,7 +9,7 @@ import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/conn
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
-import { workflowsSourcePath } from './integration.js';
+import { waitFor, workflowsSourcePath } from './integration.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -141,4 +141,46 @@ export async function terminateOpenSyncs(service: RunningService): Promise<void>
       .terminate('left open by an earlier test run')
       .catch(() => undefined);
   }
+}
+
+export async function connectorRowOf(service: RunningService, connectorId: number) {
+  return service.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
+}
+
+export async function documentsOf(service: RunningService, connectorId: number) {
+  return service.db.selectFrom('documents').selectAll().where('connector_id', '=', connectorId).orderBy('source_id').execute();
+}
+
+/**
+ * Waits for the run of `connector-sync-<id>` that started after `after` to
+ * close, and returns the connector row. Connector ids repeat across test runs
+ * while Temporal keeps workflow ids, so the start time tells this run apart.
+ */
+export async function waitForSyncRun(service: RunningService, connectorId: number, after: Date) {
+  const handle = service.temporal.workflow.getHandle(`connector-sync-${connectorId}`);
+  const started = await waitFor('the sync workflow to start', async () => {
+    try {
+      const d = await handle.describe();
+      return d.startTime.getTime() >= after.getTime() - 5 ? d : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  try {
+    await service.temporal.workflow.getHandle(started.workflowId, started.runId).result();
+  } catch {
+    // a failed run still leaves the row in a terminal status, checked by the caller
+  }
+  return connectorRowOf(service, connectorId);
+}
+
+/** Publishes a protobuf request as the orchestrator would and waits for the sync's terminal status. */
+export async function syncViaNats(
+  service: RunningService,
+  subject: string,
+  request: Parameters<typeof syncRequestBytes>[0],
+) {
+  const publishedAt = new Date();
+  await publishSyncRequest(service, subject, syncRequestBytes(request));
+  return waitForSyncRun(service, request.connectorId, publishedAt);
 }
