@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
+import { installTemporalRuntime } from './temporal-runtime.js';
 
 /**
  * Entry point: parses the environment once, starts the bridge and/or the
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   if (args.has('--bridge-only')) config.role = 'bridge';
   if (args.has('--worker-only')) config.role = 'worker';
   const logger = createLogger(config.logLevel);
+  installTemporalRuntime(logger);
   const service = await startService(config, logger, { migrate: args.has('--migrate') });
   logger.info({ role: config.role, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'echomind-connector started');
 

@@ -119,7 +119,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     stopping ??= (async () => {
       // Stop taking new requests first, then let in-flight transfers finish or checkpoint.
       await bridge?.stop().catch((e: unknown) => logger.warn({ error: String(e) }, 'bridge stop failed'));
-      if (worker && worker.getState() !== 'STOPPED' && worker.getState() !== 'FAILED') worker.shutdown();
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone?.catch(() => undefined);
       await workerConnection?.close().catch(() => undefined);
       await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));

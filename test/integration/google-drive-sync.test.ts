@@ -449,10 +449,12 @@ describe('shortcuts', () => {
     // spec.txt is listed twice (in Project, and as the shortcut's target): the second sighting is "unchanged".
     expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 unchanged, 1 skipped (1 dangling shortcut), 0 failed');
     const docs = await documents(connectorId);
-    expect(docs.map((d) => [d.source_id, d.title])).toEqual([
-      [reference, 'reference.pdf'],
-      [spec, 'spec.txt'],
-    ]);
+    expect(docs.map((d) => [d.source_id, d.title])).toEqual(
+      [
+        [reference, 'reference.pdf'],
+        [spec, 'spec.txt'],
+      ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
     expect(await storedText((await documentFor(connectorId, reference)).url)).toBe('%PDF reference');
     expect(downloads(spec)).toBe(1);
     expect(await reader.drain()).toHaveLength(2);
