@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     source: { type: 'string', default: 'onedrive' },
     files: { type: 'string', default: '1000' },
     size: { type: 'string', default: '16384' },
+    /** Cap the worker's V8 old space (MiB) to see how much it really needs, not how much it may grow. */
+    'worker-heap-mib': { type: 'string' },
   },
 });
 const source = args.source as 'onedrive' | 'google_drive';
@@ -111,7 +113,8 @@ async function main(): Promise<void> {
     .executeTakeFirstOrThrow();
 
   // The worker alone, as in production: node with the tsx loader, one process to measure.
-  const worker = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', '--worker-only', '--migrate'], {
+  const heapFlag = args['worker-heap-mib'] ? [`--max-old-space-size=${args['worker-heap-mib']}`] : [];
+  const worker = spawn(`${repoRoot}node_modules/.bin/node`, [...heapFlag, '--import', 'tsx', 'src/main.ts', '--worker-only', '--migrate'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
     source,
     files,
     fileSizeBytes: size,
+    workerHeapCapMiB: args['worker-heap-mib'] ? Number(args['worker-heap-mib']) : null,
     outcome: result.outcome,
     message: result.message,
     documentsStored: Number(stored.n),
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(report, null, 2));
   mkdirSync(`${repoRoot}bench/results`, { recursive: true });
-  writeFileSync(`${repoRoot}bench/results/${source}-${files}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${repoRoot}bench/results/${source}-${files}${args['worker-heap-mib'] ? `-heap${args['worker-heap-mib']}` : ''}.json`, `${JSON.stringify(report, null, 2)}\n`);
   await db.destroy();
   if (result.outcome !== 'synced' || Number(stored.n) !== files) process.exitCode = 1;
 }

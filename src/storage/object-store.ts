@@ -58,7 +58,7 @@ export class ObjectStore {
   readonly bucket: string;
   private readonly client: Minio.Client;
 
-  constructor(settings: Config['objectStore'], partSize = 16 * 1024 * 1024) {
+  constructor(settings: Config['objectStore'], partSize = 8 * 1024 * 1024) {
     this.bucket = settings.bucket;
     this.client = new Minio.Client({
       endPoint: settings.endPoint,
