@@ -73,6 +73,12 @@ export interface SyncResult {
 
 export const progressQuery = defineQuery<SyncProgress>('progress');
 export const failedItemsQuery = defineQuery<FailedItem[]>('failedItems');
+/**
+ * Another sync request for this connector (the bridge sends it with
+ * signal-with-start): a running sync makes one more pass from its saved cursor
+ * before it finishes, so a change made after its last listing is not lost.
+ */
+export const syncRequestedSignal = defineSignal<[request?: { chunkingSession?: string }]>('syncRequested');
 /** Ask the running sync to finish its current page and stop cleanly. */
 export const stopSignal = defineSignal<[reason?: string]>('stop');
 

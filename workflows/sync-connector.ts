@@ -19,6 +19,7 @@ import {
   progressQuery,
   stopSignal,
   summarize,
+  syncRequestedSignal,
   type FailedItem,
   type PlannedItem,
   type SyncCarry,
@@ -110,6 +111,16 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
   setHandler(stopSignal, (reason) => {
     stopRequested = reason ?? 'stopped by an operator';
   });
+  // Requests received, and how many of them the current pass covers: a pass that
+  // continues a walk begun earlier cannot see changes made after that walk began,
+  // so only a pass started after a request covers it.
+  let requests = 0;
+  let coveredRequests: number;
+  let chunkingSession = input.chunkingSession;
+  setHandler(syncRequestedSignal, (request) => {
+    requests++;
+    if (request?.chunkingSession) chunkingSession = request.chunkingSession;
+  });
 
   const recordFailure = (failure: FailedItem) => {
     totals.failed++;
@@ -146,6 +157,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
 
     let restart = input.fullResync === true && !input.carry;
     const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+    coveredRequests = requests;
     for (;;) {
       phase = 'listing';
       const page = await source.planPage({ connectorId, restart });
@@ -165,7 +177,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
           const outcome = await transfers.transferFile({
             connectorId,
             item,
-            ...(input.chunkingSession ? { chunkingSession: input.chunkingSession } : {}),
+            ...(chunkingSession ? { chunkingSession } : {}),
           });
           if (outcome.result === 'new') totals.new++;
           else if (outcome.result === 'updated') totals.updated++;
@@ -186,14 +198,18 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
       });
       totals.deleted += swept;
 
-      if (!page.hasMore) break;
+      if (!page.hasMore) {
+        if (requests === coveredRequests) break;
+        // Caught up, but a request arrived during this pass: one more pass from the saved cursor.
+        coveredRequests = requests;
+      }
       if (stopRequested) {
         return await finishWithError(`${stopRequested}; the next sync resumes from the last saved page`);
       }
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength > maxEvents) {
         log.info('continuing as new to keep history small', { connectorId, historyLength: info.historyLength });
-        const next: SyncConnectorInput = { ...input, carry };
+        const next: SyncConnectorInput = { ...input, carry, ...(chunkingSession ? { chunkingSession } : {}) };
         delete next.fullResync;
         return await continueAsNew<typeof syncConnector>(next);
       }
@@ -203,6 +219,14 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
     const summary = summarize(totals, carry.skippedReasons);
     await db.finishSync({ connectorId, totals, summary });
     phase = 'done';
+    if (requests > coveredRequests) {
+      // A request arrived while finishing: sync again rather than drop it.
+      return await continueAsNew<typeof syncConnector>({
+        connectorId,
+        ...(chunkingSession ? { chunkingSession } : {}),
+        ...(input.expectedType ? { expectedType: input.expectedType } : {}),
+      });
+    }
     return { outcome: 'synced', connectorId, message: summary, totals };
   } catch (e) {
     if (e instanceof ContinueAsNew) throw e;

@@ -1,10 +1,10 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Counters } from '../metrics.js';
 import { InvalidSyncRequest, parseSyncTrigger } from '../wire/messages.js';
-import { SYNC_WORKFLOW_TYPE, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
+import { SYNC_WORKFLOW_TYPE, syncRequestedSignal, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
 import { CONSUMER_DURABLE, ensureConsumer, ensureStream } from './jetstream-setup.js';
 
 export interface SyncBridgeOptions {
@@ -90,17 +90,19 @@ export class SyncBridge {
     };
     const workflowId = syncWorkflowId(trigger.connectorId);
     try {
-      const handle = await this.opts.temporal.workflow.start(SYNC_WORKFLOW_TYPE, {
+      // Starts the sync, or tells the running one that another request came: it then makes
+      // one more pass from its saved cursor before finishing, so no change is missed.
+      const handle = await this.opts.temporal.workflow.signalWithStart(SYNC_WORKFLOW_TYPE, {
         taskQueue: this.opts.taskQueue,
         workflowId,
         args: [input],
-        // A request that arrives while a sync runs joins it; a finished sync may run again.
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        signal: syncRequestedSignal,
+        signalArgs: [trigger.chunkingSession ? { chunkingSession: trigger.chunkingSession } : {}],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       });
       await msg.ackAck();
       counters.inc('connector_bridge_syncs_started_total', { type: trigger.type });
-      logger.info({ ...where, connectorId: trigger.connectorId, workflowId, runId: handle.firstExecutionRunId }, 'sync workflow started or joined');
+      logger.info({ ...where, connectorId: trigger.connectorId, workflowId, runId: handle.signaledRunId }, 'sync workflow started or signalled');
     } catch (e) {
       const delay = Math.min(this.opts.maxNakDelayMs ?? 300_000, 1000 * 2 ** Math.min(msg.info.deliveryCount, 16));
       counters.inc('connector_bridge_start_failures_total', { type: trigger.type });

@@ -270,6 +270,31 @@ describe('OneDrive sync end to end', () => {
   });
 });
 
+describe('a request that arrives while its connector syncs', () => {
+  it('joins the running sync, which makes one more pass so a change made meanwhile is not lost', async () => {
+    for (let i = 0; i < 40; i++) emulator.addFile('/', `bulk-${String(i).padStart(2, '0')}.txt`, `bulk ${i}`);
+    const connectorId = await oneDriveConnector({ page_size: 5 });
+    const firstAt = new Date();
+    await publishSyncRequest(service, 'connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId }));
+    await waitFor('the sync to be under way', async () => (await documents(connectorId)).length >= 5 || undefined, 60_000, 20);
+    const late = emulator.addFile('/', 'late.txt', 'added while syncing');
+    await publishSyncRequest(
+      service,
+      'connector.sync.onedrive',
+      syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId, chunkingSession: 'second-request' }),
+    );
+    const row = await waitForSyncRun(service, connectorId, firstAt);
+
+    expect(row.status).toBe('active');
+    const docs = await documents(connectorId);
+    expect(docs).toHaveLength(41);
+    expect(docs.find((d) => d.source_id === late.id)?.chunking_session).toBe('second-request');
+    const runs = [];
+    for await (const w of service.temporal.workflow.list({ query: `WorkflowId = "connector-sync-${connectorId}" AND StartTime >= "${firstAt.toISOString()}"` })) runs.push(w);
+    expect(runs).toHaveLength(1);
+  });
+});
+
 describe('requests the service must refuse', () => {
   it('terminates undecodable, unknown-type and mismatched messages and starts nothing', async () => {
     const connectorId = await oneDriveConnector();

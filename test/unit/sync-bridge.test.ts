@@ -25,11 +25,11 @@ function message(subject: string, data: Uint8Array, deliveryCount = 1) {
   return { msg: msg as unknown as JsMsg, settled };
 }
 
-function bridgeWith(start: (type: string, options: Record<string, unknown>) => Promise<unknown>) {
+function bridgeWith(signalWithStart: (type: string, options: Record<string, unknown>) => Promise<unknown>) {
   const lines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
   const counters = new Counters();
-  const temporal = { workflow: { start } } as unknown as Client;
+  const temporal = { workflow: { signalWithStart } } as unknown as Client;
   const bridge = new SyncBridge({
     js: {} as JetStreamClient,
     jsm: {} as JetStreamManager,
@@ -44,11 +44,11 @@ function bridgeWith(start: (type: string, options: Record<string, unknown>) => P
 }
 
 describe('the NATS bridge', () => {
-  it('starts connector-sync-<id> with only ids in the input, then acks', async () => {
+  it('signals-with-start connector-sync-<id> with only ids in the input, then acks', async () => {
     const starts: Array<Record<string, unknown>> = [];
     const { bridge, counters, lines } = bridgeWith((_type, options) => {
       starts.push(options);
-      return Promise.resolve({ firstExecutionRunId: 'run-1' });
+      return Promise.resolve({ signaledRunId: 'run-1' });
     });
     const { msg, settled } = message(
       'connector.sync.onedrive',
@@ -61,8 +61,10 @@ describe('the NATS bridge', () => {
       workflowId: 'connector-sync-7',
       taskQueue: 'q',
       args: [{ connectorId: 7, expectedType: 'onedrive', chunkingSession: 'c-1' }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      signalArgs: [{ chunkingSession: 'c-1' }],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
+    expect((starts[0]?.signal as { name?: string }).name).toBe('syncRequested');
     expect(JSON.stringify(starts)).not.toContain('SECRET-RT');
     expect(lines.join('')).not.toContain('SECRET-RT');
     expect(counters.get('connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
