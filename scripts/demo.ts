@@ -14,6 +14,7 @@ import { ConnectorSyncRequestSchema } from '../src/gen/echomind/internal/connect
 import { ConnectorScope, ConnectorType } from '../src/gen/echomind/public/connector_pb.js';
 import { createLogger } from '../src/logger.js';
 import { startService } from '../src/service.js';
+import { installTemporalRuntime } from '../src/temporal-runtime.js';
 import { startGraphEmulator } from '../test/emulators/graph/index.js';
 
 const stay = process.argv.includes('--stay');
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
   });
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  installTemporalRuntime(logger);
   const service = await startService(config, logger, { migrate: true });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`service up: health http://${config.health.host}:${config.health.port}/healthz, Temporal UI http://127.0.0.1:8233`);
