@@ -49,6 +49,8 @@ export interface SyncCarry {
   skippedReasons: Record<string, number>;
   startedAt: string;
   runs: number;
+  /** A sync request arrived that the pass under way cannot cover: make one more pass. */
+  extraPass?: boolean;
 }
 
 export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'finishing' | 'done';

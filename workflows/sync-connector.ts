@@ -157,7 +157,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
 
     let restart = input.fullResync === true && !input.carry;
     const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
-    coveredRequests = requests;
+    coveredRequests = requests - (input.carry?.extraPass ? 1 : 0);
     for (;;) {
       phase = 'listing';
       const page = await source.planPage({ connectorId, restart });
@@ -209,6 +209,7 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength > maxEvents) {
         log.info('continuing as new to keep history small', { connectorId, historyLength: info.historyLength });
+        carry.extraPass = requests > coveredRequests;
         const next: SyncConnectorInput = { ...input, carry, ...(chunkingSession ? { chunkingSession } : {}) };
         delete next.fullResync;
         return await continueAsNew<typeof syncConnector>(next);
