@@ -1,7 +1,5 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
-import { resetTenantPauses } from '../../../src/http/source-http.js';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
 import {
   EMULATOR_CLIENT_ID,
   EMULATOR_CLIENT_SECRET,
@@ -9,24 +7,15 @@ import {
   EMULATOR_TENANT,
   EMULATOR_USER,
   type GraphEmulator,
-  startGraphEmulator,
 } from '../../emulators/graph/index.js';
-import { oneDriveContext, providerFor, upsertNames, walk } from './harness.js';
+import { oneDriveContext, providerFor, upsertNames, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
+useGraphEmulator((e) => (emulator = e));
 beforeEach(() => {
-  emulator.reset();
-  forgetGraphTokens();
   emulator.addFile('/', 'a.txt', 'a');
 });
-afterEach(() => resetTenantPauses());
 
 const tokenRequests = () => emulator.identity.tokenRequests;
 
@@ -129,8 +118,7 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
 
     const reuse = await fetch(`${emulator.loginBaseUrl}/common/oauth2/v2.0/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: EMULATOR_CLIENT_ID, client_secret: EMULATOR_CLIENT_SECRET, refresh_token: original, scope: 'offline_access https://graph.microsoft.com/.default' }),
-    });
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: EMULATOR_CLIENT_ID, client_secret: EMULATOR_CLIENT_SECRET, refresh_token: original, scope: 'offline_access https://graph.microsoft.com/.default' }) });
     expect(reuse.status).toBe(400);
     expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' });
   });

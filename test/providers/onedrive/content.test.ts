@@ -1,25 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
-import { resetTenantPauses } from '../../../src/http/source-http.js';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
 import type { SourceItem } from '../../../src/providers/types.js';
-import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
-import { oneDriveContext, providerFor, readAll, upserts, walk } from './harness.js';
+import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { oneDriveContext, providerFor, readAll, upserts, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-  forgetGraphTokens();
-});
-afterEach(() => resetTenantPauses());
+useGraphEmulator((e) => (emulator = e));
 
 async function listedItem(name: string): Promise<SourceItem> {
   const { changes } = await walk(providerFor(emulator), oneDriveContext(emulator), null);
@@ -67,8 +55,7 @@ describe('OneDrive content', () => {
     await expect(providerFor(emulator).openContent(oneDriveContext(emulator), item)).rejects.toMatchObject({
       name: 'PermanentSourceError',
       scope: 'item',
-      code: 'itemNotFound',
-    });
+      code: 'itemNotFound' });
   });
 
   it('errors on a body cut short of its Content-Length instead of returning fewer bytes', async () => {

@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorExpiredError } from '../../../src/errors.js';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
-import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk } from './harness.js';
+import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-  forgetGraphTokens();
-});
+useGraphEmulator((e) => (emulator = e));
 
 /** 450 files in three folders: more than two pages of 200. */
 function seedManyFiles(): string[] {
@@ -69,8 +59,7 @@ describe('OneDrive full enumeration', () => {
       contentType: 'application/pdf',
       size: 8,
       webUrl: 'https://contoso.example/Shared%20Documents/Report.PDF',
-      fetch: { driveId: emulator.drive.id, itemId: file.id },
-    });
+      fetch: { driveId: emulator.drive.id, itemId: file.id } });
     expect(notes?.contentType).toBe('text/markdown');
   });
 
@@ -91,8 +80,7 @@ describe('OneDrive full enumeration', () => {
     await expect(provider.listChanges(oneDriveContext(emulator, { drive_id: 'b!no-such-drive' }), null)).rejects.toMatchObject({
       name: 'PermanentSourceError',
       scope: 'sync',
-      message: expect.stringContaining('drive_id'),
-    });
+      message: expect.stringContaining('drive_id') });
   });
 });
 

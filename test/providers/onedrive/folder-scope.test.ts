@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
-import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-  forgetGraphTokens();
-});
+useGraphEmulator((e) => (emulator = e));
 
 /**
  * /Projects/in-a.txt, /Projects/Sub/in-b.txt (the scope)
@@ -30,8 +20,7 @@ function seedTree() {
     b: emulator.addFile('/Projects/Sub', 'in-b.txt', 'b'),
     c: emulator.addFile('/Archive', 'out-c.txt', 'c'),
     d: emulator.addFile('/Archive/Old', 'out-d.txt', 'd'),
-    top: emulator.addFile('/', 'top.txt', 'top'),
-  };
+    top: emulator.addFile('/', 'top.txt', 'top') };
   return { projects, sub, archive, old, files };
 }
 
@@ -202,8 +191,7 @@ describe('OneDrive folder scope', () => {
     await expect(provider.listChanges(oneDriveContext(emulator, { drive_id: emulator.drive.id, folder_path: '/Nope' }), null)).rejects.toMatchObject({
       name: 'PermanentSourceError',
       scope: 'sync',
-      message: expect.stringContaining('folder_path'),
-    });
+      message: expect.stringContaining('folder_path') });
     await expect(provider.listChanges(oneDriveContext(emulator, { drive_id: emulator.drive.id, folder_path: '/top.txt' }), null)).rejects.toThrow(
       /folder_path.*names a file/,
     );

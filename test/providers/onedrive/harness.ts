@@ -4,7 +4,10 @@ import type { SourceHttpOptions } from '../../../src/http/source-http.js';
 import { type OneDriveCursor } from '../../../src/providers/microsoft-graph/onedrive/cursor.js';
 import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
-import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { resetTenantPauses } from '../../../src/http/source-http.js';
+import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
+import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
 import { connectorRow, type MemorySourceContext, memorySourceContext } from '../../support/memory-source-context.js';
 
 /** Shared steps of the OneDrive tests: a context pointed at the emulator, and whole walks of changes. */
@@ -51,4 +54,24 @@ export async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
+}
+
+/**
+ * One Graph emulator per test file: started once, reset (with the token cache
+ * and tenant pauses) around every test. `use` receives it once it is up.
+ */
+export function useGraphEmulator(use: (emulator: GraphEmulator) => void): void {
+  let emulator: GraphEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startGraphEmulator();
+    use(emulator);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  beforeEach(() => {
+    emulator?.reset();
+    forgetGraphTokens();
+  });
+  afterEach(() => resetTenantPauses());
 }

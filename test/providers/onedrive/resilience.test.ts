@@ -1,24 +1,14 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SourceProtocolError, ThrottledError } from '../../../src/errors.js';
-import { resetTenantPauses } from '../../../src/http/source-http.js';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
-import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
-import { oneDriveContext, providerFor, upsertNames, walk } from './harness.js';
+import type { GraphEmulator } from '../../emulators/graph/index.js';
+import { oneDriveContext, providerFor, upsertNames, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
+useGraphEmulator((e) => (emulator = e));
 beforeEach(() => {
-  emulator.reset();
-  forgetGraphTokens();
   emulator.addFile('/', 'a.txt', 'a');
 });
-afterEach(() => resetTenantPauses());
 
 const deltaCalls = () => emulator.requests.filter((r) => r.path.endsWith('/root/delta'));
 
@@ -67,8 +57,7 @@ describe('OneDrive listing under throttling and faults', () => {
     await expect(providerFor(emulator).listChanges(oneDriveContext(emulator), null)).rejects.toMatchObject({
       name: 'PermanentSourceError',
       scope: 'sync',
-      code: 'insufficientStorage',
-    });
+      code: 'insufficientStorage' });
   });
 
   it('stops the sync when the drive listing is refused (403)', async () => {
@@ -77,8 +66,7 @@ describe('OneDrive listing under throttling and faults', () => {
       name: 'PermanentSourceError',
       scope: 'sync',
       code: 'accessDenied',
-      message: expect.stringContaining('Access denied to this drive.'),
-    });
+      message: expect.stringContaining('Access denied to this drive.') });
   });
 
   it('retries a connection reset before any answer', async () => {
