@@ -5,7 +5,7 @@ import { describeError, isCursorExpired } from '../src/errors.js';
 import type { ChangePage, SourceChange, SourceItem } from '../src/providers/types.js';
 import { formatBytes } from '../src/storage/object-store.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
-import type { ListedPage, PlannedItem } from '../workflows/definitions.js';
+import type { ListedPage } from '../workflows/definitions.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { toActivityFailure } from './failures.js';
@@ -137,7 +137,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
         });
         continue;
       }
-      result.transfers.push(toPlanned(item));
+      result.transfers.push(item);
     }
 
     if (page.fullEnumeration && generation) {
@@ -175,18 +175,6 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
     log.warn({ error: describeError(e) }, 'listing changes failed');
     throw toActivityFailure(e);
   }
-}
-
-function toPlanned(item: SourceItem): PlannedItem {
-  return {
-    sourceId: item.sourceId,
-    name: item.name,
-    signature: item.signature,
-    contentType: item.contentType,
-    ...(item.size !== undefined ? { size: item.size } : {}),
-    ...(item.webUrl !== undefined ? { webUrl: item.webUrl } : {}),
-    fetch: item.fetch,
-  };
 }
 
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */

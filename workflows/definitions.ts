@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { SourceItem } from '../src/providers/types.js';
 
 /**
  * Names and shapes shared by the workflow, its activities, the bridge and
@@ -123,15 +124,8 @@ export type BeginSyncResult =
   | { kind: 'skip'; reason: string }
   | { kind: 'reject'; reason: string };
 
-export interface PlannedItem {
-  sourceId: string;
-  name: string;
-  signature: string;
-  contentType: string;
-  size?: number;
-  webUrl?: string;
-  fetch: Record<string, unknown>;
-}
+/** A file to transfer: exactly what the source reported (plain JSON, so it travels through history). */
+export type PlannedItem = SourceItem;
 
 export interface ListedPage {
   /** Items whose bytes must be fetched (new, or signature changed, or never published). */
