@@ -1,19 +1,14 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
-import { DEFAULT_CLIENT, DEFAULT_USER, fault, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { credentialRow, drain, driveContext, names, providerFor, resetProcessState } from './harness.js';
+import { DEFAULT_CLIENT, DEFAULT_USER, fault, type DriveEmulator } from '../../emulators/drive/index.js';
+import { credentialRow, drain, driveContext, names, providerFor, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
+useDriveEmulator((e) => (emu = e));
 beforeEach(() => {
-  emu.reset();
-  resetProcessState();
   emu.tokenTtlSeconds = 3600;
   emu.identity.rotateRefreshTokens = false;
   emu.addFile(emu.myDrive(), 'owner.txt', 'o', { mimeType: 'text/plain' });
@@ -149,8 +144,7 @@ describe('service account', () => {
     expect(emu.tokenGrants[0]).toMatchObject({
       grantType: 'jwt-bearer',
       identity: 'alice@corp.example',
-      claims: { iss: key.email, sub: 'alice@corp.example', aud: emu.tokenUrl, scope: 'https://www.googleapis.com/auth/drive.readonly' },
-    });
+      claims: { iss: key.email, sub: 'alice@corp.example', aud: emu.tokenUrl, scope: 'https://www.googleapis.com/auth/drive.readonly' } });
   });
 
   it('is used when the user has no credentials, from a key file path', async () => {

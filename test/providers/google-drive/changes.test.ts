@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorExpiredError } from '../../../src/errors.js';
 import type { SourceChange } from '../../../src/providers/types.js';
-import { fault, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { deletes, drain, driveContext, names, providerFor, resetProcessState, upserts } from './harness.js';
+import { fault, type DriveEmulator } from '../../emulators/drive/index.js';
+import { deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.reset();
-  resetProcessState();
-});
+useDriveEmulator((e) => (emu = e));
 
 /** A folder-scoped connector on "Team" after its first sync, with folders inside and outside. */
 async function syncedTeamFolder() {

@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIME } from '../../../src/contract.js';
 import { PermanentSourceError } from '../../../src/errors.js';
 import type { SourceItem } from '../../../src/providers/types.js';
-import { EXPORT_SIZE_LIMIT, NATIVE, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { crawl, driveContext, providerFor, readAll, resetProcessState, skips, upserts } from './harness.js';
+import { EXPORT_SIZE_LIMIT, NATIVE, type DriveEmulator } from '../../emulators/drive/index.js';
+import { crawl, driveContext, providerFor, readAll, skips, upserts, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.reset();
-  resetProcessState();
-});
+useDriveEmulator((e) => (emu = e));
 
 const allExports = (label: string) => ({
   [MIME.docx]: `${label} as docx`,
   [MIME.pdf]: `${label} as pdf`,
   [MIME.pptx]: `${label} as pptx`,
   [MIME.markdown]: `${label} as md`,
-  'image/png': `${label} as png`,
-});
+  'image/png': `${label} as png` });
 
 function nativeFiles() {
   const root = emu.myDrive();
@@ -35,8 +27,7 @@ function nativeFiles() {
     site: emu.addNativeFile(root, 'Intranet', NATIVE.site),
     map: emu.addNativeFile(root, 'Offices', NATIVE.map),
     jam: emu.addNativeFile(root, 'Board', NATIVE.jam),
-    unknown: emu.addNativeFile(root, 'Future', 'application/vnd.google-apps.hologram'),
-  };
+    unknown: emu.addNativeFile(root, 'Future', 'application/vnd.google-apps.hologram') };
 }
 
 const byName = (items: SourceItem[], name: string): SourceItem => {
@@ -104,8 +95,7 @@ describe('Google-native files', () => {
   it('fetches an export over 10 MB through the exportLinks URL with the bearer token', async () => {
     const big = emu.addNativeFile(emu.myDrive(), 'Handbook', NATIVE.document, {
       exports: { [MIME.docx]: 'the whole handbook' },
-      exportSize: EXPORT_SIZE_LIMIT + 1,
-    });
+      exportSize: EXPORT_SIZE_LIMIT + 1 });
     const provider = providerFor(emu);
     const ctx = driveContext(emu);
     const item = byName(upserts((await crawl(provider, ctx)).changes), 'Handbook.docx');
@@ -127,8 +117,7 @@ describe('Google-native files', () => {
       name: 'Handbook.docx',
       signature: 'v:1:docx',
       contentType: MIME.docx,
-      fetch: { fileId: big, export: MIME.docx },
-    });
+      fetch: { fileId: big, export: MIME.docx } });
     expect((await readAll(content.body)).toString()).toBe('big');
     expect(emu.requestsTo(`/drive/v3/files/${big}`, { fields: 'id,exportLinks' })).toHaveLength(1);
   });
@@ -141,8 +130,7 @@ describe('Google-native files', () => {
         name: 'Handbook.docx',
         signature: 'v:1:docx',
         contentType: MIME.docx,
-        fetch: { fileId: big, export: MIME.docx, exportLink: 'https://attacker.example/steal' },
-      })
+        fetch: { fileId: big, export: MIME.docx, exportLink: 'https://attacker.example/steal' } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentSourceError);
     expect(error).toMatchObject({ code: 'untrustedExportLink', scope: 'item' });

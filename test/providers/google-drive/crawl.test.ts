@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorExpiredError, PermanentSourceError } from '../../../src/errors.js';
-import { startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { crawl, deletes, drain, driveContext, names, providerFor, resetProcessState, upserts } from './harness.js';
+import type { DriveEmulator } from '../../emulators/drive/index.js';
+import { crawl, deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.reset();
-  resetProcessState();
-});
+useDriveEmulator((e) => (emu = e));
 
 /** My Drive: Projects/2026/Q1/Specs (4 levels), plus a file at the top and a folder outside Projects. */
 function buildTree() {
@@ -171,8 +164,7 @@ describe('shared drives', () => {
     const { secret } = buildDrives();
     await expect(providerFor(emu).listChanges(driveContext(emu, { drive_id: secret }), null)).rejects.toMatchObject({
       scope: 'sync',
-      code: 'driveNotFound',
-    });
+      code: 'driveNotFound' });
   });
 
   it('syncs a folder inside a shared drive through that drive', async () => {
@@ -182,8 +174,7 @@ describe('shared drives', () => {
     expect(names(result.changes)).toEqual(['deal.pdf']);
     expect(result.cursor.logs).toEqual([expect.objectContaining({ driveId: sales, root: deals })]);
     await expect(providerFor(emu).listChanges(driveContext(emu, { folder_id: deals, drive_id: 'other' }), null)).rejects.toMatchObject({
-      code: 'folderNotInDrive',
-    });
+      code: 'folderNotInDrive' });
   });
 
   it('with all_shared_drives syncs My Drive and every member drive, one change log each', async () => {

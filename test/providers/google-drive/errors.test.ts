@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIME } from '../../../src/contract.js';
 import { PermanentSourceError, SourceProtocolError } from '../../../src/errors.js';
-import { fault, NATIVE, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { crawl, drain, driveContext, names, providerFor, readAll, resetProcessState, upserts } from './harness.js';
+import { fault, NATIVE, type DriveEmulator } from '../../emulators/drive/index.js';
+import { crawl, drain, driveContext, names, providerFor, readAll, upserts, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.reset();
-  resetProcessState();
-});
+useDriveEmulator((e) => (emu = e));
 
 function someFiles() {
   const root = emu.myDrive();
   return {
     a: emu.addFile(root, 'a.txt', 'aaa', { mimeType: 'text/plain' }),
     b: emu.addFile(root, 'b.txt', 'bbb', { mimeType: 'text/plain' }),
-    doc: emu.addNativeFile(root, 'Doc', NATIVE.document, { exports: { [MIME.docx]: 'docx' } }),
-  };
+    doc: emu.addNativeFile(root, 'Doc', NATIVE.document, { exports: { [MIME.docx]: 'docx' } }) };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {

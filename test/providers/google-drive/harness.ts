@@ -5,7 +5,8 @@ import { createGoogleDriveProvider, forgetDriveTokens } from '../../../src/provi
 import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
 import type { ChangePage, GoogleCredential, SourceChange, SourceItem } from '../../../src/providers/types.js';
 import { connectorRow, memorySourceContext, type MemorySourceContext } from '../../support/memory-source-context.js';
-import { DEFAULT_CLIENT, DEFAULT_USER, type DriveEmulator } from '../../emulators/drive/index.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
 
 /** Shared set-up for the Google Drive source tests: a provider pointed at the emulator, contexts, and draining. */
 
@@ -93,4 +94,21 @@ export async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
+}
+
+/**
+ * One Drive emulator per test file: started once, reset (with the token cache
+ * and tenant pauses) before every test. `use` receives it once it is up.
+ */
+export function useDriveEmulator(use: (emulator: DriveEmulator) => void): void {
+  let emulator: DriveEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startDriveEmulator();
+    use(emulator);
+  });
+  afterAll(() => emulator?.close());
+  beforeEach(() => {
+    emulator?.reset();
+    resetProcessState();
+  });
 }

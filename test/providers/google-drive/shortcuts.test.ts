@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
-import { crawl, deletes, drain, driveContext, names, providerFor, resetProcessState, skips, upserts } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { DriveEmulator } from '../../emulators/drive/index.js';
+import { crawl, deletes, drain, driveContext, names, providerFor, skips, upserts, useDriveEmulator } from './harness.js';
 
 let emu: DriveEmulator;
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  emu.reset();
-  resetProcessState();
-});
+useDriveEmulator((e) => (emu = e));
 
 function build() {
   const root = emu.myDrive();
