@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Database, DocumentRow } from './schema.js';
 
 /** What the pipeline needs to know about an existing document to plan a change. */
 export interface KnownDocument {
@@ -14,6 +14,21 @@ export interface KnownDocument {
   publishedSignature: string | null;
 }
 
+type DocumentFields = Pick<DocumentRow, 'id' | 'source_id' | 'url' | 'title' | 'original_url' | 'signature' | 'status'>;
+
+function toKnownDocument(r: DocumentFields, publishedSignature: string | null): KnownDocument {
+  return {
+    id: String(r.id),
+    sourceId: r.source_id,
+    url: r.url,
+    title: r.title,
+    originalUrl: r.original_url,
+    signature: r.signature,
+    status: r.status,
+    publishedSignature,
+  };
+}
+
 export async function findDocuments(db: Kysely<Database>, connectorId: number, sourceIds: string[]): Promise<Map<string, KnownDocument>> {
   if (sourceIds.length === 0) return new Map();
   const rows = await db
@@ -23,21 +38,7 @@ export async function findDocuments(db: Kysely<Database>, connectorId: number, s
     .where('d.connector_id', '=', connectorId)
     .where('d.source_id', 'in', sourceIds)
     .execute();
-  return new Map(
-    rows.map((r) => [
-      r.source_id,
-      {
-        id: String(r.id),
-        sourceId: r.source_id,
-        url: r.url,
-        title: r.title,
-        originalUrl: r.original_url,
-        signature: r.signature,
-        status: r.status,
-        publishedSignature: r.published_signature ?? null,
-      },
-    ]),
-  );
+  return new Map(rows.map((r) => [r.source_id, toKnownDocument(r, r.published_signature ?? null)]));
 }
 
 export interface DocumentUpsert {
@@ -142,14 +143,5 @@ export async function findUnseen(db: Kysely<Database>, connectorId: number, gene
     .where('m.source_id', 'is', null)
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
-    id: String(r.id),
-    sourceId: r.source_id,
-    url: r.url,
-    title: r.title,
-    originalUrl: r.original_url,
-    signature: r.signature,
-    status: r.status,
-    publishedSignature: null,
-  }));
+  return rows.map((r) => toKnownDocument(r, null));
 }
