@@ -116,6 +116,11 @@ export class DriveEmulator {
     this.store.trash(id);
   }
 
+  /** Restores a trashed file (and a trashed folder's subtree), each with a change. */
+  untrash(id: string): void {
+    this.store.untrash(id);
+  }
+
   remove(id: string): void {
     this.store.remove(id);
   }
