@@ -13,7 +13,8 @@ export default defineConfig({
     fileParallelism: false,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'unit', include: unit } },
+      // Unit files share nothing (each workflow file starts its own dev server), so they run side by side.
+      { extends: true, test: { name: 'unit', include: unit, fileParallelism: true } },
       { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [...unit, '**/node_modules/**'] } },
     ],
     coverage: {

@@ -24,7 +24,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
      * disabled connector is left as it is; one whose type disagrees with the
      * request is set to `error`.
      */
-    async beginSync(input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> {
+    beginSync: async (input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> => {
       const row = await loadConnector(deps, input.connectorId);
       if (row.deleted_date !== null) {
         return { kind: 'skip', reason: `connector ${row.id} was deleted on ${new Date(row.deleted_date).toISOString()}` };
@@ -44,7 +44,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
      * files still missing because they failed. (`docs_analyzed` grows as each
      * publication is recorded, so a run that failed part-way counts too.)
      */
-    async finishSync(input: { connectorId: number; totals: SyncTotals; skippedReasons: Record<string, number> }): Promise<{ summary: string }> {
+    finishSync: async (input: { connectorId: number; totals: SyncTotals; skippedReasons: Record<string, number> }): Promise<{ summary: string }> => {
       const failed = await failedFilesSummary(deps.db, input.connectorId);
       const summary = summarize(input.totals, input.skippedReasons, failed);
       await deps.db
@@ -57,7 +57,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
     },
 
     /** Failure: `error` with a message a person can act on (the workflow words it). */
-    async failSync(input: { connectorId: number; message: string }): Promise<void> {
+    failSync: async (input: { connectorId: number; message: string }): Promise<void> => {
       await setStatus(deps, input.connectorId, 'error', input.message);
       deps.logger.error({ connectorId: input.connectorId, statusMessage: input.message }, 'sync ended in error');
     },
