@@ -22,8 +22,10 @@ const channelState = z.object({
   messages: messagesState,
   /** This pass has read the channel's conversations up to a deltaLink. */
   messagesDone: z.boolean(),
-  /** The files folder's drive cursor (OneDrive's own), null before its first page. */
-  files: z.record(z.string(), z.unknown()).nullable(),
+  /** The files folder (drive and folder ids) and its drive cursor (OneDrive's own); null before it was looked up. */
+  files: z
+    .object({ driveId: z.string().min(1), folderId: z.string().min(1), cursor: z.record(z.string(), z.unknown()).nullable() })
+    .nullable(),
   /** This pass is done with the files folder (or the channel has none). */
   filesDone: z.boolean(),
 });

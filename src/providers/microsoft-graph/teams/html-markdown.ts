@@ -31,6 +31,8 @@ function codeText(node: DomNode): string {
   return out;
 }
 
+const nameOf = (node: TurndownService.Node) => (node as unknown as DomNode).nodeName;
+
 function attribute(node: TurndownService.Node, name: string): string {
   return (node as unknown as DomNode).getAttribute?.(name) ?? '';
 }
@@ -38,24 +40,24 @@ function attribute(node: TurndownService.Node, name: string): string {
 function build(): TurndownService {
   const service = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '_' });
   service.addRule('mention', {
-    filter: (node) => node.nodeName === 'AT',
+    filter: (node) => nameOf(node) === 'AT',
     replacement: (content) => (content.trim() === '' ? '' : `@${content.trim()}`),
   });
   service.addRule('codeblock', {
-    filter: (node) => node.nodeName === 'CODEBLOCK',
+    filter: (node) => nameOf(node) === 'CODEBLOCK',
     replacement: (_content, node) => {
-      const text = codeText(node as unknown as DomNode).replace(/\n+$/, '');
+      const text = codeText(node).replace(/\n+$/, '');
       const language = attribute(node, 'class').split(/\s+/)[0]?.toLowerCase() ?? '';
       const fence = text.includes('```') ? '~~~' : '```';
       return `\n\n${fence}${language}\n${text}\n${fence}\n\n`;
     },
   });
   service.addRule('emoji', {
-    filter: (node) => node.nodeName === 'EMOJI',
+    filter: (node) => nameOf(node) === 'EMOJI',
     replacement: (_content, node) => attribute(node, 'alt'),
   });
   service.addRule('attachment-placeholder', {
-    filter: (node) => node.nodeName === 'ATTACHMENT' || node.nodeName === 'SYSTEMEVENTMESSAGE',
+    filter: (node) => ['ATTACHMENT', 'SYSTEMEVENTMESSAGE'].includes(nameOf(node)),
     replacement: () => '',
   });
   service.addRule('image', {
