@@ -18,7 +18,8 @@ interface DomNode {
 }
 
 /** Text of a node with `<br>` as line breaks, the way a Teams code block is written. */
-function codeText(node: DomNode): string {
+function codeText(element: unknown): string {
+  const node = element as DomNode;
   let out = '';
   for (const child of Array.from<DomNode>(node.childNodes)) {
     if (child.nodeType === 3) out += child.textContent ?? '';

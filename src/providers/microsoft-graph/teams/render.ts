@@ -58,9 +58,10 @@ export function threadTitle(root: GraphChatMessage): string {
   const subject = root.subject?.trim();
   if (subject) return subject.slice(0, MAX_TITLE_CHARS);
   const words = messageMarkdown(root)
-    .replace(/```[\s\S]*?```/g, ' ')
-    .replace(/[#*_`>[\]()!~|-]+/g, ' ')
+    .replace(/(```|~~~)[\s\S]*?\1/g, ' ')
     .replace(/https?:\/\/\S+/g, ' ')
+    .replace(/[*_`~]+/g, '')
+    .replace(/[#>[\]()!|]+/g, ' ')
     .split(/\s+/)
     .filter(Boolean);
   let title = '';
