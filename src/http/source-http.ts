@@ -5,6 +5,7 @@ import {
   SourceProtocolError,
   ThrottledError,
 } from '../errors.js';
+import { processRateLimiter, type RateBucket, type RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
 
 /**
@@ -68,6 +69,8 @@ export interface SourceHttpOptions {
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
+  /** Where requests naming `rate` buckets wait their turn (default: one limiter for the process). */
+  rateLimiter?: RequestRateLimiter;
 }
 
 export interface RequestOptions {
@@ -78,6 +81,8 @@ export interface RequestOptions {
   /** Send the bearer token (default true when the client has auth). */
   authenticate?: boolean;
   signal?: AbortSignal;
+  /** Per-second budgets this request counts against; every attempt waits for a slot in each. */
+  rate?: readonly RateBucket[];
 }
 
 const pausedUntil = new Map<string, number>();
@@ -144,6 +149,7 @@ export class SourceHttp {
       timeoutMs: 60_000,
       fetchImpl: globalThis.fetch.bind(globalThis),
       random: Math.random,
+      rateLimiter: processRateLimiter,
       ...options,
     };
   }
@@ -191,6 +197,7 @@ export class SourceHttp {
     let lastFailure = 'no attempt made';
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
+      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
       let response: Response;
       const force = forceRefresh;
       forceRefresh = false;
