@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { describeError, isPermanent, isThrottled } from '../src/errors.js';
+import { describeError, isPermanent, isThrottled, isUnreachable } from '../src/errors.js';
 
 /** Failure types the workflow and retry policies know by name. */
 export const FAILURE = {
   connectorNotFound: 'ConnectorNotFound',
   sourcePermanent: 'SourcePermanentError',
   throttled: 'Throttled',
+  unreachable: 'SourceUnreachable',
 } as const;
 
 /** Non-retryable failure types: retrying cannot help. */
@@ -31,6 +32,10 @@ export function toActivityFailure(e: unknown): unknown {
       message: e.message,
       nextRetryDelay: Math.max(1000, e.retryAfterMs),
     });
+  }
+  if (isUnreachable(e)) {
+    // A network failure, not throttling: retried on the HTTP layer's backoff, named as what it is.
+    return ApplicationFailure.create({ type: FAILURE.unreachable, message: e.message, nextRetryDelay: Math.max(1000, e.retryAfterMs) });
   }
   if (e instanceof ApplicationFailure) return e;
   return e instanceof Error ? e : new Error(describeError(e));
