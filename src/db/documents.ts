@@ -52,6 +52,14 @@ export interface DocumentUpsert {
   chunkingSession: string | null;
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00"), while a
+ * source's file name, or a request's chunking session, may carry one: it is dropped, not fatal.
+ */
+export function pgText<T extends string | null>(value: T): T {
+  return (value === null ? null : value.replace(/\u0000/g, '')) as T;
+}
+
 /** One statement, race-free: the unique (connector_id, source_id) index decides insert or update. */
 export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<{ id: string; inserted: boolean }> {
   const row = await db
@@ -60,11 +68,11 @@ export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert):
       connector_id: doc.connectorId,
       source_id: doc.sourceId,
       url: doc.objectKey,
-      original_url: doc.originalUrl,
-      title: doc.title,
+      original_url: pgText(doc.originalUrl),
+      title: pgText(doc.title),
       content_type: doc.contentType,
       signature: doc.signature,
-      chunking_session: doc.chunkingSession,
+      chunking_session: pgText(doc.chunkingSession),
       status: 'pending',
       status_message: null,
       last_update: new Date(),
@@ -95,7 +103,7 @@ export async function updateDocumentMetadata(
 ): Promise<void> {
   await db
     .updateTable('documents')
-    .set({ title: fields.title, original_url: fields.originalUrl, url: fields.objectKey, last_update: new Date() })
+    .set({ title: pgText(fields.title), original_url: pgText(fields.originalUrl), url: fields.objectKey, last_update: new Date() })
     .where('id', '=', id)
     .execute();
 }
