@@ -16,6 +16,8 @@ export const FAILURE = {
   sourcePermanent: 'SourcePermanentError',
   /** The source asked us to wait; Temporal retries after its delay. */
   throttled: 'Throttled',
+  /** The source's host could not be reached (refused, reset, DNS): a network failure, not throttling. */
+  sourceUnreachable: 'SourceUnreachable',
   /** Our own object store, PostgreSQL or NATS is unreachable: never blamed on an item. */
   dependencyUnavailable: 'DependencyUnavailable',
   /** The source kept failing on one item (5xx, cut or garbled answers) through every retry. */

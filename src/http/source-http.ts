@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   PermanentSourceError,
   SourceProtocolError,
+  SourceUnreachableError,
   ThrottledError,
 } from '../errors.js';
 import { processRateLimiter, type RateBucket, type RequestRateLimiter } from './rate-limit.js';
@@ -195,6 +196,7 @@ export class SourceHttp {
     // Only the request right after a 401 forces a new token; later retries reuse it.
     let forceRefresh = false;
     let lastFailure = 'no attempt made';
+    let lastNetworkError: Error | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
       if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
@@ -206,7 +208,8 @@ export class SourceHttp {
       } catch (e) {
         if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
         if (!isNetworkError(e) || options.signal?.aborted) throw e;
-        lastFailure = `network error: ${(e as Error).message}`;
+        lastNetworkError = e as Error;
+        lastFailure = `network error: ${networkFailure(e as Error)}`;
         if (attempt === maxAttempts - 1) break;
         const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
         this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
@@ -215,6 +218,7 @@ export class SourceHttp {
       }
       if (response.ok || (response.status >= 300 && response.status < 400 && !behaviour.followRedirects)) return response;
 
+      lastNetworkError = undefined;
       const failed: FailedResponse = {
         status: response.status,
         headers: response.headers,
@@ -261,7 +265,16 @@ export class SourceHttp {
         }
       }
     }
-    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random));
+    const retryAfterMs = backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random);
+    if (lastNetworkError) {
+      // Nothing answered: say which host and what failed, and do not call it throttling.
+      throw new SourceUnreachableError(
+        `gave up after ${maxAttempts} attempts: ${options.method ?? 'GET'} ${redactUrl(url)}: could not reach ${hostOf(url)} (${networkFailure(lastNetworkError)})`,
+        retryAfterMs,
+        { cause: lastNetworkError },
+      );
+    }
+    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, retryAfterMs);
   }
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
@@ -313,6 +326,21 @@ export class SourceHttp {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** What a failed connection says: undici's `fetch failed` carries the real reason (e.g. `connect ECONNREFUSED 10.0.0.1:443`) in its cause. */
+function networkFailure(e: Error): string {
+  const cause = (e as { cause?: { message?: string; code?: string } }).cause;
+  if (cause?.message) return cause.code && !cause.message.includes(cause.code) ? `${cause.code}: ${cause.message}` : cause.message;
+  return e.message;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '[unparseable url]';
   }
 }
 
