@@ -134,6 +134,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
           sourceId: item.sourceId,
           name: item.name,
           reason: `${formatBytes(item.size)} is over the ${formatBytes(deps.maxFileSizeBytes)} size cap (MAX_FILE_SIZE_BYTES)`,
+          code: 'tooLarge',
         });
         continue;
       }

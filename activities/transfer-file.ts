@@ -106,7 +106,7 @@ export function transferFileActivity(deps: ActivityDeps) {
       }
       if (isPermanent(e) && e.scope === 'item') {
         log.warn({ code: e.code, error: e.message }, 'file failed permanently; the sync goes on');
-        return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: e.message };
+        return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: e.message, code: e.code };
       }
       log.warn({ error: describeError(e) }, 'file transfer failed; Temporal will retry');
       throw toActivityFailure(e);

@@ -26,6 +26,8 @@ export interface ServiceOptions {
   providers?: Partial<Record<string, SourceProvider>>;
   /** Start the health server (tests may not want the fixed port). */
   health?: boolean;
+  /** The Temporal runtime's Prometheus exporter (see temporal-runtime.ts), appended to /metrics. */
+  runtimeMetricsUrl?: string;
 }
 
 export interface RunningService {
@@ -86,7 +88,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
   let bridge: SyncBridge | undefined;
   if (runBridge) {
-    bridge = new SyncBridge({ js, jsm, temporal, streamName: config.nats.streamName, taskQueue: config.temporal.taskQueue, logger, counters });
+    bridge = new SyncBridge({
+      js,
+      jsm,
+      temporal,
+      streamName: config.nats.streamName,
+      taskQueue: config.temporal.taskQueue,
+      logger,
+      counters,
+      describeConnector: async (id) => {
+        const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
+        return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
+      },
+    });
     await bridge.start();
   }
 
@@ -96,6 +110,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       host: config.health.host,
       port: config.health.port,
       counters,
+      ...(options.runtimeMetricsUrl ? { runtimeMetricsUrl: options.runtimeMetricsUrl } : {}),
       checks: {
         nats: async () => {
           if (nats.isClosed()) throw new Error('connection closed');
@@ -111,7 +126,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       },
       isReady: () => (!runBridge || (bridge?.isConsuming ?? false)) && (!runWorker || worker?.getState() === 'RUNNING'),
     });
-    logger.info({ port: config.health.port, host: config.health.host }, 'health endpoint listening');
+    const address = health.address();
+    const port = address && typeof address === 'object' ? address.port : config.health.port;
+    logger.info({ port, host: config.health.host }, 'health endpoint listening');
   }
 
   let stopping: Promise<void> | undefined;

@@ -42,6 +42,8 @@ export interface FailedItem {
   sourceId: string;
   name?: string;
   reason: string;
+  /** Short machine reason (the source's error code, `tooLarge`), the label of the failures metric. */
+  code?: string;
 }
 
 export interface SyncCarry {
@@ -150,4 +152,6 @@ export interface TransferOutcome {
   result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
   bytes: number;
   reason?: string;
+  /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */
+  code?: string;
 }
