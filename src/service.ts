@@ -15,6 +15,7 @@ import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
+import { temporalConnectionOptions } from './temporal-connection.js';
 import { createSyncWorker } from './worker.js';
 
 export interface ServiceOptions {
@@ -55,7 +56,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const nats = await connect({ servers: config.nats.url, name: 'echomind-connector', maxReconnectAttempts: -1 });
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
-  const temporalConnection = await Connection.connect({ address: config.temporal.address });
+  const temporalConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
   const counters = new Counters();
 
@@ -66,7 +67,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   let workerDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
   if (runWorker) {
-    workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+    workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     worker = await createSyncWorker({
       connection: workerConnection,
       namespace: config.temporal.namespace,

@@ -167,7 +167,7 @@ describe('the built service (node dist/src/main.js)', () => {
     expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
   });
 
-  it('puts connectorId, workflowId and runId on every log line of the sync', async () => {
+  it('puts connectorId, workflowId and runId on every log line of the sync', () => {
     const lines = logLines().filter((l) => typeof l.connectorId === 'number');
     const stored = lines.filter((l) => l.msg === 'stored file');
     expect(stored).toHaveLength(2);
