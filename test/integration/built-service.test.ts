@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -18,14 +19,47 @@ import { createConnector, createUser, resetDatabase, resetJetStream, testConfig,
 import { envFor, syncRequestBytes } from '../support/service-harness.js';
 
 /**
- * The production build, run as production runs it: `npm run build` output
- * started with `node dist/src/main.js` (no tsx, workflow bundle built ahead of
- * time), bridge and worker in one process, a sync request through NATS.
- * CI builds once before the tests (CONNECTOR_BUILT=1); otherwise this builds.
+ * The production build, run as production runs it: no tsx, the workflow bundle
+ * built ahead of time, bridge and worker in one process, a sync request through
+ * NATS. In CI (CONNECTOR_IMAGE_DIR, made by scripts/dockerfile-dryrun.ts) it is
+ * the Dockerfile's final stage (`npm ci --omit=dev` and dist/ only), started with
+ * the image's CMD as its non-root USER, and probed with its HEALTHCHECK;
+ * otherwise `npm run build` here and `node dist/src/main.js`.
  */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 
+interface ImageDescription {
+  dir: string;
+  env: Record<string, string>;
+  nodeBin: string;
+  user?: string;
+  cmd: string[];
+  healthcheck?: { test: string[] };
+}
+
+async function builtService(): Promise<ImageDescription> {
+  const imageDir = process.env.CONNECTOR_IMAGE_DIR;
+  if (imageDir) return JSON.parse(readFileSync(join(imageDir, 'image.json'), 'utf8')) as ImageDescription;
+  await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });
+  return { dir: repoRoot, env: {}, nodeBin: `${repoRoot}node_modules/.bin/node`, cmd: ['node', 'dist/src/main.js'] };
+}
+
+/** `node` in the image's CMD or HEALTHCHECK is the image's Node 24. */
+const nodeArgs = (image: ImageDescription, command: string[]): [string, string[]] => {
+  const [program, ...args] = command;
+  if (program !== 'node') throw new Error(`expected a node command, got ${command.join(' ')}`);
+  return [image.nodeBin, args];
+};
+
+/** The image's USER as uid/gid for spawn (root here, so the service really runs unprivileged). */
+function userOf(image: ImageDescription): { uid?: number; gid?: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(image.user ?? '');
+  if (!m || process.getuid?.() !== 0) return {};
+  return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+}
+
+let image: ImageDescription;
 let emulator: GraphEmulator;
 let config: Config;
 let db: Kysely<Database>;
@@ -37,9 +71,7 @@ let output = '';
 let healthPort: number;
 
 beforeAll(async () => {
-  if (process.env.CONNECTOR_BUILT !== '1' || !existsSync(`${repoRoot}dist/workflow-bundle.js`)) {
-    await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });
-  }
+  image = await builtService();
   emulator = await startGraphEmulator();
   config = testConfig({
     MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
@@ -57,10 +89,13 @@ beforeAll(async () => {
   temporalConnection = await Connection.connect({ address: config.temporal.address });
   temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
-  service = spawn(`${repoRoot}node_modules/.bin/node`, ['dist/src/main.js'], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
+  const [program, args] = nodeArgs(image, image.cmd);
+  service = spawn(program, args, {
+    cwd: image.dir,
+    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...userOf(image),
   });
   service.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   service.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -104,7 +139,15 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-describe('the built service (node dist/src/main.js)', () => {
+describe('the built service (the Dockerfile\'s output, or npm run build)', () => {
+  it('answers its HEALTHCHECK once connected', async () => {
+    const probe = image.healthcheck?.test ?? ['node', '-e', "fetch('http://127.0.0.1:' + process.env.HEALTH_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1))"];
+    const [program, args] = nodeArgs(image, probe);
+    await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
+    const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
+    expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
+  });
+
   it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {
     emulator.addFile('/', 'plan.md', '# plan');
     emulator.addFile('/', 'report.pdf', '%PDF-1.7 report');
