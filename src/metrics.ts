@@ -54,7 +54,7 @@ export class Counters {
 
 /**
  * The whole /metrics page: the Temporal runtime's Prometheus text (the SDK's
- * worker metrics and the sync's, all prefixed `temporal_`) followed by the
+ * worker metrics, `temporal_*`, and the sync's, `connector_*`) followed by the
  * bridge's counters. The runtime's exporter listens on loopback only, so one
  * scrape target per replica is enough.
  */

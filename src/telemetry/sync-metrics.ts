@@ -3,7 +3,7 @@ import type { MetricMeter } from '@temporalio/common';
 /**
  * The sync's own metrics, recorded through Temporal's metric meter so they leave
  * through the same exporter as the SDK's (and are not re-emitted on replay).
- * Names before the runtime's `temporal_` prefix and `_total` suffix for counters.
+ * The exporter adds `_total` to counters; the SDK's own metrics are `temporal_*`.
  * Deterministic code only: the workflow interceptor imports this file.
  */
 export const SYNC_METRIC = {

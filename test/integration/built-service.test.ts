@@ -196,16 +196,16 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     // The SDK's own worker metrics, from the runtime's Prometheus exporter.
     expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
-    expect(text).toMatch(/^temporal_activity_execution_latency_seconds_bucket\{/m);
-    // The sync's, recorded through Temporal's metric meter.
-    expect(sample(text, 'temporal_connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(1);
-    expect(sample(text, 'temporal_connector_files_total', { result: 'new' })).toBe(2);
-    expect(sample(text, 'temporal_connector_files_total', { result: 'failed' })).toBe(1);
-    expect(sample(text, 'temporal_connector_bytes_total')).toBe('# plan'.length + '%PDF-1.7 report'.length);
-    expect(sample(text, 'temporal_connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(1);
-    expect(sample(text, 'temporal_connector_throttle_waits_total', { source: 'onedrive', where: 'in_activity' })).toBe(1);
-    expect(sample(text, 'temporal_connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(1);
-    expect(sample(text, 'temporal_connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(1);
+    expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
+    // The sync's, recorded through Temporal's metric meter and leaving through the same exporter.
+    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(1);
+    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(2);
+    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(1);
+    expect(sample(text, 'connector_bytes_total')).toBe('# plan'.length + '%PDF-1.7 report'.length);
+    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(1);
+    expect(sample(text, 'connector_throttle_waits_total', { source: 'onedrive', where: 'in_activity' })).toBe(1);
+    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(1);
+    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(1);
     // And the bridge's counters, on the same page.
     expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
   });
