@@ -84,6 +84,8 @@ export interface FailedItem {
   sourceId: string;
   name?: string;
   reason: string;
+  /** Short machine reason (the source's error code, `tooLarge`), the label of the failures metric. */
+  code?: string;
 }
 
 /** A failure to record in `connector_sync.failed_items`, with what a later sync needs to retry it. */
@@ -229,6 +231,8 @@ export interface TransferOutcome {
   result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
   bytes: number;
   reason?: string;
+  /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */
+  code?: string;
 }
 
 /** What commitPage and settleFailedItems write about a page's items, besides the cursor. */

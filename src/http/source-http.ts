@@ -72,6 +72,8 @@ export interface SourceHttpOptions {
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
   /** Where requests naming `rate` buckets wait their turn (default: one limiter for the process). */
   rateLimiter?: RequestRateLimiter;
+  /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
+  onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
 }
 
 export interface RequestOptions {
@@ -138,8 +140,8 @@ function isNetworkError(e: unknown): boolean {
 }
 
 export class SourceHttp {
-  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>> &
-    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>;
+  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
+    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
 
   constructor(options: SourceHttpOptions) {
     this.opts = {
@@ -254,8 +256,12 @@ export class SourceHttp {
         case 'retry': {
           const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
-          if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
+          const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
+          if (verdict.kind === 'throttle' || hinted !== undefined) {
+            pauseTenant(this.opts.tenantKey, delayMs);
+            this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
+          }
+          if (handedOver) {
             const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
             throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
           }
