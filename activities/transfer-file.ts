@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
 import { findDocuments, recordPublished, upsertDocument } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { ITEM_GONE_CODES, describeError, isPermanent } from '../src/errors.js';
+import { describeError, isItemGone, isPermanent } from '../src/errors.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import { encodeDocumentProcessRequest } from '../src/wire/messages.js';
 import type { PlannedItem, TransferOutcome } from '../workflows/definitions.js';
@@ -99,9 +99,9 @@ export function transferFileActivity(deps: ActivityDeps) {
       log.info({ documentId: id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
       return { sourceId: item.sourceId, result, bytes: stored.size };
     } catch (e) {
-      if (isPermanent(e) && e.scope === 'item' && ITEM_GONE_CODES.has(e.code)) {
+      if (isItemGone(e)) {
         // Deleted at the source since it was listed: the source's next page reports the deletion.
-        log.info({ code: e.code }, 'file vanished before it could be downloaded');
+        log.info('file vanished before it could be downloaded');
         return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
       }
       if (isPermanent(e) && e.scope === 'item') {

@@ -6,6 +6,7 @@ import {
   ThrottledError,
 } from '../errors.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
+import type { TenantPauses } from './tenant-pauses.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -52,9 +53,14 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The source answered 404 (or what its classifier calls not-found): the caller decides what absence means there. */
+export const isNotFound = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError && e.status === 404;
+
 export interface SourceHttpOptions {
   /** Requests to one tenant share a throttling pause. */
   tenantKey: string;
+  /** The worker's pauses, shared by every SourceHttp it builds. */
+  pauses: TenantPauses;
   auth?: AccessTokenSource;
   classify?: Classifier;
   /** Attempts per request, first included. */
@@ -78,22 +84,6 @@ export interface RequestOptions {
   /** Send the bearer token (default true when the client has auth). */
   authenticate?: boolean;
   signal?: AbortSignal;
-}
-
-const pausedUntil = new Map<string, number>();
-
-/** Clears every tenant pause (tests). */
-export function resetTenantPauses(): void {
-  pausedUntil.clear();
-}
-
-export function tenantPausedFor(tenantKey: string, now = Date.now()): number {
-  return Math.max(0, (pausedUntil.get(tenantKey) ?? 0) - now);
-}
-
-function pauseTenant(tenantKey: string, ms: number): void {
-  const until = Date.now() + ms;
-  if ((pausedUntil.get(tenantKey) ?? 0) < until) pausedUntil.set(tenantKey, until);
 }
 
 async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
@@ -243,7 +233,7 @@ export class SourceHttp {
         case 'retry': {
           const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
+          if (verdict.kind === 'throttle' || hinted !== undefined) this.opts.pauses.pause(this.opts.tenantKey, delayMs);
           if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
             const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
             throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
@@ -259,7 +249,7 @@ export class SourceHttp {
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = tenantPausedFor(this.opts.tenantKey);
+      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
         throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);
