@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
+import type { RetryDelays } from '../src/db/failed-items.js';
 import type { Database } from '../src/db/schema.js';
 import type { SourceHttpOptions } from '../src/http/source-http.js';
 import type { Logger } from '../src/logger.js';
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   sourceMemory: SourceMemory;
   logger: Logger;
   maxFileSizeBytes: number;
+  /** Delays between a failed file's retries by later syncs (default 15 minutes doubling to a day). */
+  failedItemRetry?: RetryDelays;
   /** Retry tuning for the source HTTP layer (tests shorten it). */
-  http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'pauses' | 'auth' | 'classify'>>;
+  http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'pauses' | 'rateLimiter' | 'auth' | 'classify'>>;
 }

@@ -59,6 +59,6 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
     folders: databaseFolderTree(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
-    makeHttp: (options) => new SourceHttp({ ...deps.http, pauses: deps.sourceMemory.pauses, onRetry: heartbeatOnRetry(deps, connector.id), ...options }),
+    makeHttp: (options) => new SourceHttp({ ...deps.http, pauses: deps.sourceMemory.pauses, rateLimiter: deps.sourceMemory.rates, onRetry: heartbeatOnRetry(deps, connector.id), ...options }),
   };
 }

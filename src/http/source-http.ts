@@ -5,6 +5,7 @@ import {
   SourceProtocolError,
   ThrottledError,
 } from '../errors.js';
+import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
 import type { TenantPauses } from './tenant-pauses.js';
 
@@ -74,6 +75,8 @@ export interface SourceHttpOptions {
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
+  /** Where requests naming `rate` buckets wait their turn: the worker's, shared by every SourceHttp it builds. */
+  rateLimiter: RequestRateLimiter;
 }
 
 export interface RequestOptions {
@@ -84,6 +87,8 @@ export interface RequestOptions {
   /** Send the bearer token (default true when the client has auth). */
   authenticate?: boolean;
   signal?: AbortSignal;
+  /** Per-second budgets this request counts against; every attempt waits for a slot in each. */
+  rate?: readonly RateBucket[];
 }
 
 async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
@@ -181,6 +186,7 @@ export class SourceHttp {
     let lastFailure = 'no attempt made';
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
+      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
       let response: Response;
       const force = forceRefresh;
       forceRefresh = false;

@@ -55,7 +55,7 @@ export function memorySourceContext(
     folderMap,
     logger: createLogger('silent'),
     memory,
-    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options.http, pauses: memory.pauses, ...opts }),
+    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts }),
     credentials: {
       updateConnectorConfig(patch) {
         configPatches.push(patch);

@@ -10,6 +10,7 @@ import {
   type AccessTokenSource,
   type SourceHttpOptions,
 } from '../../src/http/source-http.js';
+import { RequestRateLimiter } from '../../src/http/rate-limit.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
 
 /**
@@ -64,7 +65,7 @@ beforeEach(() => {
 });
 
 function client(options: Partial<SourceHttpOptions> = {}): SourceHttp {
-  return new SourceHttp({ tenantKey: 'tenant-a', pauses, baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
+  return new SourceHttp({ tenantKey: 'tenant-a', pauses, rateLimiter: new RequestRateLimiter(), baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
 }
 
 /** Hands out `old-token` until asked to refresh, then `new-token`. */

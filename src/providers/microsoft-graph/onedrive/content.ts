@@ -17,7 +17,7 @@ function readRef(item: SourceItem): DriveItemRef {
  * short-lived pre-authenticated URL; the HTTP layer follows it without our
  * bearer token.
  */
-export async function openDriveItemContent({ graph, signal }: OneDriveSession, item: SourceItem): Promise<ItemContent> {
+export async function openDriveItemContent({ graph, signal }: Pick<OneDriveSession, 'graph' | 'signal'>, item: SourceItem): Promise<ItemContent> {
   const { driveId, itemId } = readRef(item);
   const url = `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(itemId)}/content`;
   try {
