@@ -89,13 +89,13 @@ const emptyContent = (): ItemContent => ({ body: Readable.from([]), size: 0 });
 async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
   const { deps, connector } = scope;
   const live = known !== undefined && known.status !== 'deleted';
-  if (live && known.signature === item.signature && known.url) {
+  if (live && known.signature === item.signature && known.objectKey) {
     if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
-    const url = known.url;
+    const objectKey = known.objectKey;
     const version = known.unpublishedVersion;
-    if (version !== null && (await step('store', () => deps.store.exists(url)))) {
+    if (version !== null && (await step('store', () => deps.store.exists(objectKey)))) {
       // An earlier attempt stored and recorded this version but died before publishing it: same version, same id.
-      await publish(scope, known.id, url, version);
+      await publish(scope, known.id, objectKey, version);
       return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
     }
   }
@@ -128,8 +128,8 @@ async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: K
       chunkingSession: scope.chunkingSession || null,
     }),
   );
-  const previousUrl = known?.url;
-  if (previousUrl && previousUrl !== key) await step('store', () => deps.store.remove(previousUrl));
+  const previousKey = known?.objectKey;
+  if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
   await publish(scope, row.id, key, row.version);
   const result = row.inserted || !live ? 'new' : 'updated';
   scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
