@@ -5,7 +5,8 @@ import type { Database, DocumentRow } from './schema.js';
 export interface KnownDocument {
   id: string;
   sourceId: string;
-  url: string | null;
+  /** The stored object's key (the `documents.url` column). */
+  objectKey: string | null;
   title: string | null;
   originalUrl: string | null;
   signature: string | null;
@@ -22,7 +23,7 @@ function toKnownDocument(r: DocumentFields, publishedSignature: string | null, u
   return {
     id: String(r.id),
     sourceId: r.source_id,
-    url: r.url,
+    objectKey: r.url,
     title: r.title,
     originalUrl: r.original_url,
     signature: r.signature,

@@ -6,8 +6,9 @@ import {
   SourceUnreachableError,
   ThrottledError,
 } from '../errors.js';
-import { processRateLimiter, type RateBucket, type RequestRateLimiter } from './rate-limit.js';
+import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
+import type { TenantPauses } from './tenant-pauses.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -54,9 +55,14 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The source answered 404 (or what its classifier calls not-found): the caller decides what absence means there. */
+export const isNotFound = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError && e.status === 404;
+
 export interface SourceHttpOptions {
   /** Requests to one tenant share a throttling pause. */
   tenantKey: string;
+  /** The worker's pauses, shared by every SourceHttp it builds. */
+  pauses: TenantPauses;
   auth?: AccessTokenSource;
   classify?: Classifier;
   /** Attempts per request, first included. */
@@ -70,8 +76,8 @@ export interface SourceHttpOptions {
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
-  /** Where requests naming `rate` buckets wait their turn (default: one limiter for the process). */
-  rateLimiter?: RequestRateLimiter;
+  /** Where requests naming `rate` buckets wait their turn: the worker's, shared by every SourceHttp it builds. */
+  rateLimiter: RequestRateLimiter;
   /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
   onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
 }
@@ -86,22 +92,6 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per-second budgets this request counts against; every attempt waits for a slot in each. */
   rate?: readonly RateBucket[];
-}
-
-const pausedUntil = new Map<string, number>();
-
-/** Clears every tenant pause (tests). */
-export function resetTenantPauses(): void {
-  pausedUntil.clear();
-}
-
-export function tenantPausedFor(tenantKey: string, now = Date.now()): number {
-  return Math.max(0, (pausedUntil.get(tenantKey) ?? 0) - now);
-}
-
-function pauseTenant(tenantKey: string, ms: number): void {
-  const until = Date.now() + ms;
-  if ((pausedUntil.get(tenantKey) ?? 0) < until) pausedUntil.set(tenantKey, until);
 }
 
 async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
@@ -152,7 +142,6 @@ export class SourceHttp {
       timeoutMs: 60_000,
       fetchImpl: globalThis.fetch.bind(globalThis),
       random: Math.random,
-      rateLimiter: processRateLimiter,
       ...options,
     };
   }
@@ -258,7 +247,7 @@ export class SourceHttp {
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
           const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
           if (verdict.kind === 'throttle' || hinted !== undefined) {
-            pauseTenant(this.opts.tenantKey, delayMs);
+            this.opts.pauses.pause(this.opts.tenantKey, delayMs);
             this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
           }
           if (handedOver) {
@@ -285,7 +274,7 @@ export class SourceHttp {
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = tenantPausedFor(this.opts.tenantKey);
+      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
         throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);
