@@ -81,7 +81,7 @@ describe('planPage decides each change', () => {
     expect(page).toMatchObject({ unchanged: 1, renamed: 1, deleted: 1 });
     expect(page.skipped.map((s) => s.name)).toEqual(['sheet.xlsx']);
     expect(page.failed).toEqual([expect.objectContaining({ name: 'huge.pdf', reason: expect.stringMatching(/size cap/) as unknown, item: expect.objectContaining({ name: 'huge.pdf' }) as unknown })]);
-    expect((await known(renamed))?.url).toMatch(/\/new\.txt$/);
+    expect((await known(renamed))?.objectKey).toMatch(/\/new\.txt$/);
     expect([...store.objects.keys()].some((k) => k.endsWith('/old.txt'))).toBe(false);
     expect((await known(gone))?.status).toBe('deleted');
     expect(source.downloads.filter((id) => id === renamed.sourceId)).toHaveLength(1);
@@ -144,7 +144,7 @@ describe('transferFile', () => {
     const it = item('empty.txt', { size: 0 });
     expect(await transfer(it)).toMatchObject({ result: 'new', bytes: 0 });
     expect(source.downloads).toEqual([]);
-    expect(store.objects.get((await known(it))?.url ?? '')?.length).toBe(0);
+    expect(store.objects.get((await known(it))?.objectKey ?? '')?.length).toBe(0);
     expect(jetstream.accepted).toHaveLength(1);
   });
 

@@ -7,6 +7,7 @@ import type { ActivityDeps } from '../../activities/deps.js';
 import { migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
+import { SourceMemory } from '../../src/providers/source-memory.js';
 import type { ChangePage, SourceChange, SourceItem, SourceProvider } from '../../src/providers/types.js';
 import { MeteredStream, StorageError, type DocumentBucket, type StoredObject } from '../../src/storage/object-store.js';
 
@@ -131,6 +132,7 @@ export function activityDeps(db: Kysely<Database>, store: MemoryBucket, jetstrea
     jetstream,
     providers: { onedrive: source },
     logger: createLogger('silent'),
+    sourceMemory: new SourceMemory(),
     maxFileSizeBytes: 1024,
     failedItemRetry: { firstMs: 60_000, maxMs: 3_600_000 },
   };

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { listFailures, makeFailuresDue } from '../../src/db/failed-items.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import { resetTenantPauses } from '../../src/http/source-http.js';
-import { forgetDriveTokens } from '../../src/providers/google-drive/index.js';
 import type { RunningService } from '../../src/service.js';
 import type { FailedItem, SyncResult } from '../../workflows/definitions.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, googleError, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
@@ -54,8 +52,6 @@ afterAll(async () => {
 beforeEach(async () => {
   graph.reset();
   drive.reset();
-  forgetDriveTokens();
-  resetTenantPauses();
   await resetDatabase(service.db);
   await reader.drain(500);
   userId = await createUser(service.db);
