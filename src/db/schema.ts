@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /**
- * EchoMind's tables as this service sees them (../shared/spec/echomind-contract.md §2).
+ * EchoMind's tables as this service sees them, with EchoMind's exact columns.
  * In production EchoMind's migration service owns them; our migrations only
  * recreate them for local runs and tests. `connector_sync` is this service's own schema.
  */
