@@ -156,7 +156,7 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   const cap = plan.deps.maxFileSizeBytes;
   if (item.size !== undefined && item.size > cap) {
     const reason = `${formatBytes(item.size)} is over the ${formatBytes(cap)} size cap (MAX_FILE_SIZE_BYTES)`;
-    result.failed.push({ sourceId: item.sourceId, name: item.name, reason, item });
+    result.failed.push({ sourceId: item.sourceId, name: item.name, reason, code: 'tooLarge', item });
     return;
   }
   result.transfers.push(item);

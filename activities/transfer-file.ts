@@ -154,7 +154,7 @@ export async function transferItem(scope: TransferScope, item: PlannedItem, know
     }
     if (isPermanent(failure) && failure.scope === 'item') {
       log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');
-      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message };
+      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message, code: failure.code };
     }
     const stepName = e instanceof StepFailure ? e.step : 'lookup';
     log.warn({ step: stepName, error: describeError(failure) }, 'file transfer failed; Temporal will retry');

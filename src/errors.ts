@@ -42,6 +42,23 @@ export class ThrottledError extends Error {
   }
 }
 
+/**
+ * The source could not be reached at all (refused, reset, unknown host, timed out) on every
+ * attempt: a network failure, not throttling. Transient, so Temporal retries it; the message
+ * names the host and what failed, for `status_message` when the retries run out.
+ */
+export class SourceUnreachableError extends Error {
+  override readonly name = 'SourceUnreachableError';
+  constructor(
+    message: string,
+    /** The backoff the HTTP layer suggests before the next try. */
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The saved cursor is dead (Graph 410, Drive invalid page token): enumerate everything again. */
 export class CursorExpiredError extends Error {
   override readonly name = 'CursorExpiredError';
@@ -76,6 +93,7 @@ export class ItemGoneError extends PermanentSourceError {
 export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
+export const isUnreachable = (e: unknown): e is SourceUnreachableError => e instanceof SourceUnreachableError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
 
 export function describeError(e: unknown): string {

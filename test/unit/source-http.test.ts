@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PermanentSourceError, SourceProtocolError, ThrottledError } from '../../src/errors.js';
+import { PermanentSourceError, SourceProtocolError, SourceUnreachableError, ThrottledError } from '../../src/errors.js';
 import {
   HttpStatusError,
   SourceHttp,
@@ -290,15 +290,31 @@ describe('retries', () => {
     expect(reasons[0]).toMatch(/^network error/);
   });
 
-  it('gives up on a connection reset every time, naming the attempts and the network error', async () => {
+  it('gives up on a connection reset every time, naming the attempts, the host and the network error (not throttling)', async () => {
     const url = route('/always-reset', destroySocket);
     const retries: number[] = [];
     const error = await caught(client({ maxAttempts: 3, onRetry: ({ attempt }) => retries.push(attempt) }).json(url));
-    expect(error).toBeInstanceOf(ThrottledError);
-    expect((error as Error).message).toMatch(/^gave up after 3 attempts: network error/);
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    expect(error).not.toBeInstanceOf(ThrottledError);
+    expect((error as Error).message).toMatch(/^gave up after 3 attempts: GET http:\/\/127\.0\.0\.1:\d+\/always-reset: could not reach 127\.0\.0\.1:\d+ \(/);
+    expect((error as Error).message).toMatch(/socket|ECONNRESET|other side closed/i);
     expect(hitsOf('/always-reset')).toHaveLength(3);
     // No retry is announced (or slept for) after the last attempt.
     expect(retries).toEqual([0, 1]);
+  });
+
+  it('a host that refuses connections is named with the refusal, as a network failure rather than throttling', async () => {
+    // A port nothing listens on: bind one, note it, close it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const error = await caught(client({ maxAttempts: 2 }).json(`http://127.0.0.1:${port}/v1.0/drives?token=SECRET`));
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    expect((error as Error).message).toBe(
+      `gave up after 2 attempts: GET http://127.0.0.1:${port}/v1.0/drives: could not reach 127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+    expect((error as SourceUnreachableError).retryAfterMs).toBeGreaterThan(0);
   });
 
   it('retries a request that timed out', async () => {
