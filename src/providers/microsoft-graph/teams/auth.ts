@@ -17,8 +17,9 @@ import { parseTeamsConfig, type TeamsConfig } from './config.js';
  * (without it shared channels and system messages read `unknownFutureValue`).
  */
 
-export const TEAM_OR_CHANNEL_PER_SECOND = 4;
-export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20;
+/** Graph's budgets less a tenth, so that requests bunched up on the way still arrive inside them. */
+export const TEAM_OR_CHANNEL_PER_SECOND = 4 * 0.9;
+export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20 * 0.9;
 
 /** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API). */
 export interface RequestScope {
@@ -72,10 +73,15 @@ export function teamsSession(ctx: SourceContext, settings: Config['microsoft']):
   });
   const baseUrl = settings.graphBaseUrl.replace(/\/+$/, '');
   const teamKey = `teams-team:${config.teamId}`;
-  const buckets = (scope: RequestScope): RateBucket[] => scope.outsideTeams ? [] : [
-    { key: scope.channelId ? `teams-channel:${config.teamId}/${scope.channelId}` : teamKey, perSecond: TEAM_OR_CHANNEL_PER_SECOND },
-    ...(scope.messages ? [{ key: `teams-messages:${tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
-  ];
+  // A channel's requests are also the team's: both budgets apply.
+  const buckets = (scope: RequestScope): RateBucket[] =>
+    scope.outsideTeams
+      ? []
+      : [
+          { key: teamKey, perSecond: TEAM_OR_CHANNEL_PER_SECOND },
+          ...(scope.channelId ? [{ key: `teams-channel:${config.teamId}/${scope.channelId}`, perSecond: TEAM_OR_CHANNEL_PER_SECOND }] : []),
+          ...(scope.messages ? [{ key: `teams-messages:${tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
+        ];
   const headers = { prefer: 'include-unknown-enum-members' };
   return {
     ctx,
