@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
+import type { RetryDelays } from '../src/db/failed-items.js';
 import type { Database } from '../src/db/schema.js';
 import type { SourceHttpOptions } from '../src/http/source-http.js';
 import type { Logger } from '../src/logger.js';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   providers: Partial<Record<string, SourceProvider>>;
   logger: Logger;
   maxFileSizeBytes: number;
+  /** Delays between a failed file's retries by later syncs (default 15 minutes doubling to a day). */
+  failedItemRetry?: RetryDelays;
   /** Retry tuning for the source HTTP layer (tests shorten it). */
   http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>>;
 }
