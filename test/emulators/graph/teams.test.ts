@@ -38,7 +38,7 @@ async function get(url: string, prefer = true): Promise<{ status: number; body: 
 async function round(url: string): Promise<{ ids: string[]; removed: string[]; deltaLink: string }> {
   const ids: string[] = [];
   const removed: string[] = [];
-  for (let next: string | undefined = url; ; ) {
+  for (let next: string | undefined = url; next !== undefined; ) {
     const { status, body } = await get(next);
     if (status !== 200) throw new Error(`delta answered ${status}: ${JSON.stringify(body)}`);
     const page = body as unknown as Page;
@@ -46,6 +46,7 @@ async function round(url: string): Promise<{ ids: string[]; removed: string[]; d
     if (page['@odata.deltaLink']) return { ids, removed, deltaLink: page['@odata.deltaLink'] };
     next = page['@odata.nextLink'];
   }
+  throw new Error('a delta page had neither nextLink nor deltaLink');
 }
 
 const MONTH = 30 * 24 * 3600_000;

@@ -31,6 +31,8 @@ import { threadChanges } from './threads.js';
  */
 
 const LISTING_OVERLAP_MS = 5 * 60_000;
+const MAX_STEPS_PER_PAGE = 25;
+const MAX_PAGE_MS = 20_000;
 export const UNREADABLE_CHANNEL_REASON = 'channel this app may not read';
 
 function listLink(session: TeamsSession, channelId: string): string {
@@ -144,13 +146,17 @@ export async function listTeamChanges(ctx: SourceContext, settings: Config['micr
   let from = cursor === null ? await startEnumeration(session) : cursor.inPass ? cursor : await startPass(session, cursor);
   from = advance(from);
 
-  let changes: SourceChange[] = [];
-  const current = from.channels[from.position];
-  if (current) {
+  // Steps that find little (a quiet channel's delta, an unchanged files folder) share one page,
+  // so a resync with nothing to do is a handful of activities, not two per channel.
+  const changes: SourceChange[] = [];
+  const started = Date.now();
+  for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
+    const current = from.channels[from.position];
+    if (!current) break;
     const step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
-    changes = step.changes;
-    const channels = from.channels.map((c, i) => (i === from.position ? step.state : c));
-    from = advance({ ...from, channels });
+    changes.push(...step.changes);
+    const position = from.position;
+    from = advance({ ...from, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
   }
 
   const passOver = from.position >= from.channels.length;
