@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { describeError, isPermanent, isThrottled } from '../src/errors.js';
+import { describeError, isPermanent, isThrottled, isUnreachable } from '../src/errors.js';
 import { StorageError } from '../src/storage/object-store.js';
 import { FAILURE } from '../workflows/definitions.js';
 
@@ -25,6 +25,10 @@ export function toActivityFailure(e: unknown): unknown {
       message: e.message,
       nextRetryDelay: Math.max(1000, e.retryAfterMs),
     });
+  }
+  if (isUnreachable(e)) {
+    // A network failure, not throttling: retried on the HTTP layer's backoff, named as what it is.
+    return ApplicationFailure.create({ type: FAILURE.sourceUnreachable, message: e.message, nextRetryDelay: Math.max(1000, e.retryAfterMs) });
   }
   if (e instanceof ApplicationFailure) return e;
   return e instanceof Error ? e : new Error(describeError(e));
@@ -65,7 +69,7 @@ function dependencyDown(what: string, e: unknown): ApplicationFailure {
  * - permanent refusals and throttling as toActivityFailure says.
  */
 export function transferFailure(step: TransferStep, e: unknown): unknown {
-  if (isPermanent(e) || isThrottled(e) || e instanceof ApplicationFailure) return toActivityFailure(e);
+  if (isPermanent(e) || isThrottled(e) || isUnreachable(e) || e instanceof ApplicationFailure) return toActivityFailure(e);
   if (e instanceof StorageError) {
     if (e.unavailable) return dependencyDown('the object store', e);
     return ApplicationFailure.create({ type: FAILURE.storeRejected, message: e.message, cause: e });

@@ -35,7 +35,7 @@ export function isUnchanged(known: KnownDocument | undefined, item: SourceItem):
     known.status !== 'deleted' &&
     known.signature === item.signature &&
     known.publishedSignature === item.signature &&
-    known.url !== null
+    known.objectKey !== null
   );
 }
 
@@ -156,7 +156,7 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   const cap = plan.deps.maxFileSizeBytes;
   if (item.size !== undefined && item.size > cap) {
     const reason = `${formatBytes(item.size)} is over the ${formatBytes(cap)} size cap (MAX_FILE_SIZE_BYTES)`;
-    result.failed.push({ sourceId: item.sourceId, name: item.name, reason, item });
+    result.failed.push({ sourceId: item.sourceId, name: item.name, reason, code: 'tooLarge', item });
     return;
   }
   result.transfers.push(item);
@@ -166,15 +166,15 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
 async function applyUnchanged(plan: PagePlan, doc: KnownDocument, item: SourceItem): Promise<void> {
   const { deps, connector, result } = plan;
   const key = objectKeyFor(connector.id, item.sourceId, item.name);
-  if (key !== doc.url && doc.url) {
-    await deps.store.copy(doc.url, key);
+  if (key !== doc.objectKey && doc.objectKey) {
+    await deps.store.copy(doc.objectKey, key);
     await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: key });
-    await deps.store.remove(doc.url);
+    await deps.store.remove(doc.objectKey);
     result.renamed++;
     return;
   }
   if (doc.title !== item.name || doc.originalUrl !== (item.webUrl ?? null)) {
-    await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: doc.url ?? key });
+    await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: doc.objectKey ?? key });
   }
   result.unchanged++;
 }
@@ -202,6 +202,6 @@ async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, gener
 
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */
 export async function deleteDocument(deps: ActivityDeps, doc: KnownDocument): Promise<void> {
-  if (doc.url) await deps.store.remove(doc.url);
+  if (doc.objectKey) await deps.store.remove(doc.objectKey);
   await markDocumentDeleted(deps.db, doc.id);
 }

@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
 import { findDocuments, recordPublished, upsertDocument, type KnownDocument } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { ITEM_GONE_CODES, describeError, isPermanent } from '../src/errors.js';
+import { describeError, isItemGone, isPermanent } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ItemContent, SourceContext, SourceProvider } from '../src/providers/types.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
@@ -89,13 +89,13 @@ const emptyContent = (): ItemContent => ({ body: Readable.from([]), size: 0 });
 async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
   const { deps, connector } = scope;
   const live = known !== undefined && known.status !== 'deleted';
-  if (live && known.signature === item.signature && known.url) {
+  if (live && known.signature === item.signature && known.objectKey) {
     if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
-    const url = known.url;
+    const objectKey = known.objectKey;
     const version = known.unpublishedVersion;
-    if (version !== null && (await step('store', () => deps.store.exists(url)))) {
+    if (version !== null && (await step('store', () => deps.store.exists(objectKey)))) {
       // An earlier attempt stored and recorded this version but died before publishing it: same version, same id.
-      await publish(scope, known.id, url, version);
+      await publish(scope, known.id, objectKey, version);
       return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
     }
   }
@@ -128,8 +128,8 @@ async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: K
       chunkingSession: scope.chunkingSession || null,
     }),
   );
-  const previousUrl = known?.url;
-  if (previousUrl && previousUrl !== key) await step('store', () => deps.store.remove(previousUrl));
+  const previousKey = known?.objectKey;
+  if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
   await publish(scope, row.id, key, row.version);
   const result = row.inserted || !live ? 'new' : 'updated';
   scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
@@ -147,14 +147,14 @@ export async function transferItem(scope: TransferScope, item: PlannedItem, know
   } catch (e) {
     const failure = e instanceof StepFailure ? e.failure : e;
     const log = scope.log.child({ sourceId: item.sourceId, name: item.name });
-    if (isPermanent(failure) && failure.scope === 'item' && ITEM_GONE_CODES.has(failure.code)) {
+    if (isItemGone(failure)) {
       // Deleted at the source since it was listed: the source's next page reports the deletion.
-      log.info({ code: failure.code }, 'file vanished before it could be downloaded');
+      log.info('file vanished before it could be downloaded');
       return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
     }
     if (isPermanent(failure) && failure.scope === 'item') {
       log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');
-      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message };
+      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message, code: failure.code };
     }
     const stepName = e instanceof StepFailure ? e.step : 'lookup';
     log.warn({ step: stepName, error: describeError(failure) }, 'file transfer failed; Temporal will retry');

@@ -16,6 +16,8 @@ export const FAILURE = {
   sourcePermanent: 'SourcePermanentError',
   /** The source asked us to wait; Temporal retries after its delay. */
   throttled: 'Throttled',
+  /** The source's host could not be reached (refused, reset, DNS): a network failure, not throttling. */
+  sourceUnreachable: 'SourceUnreachable',
   /** Our own object store, PostgreSQL or NATS is unreachable: never blamed on an item. */
   dependencyUnavailable: 'DependencyUnavailable',
   /** The source kept failing on one item (5xx, cut or garbled answers) through every retry. */
@@ -82,6 +84,8 @@ export interface FailedItem {
   sourceId: string;
   name?: string;
   reason: string;
+  /** Short machine reason (the source's error code, `tooLarge`), the label of the failures metric. */
+  code?: string;
 }
 
 /** A failure to record in `connector_sync.failed_items`, with what a later sync needs to retry it. */
@@ -227,6 +231,8 @@ export interface TransferOutcome {
   result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
   bytes: number;
   reason?: string;
+  /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */
+  code?: string;
 }
 
 /** What commitPage and settleFailedItems write about a page's items, besides the cursor. */

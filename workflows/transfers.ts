@@ -36,6 +36,7 @@ function blameOf(e: unknown): Blame {
   if (!(cause instanceof ApplicationFailure)) return 'item-if-others-succeed';
   switch (cause.type) {
     case FAILURE.dependencyUnavailable:
+    case FAILURE.sourceUnreachable:
     case FAILURE.connectorNotFound:
       return 'sync';
     case FAILURE.sourcePermanent:

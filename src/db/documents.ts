@@ -5,7 +5,8 @@ import type { Database, DocumentRow } from './schema.js';
 export interface KnownDocument {
   id: string;
   sourceId: string;
-  url: string | null;
+  /** The stored object's key (the `documents.url` column). */
+  objectKey: string | null;
   title: string | null;
   originalUrl: string | null;
   signature: string | null;
@@ -22,7 +23,7 @@ function toKnownDocument(r: DocumentFields, publishedSignature: string | null, u
   return {
     id: String(r.id),
     sourceId: r.source_id,
-    url: r.url,
+    objectKey: r.url,
     title: r.title,
     originalUrl: r.original_url,
     signature: r.signature,
@@ -61,6 +62,14 @@ export interface DocumentUpsert {
   chunkingSession: string | null;
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00"), while a
+ * source's file name, or a request's chunking session, may carry one: it is dropped, not fatal.
+ */
+export function pgText<T extends string | null>(value: T): T {
+  return (value === null ? null : value.replace(/\u0000/g, '')) as T;
+}
+
 export interface StoredVersion {
   id: string;
   inserted: boolean;
@@ -79,7 +88,7 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
   const now = new Date();
   const values = docs.map(
     (d) =>
-      sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${d.originalUrl}, ${d.title}, ${d.contentType}, ${d.signature}, ${d.chunkingSession}, 'pending', null::text, ${now}::timestamptz)`,
+      sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${pgText(d.originalUrl)}, ${pgText(d.title)}, ${d.contentType}, ${d.signature}, ${pgText(d.chunkingSession)}, 'pending', null::text, ${now}::timestamptz)`,
   );
   const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number }>`
     with doc as (
@@ -115,7 +124,7 @@ export async function updateDocumentMetadata(
 ): Promise<void> {
   await db
     .updateTable('documents')
-    .set({ title: fields.title, original_url: fields.originalUrl, url: fields.objectKey, last_update: new Date() })
+    .set({ title: pgText(fields.title), original_url: pgText(fields.originalUrl), url: fields.objectKey, last_update: new Date() })
     .where('id', '=', id)
     .execute();
 }

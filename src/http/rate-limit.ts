@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * requests a second on one team or channel, 20 a second on channel messages
  * for a tenant). A request names its buckets; it waits for a slot free in all
  * of them, and slots are handed out evenly spaced, so bursts never form. The
- * limiter counts in this process: every activity of one worker shares it.
+ * worker holds one (see SourceMemory): every activity of one worker shares it.
  */
 
 export interface RateBucket {
@@ -34,6 +34,3 @@ export class RequestRateLimiter {
     for (const [key, free] of this.nextFree) if (free < now) this.nextFree.delete(key);
   }
 }
-
-/** The limiter every SourceHttp of this process uses unless given another (tests give their own). */
-export const processRateLimiter = new RequestRateLimiter();

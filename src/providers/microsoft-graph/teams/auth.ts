@@ -4,8 +4,8 @@ import { SourceProtocolError } from '../../../errors.js';
 import type { ErrorVerdict, FailedResponse, SourceHttp } from '../../../http/source-http.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
 import type { SourceContext } from '../../types.js';
-import { GraphTokenSource } from '../auth.js';
-import { classifyGraphError, readGraphError } from '../graph-errors.js';
+import { graphTokenSource } from '../auth.js';
+import { classifyGraphError, readGraphError } from '../errors.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
 
@@ -68,7 +68,7 @@ export function teamsSession(ctx: SourceContext, settings: Config['microsoft']):
   const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
   const http = ctx.makeHttp({
     tenantKey,
-    auth: new GraphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
+    auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify: classifyTeamsError,
   });
   const baseUrl = settings.graphBaseUrl.replace(/\/+$/, '');

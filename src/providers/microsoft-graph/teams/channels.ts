@@ -16,7 +16,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalid_config', 'sync', { cause: e });
+    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
     throw e;
   }
 }
@@ -42,7 +42,7 @@ export async function listChannels(session: TeamsSession): Promise<ChannelInfo[]
   const byId = new Map(all.map((c) => [c.id, c]));
   const missing = wanted.filter((id) => !byId.has(id));
   if (missing.length > 0 && missing.length === wanted.length) {
-    throw new PermanentSourceError('connector config "channel_ids" names no channel of the team (or none this app may read)', 'invalid_config', 'sync');
+    throw new PermanentSourceError('connector config "channel_ids" names no channel of the team (or none this app may read)', 'invalidConfig', 'sync');
   }
   return wanted.flatMap((id) => byId.get(id) ?? []);
 }

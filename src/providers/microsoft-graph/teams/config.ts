@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidConfig } from '../config-keys.js';
+import { invalidConfig } from '../../connector-config.js';
 
 /**
  * The `connectors.config` of a Teams connector:

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Config } from '../../../config.js';
-import { PermanentSourceError } from '../../../errors.js';
+import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
 import type { ItemContent, SourceContext, SourceItem } from '../../types.js';
 import { openDriveItemContent } from '../onedrive/content.js';
@@ -25,7 +25,7 @@ function text(fetch: Record<string, unknown>, key: string, item: SourceItem): st
 }
 
 function gone(item: SourceItem, e: unknown): never {
-  throw new PermanentSourceError(`${item.name} no longer exists in Teams`, 'itemNotFound', 'item', { cause: e });
+  throw new ItemGoneError(`${item.name} no longer exists in Teams`, { cause: e });
 }
 
 async function openThread(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
@@ -62,6 +62,9 @@ async function openHosted(session: TeamsSession, item: SourceItem): Promise<Item
   }
 }
 
+/** The part of a OneDrive session that fetching one driveItem needs, from this Teams session. */
+const driveSessionOf = (session: TeamsSession) => ({ graph: { http: session.http, baseUrl: session.baseUrl }, ...(session.ctx.signal ? { signal: session.ctx.signal } : {}) });
+
 export async function openTeamsContent(ctx: SourceContext, settings: Config['microsoft'], item: SourceItem): Promise<ItemContent> {
   switch (item.fetch.kind) {
     case 'thread':
@@ -70,6 +73,6 @@ export async function openTeamsContent(ctx: SourceContext, settings: Config['mic
       return openHosted(teamsSession(ctx, settings), item);
     default:
       // Channel files and shared attachments: a driveItem, fetched as OneDrive fetches it.
-      return openDriveItemContent(ctx, settings, item);
+      return openDriveItemContent(driveSessionOf(teamsSession(ctx, settings)), item);
   }
 }

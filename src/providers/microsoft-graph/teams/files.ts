@@ -2,6 +2,7 @@ import { isPermanent } from '../../../errors.js';
 import type { FolderTree, SourceChange, SourceContext } from '../../types.js';
 import { listDriveChanges } from '../onedrive/changes.js';
 import { parseOneDriveCursor } from '../onedrive/cursor.js';
+import { openOneDriveSession } from '../onedrive/session.js';
 import type { TeamsSession } from './auth.js';
 import { channelFilesFolder } from './channels.js';
 import type { ChannelState } from './cursor.js';
@@ -48,7 +49,7 @@ export async function channelFilesStep(session: TeamsSession, state: ChannelStat
   };
   const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.settings.graphBaseUrl);
   try {
-    const page = await listDriveChanges(ctx, session.settings, cursor);
+    const page = await listDriveChanges(openOneDriveSession(ctx, session.settings), cursor);
     return { changes: page.changes, state: { ...state, files: { ...files, cursor: { ...page.cursor } }, filesDone: !page.hasMore } };
   } catch (e) {
     if (isPermanent(e) && e.code === 'driveNotFound') {

@@ -2,7 +2,7 @@ import { isPermanent } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
 import { resolveContentType } from '../../../contract.js';
 import type { SourceChange } from '../../types.js';
-import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/drive-item.js';
+import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
 import { fileChange } from '../onedrive/mapping.js';
 import type { TeamsSession } from './auth.js';
 import type { ChannelInfo } from './channels.js';
