@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GraphChatMessage } from '../../../src/providers/microsoft-graph/teams/chat-message.js';
+import type { GraphChatMessage } from '../../../src/providers/microsoft-graph/teams/api.js';
 import { hostedContentIds, htmlToMarkdown } from '../../../src/providers/microsoft-graph/teams/html-markdown.js';
 import { digestThread, renderThread, threadTitle } from '../../../src/providers/microsoft-graph/teams/render.js';
 

@@ -1,10 +1,9 @@
-import type { Config } from '../../../config.js';
 import { CursorExpiredError, isPermanent, SourceProtocolError } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
-import type { ChangePage, SourceChange, SourceContext } from '../../types.js';
-import { type TeamsSession, teamsSession } from './auth.js';
+import type { ChangePage, SourceChange } from '../../types.js';
+import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
-import { readMessagePage } from './chat-message.js';
+import { readMessagePage } from './api.js';
 import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, TeamsCursor } from './cursor.js';
 import { channelFilesStep } from './files.js';
@@ -89,11 +88,11 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
     data = await session.json(state.messages.link, { channelId: state.id, messages: true });
   } catch (e) {
     if (e instanceof HttpStatusError && (e.status === 410 || e.code === 'syncStateNotFound')) {
-      session.ctx.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
+      session.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
       return { changes: [], state: { ...state, messages: freshMessages(session, state.id) } };
     }
     if (isPermanent(e) && e.code === 'accessDenied') {
-      session.ctx.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
+      session.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
       return { changes: [{ kind: 'skip', sourceId: `teams-channel:${state.id}`, name: state.name, reason: UNREADABLE_CHANNEL_REASON }], state: { ...state, messagesDone: true, filesDone: true } };
     }
     if (e instanceof HttpStatusError && e.status === 404) {
@@ -138,8 +137,7 @@ function advance(cursor: TeamsCursor): TeamsCursor {
   return { ...cursor, position };
 }
 
-export async function listTeamChanges(ctx: SourceContext, settings: Config['microsoft'], cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
-  const session = teamsSession(ctx, settings);
+export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
   if (cursor && cursor.scope !== teamsScopeKey(session.config)) {
     throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh');
   }
