@@ -89,7 +89,8 @@ beforeAll(async () => {
   temporalConnection = await Connection.connect({ address: config.temporal.address });
   temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
-  const [program, args] = nodeArgs(image, image.cmd);
+  // As docker-compose.yml runs it: the image's CMD plus --migrate (test/deploy/compose.test.ts checks that).
+  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
   service = spawn(program, args, {
     cwd: image.dir,
     // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
@@ -146,6 +147,11 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
     const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
     expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
+    const { uid } = userOf(image);
+    if (uid !== undefined) {
+      // It really runs as the image's unprivileged USER.
+      expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
+    }
   });
 
   it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {
