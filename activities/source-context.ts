@@ -55,13 +55,16 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
   return {
     connector,
     config: { ...(connector.config) },
-    credentials: databaseCredentialStore(deps.db, connector),
+    memory: deps.sourceMemory,
+    credentials: databaseCredentialStore(deps.db, connector.id),
     folders: databaseFolderTree(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
     makeHttp: (options) =>
       new SourceHttp({
         ...deps.http,
+        pauses: deps.sourceMemory.pauses,
+        rateLimiter: deps.sourceMemory.rates,
         onRetry: heartbeatOnRetry(deps, connector.id),
         onThrottle: (t) => ctx && recordThrottleWait(ctx.metricMeter, connector.type, t.tenantKey, t.delayMs, t.handedOver),
         ...options,

@@ -13,6 +13,7 @@ import { startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
 import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
+import { SourceMemory } from './providers/source-memory.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
@@ -78,7 +79,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
         db,
         store,
         jetstream: js,
-        providers: options.providers ?? createProviders(config),
+        providers: options.providers ?? createProviders(config, db),
+        sourceMemory: new SourceMemory(),
         logger,
         maxFileSizeBytes: config.maxFileSizeBytes,
         ...(options.http ? { http: options.http } : {}),
