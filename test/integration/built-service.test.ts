@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -228,6 +228,8 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
 
   it('serves Temporal runtime metrics and the sync metrics on /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    // For a release note: METRICS_SAMPLE_FILE=path keeps the page this test read.
+    if (process.env.METRICS_SAMPLE_FILE) writeFileSync(process.env.METRICS_SAMPLE_FILE, text);
     // The SDK's own worker metrics, from the runtime's Prometheus exporter.
     expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
     expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
