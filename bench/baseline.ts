@@ -21,6 +21,7 @@ import { createDatabase } from '../src/db/database.js';
 import { findDocuments, upsertDocument } from '../src/db/documents.js';
 import { createLogger } from '../src/logger.js';
 import { createProviders } from '../src/providers/registry.js';
+import { SourceMemory } from '../src/providers/source-memory.js';
 import type { SourceItem } from '../src/providers/types.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import { ObjectStore } from '../src/storage/object-store.js';
@@ -48,7 +49,8 @@ const deps: ActivityDeps = {
   db,
   store,
   jetstream: jetstream(nats),
-  providers: createProviders(config),
+  providers: createProviders(config, db),
+  sourceMemory: new SourceMemory(),
   logger: createLogger(process.env.LOG_LEVEL ?? 'warn'),
   maxFileSizeBytes: config.maxFileSizeBytes,
 };

@@ -102,10 +102,25 @@ export interface SourceFoldersTable {
   in_scope: boolean;
 }
 
+/** Per document: the latest stored version's signature and number, and when its message went out (null: not yet). */
 export interface PublishedVersionsTable {
   document_id: string;
   signature: string;
-  published_at: Generated<Date>;
+  version: Generated<number>;
+  published_at: Date | null;
+}
+
+/** A file that failed for good in some sync, until it is stored or gone at the source. */
+export interface FailedItemsTable {
+  connector_id: number;
+  source_id: string;
+  name: string | null;
+  reason: string;
+  attempts: Generated<number>;
+  first_failed_at: Generated<Date>;
+  last_failed_at: Generated<Date>;
+  next_attempt_at: Generated<Date>;
+  item: Json<Record<string, unknown>> | null;
 }
 
 export interface Database {
@@ -117,6 +132,7 @@ export interface Database {
   'connector_sync.enumeration_marks': EnumerationMarksTable;
   'connector_sync.source_folders': SourceFoldersTable;
   'connector_sync.published_versions': PublishedVersionsTable;
+  'connector_sync.failed_items': FailedItemsTable;
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;

@@ -3,9 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   PermanentSourceError,
   SourceProtocolError,
+  SourceUnreachableError,
   ThrottledError,
 } from '../errors.js';
+import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
+import type { TenantPauses } from './tenant-pauses.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -52,9 +55,14 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The source answered 404 (or what its classifier calls not-found): the caller decides what absence means there. */
+export const isNotFound = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError && e.status === 404;
+
 export interface SourceHttpOptions {
   /** Requests to one tenant share a throttling pause. */
   tenantKey: string;
+  /** The worker's pauses, shared by every SourceHttp it builds. */
+  pauses: TenantPauses;
   auth?: AccessTokenSource;
   classify?: Classifier;
   /** Attempts per request, first included. */
@@ -68,6 +76,10 @@ export interface SourceHttpOptions {
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
+  /** Where requests naming `rate` buckets wait their turn: the worker's, shared by every SourceHttp it builds. */
+  rateLimiter: RequestRateLimiter;
+  /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
+  onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
 }
 
 export interface RequestOptions {
@@ -78,22 +90,8 @@ export interface RequestOptions {
   /** Send the bearer token (default true when the client has auth). */
   authenticate?: boolean;
   signal?: AbortSignal;
-}
-
-const pausedUntil = new Map<string, number>();
-
-/** Clears every tenant pause (tests). */
-export function resetTenantPauses(): void {
-  pausedUntil.clear();
-}
-
-export function tenantPausedFor(tenantKey: string, now = Date.now()): number {
-  return Math.max(0, (pausedUntil.get(tenantKey) ?? 0) - now);
-}
-
-function pauseTenant(tenantKey: string, ms: number): void {
-  const until = Date.now() + ms;
-  if ((pausedUntil.get(tenantKey) ?? 0) < until) pausedUntil.set(tenantKey, until);
+  /** Per-second budgets this request counts against; every attempt waits for a slot in each. */
+  rate?: readonly RateBucket[];
 }
 
 async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
@@ -132,8 +130,8 @@ function isNetworkError(e: unknown): boolean {
 }
 
 export class SourceHttp {
-  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>> &
-    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>;
+  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
+    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
 
   constructor(options: SourceHttpOptions) {
     this.opts = {
@@ -189,8 +187,10 @@ export class SourceHttp {
     // Only the request right after a 401 forces a new token; later retries reuse it.
     let forceRefresh = false;
     let lastFailure = 'no attempt made';
+    let lastNetworkError: Error | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
+      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
       let response: Response;
       const force = forceRefresh;
       forceRefresh = false;
@@ -199,7 +199,8 @@ export class SourceHttp {
       } catch (e) {
         if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
         if (!isNetworkError(e) || options.signal?.aborted) throw e;
-        lastFailure = `network error: ${(e as Error).message}`;
+        lastNetworkError = e as Error;
+        lastFailure = `network error: ${networkFailure(e as Error)}`;
         if (attempt === maxAttempts - 1) break;
         const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
         this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
@@ -208,6 +209,7 @@ export class SourceHttp {
       }
       if (response.ok || (response.status >= 300 && response.status < 400 && !behaviour.followRedirects)) return response;
 
+      lastNetworkError = undefined;
       const failed: FailedResponse = {
         status: response.status,
         headers: response.headers,
@@ -243,8 +245,12 @@ export class SourceHttp {
         case 'retry': {
           const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
-          if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
+          const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
+          if (verdict.kind === 'throttle' || hinted !== undefined) {
+            this.opts.pauses.pause(this.opts.tenantKey, delayMs);
+            this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
+          }
+          if (handedOver) {
             const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
             throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
           }
@@ -254,12 +260,21 @@ export class SourceHttp {
         }
       }
     }
-    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random));
+    const retryAfterMs = backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random);
+    if (lastNetworkError) {
+      // Nothing answered: say which host and what failed, and do not call it throttling.
+      throw new SourceUnreachableError(
+        `gave up after ${maxAttempts} attempts: ${options.method ?? 'GET'} ${redactUrl(url)}: could not reach ${hostOf(url)} (${networkFailure(lastNetworkError)})`,
+        retryAfterMs,
+        { cause: lastNetworkError },
+      );
+    }
+    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, retryAfterMs);
   }
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = tenantPausedFor(this.opts.tenantKey);
+      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
         throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);
@@ -306,6 +321,21 @@ export class SourceHttp {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** What a failed connection says: undici's `fetch failed` carries the real reason (e.g. `connect ECONNREFUSED 10.0.0.1:443`) in its cause. */
+function networkFailure(e: Error): string {
+  const cause = (e as { cause?: { message?: string; code?: string } }).cause;
+  if (cause?.message) return cause.code && !cause.message.includes(cause.code) ? `${cause.code}: ${cause.message}` : cause.message;
+  return e.message;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '[unparseable url]';
   }
 }
 

@@ -8,12 +8,14 @@ import { createHash } from 'node:crypto';
 
 const MAX_NAME_BYTES = 200;
 
-/** A file name safe as the last key segment: no separators, no control characters, no dot-only names. */
+/** A file name safe as the last key segment: no separators, no control or bidirectional characters, no dot-only names. */
 export function sanitizeFileName(name: string): string {
   let clean = name
     .normalize('NFC')
     // eslint-disable-next-line no-control-regex -- control characters are exactly what we strip
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    // Bidirectional controls make a name display as something else ("invoice\u202Efdp.exe" reads "invoiceexe.pdf").
+    .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
     .replace(/[/\\]/g, '_')
     .replace(/^[.\s]+/, '')
     .replace(/\s+$/, '')

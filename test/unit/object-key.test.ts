@@ -29,6 +29,14 @@ describe('sanitizeFileName', () => {
     expect(sanitizeFileName(name)).toBe(expected);
   });
 
+  it.each([
+    ['invoice\u202Efdp.exe', 'invoicefdp.exe'],
+    ['mark\u200Fed\u2067name\u2069.txt', 'markedname.txt'],
+    ['\u200E\u202Bleft\u202C.pdf', 'left.pdf'],
+  ])('strips bidirectional controls from %j, so the key reads as what it is', (name, expected) => {
+    expect(sanitizeFileName(name)).toBe(expected);
+  });
+
   it.each(['', '.', '..', '...', ' . . ', '\u0000\n', '  '])('names %j "unnamed"', (name) => {
     expect(sanitizeFileName(name)).toBe('unnamed');
   });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CursorExpiredError, SourceProtocolError } from '../../errors.js';
-import { HttpStatusError, type SourceHttp } from '../../http/source-http.js';
+import { HttpStatusError, isNotFound, type SourceHttp } from '../../http/source-http.js';
 import {
   changeListSchema,
   driveFileSchema,
@@ -10,7 +10,7 @@ import {
   parseDriveAnswer,
   type DriveChange,
   type DriveFile,
-} from './drive-types.js';
+} from './api.js';
 
 /**
  * Drive v3 calls this source makes, typed. Every request goes through the
@@ -33,8 +33,6 @@ export interface ChangeListing {
   nextPageToken?: string;
   newStartPageToken?: string;
 }
-
-export const isNotFound = (e: unknown): boolean => e instanceof HttpStatusError && e.status === 404;
 
 /** Drive's 400 for a page token it no longer knows, as the error the pipeline restarts on. */
 function expiredCursor(e: unknown, what: string): unknown {

@@ -12,3 +12,4 @@ export {
 } from './server.js';
 export type { EmulatedRequest, Fault } from './faults.js';
 export type { FileOptions, StoredDrive, StoredItem } from './store.js';
+export type { MembershipType, MessageInput, StoredChannel, StoredMessage, StoredTeam, TeamsStore } from './teams-store.js';
