@@ -11,8 +11,8 @@ const pick = <T>(full: T, ci: T): T => (FULL ? full : ci);
 export const SCALE = {
   name: pick('full', 'ci'),
   /** Item 1: files in the killed sync, and how many SIGKILLs it suffers (per source). */
-  killFiles: pick(1000, 150),
-  kills: pick(10, 2),
+  killFiles: pick(1000, 100),
+  kills: pick(10, 1),
   /** Item 2: files in the sync each outage interrupts, and how long each server stays down. */
   outageFiles: pick(300, 60),
   outageSeconds: pick(20, 5),
