@@ -13,6 +13,9 @@ export type SyncedConnectorType = keyof typeof SYNC_SUBJECTS;
 
 export const DOCUMENT_PROCESS_SUBJECT = 'document.process';
 
+/** `connectors.id` is a SMALLINT: a larger id can name no connector (and makes PostgreSQL refuse the query). */
+export const MAX_CONNECTOR_ID = 32_767;
+
 export const MIME = {
   pdf: 'application/pdf',
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
