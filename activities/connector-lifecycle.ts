@@ -1,6 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { failedFilesSummary } from '../src/db/failed-items.js';
-import { sql } from 'kysely';
 import { MAX_CONNECTOR_ID } from '../src/contract.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { summarize, type BeginSyncResult, type SyncTotals } from '../workflows/definitions.js';

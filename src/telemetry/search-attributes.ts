@@ -11,3 +11,6 @@ export const SyncTriggerKey = defineSearchAttributeKey('SyncTrigger', SearchAttr
 
 /** Who started a run: EchoMind's orchestrator (through the bridge), a person, or the sync itself continuing as new. */
 export type SyncTrigger = 'orchestrator' | 'manual' | 'continued';
+
+/** Name and type of each, as `temporal operator search-attribute create` wants them. */
+export const SEARCH_ATTRIBUTES = { ConnectorId: 'Int', ConnectorType: 'Keyword', SyncTrigger: 'Keyword' } as const;

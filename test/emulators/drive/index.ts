@@ -6,7 +6,7 @@ import { DriveCounters, DriveRoutes, type DriveReply } from './routes.js';
 import { DEFAULT_USER, DriveStore } from './store.js';
 
 export { DEFAULT_CLIENT } from './auth.js';
-export { fault, type FaultRule } from './faults.js';
+export { fault, googleError, type FaultRule } from './faults.js';
 export { EXPORT_SIZE_LIMIT } from './routes.js';
 export { DEFAULT_USER, NATIVE } from './store.js';
 

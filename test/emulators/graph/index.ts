@@ -8,3 +8,4 @@ export {
   type GraphEmulator,
   startGraphEmulator,
 } from './server.js';
+export type { StoredChannel, StoredTeam } from './teams-store.js';
