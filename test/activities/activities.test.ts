@@ -6,7 +6,7 @@ import { createActivities } from '../../activities/index.js';
 import { findDocuments } from '../../src/db/documents.js';
 import { listFailures, retryDelayMs } from '../../src/db/failed-items.js';
 import type { Database } from '../../src/db/schema.js';
-import { PermanentSourceError } from '../../src/errors.js';
+import { ItemGoneError, PermanentSourceError } from '../../src/errors.js';
 import { HttpStatusError } from '../../src/http/source-http.js';
 import { StorageError } from '../../src/storage/object-store.js';
 import { emptyTotals, FAILURE, type ListedPage, type SyncState } from '../../workflows/definitions.js';
@@ -192,7 +192,7 @@ describe('transferFile', () => {
 
     source.downloadFailures.set(it.sourceId, new PermanentSourceError('403 accessDenied', 'accessDenied', 'item'));
     expect(await transfer(it)).toMatchObject({ result: 'failed', reason: '403 accessDenied' });
-    source.downloadFailures.set(it.sourceId, new PermanentSourceError('404 itemNotFound', 'itemNotFound', 'item'));
+    source.downloadFailures.set(it.sourceId, new ItemGoneError('404 itemNotFound'));
     expect(await transfer(it)).toMatchObject({ result: 'gone' });
     source.downloadFailures.set(it.sourceId, new PermanentSourceError('reconnect the account', 'invalid_grant', 'sync'));
     const syncWide = await failedTransfer(it);
