@@ -1,12 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { failedFilesSummary } from '../src/db/failed-items.js';
+import { MAX_CONNECTOR_ID } from '../src/contract.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { summarize, type BeginSyncResult, type SyncTotals } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { FAILURE } from './failures.js';
 
 export async function loadConnector(deps: ActivityDeps, connectorId: number): Promise<ConnectorRow> {
-  const row = await deps.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirst();
+  // Out of SMALLINT range PostgreSQL refuses the query itself, which would be retried as if the database were down.
+  const inRange = Number.isInteger(connectorId) && connectorId > 0 && connectorId <= MAX_CONNECTOR_ID;
+  const row = inRange ? await deps.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirst() : undefined;
   if (!row) {
     throw ApplicationFailure.create({
       type: FAILURE.connectorNotFound,

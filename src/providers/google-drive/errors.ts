@@ -40,7 +40,7 @@ export function readGoogleError(bodyText: string): GoogleErrorInfo {
   return info;
 }
 
-const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+const RATE_LIMIT_REASONS: ReadonlySet<string> = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 
 /** Per-file refusals: this file will not come, the rest of the sync goes on. */
 const ITEM_REASONS: Readonly<Record<string, string>> = {
