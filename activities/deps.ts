@@ -6,12 +6,12 @@ import type { SourceHttpOptions } from '../src/http/source-http.js';
 import type { Logger } from '../src/logger.js';
 import type { SourceMemory } from '../src/providers/source-memory.js';
 import type { SourceProvider } from '../src/providers/types.js';
-import type { ObjectStore } from '../src/storage/object-store.js';
+import type { DocumentBucket } from '../src/storage/object-store.js';
 
 /** The clients activities use, wired once by the worker (tests pass their own). */
 export interface ActivityDeps {
   db: Kysely<Database>;
-  store: ObjectStore;
+  store: DocumentBucket;
   jetstream: Pick<JetStreamClient, 'publish'>;
   providers: Partial<Record<string, SourceProvider>>;
   /** What the sources remember between activities (tokens, tenant pauses, keys): one per worker. */

@@ -64,22 +64,43 @@ async function step<T>(name: TransferStep, work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function publish(scope: TransferScope, documentId: string, objectKey: string, version: number): Promise<void> {
-  const { deps, connector } = scope;
-  const payload = encodeDocumentProcessRequest({
+function documentProcessRequest(connector: ConnectorRow, documentId: string, objectKey: string, chunkingSession: string): Uint8Array {
+  return encodeDocumentProcessRequest({
     documentId: Number(documentId),
     connectorId: connector.id,
     userId: connector.user_id,
     objectKey,
-    chunkingSession: scope.chunkingSession,
+    chunkingSession,
     scope: connector.scope,
     scopeId: connector.scope_id,
     teamId: connector.team_id,
   });
+}
+
+function withMessageId(documentId: string, version: number) {
   const id = publicationId(documentId, version);
   const h = natsHeaders();
   h.set('Nats-Msg-Id', id);
-  await step('publish', () => deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, { headers: h, msgID: id }));
+  return { headers: h, msgID: id };
+}
+
+/** Publishes one stored row version's DocumentProcessRequest and records it (the benchmark's baseline does the same). */
+export async function publishDocument(
+  deps: ActivityDeps,
+  connector: ConnectorRow,
+  documentId: string,
+  objectKey: string,
+  version: number,
+  chunkingSession: string,
+): Promise<void> {
+  await deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, documentProcessRequest(connector, documentId, objectKey, chunkingSession), withMessageId(documentId, version));
+  await recordPublished(deps.db, connector.id, [{ documentId, version }]);
+}
+
+async function publish(scope: TransferScope, documentId: string, objectKey: string, version: number): Promise<void> {
+  const { deps, connector } = scope;
+  const payload = documentProcessRequest(connector, documentId, objectKey, scope.chunkingSession);
+  await step('publish', () => deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, withMessageId(documentId, version)));
   await step('record', () => recordPublished(deps.db, connector.id, [{ documentId, version }]));
 }
 

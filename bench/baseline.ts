@@ -76,7 +76,7 @@ async function sync(run: BaselineRun): Promise<BaselineResult> {
     const key = objectKeyFor(connector.id, item.sourceId, item.name);
     const content = await provider.openContent(ctx, item);
     const stored = await store.putStream(key, content.body, { contentType: item.contentType, maxBytes: deps.maxFileSizeBytes });
-    const { id } = await upsertDocument(db, {
+    const { id, version } = await upsertDocument(db, {
       connectorId: connector.id,
       sourceId: item.sourceId,
       objectKey: key,
@@ -86,7 +86,7 @@ async function sync(run: BaselineRun): Promise<BaselineResult> {
       signature: item.signature,
       chunkingSession: null,
     });
-    await publishDocument(deps, connector, id, key, item.signature, '');
+    await publishDocument(deps, connector, id, key, version, '');
     result.transferred++;
     result.bytes += stored.size;
   };

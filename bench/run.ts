@@ -52,9 +52,17 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     /** Extra node flags for the service process, e.g. "--max-semi-space-size=8". */
     'service-node-flags': { type: 'string', default: '' },
+    /** Extra environment for the service process, e.g. "MALLOC_ARENA_MAX=2,UV_THREADPOOL_SIZE=4". */
+    'service-env': { type: 'string', default: '' },
     /** Name of the results file (default: the commit measured). */
     label: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
+    'service-only': { type: 'boolean', default: false },
+    /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
+    'memory-probe': { type: 'boolean', default: false },
+    /** With --memory-probe: also write a heap snapshot after start and after each scenario into this directory. */
+    'heap-snapshots': { type: 'string' },
   },
 });
 
@@ -220,7 +228,7 @@ async function scenario(
     bytes = shape.files * shape.sizeBytes;
   }
   process.stderr.write(`[bench] ${key}: ${title}: baseline…\n`);
-  const b = await measure(ctx, () => baselineSync(ctx, connectors.baseline));
+  const b = await measure(ctx, () => (args['service-only'] ? Promise.resolve(undefined) : baselineSync(ctx, connectors.baseline)));
   await new Promise((r) => setTimeout(r, 1000));
 
   process.stderr.write(`[bench] ${key}: service…\n`);
@@ -237,7 +245,7 @@ async function scenario(
   const stored = { baseline: await storedDocuments(ctx, connectors.baseline), service: await storedDocuments(ctx, connectors.service) };
   const problems: string[] = [];
   if (s.value.result.outcome !== 'synced') problems.push(`service sync ended ${s.value.result.outcome}: ${s.value.result.message}`);
-  if (stored.baseline !== expected) problems.push(`baseline stored ${stored.baseline} of ${expected} documents`);
+  if (stored.baseline !== expected && !args['service-only']) problems.push(`baseline stored ${stored.baseline} of ${expected} documents`);
   if (stored.service !== expected) problems.push(`service stored ${stored.service} of ${expected} documents`);
 
   const baseline = side(files, bytes, b, BASELINE_PROCESSES);
@@ -307,11 +315,18 @@ async function main(): Promise<void> {
   // The service as in production: bridge and worker in one process. Its logs go to a file.
   const logPath = `/tmp/echomind-bench-${runId}.log`;
   const serviceFlags = args['service-node-flags'].split(' ').filter(Boolean);
+  const memoryLog = args['memory-probe'] ? `/tmp/echomind-bench-${runId}.memory.jsonl` : undefined;
+  if (memoryLog) serviceFlags.push('--expose-gc', '--import', './bench/memory-probe.ts');
   const { openSync } = await import('node:fs');
   const logFd = openSync(logPath, 'a');
   const service = spawn(nodeBin, [...serviceFlags, '--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
-    env,
+    env: {
+      ...env,
+      ...Object.fromEntries(args['service-env'].split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      ...(memoryLog ? { BENCH_MEMORY_LOG: memoryLog } : {}),
+      ...(args['heap-snapshots'] ? { BENCH_HEAP_SNAPSHOT_DIR: args['heap-snapshots'] } : {}),
+    },
     stdio: ['ignore', logFd, logFd],
   });
   const servicePid = service.pid ?? 0;
@@ -334,6 +349,17 @@ async function main(): Promise<void> {
   const startupSeconds = (performance.now() - startT) / 1000;
   const rssAfterStart = rssMiB(servicePid);
   const peakAtStart = peakRssMiB(servicePid);
+
+  /** With the probe: a full GC in the service, then its live heap (MiB), as the probe logged it. */
+  const liveHeap = async (): Promise<{ heapUsed: number; rss: number; external: number } | undefined> => {
+    if (!memoryLog) return undefined;
+    service.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, args['heap-snapshots'] ? 15_000 : 1500));
+    const lines = readFileSync(memoryLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tag: string; heapUsed: number; rss: number; external: number });
+    const last = lines.filter((l) => l.tag === 'after-gc').at(-1);
+    return last ? { heapUsed: last.heapUsed, rss: last.rss, external: last.external } : undefined;
+  };
+  const liveAfterStart = await liveHeap();
 
   const ctx: Ctx = {
     db,
@@ -359,29 +385,34 @@ async function main(): Promise<void> {
   const small = Number(args.files);
   const smallBytes = Number(args['small-kib']) * 1024;
   const reports: ScenarioReport[] = [];
+  const liveAfter: Record<string, unknown> = { start: liveAfterStart };
   try {
     let smallSync: { baseline: number; service: number; files: number; bytes: number } | undefined;
     if (scenarios.has('a')) {
       const r = await scenario(ctx, 'a', `${small.toLocaleString('en')} files of ${args['small-kib']} KiB`, { files: small, sizeBytes: smallBytes, folders: 20 });
       reports.push(r);
+      liveAfter.a = await liveHeap();
       smallSync = { ...r.connectors, files: small, bytes: 0 };
     }
     if (scenarios.has('b')) {
       reports.push(await scenario(ctx, 'b', `one file of ${args['large-mib']} MiB`, { files: 1, sizeBytes: Number(args['large-mib']) * MiB, folders: 1 }));
+      liveAfter.b = await liveHeap();
     }
     if (scenarios.has('c')) {
       if (!smallSync) {
         // (c) resyncs (a)'s files: without (a) in this run, do its first sync unmeasured.
         const { driveId } = await emulator.call<{ driveId: string }>({ op: 'seed', files: small, sizeBytes: smallBytes, folders: 20 });
         smallSync = { baseline: await addConnector(ctx, 'bench c baseline', driveId), service: await addConnector(ctx, 'bench c service', driveId), files: small, bytes: 0 };
-        await baselineSync(ctx, smallSync.baseline);
+        if (!args['service-only']) await baselineSync(ctx, smallSync.baseline);
         await serviceSync(ctx, smallSync.service);
       }
       reports.push(await scenario(ctx, 'c', `no-change resync of ${small.toLocaleString('en')} files`, { resyncOf: smallSync }));
+      liveAfter.c = await liveHeap();
     }
     if (scenarios.has('d')) {
       const n = Number(args['medium-files']);
       reports.push(await scenario(ctx, 'd', `${n} files of ${args['medium-mib']} MiB`, { files: n, sizeBytes: Number(args['medium-mib']) * MiB, folders: 10 }));
+      liveAfter.d = await liveHeap();
     }
   } finally {
     const peakOverall = Math.max(peakAtStart, ...reports.map((r) => r.service.workerPeakRssMiB ?? 0));
@@ -403,10 +434,11 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { concurrency, serviceNodeFlags: args['service-node-flags'], logLevel: args['log-level'] },
+      settings: { concurrency, serviceNodeFlags: args['service-node-flags'], serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       scenarios: reports,
+      ...(memoryLog ? { liveHeapAfterGcMiB: liveAfter, memoryLog } : {}),
       serviceLog: logPath,
     };
     mkdirSync(`${repoRoot}bench/results`, { recursive: true });

@@ -5,7 +5,7 @@ import {
   type ConnectorSyncRequest,
 } from '../gen/echomind/internal/connector_sync_pb.js';
 import { ConnectorScope, ConnectorType } from '../gen/echomind/public/connector_pb.js';
-import { SYNC_SUBJECTS, type SyncedConnectorType } from '../contract.js';
+import { MAX_CONNECTOR_ID, SYNC_SUBJECTS, type SyncedConnectorType } from '../contract.js';
 
 /** A sync request stripped to what may travel further: no config, no state. */
 export interface SyncTrigger {
@@ -56,8 +56,11 @@ export function parseSyncTrigger(subject: string, bytes: Uint8Array): SyncTrigge
   if (SYNC_SUBJECTS[type] !== subject) {
     throw new InvalidSyncRequest(`a ${type} request arrived on ${subject}; expected ${SYNC_SUBJECTS[type]}`, 'subject-mismatch');
   }
-  if (!Number.isInteger(request.connectorId) || request.connectorId <= 0) {
-    throw new InvalidSyncRequest(`connector_id ${request.connectorId} is not a positive id`, 'invalid-connector-id');
+  if (!Number.isInteger(request.connectorId) || request.connectorId <= 0 || request.connectorId > MAX_CONNECTOR_ID) {
+    throw new InvalidSyncRequest(
+      `connector_id ${request.connectorId} is not a connector id (connectors.id is a SMALLINT: 1 to ${MAX_CONNECTOR_ID})`,
+      'invalid-connector-id',
+    );
   }
   return { connectorId: request.connectorId, type, userId: request.userId, chunkingSession: request.chunkingSession };
 }

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -89,7 +89,8 @@ beforeAll(async () => {
   temporalConnection = await Connection.connect({ address: config.temporal.address });
   temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
-  const [program, args] = nodeArgs(image, image.cmd);
+  // As docker-compose.yml runs it: the image's CMD plus --migrate (test/deploy/compose.test.ts checks that).
+  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
   service = spawn(program, args, {
     cwd: image.dir,
     // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
@@ -146,6 +147,11 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
     const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
     expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
+    const { uid } = userOf(image);
+    if (uid !== undefined) {
+      // It really runs as the image's unprivileged USER.
+      expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
+    }
   });
 
   it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {
@@ -175,7 +181,7 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     await temporal.workflow.getHandle(workflowId, started.runId).result();
     const row = await db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
     expect(row.status, output.slice(-3000)).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed');
+    expect(row.status_message).toMatch(/^2 new, 0 updated, 0 deleted, 1 failed\b/);
 
     const described = await temporal.workflow.getHandle(workflowId, started.runId).describe();
     expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
@@ -192,20 +198,51 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     expect(listed).toContain(started.runId);
   });
 
+  it("a manual start with the README's temporal command carries its summary and SyncTrigger manual", async () => {
+    emulator.addFile('/', 'manual.txt', 'started by hand');
+    const userId = await createUser(db, 'manual@example.test');
+    const connectorId = await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId });
+    const workflowId = `connector-sync-${connectorId}`;
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /\*\*Start a sync by hand\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toContain('--static-summary');
+    const command = (block ?? '')
+      .replace(/^\s*temporal /, `${process.env.TEMPORAL_CLI_PATH ?? 'temporal'} `)
+      .replaceAll('connector-sync-7', workflowId)
+      .replaceAll('connector 7', `connector ${connectorId}`)
+      .replaceAll('ConnectorId=7', `ConnectorId=${connectorId}`)
+      .replaceAll('"connectorId": 7', `"connectorId": ${connectorId}`)
+      .replaceAll('--task-queue echomind-connector', `--task-queue ${config.temporal.taskQueue}`);
+    await run('bash', ['-c', command], { env: { ...process.env, TEMPORAL_ADDRESS: config.temporal.address, TEMPORAL_NAMESPACE: config.temporal.namespace } });
+
+    const handle = temporal.workflow.getHandle(workflowId);
+    await handle.result();
+    const described = await handle.describe();
+    expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
+    expect(await described.staticDetails()).toContain('**Trigger:** manual');
+    expect(described.typedSearchAttributes.get(SyncTriggerKey)).toBe('manual');
+    expect(described.typedSearchAttributes.get(ConnectorIdKey)).toBe(connectorId);
+    const row = await db.selectFrom('connectors').select('status').where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+  });
+
   it('serves Temporal runtime metrics and the sync metrics on /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    // For a release note: METRICS_SAMPLE_FILE=path keeps the page this test read.
+    if (process.env.METRICS_SAMPLE_FILE) writeFileSync(process.env.METRICS_SAMPLE_FILE, text);
     // The SDK's own worker metrics, from the runtime's Prometheus exporter.
     expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
     expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
     // The sync's, recorded through Temporal's metric meter and leaving through the same exporter.
-    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(1);
-    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(2);
-    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(1);
-    expect(sample(text, 'connector_bytes_total')).toBe('# plan'.length + '%PDF-1.7 report'.length);
-    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(1);
+    // Two syncs of the same drive so far: the orchestrator's (2 new, 1 too large) and the manual one (3 new, 1 too large).
+    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(2);
+    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(5);
+    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(2);
+    expect(sample(text, 'connector_bytes_total')).toBe(2 * ('# plan'.length + '%PDF-1.7 report'.length) + 'started by hand'.length);
+    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(2);
     expect(sample(text, 'connector_throttle_waits_total', { source: 'onedrive', where: 'in_activity' })).toBe(1);
-    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(1);
-    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(1);
+    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(2);
+    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(2);
     // And the bridge's counters, on the same page.
     expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
   });
@@ -213,7 +250,7 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
   it('puts connectorId, workflowId and runId on every log line of the sync', () => {
     const lines = logLines().filter((l) => typeof l.connectorId === 'number');
     const stored = lines.filter((l) => l.msg === 'stored file');
-    expect(stored).toHaveLength(2);
+    expect(stored).toHaveLength(5);
     expect(lines.length).toBeGreaterThan(stored.length);
     for (const line of lines) {
       expect(line, JSON.stringify(line)).toMatchObject({ workflowId: expect.stringMatching(/^connector-sync-\d+$/), runId: expect.any(String) });

@@ -1,5 +1,7 @@
+import { create, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { ConnectorScope } from '../../src/gen/echomind/public/connector_pb.js';
+import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/connector_sync_pb.js';
+import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { InvalidSyncRequest, encodeDocumentProcessRequest, parseSyncTrigger, scopeToWire } from '../../src/wire/messages.js';
 
 const ascii = (s: string) => [...Buffer.from(s, 'utf8')];
@@ -50,6 +52,13 @@ describe('ConnectorSyncRequest decoding', () => {
   it('rejects a subject that disagrees with the type', () => {
     expect(() => parseSyncTrigger('connector.sync.google_drive', onedriveRequest)).toThrowError(
       expect.objectContaining({ reason: 'subject-mismatch' }) as Error,
+    );
+  });
+
+  it.each([32_768, 2_147_483_647, -5])('rejects connector id %i, which no SMALLINT connectors.id can be', (connectorId) => {
+    const bytes = toBinary(ConnectorSyncRequestSchema, create(ConnectorSyncRequestSchema, { connectorId, type: ConnectorType.ONEDRIVE }));
+    expect(() => parseSyncTrigger('connector.sync.onedrive', bytes)).toThrowError(
+      expect.objectContaining({ reason: 'invalid-connector-id', message: expect.stringMatching(/SMALLINT: 1 to 32767/) as string }) as Error,
     );
   });
 
