@@ -21,7 +21,7 @@ import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config.js';
@@ -326,6 +326,12 @@ async function main(): Promise<void> {
   });
   await baseline.ready;
 
+  // Sync requests left in the stream by an interrupted run would start syncs of their own in this one.
+  const nats = await connect({ servers: config.nats.url, name: 'echomind-bench' });
+  const js = jetstream(nats);
+  const jsm = await jetstreamManager(nats);
+  await jsm.streams.purge(config.nats.streamName, { filter: 'connector.sync.>' }).catch(() => undefined);
+
   // The service as in production: bridge and worker in one process. Its logs go to a file.
   const logPath = `/tmp/echomind-bench-${runId}.log`;
   const serviceFlags = args['service-node-flags'].split(' ').filter(Boolean);
@@ -352,8 +358,6 @@ async function main(): Promise<void> {
   const servicePid = service.pid ?? 0;
 
   const temporal = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
-  const nats = await connect({ servers: config.nats.url, name: 'echomind-bench' });
-  const js = jetstream(nats);
   // Ready when the worker polls: the bridge creates its consumer, the worker registers on the task queue.
   const startT = performance.now();
   for (;;) {
