@@ -1,17 +1,10 @@
 import type { WorkerOptions } from '@temporalio/worker';
 
 /**
- * Temporal connection and worker tuning. Address, namespace and task queue
- * come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * TEMPORAL_TASK_QUEUE) through src/config.ts; these are the defaults and the
- * knobs that are not per-deployment.
+ * Worker tuning: the knobs that are not per-deployment. Address, namespace and
+ * task queue come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_TASK_QUEUE) through src/config.ts, with their defaults there.
  */
-export const temporalDefaults = {
-  address: '127.0.0.1:7233',
-  namespace: 'default',
-  taskQueue: 'echomind-connector',
-} as const;
-
 /** Sized for a 2-core machine: transfers are I/O bound, so more activities than cores. */
 export const workerTuning = {
   maxConcurrentActivityTaskExecutions: 16,

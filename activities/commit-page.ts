@@ -1,30 +1,49 @@
+import { clearFailures, clearFailuresNotSeen, DEFAULT_RETRY_DELAYS, recordFailures } from '../src/db/failed-items.js';
 import { findUnseen } from '../src/db/documents.js';
+import type { ItemSettlement } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { deleteDocument } from './plan-page.js';
 import { saveSyncState, type SyncState } from './sync-state.js';
 
 const SWEEP_BATCH = 500;
 
+export interface PageCommit extends ItemSettlement {
+  connectorId: number;
+  state: SyncState;
+  /** Set after the last page of a full enumeration: delete what it did not see. */
+  sweepGeneration?: string;
+}
+
+/**
+ * Deletes the documents a complete enumeration did not see (proven gone), and
+ * the failure records of files it did not see. Safe to repeat: the marks stay
+ * until the cursor is saved.
+ */
+async function sweepAfterEnumeration(deps: ActivityDeps, connectorId: number, generation: string): Promise<number> {
+  let swept = 0;
+  for (;;) {
+    const gone = await findUnseen(deps.db, connectorId, generation, SWEEP_BATCH);
+    for (const doc of gone) await deleteDocument(deps, doc);
+    swept += gone.length;
+    if (gone.length < SWEEP_BATCH) break;
+  }
+  await clearFailuresNotSeen(deps.db, connectorId, generation);
+  if (swept > 0) deps.logger.info({ connectorId, swept }, 'deleted documents the full enumeration did not find');
+  return swept;
+}
+
 export function commitPageActivity(deps: ActivityDeps) {
   /**
-   * Called once every item of a page is durable. After the last page of a full
-   * enumeration, deletes what that enumeration proved gone; then saves the
-   * cursor. Safe to repeat: the sweep's marks are cleared in the same
-   * transaction that saves the cursor.
+   * Called once every item of a page is durable or recorded as failed. Sweeps
+   * after a complete enumeration; then, in one transaction, records the page's
+   * failures, drops the records of files now stored, and saves the cursor.
    */
-  return async function commitPage(input: { connectorId: number; state: Record<string, unknown>; sweepGeneration?: string }): Promise<{ swept: number }> {
-    let swept = 0;
-    if (input.sweepGeneration) {
-      for (;;) {
-        const gone = await findUnseen(deps.db, input.connectorId, input.sweepGeneration, SWEEP_BATCH);
-        for (const doc of gone) await deleteDocument(deps, doc);
-        swept += gone.length;
-        if (gone.length < SWEEP_BATCH) break;
-      }
-      if (swept > 0) deps.logger.info({ connectorId: input.connectorId, swept }, 'deleted documents the full enumeration did not find');
-    }
+  return async function commitPage(input: PageCommit): Promise<{ swept: number }> {
+    const swept = input.sweepGeneration ? await sweepAfterEnumeration(deps, input.connectorId, input.sweepGeneration) : 0;
     await deps.db.transaction().execute(async (tx) => {
-      await saveSyncState(tx, input.connectorId, input.state as unknown as SyncState);
+      await recordFailures(tx, input.connectorId, input.failed, deps.failedItemRetry ?? DEFAULT_RETRY_DELAYS);
+      await clearFailures(tx, input.connectorId, input.cleared);
+      await saveSyncState(tx, input.connectorId, input.state);
       if (input.sweepGeneration) {
         await tx.deleteFrom('connector_sync.enumeration_marks').where('connector_id', '=', input.connectorId).execute();
       }

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { sql } from 'kysely';
+import { failedFilesSummary } from '../src/db/failed-items.js';
 import { MAX_CONNECTOR_ID } from '../src/contract.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import type { BeginSyncResult, SyncTotals } from '../workflows/definitions.js';
+import { summarize, type BeginSyncResult, type SyncTotals } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { FAILURE } from './failures.js';
 
@@ -27,7 +27,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
      * disabled connector is left as it is; one whose type disagrees with the
      * request is set to `error`.
      */
-    async beginSync(input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> {
+    beginSync: async (input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> => {
       const row = await loadConnector(deps, input.connectorId);
       if (row.deleted_date !== null) {
         return { kind: 'skip', reason: `connector ${row.id} was deleted on ${new Date(row.deleted_date).toISOString()}` };
@@ -42,27 +42,27 @@ export function connectorLifecycle(deps: ActivityDeps) {
       return { kind: 'run', connectorType: row.type };
     },
 
-    /** Success: `active`, `last_sync_at`, `docs_analyzed` += stored, and a one-line summary. */
-    async finishSync(input: { connectorId: number; totals: SyncTotals; summary: string }): Promise<void> {
-      const stored = input.totals.new + input.totals.updated;
+    /**
+     * Success: `active`, `last_sync_at`, and a one-line summary naming the
+     * files still missing because they failed. (`docs_analyzed` grows as each
+     * publication is recorded, so a run that failed part-way counts too.)
+     */
+    finishSync: async (input: { connectorId: number; totals: SyncTotals; skippedReasons: Record<string, number> }): Promise<{ summary: string }> => {
+      const failed = await failedFilesSummary(deps.db, input.connectorId);
+      const summary = summarize(input.totals, input.skippedReasons, failed);
       await deps.db
         .updateTable('connectors')
-        .set({
-          status: 'active',
-          status_message: input.summary,
-          last_sync_at: new Date(),
-          last_update: new Date(),
-          docs_analyzed: sql`coalesce(docs_analyzed, 0) + ${stored}`,
-        })
+        .set({ status: 'active', status_message: summary, last_sync_at: new Date(), last_update: new Date() })
         .where('id', '=', input.connectorId)
         .execute();
-      deps.logger.info({ connectorId: input.connectorId, totals: input.totals }, `sync finished: ${input.summary}`);
+      deps.logger.info({ connectorId: input.connectorId, totals: input.totals, summary }, 'sync finished');
+      return { summary };
     },
 
-    /** Failure: `error` with a message a person can act on. */
-    async failSync(input: { connectorId: number; message: string }): Promise<void> {
+    /** Failure: `error` with a message a person can act on (the workflow words it). */
+    failSync: async (input: { connectorId: number; message: string }): Promise<void> => {
       await setStatus(deps, input.connectorId, 'error', input.message);
-      deps.logger.error({ connectorId: input.connectorId }, `sync failed: ${input.message}`);
+      deps.logger.error({ connectorId: input.connectorId, statusMessage: input.message }, 'sync ended in error');
     },
   };
 }

@@ -1,19 +1,25 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kysely } from 'kysely';
+import type { RetryDelays } from '../src/db/failed-items.js';
 import type { Database } from '../src/db/schema.js';
 import type { SourceHttpOptions } from '../src/http/source-http.js';
 import type { Logger } from '../src/logger.js';
+import type { SourceMemory } from '../src/providers/source-memory.js';
 import type { SourceProvider } from '../src/providers/types.js';
-import type { ObjectStore } from '../src/storage/object-store.js';
+import type { DocumentBucket } from '../src/storage/object-store.js';
 
 /** The clients activities use, wired once by the worker (tests pass their own). */
 export interface ActivityDeps {
   db: Kysely<Database>;
-  store: ObjectStore;
+  store: DocumentBucket;
   jetstream: Pick<JetStreamClient, 'publish'>;
   providers: Partial<Record<string, SourceProvider>>;
+  /** What the sources remember between activities (tokens, tenant pauses, keys): one per worker. */
+  sourceMemory: SourceMemory;
   logger: Logger;
   maxFileSizeBytes: number;
+  /** Delays between a failed file's retries by later syncs (default 15 minutes doubling to a day). */
+  failedItemRetry?: RetryDelays;
   /** Retry tuning for the source HTTP layer (tests shorten it). */
-  http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>>;
+  http?: Partial<Omit<SourceHttpOptions, 'tenantKey' | 'pauses' | 'rateLimiter' | 'auth' | 'classify'>>;
 }

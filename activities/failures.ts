@@ -1,16 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeError, isPermanent, isThrottled, isUnreachable } from '../src/errors.js';
+import { StorageError } from '../src/storage/object-store.js';
+import { FAILURE } from '../workflows/definitions.js';
 
-/** Failure types the workflow and retry policies know by name. */
-export const FAILURE = {
-  connectorNotFound: 'ConnectorNotFound',
-  sourcePermanent: 'SourcePermanentError',
-  throttled: 'Throttled',
-  unreachable: 'SourceUnreachable',
-} as const;
-
-/** Non-retryable failure types: retrying cannot help. */
-export const NON_RETRYABLE = [FAILURE.connectorNotFound, FAILURE.sourcePermanent];
+export { FAILURE };
 
 /**
  * Turns a source error into what Temporal should do with it: a permanent one
@@ -35,8 +28,57 @@ export function toActivityFailure(e: unknown): unknown {
   }
   if (isUnreachable(e)) {
     // A network failure, not throttling: retried on the HTTP layer's backoff, named as what it is.
-    return ApplicationFailure.create({ type: FAILURE.unreachable, message: e.message, nextRetryDelay: Math.max(1000, e.retryAfterMs) });
+    return ApplicationFailure.create({ type: FAILURE.sourceUnreachable, message: e.message, nextRetryDelay: Math.max(1000, e.retryAfterMs) });
   }
   if (e instanceof ApplicationFailure) return e;
   return e instanceof Error ? e : new Error(describeError(e));
+}
+
+/** The steps of one file's transfer, each talking to one party. */
+export type TransferStep = 'lookup' | 'download' | 'store' | 'record' | 'publish';
+
+const OWN_DEPENDENCY: Record<Exclude<TransferStep, 'download' | 'store'>, string> = {
+  lookup: 'the database (PostgreSQL)',
+  record: 'the database (PostgreSQL)',
+  publish: 'the message bus (NATS JetStream)',
+};
+
+/** PostgreSQL refused this row's data (class 22 data exception, 23 integrity): the row, not the server. */
+function isRowDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+function dependencyDown(what: string, e: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FAILURE.dependencyUnavailable,
+    message: `${what} is unavailable (${describeError(e)})`,
+    cause: e instanceof Error ? e : undefined,
+  });
+}
+
+/**
+ * Who is to blame for a failed transfer step, as a typed failure the workflow
+ * reads (see "One file never stops a sync" in docs/architecture.md):
+ * - our own object store, PostgreSQL or NATS failing as a whole → DependencyUnavailable
+ *   (after its retries the sync fails and the cursor stays);
+ * - the source failing on this file (5xx, cut or garbled answers) → SourceItemError
+ *   (after its retries the file is recorded as failed and the sync goes on);
+ * - the store or the database refusing this one file's data → StoreRejected (a file
+ *   failure only if other files get through);
+ * - permanent refusals and throttling as toActivityFailure says.
+ */
+export function transferFailure(step: TransferStep, e: unknown): unknown {
+  if (isPermanent(e) || isThrottled(e) || isUnreachable(e) || e instanceof ApplicationFailure) return toActivityFailure(e);
+  if (e instanceof StorageError) {
+    if (e.unavailable) return dependencyDown('the object store', e);
+    return ApplicationFailure.create({ type: FAILURE.storeRejected, message: e.message, cause: e });
+  }
+  if (step === 'download' || step === 'store') {
+    return ApplicationFailure.create({ type: FAILURE.sourceItemError, message: describeError(e), cause: e instanceof Error ? e : undefined });
+  }
+  if (step !== 'publish' && isRowDataError(e)) {
+    return ApplicationFailure.create({ type: FAILURE.storeRejected, message: `the database refused this file's row (${describeError(e)})`, nonRetryable: true });
+  }
+  return dependencyDown(OWN_DEPENDENCY[step], e);
 }

@@ -1,6 +1,7 @@
 import { commitPageActivity } from './commit-page.js';
 import { connectorLifecycle } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
+import { failedItemActivities } from './failed-items.js';
 import { planPageActivity } from './plan-page.js';
 import { transferFileActivity } from './transfer-file.js';
 
@@ -10,6 +11,7 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...connectorLifecycle(deps),
+    ...failedItemActivities(deps),
     planPage: planPageActivity(deps),
     transferFile: transferFileActivity(deps),
     commitPage: commitPageActivity(deps),

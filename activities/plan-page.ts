@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { isIngestible } from '../src/contract.js';
 import { findDocuments, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
+import { clearFailures } from '../src/db/failed-items.js';
+import type { ConnectorRow } from '../src/db/schema.js';
 import { describeError, isCursorExpired } from '../src/errors.js';
-import type { ChangePage, SourceChange, SourceItem } from '../src/providers/types.js';
+import type { Logger } from '../src/logger.js';
+import type { ChangePage, SourceChange, SourceContext, SourceItem, SourceProvider } from '../src/providers/types.js';
 import { formatBytes } from '../src/storage/object-store.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import type { ListedPage } from '../workflows/definitions.js';
@@ -23,6 +26,8 @@ function lastChangePerItem(changes: SourceChange[]): SourceChange[] {
   return [...byId.values()];
 }
 
+const sourceIdOf = (c: SourceChange): string => (c.kind === 'upsert' ? c.item.sourceId : c.sourceId);
+
 /** True when the stored version is this signature, and its DocumentProcessRequest went out. */
 export function isUnchanged(known: KnownDocument | undefined, item: SourceItem): known is KnownDocument {
   return (
@@ -30,7 +35,7 @@ export function isUnchanged(known: KnownDocument | undefined, item: SourceItem):
     known.status !== 'deleted' &&
     known.signature === item.signature &&
     known.publishedSignature === item.signature &&
-    known.url !== null
+    known.objectKey !== null
   );
 }
 
@@ -47,6 +52,13 @@ export function planPageActivity(deps: ActivityDeps) {
   };
 }
 
+interface PagePlan {
+  deps: ActivityDeps;
+  connector: ConnectorRow;
+  known: Map<string, KnownDocument>;
+  result: ListedPage;
+}
+
 async function planOnePage(deps: ActivityDeps, input: { connectorId: number; restart?: boolean }): Promise<ListedPage> {
   const connector = await loadConnector(deps, input.connectorId);
   const log = deps.logger.child({ connectorId: connector.id });
@@ -54,131 +66,142 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
     const provider = providerFor(deps, connector);
     const ctx = buildSourceContext(deps, connector);
     provider.validateConfig(ctx.config);
-
-    const saved = readSyncState(connector.state, connector.type);
-    let cursor = input.restart ? null : provider.parseCursor(saved.cursor);
-    let generation = input.restart ? undefined : saved.generation;
-    let resynced = false;
-    let page: ChangePage;
-    try {
-      if (cursor === null) await ctx.folders.clear();
-      page = await provider.listChanges(ctx, cursor);
-    } catch (e) {
-      if (!isCursorExpired(e)) throw e;
-      log.warn({ reason: e.message }, 'saved cursor expired; enumerating the whole source again');
-      resynced = true;
-      generation = undefined;
-      cursor = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
-      if (cursor === null) await ctx.folders.clear();
-      page = await provider.listChanges(ctx, cursor);
-    }
-
-    if (page.fullEnumeration && !generation) generation = randomUUID();
+    const listed = await listFromSavedCursor(provider, ctx, connector, input.restart === true, log);
+    const { page } = listed;
     const changes = lastChangePerItem(page.changes);
-    const upserts = changes.filter((c): c is Extract<SourceChange, { kind: 'upsert' }> => c.kind === 'upsert');
-    const known = await findDocuments(
-      deps.db,
-      connector.id,
-      changes.map((c) => (c.kind === 'upsert' ? c.item.sourceId : c.sourceId)),
-    );
-
-    const result: ListedPage = {
-      transfers: [],
-      unchanged: 0,
-      renamed: 0,
-      deleted: 0,
-      skipped: [],
-      failed: [],
-      cursor: {},
-      hasMore: page.hasMore,
-      resynced,
+    const plan: PagePlan = {
+      deps,
+      connector,
+      known: await findDocuments(deps.db, connector.id, changes.map(sourceIdOf)),
+      result: { transfers: [], unchanged: 0, renamed: 0, deleted: 0, skipped: [], failed: [], cursor: readSyncState(null, connector.type), hasMore: page.hasMore, resynced: listed.resynced },
     };
-
-    for (const change of changes) {
-      if (change.kind === 'skip') {
-        result.skipped.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}) });
-        continue;
-      }
-      if (change.kind === 'delete') {
-        const doc = known.get(change.sourceId);
-        if (doc && doc.status !== 'deleted') {
-          await deleteDocument(deps, doc);
-          result.deleted++;
-        }
-        continue;
-      }
-      const item = change.item;
-      if (!isIngestible(item.contentType)) {
-        result.skipped.push({ sourceId: item.sourceId, name: item.name, reason: `type not accepted by the ingestor (${item.contentType})` });
-        continue;
-      }
-      const doc = known.get(item.sourceId);
-      if (isUnchanged(doc, item)) {
-        const key = objectKeyFor(connector.id, item.sourceId, item.name);
-        if (key !== doc.url && doc.url) {
-          // Renamed: move the object server-side; the bytes are the same, so no download and no publish.
-          await deps.store.copy(doc.url, key);
-          await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: key });
-          await deps.store.remove(doc.url);
-          result.renamed++;
-        } else {
-          if (doc.title !== item.name || doc.originalUrl !== (item.webUrl ?? null)) {
-            await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: doc.url ?? key });
-          }
-          result.unchanged++;
-        }
-        continue;
-      }
-      if (item.size !== undefined && item.size > deps.maxFileSizeBytes) {
-        result.failed.push({
-          sourceId: item.sourceId,
-          name: item.name,
-          reason: `${formatBytes(item.size)} is over the ${formatBytes(deps.maxFileSizeBytes)} size cap (MAX_FILE_SIZE_BYTES)`,
-        });
-        continue;
-      }
-      result.transfers.push(item);
-    }
-
-    if (page.fullEnumeration && generation) {
-      // Everything listed counts as seen, failed items included: only a proven absence deletes.
-      await markSeen(
-        deps.db,
-        connector.id,
-        generation,
-        changes.filter((c) => c.kind !== 'delete').map((c) => (c.kind === 'upsert' ? c.item.sourceId : c.sourceId)),
-      );
-    }
-    const nextState: SyncState = {
-      v: 1,
-      type: connector.type,
-      cursor: page.cursor,
-      ...(page.fullEnumeration && !page.enumerationComplete && generation ? { generation } : {}),
-    };
-    result.cursor = nextState as unknown as Record<string, unknown>;
-    if (page.fullEnumeration && page.enumerationComplete && generation) result.sweepGeneration = generation;
+    for (const change of changes) await planChange(plan, change);
+    await clearFailures(deps.db, connector.id, changes.filter((c) => c.kind === 'delete').map(sourceIdOf));
+    await markSeenDuringEnumeration(plan, page, listed.generation, changes);
     log.info(
       {
         changes: changes.length,
-        transfers: result.transfers.length,
-        unchanged: result.unchanged,
-        deleted: result.deleted,
-        skipped: result.skipped.length,
-        upserts: upserts.length,
+        transfers: plan.result.transfers.length,
+        unchanged: plan.result.unchanged,
+        deleted: plan.result.deleted,
+        skipped: plan.result.skipped.length,
         fullEnumeration: page.fullEnumeration,
         hasMore: page.hasMore,
       },
       'planned a page of changes',
     );
-    return result;
+    return plan.result;
   } catch (e) {
     log.warn({ error: describeError(e) }, 'listing changes failed');
     throw toActivityFailure(e);
   }
 }
 
+/**
+ * One page from the saved cursor (none on a restart). A cursor the source
+ * rejects starts a full enumeration, whose last page sweeps what it did not see.
+ */
+async function listFromSavedCursor(
+  provider: SourceProvider,
+  ctx: SourceContext,
+  connector: ConnectorRow,
+  restart: boolean,
+  log: Logger,
+): Promise<{ page: ChangePage; generation: string | undefined; resynced: boolean }> {
+  const saved = readSyncState(connector.state, connector.type);
+  const cursor = restart ? null : provider.parseCursor(saved.cursor);
+  const generation = restart ? undefined : saved.generation;
+  const fromScratch = (page: ChangePage, gen: string | undefined, resynced: boolean) => ({
+    page,
+    generation: page.fullEnumeration ? (gen ?? randomUUID()) : gen,
+    resynced,
+  });
+  try {
+    if (cursor === null) await ctx.folders.clear();
+    return fromScratch(await provider.listChanges(ctx, cursor), generation, false);
+  } catch (e) {
+    if (!isCursorExpired(e)) throw e;
+    log.warn({ reason: e.message }, 'saved cursor expired; enumerating the whole source again');
+    const restartAt = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
+    if (restartAt === null) await ctx.folders.clear();
+    return fromScratch(await provider.listChanges(ctx, restartAt), undefined, true);
+  }
+}
+
+/** Decides one change: delete now, skip, rename or touch metadata now, fail on size, or transfer. */
+async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
+  const { result } = plan;
+  if (change.kind === 'skip') {
+    result.skipped.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}) });
+    return;
+  }
+  if (change.kind === 'delete') {
+    const doc = plan.known.get(change.sourceId);
+    if (doc && doc.status !== 'deleted') {
+      await deleteDocument(plan.deps, doc);
+      result.deleted++;
+    }
+    return;
+  }
+  const item = change.item;
+  if (!isIngestible(item.contentType)) {
+    result.skipped.push({ sourceId: item.sourceId, name: item.name, reason: `type not accepted by the ingestor (${item.contentType})` });
+    return;
+  }
+  const doc = plan.known.get(item.sourceId);
+  if (isUnchanged(doc, item)) {
+    await applyUnchanged(plan, doc, item);
+    return;
+  }
+  const cap = plan.deps.maxFileSizeBytes;
+  if (item.size !== undefined && item.size > cap) {
+    const reason = `${formatBytes(item.size)} is over the ${formatBytes(cap)} size cap (MAX_FILE_SIZE_BYTES)`;
+    result.failed.push({ sourceId: item.sourceId, name: item.name, reason, code: 'tooLarge', item });
+    return;
+  }
+  result.transfers.push(item);
+}
+
+/** Same bytes: a rename moves the object server-side (no download, no publish); a title or link change is written. */
+async function applyUnchanged(plan: PagePlan, doc: KnownDocument, item: SourceItem): Promise<void> {
+  const { deps, connector, result } = plan;
+  const key = objectKeyFor(connector.id, item.sourceId, item.name);
+  if (key !== doc.objectKey && doc.objectKey) {
+    await deps.store.copy(doc.objectKey, key);
+    await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: key });
+    await deps.store.remove(doc.objectKey);
+    result.renamed++;
+    return;
+  }
+  if (doc.title !== item.name || doc.originalUrl !== (item.webUrl ?? null)) {
+    await updateDocumentMetadata(deps.db, doc.id, { title: item.name, originalUrl: item.webUrl ?? null, objectKey: doc.objectKey ?? key });
+  }
+  result.unchanged++;
+}
+
+/**
+ * During a full enumeration everything listed counts as seen, failed items
+ * included (only a proven absence deletes); the state to save keeps the
+ * generation until the enumeration's last page, which asks for the sweep.
+ */
+async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, generation: string | undefined, changes: SourceChange[]): Promise<void> {
+  const { deps, connector, result } = plan;
+  if (page.fullEnumeration && generation) {
+    await markSeen(deps.db, connector.id, generation, changes.filter((c) => c.kind !== 'delete').map(sourceIdOf));
+  }
+  const enumerating = page.fullEnumeration && generation !== undefined;
+  const nextState: SyncState = {
+    v: 1,
+    type: connector.type,
+    cursor: page.cursor,
+    ...(enumerating && !page.enumerationComplete ? { generation } : {}),
+  };
+  result.cursor = nextState;
+  if (enumerating && page.enumerationComplete) result.sweepGeneration = generation;
+}
+
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */
 export async function deleteDocument(deps: ActivityDeps, doc: KnownDocument): Promise<void> {
-  if (doc.url) await deps.store.remove(doc.url);
+  if (doc.objectKey) await deps.store.remove(doc.objectKey);
   await markDocumentDeleted(deps.db, doc.id);
 }

@@ -4,6 +4,7 @@ import { SourceHttp } from '../src/http/source-http.js';
 import { PermanentSourceError } from '../src/errors.js';
 import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
 import type { SourceContext, SourceProvider } from '../src/providers/types.js';
+import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import type { ActivityDeps } from './deps.js';
 
 function currentContext(): Context | undefined {
@@ -54,10 +55,19 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
   return {
     connector,
     config: { ...(connector.config) },
-    credentials: databaseCredentialStore(deps.db, connector),
+    memory: deps.sourceMemory,
+    credentials: databaseCredentialStore(deps.db, connector.id),
     folders: databaseFolderTree(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
-    makeHttp: (options) => new SourceHttp({ ...deps.http, onRetry: heartbeatOnRetry(deps, connector.id), ...options }),
+    makeHttp: (options) =>
+      new SourceHttp({
+        ...deps.http,
+        pauses: deps.sourceMemory.pauses,
+        rateLimiter: deps.sourceMemory.rates,
+        onRetry: heartbeatOnRetry(deps, connector.id),
+        onThrottle: (t) => ctx && recordThrottleWait(ctx.metricMeter, connector.type, t.tenantKey, t.delayMs, t.handedOver),
+        ...options,
+      }),
   };
 }

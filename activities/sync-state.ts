@@ -1,20 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/schema.js';
 import type { ChangeCursor } from '../src/providers/types.js';
+import type { SyncState } from '../workflows/definitions.js';
 
-/**
- * What this service keeps in `connectors.state`: the source's cursor, and while
- * a full enumeration runs, its generation (the key of the sweep that follows it).
- * Validated on load; anything unreadable means "enumerate from scratch".
- */
-export interface SyncState {
-  v: 1;
-  type: string;
-  cursor: ChangeCursor | null;
-  generation?: string;
-  savedAt?: string;
-}
+export type { SyncState };
 
+/** Reads `connectors.state`, validated: anything unreadable means "enumerate from scratch". */
 export function readSyncState(raw: unknown, type: string): SyncState {
   const empty: SyncState = { v: 1, type, cursor: null };
   if (typeof raw !== 'object' || raw === null) return empty;

@@ -1,31 +1,71 @@
-import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
-import { findDocuments, recordPublished, upsertDocument } from '../src/db/documents.js';
+import { findDocuments, recordPublished, upsertDocument, type KnownDocument } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { ITEM_GONE_CODES, describeError, isPermanent } from '../src/errors.js';
+import { describeError, isItemGone, isPermanent } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import type { ItemContent, SourceContext, SourceProvider } from '../src/providers/types.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import { encodeDocumentProcessRequest } from '../src/wire/messages.js';
 import type { PlannedItem, TransferOutcome } from '../workflows/definitions.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
-import { toActivityFailure } from './failures.js';
+import { transferFailure, type TransferStep } from './failures.js';
 import { buildSourceContext, heartbeat, providerFor } from './source-context.js';
 
-/** Same document and signature ⇒ same id: JetStream drops a re-publish inside its duplicate window. */
-export function publicationId(documentId: string, signature: string): string {
-  return `doc-${documentId}-${createHash('sha256').update(signature).digest('hex').slice(0, 24)}`;
+/**
+ * One file from the source into the bucket, its row and its
+ * DocumentProcessRequest, in that order. Each step is safe to repeat, and a
+ * repeat skips what is already durable.
+ */
+
+/** One message id per stored row version: a retry of the same publication is dropped by JetStream, a new version never. */
+export function publicationId(documentId: string, version: number): string {
+  return `doc-${documentId}-v${version}`;
 }
 
-export async function publishDocument(
-  deps: ActivityDeps,
-  connector: ConnectorRow,
-  documentId: string,
-  objectKey: string,
-  signature: string,
-  chunkingSession: string,
-): Promise<void> {
-  const payload = encodeDocumentProcessRequest({
+/** What the files of one activity share: the connector row is read once per activity. */
+export interface TransferScope {
+  deps: ActivityDeps;
+  connector: ConnectorRow;
+  provider: SourceProvider;
+  source: SourceContext;
+  chunkingSession: string;
+  log: Logger;
+}
+
+export async function openTransferScope(deps: ActivityDeps, connectorId: number, chunkingSession?: string): Promise<TransferScope> {
+  const connector = await loadConnector(deps, connectorId);
+  return {
+    deps,
+    connector,
+    provider: providerFor(deps, connector),
+    source: buildSourceContext(deps, connector),
+    chunkingSession: chunkingSession ?? '',
+    log: deps.logger.child({ connectorId: connector.id }),
+  };
+}
+
+class StepFailure extends Error {
+  constructor(
+    readonly step: TransferStep,
+    readonly failure: unknown,
+  ) {
+    super(describeError(failure));
+  }
+}
+
+async function step<T>(name: TransferStep, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw new StepFailure(name, e);
+  }
+}
+
+function documentProcessRequest(connector: ConnectorRow, documentId: string, objectKey: string, chunkingSession: string): Uint8Array {
+  return encodeDocumentProcessRequest({
     documentId: Number(documentId),
     connectorId: connector.id,
     userId: connector.user_id,
@@ -35,81 +75,123 @@ export async function publishDocument(
     scopeId: connector.scope_id,
     teamId: connector.team_id,
   });
+}
+
+function withMessageId(documentId: string, version: number) {
+  const id = publicationId(documentId, version);
   const h = natsHeaders();
-  h.set('Nats-Msg-Id', publicationId(documentId, signature));
-  await deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, { headers: h, msgID: publicationId(documentId, signature) });
-  await recordPublished(deps.db, documentId, signature);
+  h.set('Nats-Msg-Id', id);
+  return { headers: h, msgID: id };
+}
+
+/** Publishes one stored row version's DocumentProcessRequest and records it (the benchmark's baseline does the same). */
+export async function publishDocument(
+  deps: ActivityDeps,
+  connector: ConnectorRow,
+  documentId: string,
+  objectKey: string,
+  version: number,
+  chunkingSession: string,
+): Promise<void> {
+  await deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, documentProcessRequest(connector, documentId, objectKey, chunkingSession), withMessageId(documentId, version));
+  await recordPublished(deps.db, connector.id, [{ documentId, version }]);
+}
+
+async function publish(scope: TransferScope, documentId: string, objectKey: string, version: number): Promise<void> {
+  const { deps, connector } = scope;
+  const payload = documentProcessRequest(connector, documentId, objectKey, scope.chunkingSession);
+  await step('publish', () => deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, withMessageId(documentId, version)));
+  await step('record', () => recordPublished(deps.db, connector.id, [{ documentId, version }]));
+}
+
+/** The source reported no bytes: nothing to download. */
+const emptyContent = (): ItemContent => ({ body: Readable.from([]), size: 0 });
+
+async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
+  const { deps, connector } = scope;
+  const live = known !== undefined && known.status !== 'deleted';
+  if (live && known.signature === item.signature && known.objectKey) {
+    if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
+    const objectKey = known.objectKey;
+    const version = known.unpublishedVersion;
+    if (version !== null && (await step('store', () => deps.store.exists(objectKey)))) {
+      // An earlier attempt stored and recorded this version but died before publishing it: same version, same id.
+      await publish(scope, known.id, objectKey, version);
+      return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
+    }
+  }
+
+  const key = objectKeyFor(connector.id, item.sourceId, item.name);
+  const content = item.size === 0 ? emptyContent() : await step('download', () => scope.provider.openContent(scope.source, item));
+  let lastBeat = 0;
+  const stored = await step('store', () =>
+    deps.store.putStream(key, content.body, {
+      contentType: item.contentType,
+      maxBytes: deps.maxFileSizeBytes,
+      onProgress: (bytes) => {
+        const now = Date.now();
+        if (now - lastBeat > 1000) {
+          lastBeat = now;
+          heartbeat({ sourceId: item.sourceId, bytes, size: item.size ?? content.size ?? null });
+        }
+      },
+    }),
+  );
+  const row = await step('record', () =>
+    upsertDocument(deps.db, {
+      connectorId: connector.id,
+      sourceId: item.sourceId,
+      objectKey: key,
+      originalUrl: item.webUrl ?? null,
+      title: item.name,
+      contentType: item.contentType,
+      signature: item.signature,
+      chunkingSession: scope.chunkingSession || null,
+    }),
+  );
+  const previousKey = known?.objectKey;
+  if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
+  await publish(scope, row.id, key, row.version);
+  const result = row.inserted || !live ? 'new' : 'updated';
+  scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
+  return { sourceId: item.sourceId, result, bytes: stored.size };
+}
+
+/**
+ * Transfers one file. Its own failures come back as values (gone at the
+ * source, refused for good); anything else is thrown as a typed failure
+ * (transferFailure) for Temporal to retry and the workflow to blame.
+ */
+export async function transferItem(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
+  try {
+    return await storeAndPublish(scope, item, known);
+  } catch (e) {
+    const failure = e instanceof StepFailure ? e.failure : e;
+    const log = scope.log.child({ sourceId: item.sourceId, name: item.name });
+    if (isItemGone(failure)) {
+      // Deleted at the source since it was listed: the source's next page reports the deletion.
+      log.info('file vanished before it could be downloaded');
+      return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
+    }
+    if (isPermanent(failure) && failure.scope === 'item') {
+      log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');
+      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message, code: failure.code };
+    }
+    const stepName = e instanceof StepFailure ? e.step : 'lookup';
+    log.warn({ step: stepName, error: describeError(failure) }, 'file transfer failed; Temporal will retry');
+    throw transferFailure(stepName, failure);
+  }
 }
 
 export function transferFileActivity(deps: ActivityDeps) {
-  /**
-   * Streams one item from the source into the bucket, upserts its row and
-   * publishes its DocumentProcessRequest, in that order. Each step is safe to
-   * repeat, and a repeat skips what is already durable. A permanent failure of
-   * this item is returned as a value; anything else is thrown for Temporal to retry.
-   */
+  /** Streams one item into the bucket, upserts its row and publishes its DocumentProcessRequest. */
   return async function transferFile(input: { connectorId: number; item: PlannedItem; chunkingSession?: string }): Promise<TransferOutcome> {
-    const { item } = input;
-    const connector = await loadConnector(deps, input.connectorId);
-    const log = deps.logger.child({ connectorId: connector.id, sourceId: item.sourceId });
-    const key = objectKeyFor(connector.id, item.sourceId, item.name);
-    const chunkingSession = input.chunkingSession ?? '';
-    try {
-      const known = (await findDocuments(deps.db, connector.id, [item.sourceId])).get(item.sourceId);
-      const live = known && known.status !== 'deleted';
-      if (live && known.signature === item.signature && known.url) {
-        if (known.publishedSignature === item.signature) {
-          return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
-        }
-        if (await deps.store.exists(known.url)) {
-          // An earlier attempt stored and recorded this version but died before publishing it.
-          await publishDocument(deps, connector, known.id, known.url, item.signature, chunkingSession);
-          return { sourceId: item.sourceId, result: known.publishedSignature ? 'updated' : 'new', bytes: 0 };
-        }
-      }
-
-      const provider = providerFor(deps, connector);
-      const ctx = buildSourceContext(deps, connector);
-      const content = await provider.openContent(ctx, item);
-      let lastBeat = 0;
-      const stored = await deps.store.putStream(key, content.body, {
-        contentType: item.contentType,
-        maxBytes: deps.maxFileSizeBytes,
-        onProgress: (bytes) => {
-          const now = Date.now();
-          if (now - lastBeat > 1000) {
-            lastBeat = now;
-            heartbeat({ sourceId: item.sourceId, bytes, size: item.size ?? content.size ?? null });
-          }
-        },
-      });
-      const { id, inserted } = await upsertDocument(deps.db, {
-        connectorId: connector.id,
-        sourceId: item.sourceId,
-        objectKey: key,
-        originalUrl: item.webUrl ?? null,
-        title: item.name,
-        contentType: item.contentType,
-        signature: item.signature,
-        chunkingSession: chunkingSession || null,
-      });
-      if (known?.url && known.url !== key) await deps.store.remove(known.url);
-      await publishDocument(deps, connector, id, key, item.signature, chunkingSession);
-      const result = inserted || !live ? 'new' : 'updated';
-      log.info({ documentId: id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
-      return { sourceId: item.sourceId, result, bytes: stored.size };
-    } catch (e) {
-      if (isPermanent(e) && e.scope === 'item' && ITEM_GONE_CODES.has(e.code)) {
-        // Deleted at the source since it was listed: the source's next page reports the deletion.
-        log.info({ code: e.code }, 'file vanished before it could be downloaded');
-        return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
-      }
-      if (isPermanent(e) && e.scope === 'item') {
-        log.warn({ code: e.code, error: e.message }, 'file failed permanently; the sync goes on');
-        return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: e.message };
-      }
-      log.warn({ error: describeError(e) }, 'file transfer failed; Temporal will retry');
-      throw toActivityFailure(e);
-    }
+    const scope = await openTransferScope(deps, input.connectorId, input.chunkingSession).catch((e: unknown) => {
+      throw transferFailure('lookup', e);
+    });
+    const known = await step('lookup', () => findDocuments(deps.db, scope.connector.id, [input.item.sourceId])).catch((e: unknown) => {
+      throw transferFailure('lookup', e instanceof StepFailure ? e.failure : e);
+    });
+    return transferItem(scope, input.item, known.get(input.item.sourceId));
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -10,6 +11,7 @@ const SECRET_NAMES = new Set([
   'MS_GRAPH_CLIENT_SECRET',
   'GOOGLE_SERVICE_ACCOUNT_JSON',
   'DATABASE_URL',
+  'TEMPORAL_API_KEY',
 ]);
 
 const url = (protocols: string[]) =>
@@ -41,6 +43,12 @@ const positiveInt = z.coerce
   .positive({ message: 'must be greater than 0' });
 
 const name = z.string().trim().min(1, { message: 'must not be empty' });
+
+const readableFile = z.string().refine((path) => existsSync(path) && statSync(path).isFile(), {
+  message: 'must be the path of an existing file',
+});
+
+const bool = z.enum(['true', 'false'], { message: 'must be true or false' });
 
 export const envSchema = z.object({
   NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).default('nats://127.0.0.1:4222'),
@@ -74,6 +82,16 @@ export const envSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: name.default('default'),
   TEMPORAL_TASK_QUEUE: name.default('echomind-connector'),
+  /** TLS to the frontend (implied by a client certificate or an API key: Temporal Cloud). */
+  TEMPORAL_TLS: bool.default('false'),
+  /** mTLS client certificate and its key (PEM files), e.g. Temporal Cloud's namespace certificate. */
+  TEMPORAL_TLS_CERT: readableFile.optional(),
+  TEMPORAL_TLS_KEY: readableFile.optional(),
+  /** CA of the server's certificate, when it is not a public one (a self-hosted cluster). */
+  TEMPORAL_TLS_CA: readableFile.optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().trim().min(1).optional(),
+  /** Temporal Cloud API key (instead of a client certificate). */
+  TEMPORAL_API_KEY: z.string().trim().min(1).optional(),
   HEALTH_PORT: port.default(8080),
   HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   MAX_FILE_SIZE_BYTES: positiveInt.default(512 * 1024 * 1024),
@@ -85,6 +103,19 @@ export const envSchema = z.object({
   CONNECTOR_ROLE: z
     .enum(['all', 'bridge', 'worker'], { message: 'must be all, bridge or worker' })
     .default('all'),
+}).superRefine((e, ctx) => {
+  if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY'], message: 'must be set with TEMPORAL_TLS_CERT (a client certificate needs its private key)' });
+  }
+  if (e.TEMPORAL_TLS_KEY && !e.TEMPORAL_TLS_CERT) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'must be set with TEMPORAL_TLS_KEY (a private key needs its client certificate)' });
+  }
+  if (e.TEMPORAL_API_KEY && e.TEMPORAL_TLS_CERT) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_API_KEY'], message: 'must not be set with TEMPORAL_TLS_CERT: authenticate with an API key or a client certificate, not both' });
+  }
+  if (e.TEMPORAL_TLS === 'false' && (e.TEMPORAL_TLS_CA || e.TEMPORAL_TLS_SERVER_NAME) && !e.TEMPORAL_TLS_CERT && !e.TEMPORAL_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: 'must be true when TEMPORAL_TLS_CA or TEMPORAL_TLS_SERVER_NAME is set' });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -113,7 +144,14 @@ export interface Config {
     driveBaseUrl: string;
     oauthTokenUrl: string;
   };
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** Present when the frontend is reached over TLS (Temporal Cloud, a TLS-enabled cluster). */
+    tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+    apiKey?: string;
+  };
   health: { port: number; host: string };
   maxFileSizeBytes: number;
   logLevel: Env['LOG_LEVEL'];
@@ -146,7 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? 'environment');
-      const shown = SECRET_NAMES.has(variable) ? '' : ` (got ${JSON.stringify(present[variable])})`;
+      const shown = SECRET_NAMES.has(variable) || present[variable] === undefined ? '' : ` (got ${JSON.stringify(present[variable])})`;
       return `${variable} ${issue.message}${shown}`;
     });
     throw new ConfigError(lines.join('\n'));
@@ -173,7 +211,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       driveBaseUrl: e.GOOGLE_DRIVE_BASE_URL.replace(/\/+$/, ''),
       oauthTokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
     },
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...(e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS_CERT || e.TEMPORAL_API_KEY
+        ? {
+            tls: {
+              ...(e.TEMPORAL_TLS_CERT ? { certPath: e.TEMPORAL_TLS_CERT } : {}),
+              ...(e.TEMPORAL_TLS_KEY ? { keyPath: e.TEMPORAL_TLS_KEY } : {}),
+              ...(e.TEMPORAL_TLS_CA ? { caPath: e.TEMPORAL_TLS_CA } : {}),
+              ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+            },
+          }
+        : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+    },
     health: { port: e.HEALTH_PORT, host: e.HEALTH_HOST },
     maxFileSizeBytes: e.MAX_FILE_SIZE_BYTES,
     logLevel: e.LOG_LEVEL,

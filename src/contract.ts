@@ -1,6 +1,6 @@
 /**
- * Fixed facts of EchoMind's contract (../shared/spec/echomind-contract.md) that
- * more than one part of the service needs.
+ * Fixed facts of EchoMind's contract (its NATS subjects, MIME types the ingestor
+ * accepts…) that more than one part of the service needs.
  */
 
 export const SYNC_SUBJECTS = {

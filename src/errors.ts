@@ -6,16 +6,27 @@
 /** Where a permanent failure stops: one item (the sync goes on) or the whole sync. */
 export type FailureScope = 'item' | 'sync';
 
+/**
+ * Error codes have one casing, camelCase, like Graph's (`accessDenied`) and
+ * Drive's (`dailyLimitExceeded`): an OAuth `invalid_grant` reads `invalidGrant`.
+ */
+export function errorCode(code: string): string {
+  return code.replace(/[_-]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase()).replace(/^[A-Z]/, (c) => c.toLowerCase());
+}
+
 /** Retrying will not help: 403 on a file, over the size cap, revoked grant, bad config. */
 export class PermanentSourceError extends Error {
-  override readonly name = 'PermanentSourceError';
+  override readonly name: string = 'PermanentSourceError';
+  /** Short machine code in camelCase, e.g. `accessDenied`, `invalidGrant`, `invalidConfig`. */
+  readonly code: string;
   constructor(
     message: string,
-    readonly code: string,
+    code: string,
     readonly scope: FailureScope,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.code = errorCode(code);
   }
 }
 
@@ -66,9 +77,20 @@ export class SourceProtocolError extends Error {
   override readonly name = 'SourceProtocolError';
 }
 
-/** Codes sources use for an item that vanished between listing and download. */
-export const ITEM_GONE_CODES: ReadonlySet<string> = new Set(['itemNotFound', 'notFound']);
+/**
+ * The item is no longer at the source (deleted, or no longer visible) although
+ * it was listed: its transfer is skipped, not failed, and the source's next
+ * page reports the deletion. Sources throw it from openContent on their 404;
+ * the pipeline recognises it by type, never by code or message.
+ */
+export class ItemGoneError extends PermanentSourceError {
+  override readonly name: string = 'ItemGoneError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'itemGone', 'item', options);
+  }
+}
 
+export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
 export const isUnreachable = (e: unknown): e is SourceUnreachableError => e instanceof SourceUnreachableError;

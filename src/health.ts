@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Counters } from './metrics.js';
+import { renderMetrics, type Counters } from './metrics.js';
 
 /** One dependency's check: resolves when it answers, rejects with why it does not. */
 export type HealthCheck = () => Promise<void>;
@@ -11,6 +11,8 @@ export interface HealthServerOptions {
   /** Ready means: every check passes and the service's own loops are running. */
   isReady: () => boolean;
   counters: Counters;
+  /** The Temporal runtime's Prometheus exporter, served on the same /metrics. */
+  runtimeMetricsUrl?: string;
   timeoutMs?: number;
 }
 
@@ -34,7 +36,7 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<string |
 /**
  * `GET /healthz`: `{"status":"healthy","nats":"connected","minio":"connected","database":"connected","temporal":"connected"}`,
  * or 503 with `"unhealthy"` and each failing part named with its error.
- * `GET /readyz`: the same, and the bridge and worker are running. `GET /metrics`: counters.
+ * `GET /readyz`: the same, and the bridge and worker are running. `GET /metrics`: the Temporal runtime's metrics (SDK and sync) and the bridge's counters.
  */
 export function startHealthServer(options: HealthServerOptions): Promise<Server> {
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -54,7 +56,8 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
         return;
       }
       if (path === '/metrics') {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(options.counters.render());
+        const text = await renderMetrics(options.counters, options.runtimeMetricsUrl);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
         return;
       }
       const names = Object.keys(options.checks);

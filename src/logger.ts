@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { currentLogContext } from './telemetry/log-context.js';
 
 export type Logger = PinoLogger;
 
@@ -27,6 +28,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     level,
     base: { service: 'echomind-connector' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Inside an activity, every line carries its connectorId, workflowId and runId.
+    mixin: currentLogContext,
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }

@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   if (args.has('--bridge-only')) config.role = 'bridge';
   if (args.has('--worker-only')) config.role = 'worker';
   const logger = createLogger(config.logLevel);
-  installTemporalRuntime(logger);
-  const service = await startService(config, logger, { migrate: args.has('--migrate') });
+  const runtime = await installTemporalRuntime(logger);
+  const service = await startService(config, logger, { migrate: args.has('--migrate'), runtimeMetricsUrl: runtime.metricsUrl });
   logger.info({ role: config.role, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'echomind-connector started');
 
   let signals = 0;

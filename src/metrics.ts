@@ -51,3 +51,22 @@ export class Counters {
     return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
   }
 }
+
+/**
+ * The whole /metrics page: the Temporal runtime's Prometheus text (the SDK's
+ * worker metrics, `temporal_*`, and the sync's, `connector_*`) followed by the
+ * bridge's counters. The runtime's exporter listens on loopback only, so one
+ * scrape target per replica is enough.
+ */
+export async function renderMetrics(counters: Counters, runtimeMetricsUrl?: string, timeoutMs = 2000): Promise<string> {
+  if (!runtimeMetricsUrl) return counters.render();
+  let runtime: string;
+  try {
+    const response = await fetch(runtimeMetricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    runtime = await response.text();
+  } catch (e) {
+    runtime = `# the Temporal runtime's metrics are unavailable: ${e instanceof Error ? e.message : String(e)}\n`;
+  }
+  return `${runtime.endsWith('\n') || runtime === '' ? runtime : `${runtime}\n`}${counters.render()}`;
+}

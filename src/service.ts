@@ -13,8 +13,10 @@ import { startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
 import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
+import { SourceMemory } from './providers/source-memory.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
+import { temporalConnectionOptions } from './temporal-connection.js';
 import { createSyncWorker } from './worker.js';
 
 export interface ServiceOptions {
@@ -26,6 +28,8 @@ export interface ServiceOptions {
   providers?: Partial<Record<string, SourceProvider>>;
   /** Start the health server (tests may not want the fixed port). */
   health?: boolean;
+  /** The Temporal runtime's Prometheus exporter (see temporal-runtime.ts), appended to /metrics. */
+  runtimeMetricsUrl?: string;
 }
 
 export interface RunningService {
@@ -53,7 +57,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const nats = await connect({ servers: config.nats.url, name: 'echomind-connector', maxReconnectAttempts: -1 });
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
-  const temporalConnection = await Connection.connect({ address: config.temporal.address });
+  const temporalConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
   const counters = new Counters();
 
@@ -64,7 +68,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   let workerDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
   if (runWorker) {
-    workerConnection = await NativeConnection.connect({ address: config.temporal.address });
+    workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
     worker = await createSyncWorker({
       connection: workerConnection,
       namespace: config.temporal.namespace,
@@ -75,7 +79,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
         db,
         store,
         jetstream: js,
-        providers: options.providers ?? createProviders(config),
+        providers: options.providers ?? createProviders(config, db),
+        sourceMemory: new SourceMemory(),
         logger,
         maxFileSizeBytes: config.maxFileSizeBytes,
         ...(options.http ? { http: options.http } : {}),
@@ -86,7 +91,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
   let bridge: SyncBridge | undefined;
   if (runBridge) {
-    bridge = new SyncBridge({ js, jsm, temporal, streamName: config.nats.streamName, taskQueue: config.temporal.taskQueue, logger, counters });
+    bridge = new SyncBridge({
+      js,
+      jsm,
+      temporal,
+      streamName: config.nats.streamName,
+      taskQueue: config.temporal.taskQueue,
+      logger,
+      counters,
+      describeConnector: async (id) => {
+        const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
+        return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
+      },
+    });
     await bridge.start();
   }
 
@@ -96,6 +113,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       host: config.health.host,
       port: config.health.port,
       counters,
+      ...(options.runtimeMetricsUrl ? { runtimeMetricsUrl: options.runtimeMetricsUrl } : {}),
       checks: {
         nats: async () => {
           if (nats.isClosed()) throw new Error('connection closed');
@@ -111,7 +129,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       },
       isReady: () => (!runBridge || (bridge?.isConsuming ?? false)) && (!runWorker || worker?.getState() === 'RUNNING'),
     });
-    logger.info({ port: config.health.port, host: config.health.host }, 'health endpoint listening');
+    const address = health.address();
+    const port = address && typeof address === 'object' ? address.port : config.health.port;
+    logger.info({ port, host: config.health.host }, 'health endpoint listening');
   }
 
   let stopping: Promise<void> | undefined;

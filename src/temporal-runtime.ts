@@ -1,4 +1,6 @@
+import { createServer } from 'node:net';
 import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
+import { SYNC_DURATION_BUCKETS, SYNC_METRIC } from './telemetry/sync-metrics.js';
 import type { Logger } from './logger.js';
 
 /** The Temporal SDK's logs (worker state, failed activities) as JSON lines through our logger. */
@@ -36,11 +38,47 @@ class PinoTemporalLogger implements TemporalLogger {
   }
 }
 
+/** A loopback port free right now, for the runtime's exporter (which cannot report the port it got for 0). */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('could not find a free loopback port for the metrics exporter');
+  return address.port;
+}
+
+export interface TemporalRuntime {
+  /** Where the runtime's Prometheus exporter answers (loopback only); /metrics appends it to ours. */
+  metricsUrl: string;
+}
+
 /**
- * Installs the SDK runtime once per process: its logs go through ours, and it
- * does not catch SIGTERM itself, because the entry point stops the bridge before
- * the worker so no new sync starts while transfers finish.
+ * Installs the SDK runtime once per process: its logs go through ours; its
+ * metrics (the SDK's own and the sync's, recorded through its metric meter) are
+ * exported as Prometheus text on a loopback port that the health server's
+ * /metrics serves together with the bridge's counters; and it does not catch
+ * SIGTERM itself, because the entry point stops the bridge before the worker so
+ * no new sync starts while transfers finish.
  */
-export function installTemporalRuntime(logger: Logger): void {
-  Runtime.install({ logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })), shutdownSignals: [] });
+export async function installTemporalRuntime(logger: Logger): Promise<TemporalRuntime> {
+  const bindAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  Runtime.install({
+    logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })),
+    shutdownSignals: [],
+    telemetryOptions: {
+      metrics: {
+        prometheus: {
+          bindAddress,
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+          histogramBucketOverrides: { [SYNC_METRIC.syncDuration]: SYNC_DURATION_BUCKETS },
+        },
+      },
+    },
+  });
+  return { metricsUrl: `http://${bindAddress}/metrics` };
 }

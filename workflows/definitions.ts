@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { SourceItem } from '../src/providers/types.js';
+import type { ChangeCursor, SourceItem } from '../src/providers/types.js';
 
 /**
  * Names and shapes shared by the workflow, its activities, the bridge and
@@ -7,6 +7,43 @@ import type { SourceItem } from '../src/providers/types.js';
  */
 
 export const SYNC_WORKFLOW_TYPE = 'syncConnector';
+
+/** Failure types the workflow, the activities and the retry policies know by name (listed once). */
+export const FAILURE = {
+  /** The connector row is missing: nothing to sync, nothing to report to. */
+  connectorNotFound: 'ConnectorNotFound',
+  /** The source refused for good (details say whether for one item or the whole sync). */
+  sourcePermanent: 'SourcePermanentError',
+  /** The source asked us to wait; Temporal retries after its delay. */
+  throttled: 'Throttled',
+  /** The source's host could not be reached (refused, reset, DNS): a network failure, not throttling. */
+  sourceUnreachable: 'SourceUnreachable',
+  /** Our own object store, PostgreSQL or NATS is unreachable: never blamed on an item. */
+  dependencyUnavailable: 'DependencyUnavailable',
+  /** The source kept failing on one item (5xx, cut or garbled answers) through every retry. */
+  sourceItemError: 'SourceItemError',
+  /** The object store refused this one object; an outage only if no other file gets through. */
+  storeRejected: 'StoreRejected',
+  /** The run's own failure, shown red in the Temporal UI with the status message. */
+  syncFailed: 'SyncFailed',
+} as const;
+
+/** Failure types that retrying cannot help. */
+export const NON_RETRYABLE_FAILURES: string[] = [FAILURE.connectorNotFound, FAILURE.sourcePermanent];
+
+/** How a source is named to a person. */
+export function sourceLabel(connectorType: string | undefined): string {
+  switch (connectorType) {
+    case 'onedrive':
+      return 'OneDrive';
+    case 'google_drive':
+      return 'Google Drive';
+    case 'teams':
+      return 'Teams';
+    default:
+      return connectorType ?? 'connector';
+  }
+}
 
 export const syncWorkflowId = (connectorId: number): string => `connector-sync-${connectorId}`;
 
@@ -21,6 +58,11 @@ export interface SyncConnectorInput {
   expectedType?: string;
   /** Start a new run (continue-as-new) once history passes this many events. */
   maxHistoryEvents?: number;
+  /**
+   * Tries of one file's transfer before it is recorded as failed and the sync
+   * goes on (default 8, about four minutes of retries).
+   */
+  transferAttempts?: number;
   /** Internal: carried across continue-as-new. */
   carry?: SyncCarry;
 }
@@ -42,6 +84,13 @@ export interface FailedItem {
   sourceId: string;
   name?: string;
   reason: string;
+  /** Short machine reason (the source's error code, `tooLarge`), the label of the failures metric. */
+  code?: string;
+}
+
+/** A failure to record in `connector_sync.failed_items`, with what a later sync needs to retry it. */
+export interface ItemFailure extends FailedItem {
+  item?: SourceItem;
 }
 
 export interface SyncCarry {
@@ -52,9 +101,11 @@ export interface SyncCarry {
   runs: number;
   /** A sync request arrived that the pass under way cannot cover: make one more pass. */
   extraPass?: boolean;
+  /** From beginSync: names the source in messages. */
+  connectorType?: string;
 }
 
-export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'finishing' | 'done';
+export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'retrying failed files' | 'finishing' | 'done';
 
 export interface SyncProgress {
   connectorId: number;
@@ -98,8 +149,20 @@ export const emptyTotals = (): SyncTotals => ({
   resyncs: 0,
 });
 
-/** "12 new, 3 updated, 2 deleted, 1 failed" — what an operator reads in `status_message`. */
-export function summarize(t: SyncTotals, skippedReasons: Record<string, number> = {}): string {
+/** Files still missing because they failed, as `finishSync` reads them from `connector_sync.failed_items`. */
+export interface FailedFiles {
+  count: number;
+  /** A few of their names, for the message. */
+  names: string[];
+}
+
+/**
+ * "12 new, 3 updated, 2 deleted, 1 failed (broken.pdf)" — what an operator
+ * reads in `status_message`. `failed` names the files that are still missing
+ * (this sync's failures and earlier ones not yet stored); without it, this
+ * sync's count.
+ */
+export function summarize(t: SyncTotals, skippedReasons: Record<string, number> = {}, failed?: FailedFiles): string {
   const parts = [`${t.new} new`, `${t.updated} updated`];
   if (t.renamed) parts.push(`${t.renamed} renamed`);
   parts.push(`${t.deleted} deleted`);
@@ -112,9 +175,15 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
       .join(', ');
     parts.push(`${t.skipped} skipped${reasons ? ` (${reasons})` : ''}`);
   }
-  parts.push(`${t.failed} failed`);
+  parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
   return parts.join(', ');
+}
+
+function failedPart({ count, names }: FailedFiles): string {
+  if (count === 0 || names.length === 0) return `${count} failed`;
+  const more = count > names.length ? ` and ${count - names.length} more` : '';
+  return `${count} failed (${names.join(', ')}${more}; retried by later syncs, see the failedItems query)`;
 }
 
 // Activity payloads ---------------------------------------------------------
@@ -123,6 +192,18 @@ export type BeginSyncResult =
   | { kind: 'run'; connectorType: string }
   | { kind: 'skip'; reason: string }
   | { kind: 'reject'; reason: string };
+
+/**
+ * What this service keeps in `connectors.state`: the source's cursor, and while
+ * a full enumeration runs, its generation (the key of the sweep that follows it).
+ */
+export interface SyncState {
+  v: 1;
+  type: string;
+  cursor: ChangeCursor | null;
+  generation?: string;
+  savedAt?: string;
+}
 
 /** A file to transfer: exactly what the source reported (plain JSON, so it travels through history). */
 export type PlannedItem = SourceItem;
@@ -135,10 +216,10 @@ export interface ListedPage {
   renamed: number;
   deleted: number;
   skipped: Array<{ sourceId: string; name?: string; reason: string }>;
-  /** Items that failed for good without a transfer (e.g. over the size cap). */
-  failed: FailedItem[];
-  /** The cursor to save once this page is durable (opaque to the workflow). */
-  cursor: Record<string, unknown>;
+  /** Items that failed without a transfer (e.g. over the size cap). */
+  failed: ItemFailure[];
+  /** The state to save once this page is durable (opaque to the workflow). */
+  cursor: SyncState;
   hasMore: boolean;
   /** Set on the last page of a full enumeration: sweep what this generation did not see. */
   sweepGeneration?: string;
@@ -150,4 +231,14 @@ export interface TransferOutcome {
   result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
   bytes: number;
   reason?: string;
+  /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */
+  code?: string;
+}
+
+/** What commitPage and settleFailedItems write about a page's items, besides the cursor. */
+export interface ItemSettlement {
+  /** Failed for good in this sync: recorded (or their record updated) for a later retry. */
+  failed: ItemFailure[];
+  /** Stored, or found gone at the source: their failure record, if any, is dropped. */
+  cleared: string[];
 }

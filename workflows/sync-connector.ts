@@ -7,76 +7,23 @@ import {
   isCancellation,
   log,
   proxyActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.js';
-import {
-  emptyTotals,
-  failedItemsQuery,
-  progressQuery,
-  stopSignal,
-  summarize,
-  syncRequestedSignal,
-  type FailedItem,
-  type PlannedItem,
-  type SyncCarry,
-  type SyncConnectorInput,
-  type SyncPhase,
-  type SyncResult,
-} from './definitions.js';
-
-const NON_RETRYABLE = ['ConnectorNotFound', 'SourcePermanentError'];
-
-/** Named option profiles: a short database step, a page listing, a long transfer. */
-const profiles = {
-  databaseStep: {
-    startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-  },
-  listing: {
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '45 seconds',
-    retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-  },
-  transfer: {
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '45 seconds',
-    retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-  },
-} satisfies Record<string, ActivityOptions>;
+import { profiles } from './activity-options.js';
+import { FAILURE, sourceLabel, type ListedPage, type SyncConnectorInput, type SyncResult } from './definitions.js';
+import { SyncFailure, syncFailureMessage } from './failure-messages.js';
+import { beginExtraPass, beginFirstPass, countSkip, extraPassNeeded, recordFailure, startRun, type SyncRun } from './sync-run.js';
+import { transferItems } from './transfers.js';
 
 const db = proxyActivities<SyncActivities>(profiles.databaseStep);
 const source = proxyActivities<SyncActivities>(profiles.listing);
-const transfers = proxyActivities<SyncActivities>(profiles.transfer);
 
-const TRANSFER_CONCURRENCY = 8;
-const MAX_FAILED_KEPT = 100;
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
-
-/** Runs `work` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
-
-/** The innermost cause's message: what a person should read in `status_message`. */
-function reasonOf(e: unknown): string {
-  let current: unknown = e;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  if (current instanceof Error) return current.message;
-  return String(current);
-}
+/** Recorded failures retried per sync (the rest wait for the next one). */
+const RETRIES_PER_SYNC = 100;
+const RESUMES = 'the next sync resumes from the last saved page';
 
 /**
  * One sync of one connector: page by page, list changes, store what changed,
@@ -84,162 +31,141 @@ function reasonOf(e: unknown): string {
  * in a terminal status.
  */
 export async function syncConnector(input: SyncConnectorInput): Promise<SyncResult> {
-  const { connectorId } = input;
-  const carry: SyncCarry = input.carry ?? {
-    totals: emptyTotals(),
-    failedItems: [],
-    skippedReasons: {},
-    startedAt: new Date().toISOString(),
-    runs: 0,
-  };
-  carry.runs++;
-  const totals = carry.totals;
-  let phase: SyncPhase = 'starting';
-  let inFlight = 0;
-  let stopRequested: string | undefined;
-
-  setHandler(progressQuery, () => ({
-    connectorId,
-    phase,
-    totals,
-    failedItems: carry.failedItems,
-    skippedReasons: carry.skippedReasons,
-    inFlight,
-    runs: carry.runs,
-  }));
-  setHandler(failedItemsQuery, () => carry.failedItems);
-  setHandler(stopSignal, (reason) => {
-    stopRequested = reason ?? 'stopped by an operator';
-  });
-  // Requests received, and how many of them the current pass covers: a pass that
-  // continues a walk begun earlier cannot see changes made after that walk began,
-  // so only a pass started after a request covers it.
-  let requests = 0;
-  let coveredRequests: number;
-  let chunkingSession = input.chunkingSession;
-  setHandler(syncRequestedSignal, (request) => {
-    requests++;
-    if (request?.chunkingSession) chunkingSession = request.chunkingSession;
-  });
-
-  const recordFailure = (failure: FailedItem) => {
-    totals.failed++;
-    carry.failedItems.push(failure);
-    if (carry.failedItems.length > MAX_FAILED_KEPT) carry.failedItems.shift();
-  };
-
-  const countSkip = (reason: string) => {
-    totals.skipped++;
-    carry.skippedReasons[reason] = (carry.skippedReasons[reason] ?? 0) + 1;
-  };
-
-  const finishWithError = async (message: string): Promise<SyncResult> => {
-    phase = 'finishing';
-    await CancellationScope.nonCancellable(() => db.failSync({ connectorId, message }));
-    phase = 'done';
-    return { outcome: stopRequested ? 'cancelled' : 'failed', connectorId, message, totals };
-  };
-
+  const run = startRun(input);
   try {
-    if (!input.carry) {
-      const begin = await db.beginSync({ connectorId, ...(input.expectedType ? { expectedType: input.expectedType } : {}) });
-      if (begin.kind === 'skip') {
-        log.info('sync skipped', { connectorId, reason: begin.reason });
-        phase = 'done';
-        return { outcome: 'skipped', connectorId, message: begin.reason, totals };
-      }
-      if (begin.kind === 'reject') {
-        phase = 'done';
-        return { outcome: 'rejected', connectorId, message: begin.reason, totals };
-      }
-      upsertSearchAttributes({ ConnectorId: [connectorId], ConnectorType: [begin.connectorType] });
+    const early = input.carry ? undefined : await beginOrSkip(run);
+    if (early) return early;
+    beginFirstPass(run);
+    if ((await syncUntilCaughtUp(run)) === 'stopped') {
+      return await endInError(run, `${run.stopRequested ?? 'stopped'}; ${RESUMES}`, 'cancelled');
     }
-
-    let restart = input.fullResync === true && !input.carry;
-    const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
-    coveredRequests = requests - (input.carry?.extraPass ? 1 : 0);
-    for (;;) {
-      phase = 'listing';
-      const page = await source.planPage({ connectorId, restart });
-      restart = false;
-      totals.pages++;
-      totals.unchanged += page.unchanged;
-      totals.renamed += page.renamed;
-      totals.deleted += page.deleted;
-      if (page.resynced) totals.resyncs++;
-      for (const skip of page.skipped) countSkip(skip.reason);
-      page.failed.forEach(recordFailure);
-
-      phase = 'transferring';
-      await mapLimited(page.transfers, TRANSFER_CONCURRENCY, async (item: PlannedItem) => {
-        inFlight++;
-        try {
-          const outcome = await transfers.transferFile({
-            connectorId,
-            item,
-            ...(chunkingSession ? { chunkingSession } : {}),
-          });
-          if (outcome.result === 'new') totals.new++;
-          else if (outcome.result === 'updated') totals.updated++;
-          else if (outcome.result === 'unchanged') totals.unchanged++;
-          else if (outcome.result === 'gone') countSkip(outcome.reason ?? 'deleted at the source before download');
-          else recordFailure({ sourceId: item.sourceId, name: item.name, reason: outcome.reason ?? 'failed' });
-          totals.bytes += outcome.bytes;
-        } finally {
-          inFlight--;
-        }
-      });
-
-      phase = 'committing';
-      const { swept } = await db.commitPage({
-        connectorId,
-        state: page.cursor,
-        ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
-      });
-      totals.deleted += swept;
-
-      if (!page.hasMore) {
-        if (requests === coveredRequests) break;
-        // Caught up, but a request arrived during this pass: one more pass from the saved cursor.
-        coveredRequests = requests;
-      }
-      if (stopRequested) {
-        return await finishWithError(`${stopRequested}; the next sync resumes from the last saved page`);
-      }
-      const info = workflowInfo();
-      if (info.continueAsNewSuggested || info.historyLength > maxEvents) {
-        log.info('continuing as new to keep history small', { connectorId, historyLength: info.historyLength });
-        carry.extraPass = requests > coveredRequests;
-        const next: SyncConnectorInput = { ...input, carry, ...(chunkingSession ? { chunkingSession } : {}) };
-        delete next.fullResync;
-        return await continueAsNew<typeof syncConnector>(next);
-      }
-    }
-
-    phase = 'finishing';
-    const summary = summarize(totals, carry.skippedReasons);
-    await db.finishSync({ connectorId, totals, summary });
-    phase = 'done';
-    if (requests > coveredRequests) {
-      // A request arrived while finishing: sync again rather than drop it.
-      return await continueAsNew<typeof syncConnector>({
-        connectorId,
-        ...(chunkingSession ? { chunkingSession } : {}),
-        ...(input.expectedType ? { expectedType: input.expectedType } : {}),
-      });
-    }
-    return { outcome: 'synced', connectorId, message: summary, totals };
+    await retryRecordedFailures(run);
+    return await finishSynced(run);
   } catch (e) {
-    if (e instanceof ContinueAsNew) throw e;
-    if (isCancellation(e)) {
-      await finishWithError('sync cancelled by an operator; the next sync resumes from the last saved page');
-      throw e;
-    }
-    const failure = e instanceof ActivityFailure ? e.cause : e;
-    if (failure instanceof ApplicationFailure && failure.type === 'ConnectorNotFound') throw failure;
-    const message = `sync failed: ${reasonOf(e)}`;
-    await finishWithError(message);
-    // Fail the run too, so the Temporal UI shows it red with the same message.
-    throw ApplicationFailure.create({ type: 'SyncFailed', message, nonRetryable: true, details: [totals] });
+    return await failRun(run, e);
   }
+}
+
+/** beginSync: a missing, deleted, disabled or mismatched connector ends the run here. */
+async function beginOrSkip(run: SyncRun): Promise<SyncResult | undefined> {
+  const { connectorId, input } = run;
+  const begin = await db.beginSync({ connectorId, ...(input.expectedType ? { expectedType: input.expectedType } : {}) });
+  if (begin.kind === 'run') {
+    run.carry.connectorType = begin.connectorType;
+    upsertSearchAttributes({ ConnectorId: [connectorId], ConnectorType: [begin.connectorType] });
+    return undefined;
+  }
+  if (begin.kind === 'skip') log.info('sync skipped', { connectorId, reason: begin.reason });
+  run.phase = 'done';
+  return { outcome: begin.kind === 'skip' ? 'skipped' : 'rejected', connectorId, message: begin.reason, totals: run.carry.totals };
+}
+
+/** Pages until the source says "caught up" and no request asks for another pass, or a stop is requested. */
+async function syncUntilCaughtUp(run: SyncRun): Promise<'caught-up' | 'stopped'> {
+  let restart = run.input.fullResync === true && !run.input.carry;
+  for (;;) {
+    const hasMore = await syncOnePage(run, restart);
+    restart = false;
+    if (!hasMore) {
+      if (!extraPassNeeded(run)) return 'caught-up';
+      beginExtraPass(run);
+    }
+    if (run.stopRequested) return 'stopped';
+    await continueIfHistoryLong(run);
+  }
+}
+
+/** List one page, transfer what changed, then commit: the cursor moves only once the page is durable. */
+async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
+  const { connectorId } = run;
+  run.phase = 'listing';
+  const page = await source.planPage({ connectorId, restart }).catch((e: unknown) => {
+    throw isCancellation(e) ? e : new SyncFailure('while listing changes', e);
+  });
+  countPlanned(run, page);
+  run.phase = 'transferring';
+  const settled = await transferItems(run, page.transfers);
+  run.phase = 'committing';
+  const { swept } = await db.commitPage({
+    connectorId,
+    state: page.cursor,
+    ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
+    failed: [...page.failed, ...settled.failed],
+    cleared: settled.cleared,
+  });
+  run.carry.totals.deleted += swept;
+  return page.hasMore;
+}
+
+function countPlanned(run: SyncRun, page: ListedPage): void {
+  const { totals } = run.carry;
+  totals.pages++;
+  totals.unchanged += page.unchanged;
+  totals.renamed += page.renamed;
+  totals.deleted += page.deleted;
+  if (page.resynced) totals.resyncs++;
+  for (const skip of page.skipped) countSkip(run, skip.reason);
+  for (const failure of page.failed) recordFailure(run, { sourceId: failure.sourceId, ...(failure.name ? { name: failure.name } : {}), reason: failure.reason });
+}
+
+/** A new run once Temporal suggests it or history passes the limit; totals and a pending request go along. */
+async function continueIfHistoryLong(run: SyncRun): Promise<void> {
+  const info = workflowInfo();
+  const limit = run.input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  if (!info.continueAsNewSuggested && info.historyLength <= limit) return;
+  log.info('continuing as new to keep history small', { connectorId: run.connectorId, historyLength: info.historyLength });
+  run.carry.extraPass = extraPassNeeded(run);
+  const next: SyncConnectorInput = { ...run.input, carry: run.carry, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) };
+  delete next.fullResync;
+  await continueAsNew<typeof syncConnector>(next);
+}
+
+/** Files recorded as failed by earlier syncs whose retry is due: tried again even if the source reports no change. */
+async function retryRecordedFailures(run: SyncRun): Promise<void> {
+  const due = await db.dueFailedItems({ connectorId: run.connectorId, limit: RETRIES_PER_SYNC });
+  if (due.length === 0) return;
+  run.phase = 'retrying failed files';
+  const settled = await transferItems(run, due, { failedBefore: true });
+  await db.settleFailedItems({ connectorId: run.connectorId, ...settled });
+}
+
+/** `active` with the summary; a request that arrived while finishing starts a fresh run. */
+async function finishSynced(run: SyncRun): Promise<SyncResult> {
+  const { connectorId, carry } = run;
+  run.phase = 'finishing';
+  const { summary } = await db.finishSync({ connectorId, totals: carry.totals, skippedReasons: carry.skippedReasons });
+  run.phase = 'done';
+  if (extraPassNeeded(run)) {
+    return await continueAsNew<typeof syncConnector>({
+      connectorId,
+      ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
+      ...(run.input.expectedType ? { expectedType: run.input.expectedType } : {}),
+      ...(run.input.transferAttempts ? { transferAttempts: run.input.transferAttempts } : {}),
+    });
+  }
+  return { outcome: 'synced', connectorId, message: summary, totals: carry.totals };
+}
+
+/** `error` with the message, written even while the run is being cancelled. */
+async function endInError(run: SyncRun, message: string, outcome: 'failed' | 'cancelled'): Promise<SyncResult> {
+  run.phase = 'finishing';
+  await CancellationScope.nonCancellable(() => db.failSync({ connectorId: run.connectorId, message }));
+  run.phase = 'done';
+  return { outcome, connectorId: run.connectorId, message, totals: run.carry.totals };
+}
+
+/** Every failure ends the connector in `error` (a missing row excepted: there is nothing to write to). */
+async function failRun(run: SyncRun, e: unknown): Promise<never> {
+  if (e instanceof ContinueAsNew) throw e;
+  if (isCancellation(e)) {
+    await endInError(run, `${sourceLabel(run.carry.connectorType)} sync cancelled by an operator; ${RESUMES}`, 'cancelled');
+    throw e;
+  }
+  const inner = e instanceof SyncFailure ? e.failure : e;
+  const failure = inner instanceof ActivityFailure ? inner.cause : inner;
+  if (failure instanceof ApplicationFailure && failure.type === FAILURE.connectorNotFound) throw failure;
+  const message = syncFailureMessage(run.carry.connectorType, e);
+  await endInError(run, message, 'failed');
+  // Fail the run too, so the Temporal UI shows it red with the same message.
+  throw ApplicationFailure.create({ type: FAILURE.syncFailed, message, nonRetryable: true, details: [run.carry.totals] });
 }

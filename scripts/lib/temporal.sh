@@ -7,7 +7,7 @@ TEMPORAL_DATA="$STACK_DIR/temporal"
 TEMPORAL_LOG="$LOG_DIR/temporal.log"
 TEMPORAL_NAMESPACE_NAME="default"
 # NAME=Type pairs registered in the namespace.
-TEMPORAL_SEARCH_ATTRIBUTES=(ConnectorId=Int ConnectorType=Keyword)
+TEMPORAL_SEARCH_ATTRIBUTES=(ConnectorId=Int ConnectorType=Keyword SyncTrigger=Keyword)
 
 # `temporal --version` reports 0.0.0-DEV unless the version is linked in.
 temporal_ldflags() {

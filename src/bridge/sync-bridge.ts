@@ -6,6 +6,7 @@ import type { Counters } from '../metrics.js';
 import { InvalidSyncRequest, parseSyncTrigger } from '../wire/messages.js';
 import { SYNC_WORKFLOW_TYPE, syncRequestedSignal, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
 import { CONSUMER_DURABLE, ensureConsumer, ensureStream } from './jetstream-setup.js';
+import { describeRun, type ConnectorSummary } from './run-description.js';
 
 export interface SyncBridgeOptions {
   js: JetStreamClient;
@@ -15,6 +16,11 @@ export interface SyncBridgeOptions {
   taskQueue: string;
   logger: Logger;
   counters: Counters;
+  /**
+   * The connector's name and scope for the run's summary in the Web UI (a read of
+   * its row). Undefined when unknown; a failed lookup never holds up a start.
+   */
+  describeConnector?: (connectorId: number) => Promise<ConnectorSummary | undefined>;
   /** How long JetStream waits for an ack before redelivering (starting a workflow takes milliseconds). */
   ackWaitMs?: number;
   maxDeliver?: number;
@@ -89,6 +95,13 @@ export class SyncBridge {
       ...(trigger.chunkingSession ? { chunkingSession: trigger.chunkingSession } : {}),
     };
     const workflowId = syncWorkflowId(trigger.connectorId);
+    const run = describeRun({
+      connectorId: trigger.connectorId,
+      type: trigger.type,
+      trigger: 'orchestrator',
+      connector: await this.connectorSummary(trigger.connectorId),
+      chunkingSession: trigger.chunkingSession,
+    });
     try {
       // Starts the sync, or tells the running one that another request came: it then makes
       // one more pass from its saved cursor before finishing, so no change is missed.
@@ -99,6 +112,9 @@ export class SyncBridge {
         signal: syncRequestedSignal,
         signalArgs: [trigger.chunkingSession ? { chunkingSession: trigger.chunkingSession } : {}],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        staticSummary: run.staticSummary,
+        staticDetails: run.staticDetails,
+        typedSearchAttributes: run.typedSearchAttributes,
       });
       await msg.ackAck();
       counters.inc('connector_bridge_syncs_started_total', { type: trigger.type });
@@ -111,6 +127,16 @@ export class SyncBridge {
         'could not start the sync workflow; the request will be redelivered',
       );
       msg.nak(delay);
+    }
+  }
+
+  private async connectorSummary(connectorId: number): Promise<ConnectorSummary | undefined> {
+    if (!this.opts.describeConnector) return undefined;
+    try {
+      return await this.opts.describeConnector(connectorId);
+    } catch (e) {
+      this.opts.logger.warn({ connectorId, error: describeError(e) }, 'could not read the connector for the run summary; starting without its name');
+      return undefined;
     }
   }
 }

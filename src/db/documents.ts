@@ -5,27 +5,31 @@ import type { Database, DocumentRow } from './schema.js';
 export interface KnownDocument {
   id: string;
   sourceId: string;
-  url: string | null;
+  /** The stored object's key (the `documents.url` column). */
+  objectKey: string | null;
   title: string | null;
   originalUrl: string | null;
   signature: string | null;
   status: string | null;
   /** Signature whose DocumentProcessRequest went out, if any. */
   publishedSignature: string | null;
+  /** The row version stored last and not yet published (a retry publishes it under the same id). */
+  unpublishedVersion: number | null;
 }
 
 type DocumentFields = Pick<DocumentRow, 'id' | 'source_id' | 'url' | 'title' | 'original_url' | 'signature' | 'status'>;
 
-function toKnownDocument(r: DocumentFields, publishedSignature: string | null): KnownDocument {
+function toKnownDocument(r: DocumentFields, publishedSignature: string | null, unpublishedVersion: number | null = null): KnownDocument {
   return {
     id: String(r.id),
     sourceId: r.source_id,
-    url: r.url,
+    objectKey: r.url,
     title: r.title,
     originalUrl: r.original_url,
     signature: r.signature,
     status: r.status,
     publishedSignature,
+    unpublishedVersion,
   };
 }
 
@@ -34,11 +38,17 @@ export async function findDocuments(db: Kysely<Database>, connectorId: number, s
   const rows = await db
     .selectFrom('documents as d')
     .leftJoin('connector_sync.published_versions as p', 'p.document_id', 'd.id')
-    .select(['d.id', 'd.source_id', 'd.url', 'd.title', 'd.original_url', 'd.signature', 'd.status', 'p.signature as published_signature'])
+    .select(['d.id', 'd.source_id', 'd.url', 'd.title', 'd.original_url', 'd.signature', 'd.status', 'p.signature as version_signature', 'p.version', 'p.published_at'])
     .where('d.connector_id', '=', connectorId)
     .where('d.source_id', 'in', sourceIds)
     .execute();
-  return new Map(rows.map((r) => [r.source_id, toKnownDocument(r, r.published_signature ?? null)]));
+  return new Map(
+    rows.map((r) => {
+      const published = r.published_at !== null && r.published_at !== undefined;
+      const pending = !published && r.version_signature === r.signature && typeof r.version === 'number' ? r.version : null;
+      return [r.source_id, toKnownDocument(r, published ? (r.version_signature ?? null) : null, pending)];
+    }),
+  );
 }
 
 export interface DocumentUpsert {
@@ -60,39 +70,50 @@ export function pgText<T extends string | null>(value: T): T {
   return (value === null ? null : value.replaceAll('\u0000', '')) as T;
 }
 
-/** One statement, race-free: the unique (connector_id, source_id) index decides insert or update. */
-export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<{ id: string; inserted: boolean }> {
-  const row = await db
-    .insertInto('documents')
-    .values({
-      connector_id: doc.connectorId,
-      source_id: doc.sourceId,
-      url: doc.objectKey,
-      original_url: pgText(doc.originalUrl),
-      title: pgText(doc.title),
-      content_type: doc.contentType,
-      signature: doc.signature,
-      chunking_session: pgText(doc.chunkingSession),
-      status: 'pending',
-      status_message: null,
-      last_update: new Date(),
-    })
-    .onConflict((oc) =>
-      oc.columns(['connector_id', 'source_id']).doUpdateSet({
-        url: (eb) => eb.ref('excluded.url'),
-        original_url: (eb) => eb.ref('excluded.original_url'),
-        title: (eb) => eb.ref('excluded.title'),
-        content_type: (eb) => eb.ref('excluded.content_type'),
-        signature: (eb) => eb.ref('excluded.signature'),
-        chunking_session: (eb) => eb.ref('excluded.chunking_session'),
-        status: 'pending',
-        status_message: null,
-        last_update: new Date(),
-      }),
+export interface StoredVersion {
+  id: string;
+  inserted: boolean;
+  /** The row version this store made: its message id is `doc-<id>-v<version>`. */
+  version: number;
+}
+
+/**
+ * Inserts or updates the rows and allocates each a new version to publish, in
+ * one statement, race-free: the unique (connector_id, source_id) index decides
+ * insert or update. Every call makes a new version (a restore included), so its
+ * publication gets a new message id. `docs` must not repeat a source id.
+ */
+export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert[]): Promise<Map<string, StoredVersion>> {
+  if (docs.length === 0) return new Map();
+  const now = new Date();
+  const values = docs.map(
+    (d) =>
+      sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${pgText(d.originalUrl)}, ${pgText(d.title)}, ${d.contentType}, ${d.signature}, ${pgText(d.chunkingSession)}, 'pending', null::text, ${now}::timestamptz)`,
+  );
+  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number }>`
+    with doc as (
+      insert into documents (connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, status, status_message, last_update)
+      values ${sql.join(values)}
+      on conflict (connector_id, source_id) do update set
+        url = excluded.url, original_url = excluded.original_url, title = excluded.title,
+        content_type = excluded.content_type, signature = excluded.signature,
+        chunking_session = excluded.chunking_session, status = 'pending', status_message = null,
+        last_update = excluded.last_update
+      returning id, source_id, signature, (xmax = 0) as inserted
+    ), pub as (
+      insert into connector_sync.published_versions as p (document_id, signature, version, published_at)
+      select id, signature, 1, null from doc
+      on conflict (document_id) do update set signature = excluded.signature, version = p.version + 1, published_at = null
+      returning document_id, version
     )
-    .returning(['id', sql<boolean>`(xmax = 0)`.as('inserted')])
-    .executeTakeFirstOrThrow();
-  return { id: String(row.id), inserted: row.inserted };
+    select doc.source_id, doc.id::text as id, doc.inserted, pub.version from doc join pub on pub.document_id = doc.id`.execute(db);
+  return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version) }]));
+}
+
+export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<StoredVersion> {
+  const stored = (await upsertDocuments(db, [doc])).get(doc.sourceId);
+  if (!stored) throw new Error(`upsert of document ${doc.sourceId} returned no row`);
+  return stored;
 }
 
 /** Title, web link and object key of a document whose bytes did not change. */
@@ -115,16 +136,27 @@ export async function markDocumentDeleted(db: Kysely<Database>, id: string): Pro
       .set({ status: 'deleted', status_message: 'removed at the source', last_update: new Date() })
       .where('id', '=', id)
       .execute();
-    await tx.deleteFrom('connector_sync.published_versions').where('document_id', '=', id).execute();
+    // The version number stays: a restored document is published under a new id.
+    await tx.updateTable('connector_sync.published_versions').set({ published_at: null }).where('document_id', '=', id).execute();
   });
 }
 
-export async function recordPublished(db: Kysely<Database>, documentId: string, signature: string): Promise<void> {
-  await db
-    .insertInto('connector_sync.published_versions')
-    .values({ document_id: documentId, signature })
-    .onConflict((oc) => oc.column('document_id').doUpdateSet({ signature, published_at: new Date() }))
-    .execute();
+/**
+ * Marks these versions published and adds the ones not marked before to the
+ * connector's `docs_analyzed`, in one statement: every publication is counted
+ * exactly once, whichever run (or retry) got it out.
+ */
+export async function recordPublished(db: Kysely<Database>, connectorId: number, versions: Array<{ documentId: string; version: number }>): Promise<void> {
+  if (versions.length === 0) return;
+  const pairs = versions.map((v) => sql`(${v.documentId}::bigint, ${v.version}::integer)`);
+  await sql`
+    with marked as (
+      update connector_sync.published_versions set published_at = now()
+      where (document_id, version) in (${sql.join(pairs)}) and published_at is null
+      returning document_id
+    )
+    update connectors set docs_analyzed = coalesce(docs_analyzed, 0) + (select count(*) from marked)
+    where id = ${connectorId} and exists (select 1 from marked)`.execute(db);
 }
 
 /** Records that a full enumeration saw these items, so the sweep after it keeps them. */

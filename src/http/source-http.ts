@@ -6,7 +6,9 @@ import {
   SourceUnreachableError,
   ThrottledError,
 } from '../errors.js';
+import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
+import type { TenantPauses } from './tenant-pauses.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -53,9 +55,14 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The source answered 404 (or what its classifier calls not-found): the caller decides what absence means there. */
+export const isNotFound = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError && e.status === 404;
+
 export interface SourceHttpOptions {
   /** Requests to one tenant share a throttling pause. */
   tenantKey: string;
+  /** The worker's pauses, shared by every SourceHttp it builds. */
+  pauses: TenantPauses;
   auth?: AccessTokenSource;
   classify?: Classifier;
   /** Attempts per request, first included. */
@@ -69,6 +76,10 @@ export interface SourceHttpOptions {
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
+  /** Where requests naming `rate` buckets wait their turn: the worker's, shared by every SourceHttp it builds. */
+  rateLimiter: RequestRateLimiter;
+  /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
+  onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
 }
 
 export interface RequestOptions {
@@ -79,22 +90,8 @@ export interface RequestOptions {
   /** Send the bearer token (default true when the client has auth). */
   authenticate?: boolean;
   signal?: AbortSignal;
-}
-
-const pausedUntil = new Map<string, number>();
-
-/** Clears every tenant pause (tests). */
-export function resetTenantPauses(): void {
-  pausedUntil.clear();
-}
-
-export function tenantPausedFor(tenantKey: string, now = Date.now()): number {
-  return Math.max(0, (pausedUntil.get(tenantKey) ?? 0) - now);
-}
-
-function pauseTenant(tenantKey: string, ms: number): void {
-  const until = Date.now() + ms;
-  if ((pausedUntil.get(tenantKey) ?? 0) < until) pausedUntil.set(tenantKey, until);
+  /** Per-second budgets this request counts against; every attempt waits for a slot in each. */
+  rate?: readonly RateBucket[];
 }
 
 async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
@@ -133,8 +130,8 @@ function isNetworkError(e: unknown): boolean {
 }
 
 export class SourceHttp {
-  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>> &
-    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry'>;
+  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
+    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
 
   constructor(options: SourceHttpOptions) {
     this.opts = {
@@ -193,6 +190,7 @@ export class SourceHttp {
     let lastNetworkError: Error | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       await this.waitForTenant(options.signal);
+      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
       let response: Response;
       const force = forceRefresh;
       forceRefresh = false;
@@ -247,8 +245,12 @@ export class SourceHttp {
         case 'retry': {
           const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
           const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          if (verdict.kind === 'throttle' || hinted !== undefined) pauseTenant(this.opts.tenantKey, delayMs);
-          if (delayMs > maxInlineWaitMs || attempt === maxAttempts - 1) {
+          const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
+          if (verdict.kind === 'throttle' || hinted !== undefined) {
+            this.opts.pauses.pause(this.opts.tenantKey, delayMs);
+            this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
+          }
+          if (handedOver) {
             const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
             throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
           }
@@ -272,7 +274,7 @@ export class SourceHttp {
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = tenantPausedFor(this.opts.tenantKey);
+      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
         throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);

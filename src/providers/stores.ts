@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { CredentialStore, FolderTree, GoogleCredential } from './types.js';
+import type { CredentialStore, FolderTree } from './types.js';
 
 /** Folder ancestry for one connector, in `connector_sync.source_folders`. */
 export function databaseFolderTree(db: Kysely<Database>, connectorId: number): FolderTree {
@@ -42,51 +42,16 @@ export function databaseFolderTree(db: Kysely<Database>, connectorId: number): F
 }
 
 /**
- * Where rotated tokens go: `connectors.config` (merged with jsonb `||`, so a
- * concurrent edit of another key is not lost) and `google_credentials`.
+ * Where rotated tokens go: `connectors.config`, merged with jsonb `||`, so a
+ * concurrent edit of another key is not lost.
  */
-export function databaseCredentialStore(
-  db: Kysely<Database>,
-  connector: { id: number; user_id: number; google_credential_id: number | null },
-): CredentialStore {
-  const findCredential = () => {
-    const query = db.selectFrom('google_credentials').selectAll();
-    return connector.google_credential_id !== null
-      ? query.where('id', '=', connector.google_credential_id)
-      : query.where('user_id', '=', connector.user_id);
-  };
+export function databaseCredentialStore(db: Kysely<Database>, connectorId: number): CredentialStore {
   return {
     async updateConnectorConfig(patch) {
       await db
         .updateTable('connectors')
         .set({ config: sql`config || ${JSON.stringify(patch)}::jsonb` })
-        .where('id', '=', connector.id)
-        .execute();
-    },
-    async loadGoogleCredential(): Promise<GoogleCredential | null> {
-      const row = await findCredential().executeTakeFirst();
-      if (!row) return null;
-      return {
-        id: row.id,
-        accessToken: row.access_token,
-        refreshToken: row.refresh_token,
-        expiresAt: row.token_expires_at,
-        clientId: row.client_id,
-        clientSecret: row.client_secret,
-      };
-    },
-    async saveGoogleCredential(update) {
-      const row = await findCredential().select('id').executeTakeFirst();
-      if (!row) throw new Error('no google_credentials row to save the refreshed token to');
-      await db
-        .updateTable('google_credentials')
-        .set({
-          access_token: update.accessToken,
-          token_expires_at: update.expiresAt,
-          ...(update.refreshToken ? { refresh_token: update.refreshToken } : {}),
-          last_update: new Date(),
-        })
-        .where('id', '=', row.id)
+        .where('id', '=', connectorId)
         .execute();
     },
   };

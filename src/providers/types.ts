@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ConnectorRow } from '../db/schema.js';
 import type { SourceHttp, SourceHttpOptions } from '../http/source-http.js';
 import type { Logger } from '../logger.js';
+import type { SourceMemory } from './source-memory.js';
 
 /**
  * The contract between the sync pipeline and a source (OneDrive, Google Drive,
@@ -57,18 +58,6 @@ export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
 export interface CredentialStore {
   /** Merges fields into `connectors.config` (e.g. a rotated refresh token). */
   updateConnectorConfig(patch: Record<string, unknown>): Promise<void>;
-  /** Reads the Google OAuth row linked to this connector, if any. */
-  loadGoogleCredential(): Promise<GoogleCredential | null>;
-  saveGoogleCredential(update: { accessToken: string; expiresAt: Date; refreshToken?: string }): Promise<void>;
-}
-
-export interface GoogleCredential {
-  id: number;
-  accessToken: string | null;
-  refreshToken: string | null;
-  expiresAt: Date | null;
-  clientId: string | null;
-  clientSecret: string | null;
 }
 
 /** Folder ancestry kept in `connector_sync.source_folders`, for scoping changes by ancestry. */
@@ -90,6 +79,8 @@ export interface SourceContext {
    * that share a throttling budget), its token source and its error classifier.
    */
   makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  /** What the worker's sources remember between activities: tokens, tenant pauses, keys. */
+  memory: SourceMemory;
   credentials: CredentialStore;
   folders: FolderTree;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as Minio from 'minio';
 import type { Config } from '../config.js';
@@ -19,6 +19,41 @@ export interface StoredObject {
 export class FileTooLargeError extends PermanentSourceError {
   constructor(limit: number) {
     super(`file is larger than the ${formatBytes(limit)} size cap (MAX_FILE_SIZE_BYTES)`, 'fileTooLarge', 'item');
+  }
+}
+
+/** Codes of our own object store failing as a whole (down, overloaded, misconfigured): never one file's fault. */
+const STORE_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
+  'InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'AccessDenied', 'InvalidAccessKeyId',
+  'SignatureDoesNotMatch', 'NoSuchBucket', 'ExpiredToken', 'InvalidToken', 'XMinioServerNotInitialized',
+]);
+
+/**
+ * The object store failed an operation. `unavailable`: it fails for everything
+ * (connection refused, 5xx, credentials or bucket wrong); otherwise it refused
+ * this one object (e.g. an S3 error like MalformedXML or EntityTooLarge).
+ */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly unavailable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static from(e: unknown, operation: string): StorageError {
+    if (e instanceof StorageError) return e;
+    const err = e as { code?: unknown; statusCode?: unknown; message?: unknown; cause?: { code?: unknown } };
+    const code = typeof err?.code === 'string' ? err.code : typeof err?.cause?.code === 'string' ? err.cause.code : 'unknown';
+    const status = typeof err?.statusCode === 'number' ? err.statusCode : undefined;
+    const unavailable = STORE_UNAVAILABLE_CODES.has(code) || (status !== undefined && status >= 500) || code === 'unknown';
+    const detail = typeof err?.message === 'string' ? err.message : String(e);
+    return new StorageError(`the object store failed to ${operation} (${code}: ${detail})`, code, unavailable, { cause: e });
   }
 }
 
@@ -54,11 +89,17 @@ export class MeteredStream extends Transform {
   }
 }
 
+/** What the sync's activities use of the bucket (tests pass an in-memory one). */
+export type DocumentBucket = Pick<ObjectStore, 'putStream' | 'copy' | 'remove' | 'exists' | 'read'>;
+
 export class ObjectStore {
   readonly bucket: string;
   private readonly client: Minio.Client;
 
-  constructor(settings: Config['objectStore'], partSize = 8 * 1024 * 1024) {
+  constructor(
+    settings: Config['objectStore'],
+    private readonly partSize = 8 * 1024 * 1024,
+  ) {
     this.bucket = settings.bucket;
     this.client = new Minio.Client({
       endPoint: settings.endPoint,
@@ -88,8 +129,11 @@ export class ObjectStore {
   }
 
   /**
-   * Streams `body` into `key`, hashing and capping it on the way. A failure
-   * part-way (source error, cap exceeded) leaves no partial object behind.
+   * Streams `body` into `key`, hashing and capping it on the way. A body that
+   * fits in one part (an empty one included) is sent as one PUT with its
+   * length; a longer one as a multipart upload, so memory stays bounded by the
+   * part size. A failure part-way (source error, cap exceeded) leaves no
+   * partial object behind; the store's own failures are StorageErrors.
    */
   async putStream(
     key: string,
@@ -97,18 +141,51 @@ export class ObjectStore {
     options: { contentType: string; maxBytes: number; onProgress?: (bytes: number) => void },
   ): Promise<StoredObject> {
     const meter = new MeteredStream(options.maxBytes, options.onProgress);
-    const upload = this.client.putObject(this.bucket, key, meter, undefined, { 'Content-Type': options.contentType });
+    const headers = { 'Content-Type': options.contentType };
+    let sourceFailure: unknown;
+    const upload = async (bytes: AsyncIterable<Buffer>): Promise<void> => {
+      const chunks = bytes[Symbol.asyncIterator]();
+      const next = async (): Promise<IteratorResult<Buffer>> => {
+        try {
+          return await chunks.next();
+        } catch (e) {
+          sourceFailure = e;
+          throw e;
+        }
+      };
+      const head: Buffer[] = [];
+      let headBytes = 0;
+      for (;;) {
+        const step = await next();
+        if (step.done) {
+          const whole = Buffer.concat(head, headBytes);
+          await this.client.putObject(this.bucket, key, whole, whole.length, headers);
+          return;
+        }
+        head.push(step.value);
+        headBytes += step.value.length;
+        if (headBytes >= this.partSize) break;
+      }
+      const rest = Readable.from(
+        (async function* () {
+          yield* head;
+          for (;;) {
+            const step = await next();
+            if (step.done) return;
+            yield step.value;
+          }
+        })(),
+      );
+      await this.client.putObject(this.bucket, key, rest, undefined, headers);
+    };
     try {
-      await pipeline(body, meter);
+      await pipeline(body, meter, upload);
     } catch (e) {
-      // The upload may still be waiting on the broken stream: stop it, and drop what it sent.
-      upload.catch(() => undefined);
-      meter.destroy();
       await this.client.removeIncompleteUpload(this.bucket, key).catch(() => undefined);
       await this.remove(key).catch(() => undefined);
-      throw e;
+      if (e === sourceFailure || e instanceof FileTooLargeError) throw e;
+      throw StorageError.from(e, `store ${key}`);
     }
-    await upload;
     return { key, size: meter.bytes, sha256: meter.digest() };
   }
 

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import { resetTenantPauses } from '../../src/http/source-http.js';
-import { forgetDriveTokens } from '../../src/providers/google-drive/index.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress } from '../../workflows/definitions.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
@@ -40,8 +38,6 @@ afterAll(async () => {
 
 beforeEach(async () => {
   emu.reset();
-  forgetDriveTokens();
-  resetTenantPauses();
   await resetDatabase(service.db);
   userId = await createUser(service.db);
 });

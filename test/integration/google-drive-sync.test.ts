@@ -3,8 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { MIME } from '../../src/contract.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import { resetTenantPauses } from '../../src/http/source-http.js';
-import { forgetDriveTokens } from '../../src/providers/google-drive/index.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress, SyncResult } from '../../workflows/definitions.js';
 import type { ServiceAccountKeyFile } from '../emulators/drive/auth.js';
@@ -92,9 +90,7 @@ beforeEach(async () => {
   emu.reset();
   emu.tokenTtlSeconds = 3600;
   onDriveRequest = undefined;
-  // Tokens are cached per connector id in this process; each test starts signed out.
-  forgetDriveTokens();
-  resetTenantPauses();
+  // Tokens are cached per connector (or credential row) id, and ids keep counting across tests: each test starts signed out.
   await resetDatabase(service.db);
   await reader.drain(500);
   userId = await createUser(service.db);
@@ -647,7 +643,7 @@ describe('per-file refusals', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed (refused.pdf; retried by later syncs, see the failedItems query)');
     expect(await titles(connectorId)).toEqual(['fine-1.txt', 'fine-2.txt']);
     const progress = await progressOf(connectorId);
     expect(progress.failedItems).toEqual([expect.objectContaining({ sourceId: refused, name: 'refused.pdf' })]);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
+import { SourceMemory } from '../../src/providers/source-memory.js';
 import { ObjectStore } from '../../src/storage/object-store.js';
 import { createSyncWorker } from '../../src/worker.js';
 import type { SyncResult } from '../../workflows/definitions.js';
@@ -104,7 +105,7 @@ describe('Temporal', () => {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsSourcePath,
-      deps: { db, store, jetstream: jetstream(nc), providers: {}, logger: createLogger('silent'), maxFileSizeBytes: 1024 },
+      deps: { db, store, jetstream: jetstream(nc), providers: {}, sourceMemory: new SourceMemory(), logger: createLogger('silent'), maxFileSizeBytes: 1024 },
     });
     const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
     const result = await worker.runUntil(

@@ -1,16 +1,18 @@
 import type { ConnectorRow } from '../../src/db/schema.js';
 import { SourceHttp, type SourceHttpOptions } from '../../src/http/source-http.js';
 import { createLogger } from '../../src/logger.js';
-import type { CredentialStore, FolderTree, GoogleCredential, SourceContext } from '../../src/providers/types.js';
+import { SourceMemory } from '../../src/providers/source-memory.js';
+import type { CredentialStore, FolderTree, SourceContext } from '../../src/providers/types.js';
 
 /**
  * A SourceContext whose credential store and folder tree live in memory, for
- * provider tests that talk to an emulator without the database.
+ * provider tests that talk to an emulator without the database. Each context
+ * has its own SourceMemory (tokens, tenant pauses) unless it is given one, as
+ * the activities of one worker share theirs.
  */
 export interface MemorySourceContext extends SourceContext {
   /** Every config patch the provider wrote back, in order. */
   configPatches: Array<Record<string, unknown>>;
-  googleCredential: GoogleCredential | null;
   folderMap: Map<string, { parentId: string | null; inScope: boolean }>;
 }
 
@@ -41,35 +43,23 @@ export function connectorRow(overrides: Partial<ConnectorRow> = {}): ConnectorRo
 
 export function memorySourceContext(
   connector: ConnectorRow,
-  options: { googleCredential?: GoogleCredential | null; http?: Partial<SourceHttpOptions> } = {},
+  options: { http?: Partial<SourceHttpOptions>; memory?: SourceMemory } = {},
 ): MemorySourceContext {
   const configPatches: Array<Record<string, unknown>> = [];
   const folderMap = new Map<string, { parentId: string | null; inScope: boolean }>();
+  const memory = options.memory ?? new SourceMemory();
   const ctx: MemorySourceContext = {
     connector,
     config: { ...(connector.config) },
     configPatches,
-    googleCredential: options.googleCredential ?? null,
     folderMap,
     logger: createLogger('silent'),
-    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options.http, ...opts }),
+    memory,
+    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts }),
     credentials: {
       updateConnectorConfig(patch) {
         configPatches.push(patch);
         Object.assign(ctx.config, patch);
-        return Promise.resolve();
-      },
-      loadGoogleCredential() {
-        return Promise.resolve(ctx.googleCredential);
-      },
-      saveGoogleCredential(update) {
-        if (!ctx.googleCredential) throw new Error('no google credential row to update');
-        ctx.googleCredential = {
-          ...ctx.googleCredential,
-          accessToken: update.accessToken,
-          expiresAt: update.expiresAt,
-          refreshToken: update.refreshToken ?? ctx.googleCredential.refreshToken,
-        };
         return Promise.resolve();
       },
     } satisfies CredentialStore,

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -62,5 +65,46 @@ describe('configuration', () => {
       expect((e as Error).message).toMatch(/^DATABASE_URL/);
       expect((e as Error).message).not.toContain('hunter2');
     }
+  });
+
+  describe('Temporal Cloud and TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'connector-tls-'));
+    const cert = join(dir, 'client.pem');
+    const key = join(dir, 'client.key');
+    writeFileSync(cert, '-----BEGIN CERTIFICATE-----\n');
+    writeFileSync(key, '-----BEGIN PRIVATE KEY-----\n');
+
+    it('an mTLS client certificate and key turn TLS on', () => {
+      const c = loadConfig({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key });
+      expect(c.temporal).toEqual({
+        address: 'ns.acct.tmprl.cloud:7233',
+        namespace: 'ns.acct',
+        taskQueue: 'echomind-connector',
+        tls: { certPath: cert, keyPath: key },
+      });
+    });
+
+    it('an API key turns TLS on and is never printed', () => {
+      const c = loadConfig({ TEMPORAL_API_KEY: 'tcak-SECRET' });
+      expect(c.temporal.tls).toEqual({});
+      expect(c.temporal.apiKey).toBe('tcak-SECRET');
+      try {
+        loadConfig({ TEMPORAL_API_KEY: 'tcak-SECRET', TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key });
+        expect.unreachable();
+      } catch (e) {
+        expect((e as Error).message).toMatch(/^TEMPORAL_API_KEY must not be set with TEMPORAL_TLS_CERT/);
+        expect((e as Error).message).not.toContain('tcak-SECRET');
+      }
+    });
+
+    it('refuses half a certificate pair, a missing file, and a CA without TLS', () => {
+      expect(() => loadConfig({ TEMPORAL_TLS_CERT: cert })).toThrowError(/^TEMPORAL_TLS_KEY must be set with TEMPORAL_TLS_CERT/);
+      expect(() => loadConfig({ TEMPORAL_TLS_KEY: key })).toThrowError(/^TEMPORAL_TLS_CERT must be set with TEMPORAL_TLS_KEY/);
+      expect(() => loadConfig({ TEMPORAL_TLS_CERT: join(dir, 'nope.pem'), TEMPORAL_TLS_KEY: key })).toThrowError(
+        /^TEMPORAL_TLS_CERT must be the path of an existing file/,
+      );
+      expect(() => loadConfig({ TEMPORAL_TLS_CA: cert })).toThrowError(/^TEMPORAL_TLS must be true when TEMPORAL_TLS_CA/);
+      expect(loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CA: cert }).temporal.tls).toEqual({ caPath: cert });
+    });
   });
 });

@@ -1,17 +1,17 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentSourceError, SourceProtocolError, SourceUnreachableError, ThrottledError } from '../../src/errors.js';
 import {
   HttpStatusError,
   SourceHttp,
   redactUrl,
-  resetTenantPauses,
-  tenantPausedFor,
   type AccessTokenSource,
   type SourceHttpOptions,
 } from '../../src/http/source-http.js';
+import { RequestRateLimiter } from '../../src/http/rate-limit.js';
+import { TenantPauses } from '../../src/http/tenant-pauses.js';
 
 /**
  * SourceHttp against a real HTTP server on 127.0.0.1. Each test mounts its own
@@ -58,8 +58,14 @@ const destroySocket: Handler = (req) => {
   req.socket.destroy();
 };
 
+/** The pauses of one worker: every client of a test shares them, as a worker's do. */
+let pauses = new TenantPauses();
+beforeEach(() => {
+  pauses = new TenantPauses();
+});
+
 function client(options: Partial<SourceHttpOptions> = {}): SourceHttp {
-  return new SourceHttp({ tenantKey: 'tenant-a', baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
+  return new SourceHttp({ tenantKey: 'tenant-a', pauses, rateLimiter: new RequestRateLimiter(), baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
 }
 
 /** Hands out `old-token` until asked to refresh, then `new-token`. */
@@ -107,7 +113,6 @@ afterAll(async () => {
 afterEach(() => {
   routes.clear();
   hits.length = 0;
-  resetTenantPauses();
 });
 
 describe('SourceHttp.json', () => {
@@ -197,7 +202,7 @@ describe('Retry-After and throttling', () => {
     expect((error as Error).message).toMatch(/requests to tenant-a are paused by throttling for 1[12]\d s/);
     expect((error as ThrottledError).retryAfterMs).toBeGreaterThan(110_000);
     expect(hitsOf('/other')).toHaveLength(0);
-    expect(tenantPausedFor('tenant-b')).toBe(0);
+    expect(pauses.pausedFor('tenant-b')).toBe(0);
   });
 
   it('pauses every client of the throttled tenant, and only that tenant', async () => {
@@ -219,6 +224,15 @@ describe('Retry-After and throttling', () => {
     const throttledAt = hitsOf('/a-throttled')[0]?.at ?? 0;
     expect((hitsOf('/a-other')[0]?.at ?? 0) - throttledAt).toBeGreaterThanOrEqual(900);
     expect((hitsOf('/b-other')[0]?.at ?? Infinity) - throttledAt).toBeLessThan(300);
+  });
+
+  it('keeps a pause to the worker that met it: another worker\'s clients of the same tenant are not held', async () => {
+    const throttled = route('/long-wait', json(429, {}, { 'retry-after': '120' }));
+    route('/elsewhere', ok());
+    await caught(client({ maxInlineWaitMs: 1_000 }).json(throttled));
+    const otherWorker = client({ pauses: new TenantPauses(), maxInlineWaitMs: 1_000 });
+    expect(await otherWorker.json(`${base}/elsewhere`)).toMatchObject({ status: 200 });
+    expect(pauses.pausedFor('tenant-a')).toBeGreaterThan(110_000);
   });
 });
 

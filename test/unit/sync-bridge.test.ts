@@ -25,7 +25,10 @@ function message(subject: string, data: Uint8Array, deliveryCount = 1) {
   return { msg: msg as unknown as JsMsg, settled };
 }
 
-function bridgeWith(signalWithStart: (type: string, options: Record<string, unknown>) => Promise<unknown>) {
+function bridgeWith(
+  signalWithStart: (type: string, options: Record<string, unknown>) => Promise<unknown>,
+  describeConnector?: (id: number) => Promise<{ name: string; scope: string | null; scopeId: string | null } | undefined>,
+) {
   const lines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
   const counters = new Counters();
@@ -39,6 +42,7 @@ function bridgeWith(signalWithStart: (type: string, options: Record<string, unkn
     logger,
     counters,
     maxNakDelayMs: 60_000,
+    ...(describeConnector ? { describeConnector } : {}),
   });
   return { bridge, counters, lines };
 }
@@ -97,5 +101,44 @@ describe('the NATS bridge', () => {
     expect(started).toBe(0);
     expect(counters.get('connector_bridge_messages_terminated_total', { reason: 'undecodable' })).toBe(1);
     expect(lines.some((l) => l.includes('"reason":"undecodable"'))).toBe(true);
+  });
+
+  it('names the run for the Web UI: summary with the connector name, details, and search attributes incl. SyncTrigger', async () => {
+    const starts: Array<Record<string, unknown>> = [];
+    const { bridge } = bridgeWith(
+      (_type, options) => {
+        starts.push(options);
+        return Promise.resolve({ signaledRunId: 'run-1' });
+      },
+      (id) => Promise.resolve(id === 7 ? { name: 'Marketing files', scope: 'team', scopeId: 'T-42' } : undefined),
+    );
+    const { msg } = message('connector.sync.onedrive', syncRequestBytes({ connectorId: 7, type: ConnectorType.ONEDRIVE, chunkingSession: 'c-9' }));
+    await bridge.handle(msg);
+    expect(starts[0]?.staticSummary).toBe('OneDrive sync of connector 7 · Marketing files');
+    expect(starts[0]?.staticDetails).toBe('**Type:** onedrive\n\n**Scope:** team (T-42)\n\n**Trigger:** orchestrator\n\n**Chunking session:** c-9');
+    const attributes = starts[0]?.typedSearchAttributes as Array<{ key: { name: string; type: string }; value: unknown }>;
+    expect(attributes.map((a) => [a.key.name, a.key.type, a.value])).toEqual([
+      ['ConnectorId', 'INT', 7],
+      ['ConnectorType', 'KEYWORD', 'onedrive'],
+      ['SyncTrigger', 'KEYWORD', 'orchestrator'],
+    ]);
+  });
+
+  it('still starts the sync, without the name, when the connector row cannot be read', async () => {
+    const starts: Array<Record<string, unknown>> = [];
+    const { bridge, lines } = bridgeWith(
+      (_type, options) => {
+        starts.push(options);
+        return Promise.resolve({ signaledRunId: 'run-1' });
+      },
+      () => Promise.reject(new Error('connection refused')),
+    );
+    const { msg, settled } = message('connector.sync.google_drive', syncRequestBytes({ connectorId: 9, type: ConnectorType.GOOGLE_DRIVE }));
+    await bridge.handle(msg);
+    expect(settled).toEqual(['ack']);
+    expect(starts[0]?.staticSummary).toBe('Google Drive sync of connector 9');
+    expect(starts[0]?.staticDetails).toContain('**Scope:** unknown');
+    expect(starts[0]?.staticDetails).toContain('**Chunking session:** none');
+    expect(lines.some((l) => l.includes('could not read the connector for the run summary'))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CursorExpiredError, SourceProtocolError } from '../../errors.js';
-import { HttpStatusError, type SourceHttp } from '../../http/source-http.js';
+import { HttpStatusError, isNotFound, type SourceHttp } from '../../http/source-http.js';
 import {
   changeListSchema,
   driveFileSchema,
@@ -10,7 +10,7 @@ import {
   parseDriveAnswer,
   type DriveChange,
   type DriveFile,
-} from './drive-types.js';
+} from './api.js';
 
 /**
  * Drive v3 calls this source makes, typed. Every request goes through the
@@ -34,11 +34,9 @@ export interface ChangeListing {
   newStartPageToken?: string;
 }
 
-export const isNotFound = (e: unknown): boolean => e instanceof HttpStatusError && e.status === 404;
-
-/** Drive's 400 for a page token it no longer knows, as the error the pipeline restarts on. */
+/** Drive rejecting a page token (400 invalid, 410 gone…), as the error the pipeline restarts on. */
 function expiredCursor(e: unknown, what: string): unknown {
-  if (e instanceof HttpStatusError && e.code === 'invalidPageToken') {
+  if (e instanceof HttpStatusError && (e.code === 'invalidPageToken' || e.status === 410)) {
     return new CursorExpiredError(`Google Drive rejected the saved ${what} page token; the source is enumerated again`, undefined, { cause: e });
   }
   return e;

@@ -1,6 +1,6 @@
-import { isPermanent, PermanentSourceError } from '../../errors.js';
+import { isPermanent, ItemGoneError, PermanentSourceError } from '../../errors.js';
+import { isNotFound } from '../../http/source-http.js';
 import type { ItemContent, SourceItem } from '../types.js';
-import { isNotFound } from './client.js';
 import { readDriveFetch } from './mapping.js';
 import type { DriveSession } from './session.js';
 
@@ -54,7 +54,7 @@ export async function openDriveContent(session: DriveSession, item: SourceItem):
     return toContent(await session.client.download(fetch.fileId));
   } catch (e) {
     if (isNotFound(e)) {
-      throw new PermanentSourceError(`"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`, 'notFound', 'item', { cause: e });
+      throw new ItemGoneError(`"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`, { cause: e });
     }
     throw e;
   }

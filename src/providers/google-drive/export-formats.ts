@@ -74,24 +74,24 @@ export function withExtension(name: string, extension: string | undefined): stri
 
 /**
  * Checks a connector's `export_formats` override and merges it over the defaults.
- * Returns an error text naming the bad entry instead of throwing, so the caller
- * decides how to report it.
+ * Returns an error text naming the bad entry (never its value) instead of
+ * throwing, so the config schema reports it under the key `export_formats`.
  */
 export function mergeExportFormats(raw: unknown): { ok: true; formats: ExportFormats } | { ok: false; error: string } {
   if (raw === undefined || raw === null) return { ok: true, formats: DEFAULT_EXPORT_FORMATS };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { ok: false, error: 'export_formats must be an object mapping a Google type to an export type, e.g. {"application/vnd.google-apps.document": "application/pdf"}' };
+    return { ok: false, error: 'must be an object mapping a Google type to an export type, e.g. {"application/vnd.google-apps.document": "application/pdf"}' };
   }
   const merged: Record<string, string> = { ...DEFAULT_EXPORT_FORMATS };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const native = canonicalMime(key);
     const choices = EXPORT_CHOICES[native];
     if (!choices) {
-      return { ok: false, error: `export_formats["${key}"]: not an exportable Google type; use one of ${Object.keys(EXPORT_CHOICES).join(', ')}` };
+      return { ok: false, error: `names "${key}", which is not an exportable Google type; use one of ${Object.keys(EXPORT_CHOICES).join(', ')}` };
     }
     const target = typeof value === 'string' ? canonicalMime(value) : undefined;
     if (!target || !choices.includes(target)) {
-      return { ok: false, error: `export_formats["${key}"]: ${JSON.stringify(value)} is not an export type EchoMind can ingest for it; use one of ${choices.join(', ')}` };
+      return { ok: false, error: `maps "${key}" to a type EchoMind cannot ingest for it; use one of ${choices.join(', ')}` };
     }
     merged[native] = target;
   }

@@ -1,6 +1,6 @@
 import { resolveContentType } from '../../contract.js';
 import type { SourceChange, SourceItem } from '../types.js';
-import type { DriveFile } from './drive-types.js';
+import type { DriveFile } from './api.js';
 import { extensionFor, GOOGLE_APPS, GOOGLE_APPS_PREFIX, withExtension, type ExportFormats } from './export-formats.js';
 
 /**

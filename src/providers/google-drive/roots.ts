@@ -14,7 +14,7 @@ export interface ScopeRoot {
 }
 
 function notUsable(key: string, problem: string, code: string): PermanentSourceError {
-  return new PermanentSourceError(`Google Drive connector config: ${key} ${problem}`, code, 'sync');
+  return new PermanentSourceError(`connector config "${key}" ${problem}`, code, 'sync');
 }
 
 export async function sharedDrivesOf(session: DriveSession): Promise<ScopeRoot[]> {
@@ -39,17 +39,17 @@ export async function resolveScopeRoots(session: DriveSession): Promise<ScopeRoo
       return [{ root: (await client.getFile('root', 'id')).id }, ...(await sharedDrivesOf(session))];
     case 'shared-drive': {
       const drive = await client.findSharedDrive(scope.driveId);
-      if (!drive) throw notUsable('drive_id', `"${scope.driveId}" is not a shared drive this Google identity is a member of`, 'driveNotFound');
+      if (!drive) throw notUsable('drive_id', 'names no shared drive this Google identity is a member of', 'driveNotFound');
       return [{ root: drive.id, driveId: drive.id }];
     }
     case 'folder': {
       const folder = await client.findFile(scope.folderId, 'id,name,mimeType,driveId,trashed');
       if (!folder || folder.trashed) {
-        throw notUsable('folder_id', `"${scope.folderId}" was not found, is trashed, or is not shared with this Google identity`, 'folderNotFound');
+        throw notUsable('folder_id', 'names a folder that was not found, is trashed, or is not shared with this Google identity', 'folderNotFound');
       }
-      if (!isFolder(folder)) throw notUsable('folder_id', `"${scope.folderId}" is a file (${folder.mimeType}), not a folder`, 'notAFolder');
+      if (!isFolder(folder)) throw notUsable('folder_id', `names a file (${folder.mimeType}), not a folder`, 'notAFolder');
       if (scope.driveId && folder.driveId !== scope.driveId) {
-        throw notUsable('folder_id', `"${scope.folderId}" is not in the shared drive drive_id "${scope.driveId}"`, 'folderNotInDrive');
+        throw notUsable('folder_id', 'names a folder that is not in the shared drive "drive_id" names', 'folderNotInDrive');
       }
       return [{ root: folder.id, ...(folder.driveId ? { driveId: folder.driveId } : {}) }];
     }

@@ -1,6 +1,6 @@
 import type { FolderTree } from '../types.js';
 import type { DriveClient } from './client.js';
-import type { DriveFile } from './drive-types.js';
+import type { DriveFile } from './api.js';
 
 /**
  * Is a file inside the connector's scope? Decided by ancestry over the folder

@@ -58,18 +58,23 @@ function parseKey(text: string): ServiceAccountKey {
   };
 }
 
-const loaded = new Map<string, Promise<ServiceAccountKey>>();
+/**
+ * Service-account keys read and checked once per worker (per distinct setting),
+ * not once per activity. The worker holds one (see SourceMemory).
+ */
+export class ServiceAccountKeys {
+  private readonly loaded = new Map<string, Promise<ServiceAccountKey>>();
 
-/** Reads and checks the key once per process (per distinct setting). */
-export function loadServiceAccountKey(setting: string): Promise<ServiceAccountKey> {
-  let key = loaded.get(setting);
-  if (!key) {
-    key = readSetting(setting).then(parseKey);
-    // A failed read is not cached: the file may appear before the next attempt.
-    key.catch(() => loaded.delete(setting));
-    loaded.set(setting, key);
+  load(setting: string): Promise<ServiceAccountKey> {
+    let key = this.loaded.get(setting);
+    if (!key) {
+      key = readSetting(setting).then(parseKey);
+      // A failed read is not kept: the file may appear before the next attempt.
+      key.catch(() => this.loaded.delete(setting));
+      this.loaded.set(setting, key);
+    }
+    return key;
   }
-  return key;
 }
 
 const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');

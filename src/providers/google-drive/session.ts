@@ -2,12 +2,13 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { FolderTree, SourceContext } from '../types.js';
 import { resolveDriveIdentity } from './auth.js';
-import { classifyDriveError } from './classify.js';
 import { DriveClient } from './client.js';
-import { parseDriveConfig, type DriveConnectorConfig } from './drive-config.js';
+import { parseDriveConfig, type DriveConnectorConfig } from './config.js';
+import type { GoogleCredentialStore } from './credentials.js';
+import { classifyDriveError } from './errors.js';
 import { ScopeTree } from './scope.js';
 
-/** What one listChanges or openContent call works with, built from the SourceContext. */
+/** What one listChanges or openContent call works with, built once from the SourceContext. */
 export interface DriveSession {
   config: DriveConnectorConfig;
   client: DriveClient;
@@ -18,9 +19,9 @@ export interface DriveSession {
   apiOrigin: string;
 }
 
-export async function openDriveSession(ctx: SourceContext, settings: Config['google']): Promise<DriveSession> {
+export async function openDriveSession(ctx: SourceContext, settings: Config['google'], credentials: GoogleCredentialStore): Promise<DriveSession> {
   const config = parseDriveConfig(ctx.config);
-  const identity = await resolveDriveIdentity(ctx, settings, config);
+  const identity = await resolveDriveIdentity(ctx, settings, config, credentials);
   const http = ctx.makeHttp({ tenantKey: `google-drive:${identity.label}`, auth: identity.tokens, classify: classifyDriveError });
   const baseUrl = settings.driveBaseUrl.replace(/\/+$/, '');
   const client = new DriveClient(http, baseUrl);

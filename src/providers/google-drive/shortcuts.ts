@@ -1,6 +1,6 @@
 import type { SourceChange } from '../types.js';
 import type { FolderTask } from './cursor.js';
-import type { DriveFile } from './drive-types.js';
+import type { DriveFile } from './api.js';
 import { isFolder, isShortcut, mapDriveFile } from './mapping.js';
 import { shortcutKey, targetKey } from './scope.js';
 import type { DriveSession } from './session.js';

@@ -1,8 +1,8 @@
 import type { Config } from '../../config.js';
 import type { SourceHttp } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
-import { GraphTokenSource } from './auth.js';
-import { classifyGraphError } from './graph-errors.js';
+import { graphTokenSource } from './auth.js';
+import { classifyGraphError } from './errors.js';
 import { resolveGraphIdentity } from './identity.js';
 
 /** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
@@ -12,13 +12,14 @@ export interface GraphClient {
   baseUrl: string;
 }
 
+/** The Graph half of every Graph source's session (OneDrive, Teams): sign-in from the connector config, tenant pause, error rules. */
 export function graphClient(ctx: SourceContext, settings: Config['microsoft']): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
   const http = ctx.makeHttp({
     // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
     // A delegated sign-in through "common" does not say its tenant, so it waits alone.
     tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
-    auth: new GraphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
+    auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify: classifyGraphError,
   });
   return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { PermanentSourceError } from '../../errors.js';
-import { optionalConfigString } from './config-keys.js';
+import { optionalText, parseConnectorConfig } from '../connector-config.js';
 
 /**
  * Which credentials a connector signs in to Microsoft with.
@@ -24,18 +25,30 @@ export type GraphIdentity =
       refreshToken: string;
     };
 
+/** The sign-in keys every Graph source reads from its connector config (spread into its own schema). */
+export const graphSignInKeys = {
+  refresh_token: optionalText,
+  client_id: optionalText,
+  client_secret: optionalText,
+  tenant_id: optionalText,
+};
+
+const graphSignInSchema = z.object(graphSignInKeys);
+
 /** Tenant for delegated sign-in when none is configured: any work, school or personal account. */
 const ANY_TENANT = 'common';
 
 function missing(what: string): PermanentSourceError {
-  return new PermanentSourceError(`Microsoft credentials are incomplete: ${what} is not set`, 'missing_credentials', 'sync');
+  return new PermanentSourceError(`Microsoft credentials are incomplete: ${what} is not set`, 'missingCredentials', 'sync');
 }
 
 export function resolveGraphIdentity(config: Record<string, unknown>, settings: Config['microsoft']): GraphIdentity {
-  const refreshToken = optionalConfigString(config, 'refresh_token');
-  const ownClientId = optionalConfigString(config, 'client_id');
-  const ownClientSecret = optionalConfigString(config, 'client_secret');
-  const ownTenant = optionalConfigString(config, 'tenant_id');
+  const {
+    refresh_token: refreshToken,
+    client_id: ownClientId,
+    client_secret: ownClientSecret,
+    tenant_id: ownTenant,
+  } = parseConnectorConfig(graphSignInSchema, config);
   const bringsOwnApp = ownClientId !== undefined || ownClientSecret !== undefined;
   if (bringsOwnApp && ownClientId === undefined) throw missing('the connector config "client_id" (it has a "client_secret")');
 

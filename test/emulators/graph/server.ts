@@ -6,6 +6,8 @@ import { defaultCode, type EmulatedRequest, type Fault, takeFault } from './faul
 import { IdentityEmulator } from './identity.js';
 import { graphError, GraphRoutes } from './routes.js';
 import { type FileOptions, GraphStore, type ParentRef, type StoredDrive, type StoredItem } from './store.js';
+import { type TeamsLimits, TeamsRoutes } from './teams-routes.js';
+import { TeamsStore } from './teams-store.js';
 
 /**
  * Microsoft Graph (drives) and the identity token endpoint on one local port,
@@ -42,6 +44,12 @@ export interface GraphEmulator {
   /** Service settings signing in app-only against this emulator. */
   readonly settings: Config['microsoft'];
   readonly store: GraphStore;
+  /** Teams, channels, threads; their files live in `store`'s drives. */
+  readonly teams: TeamsStore;
+  /** Teams throttling: `enforce` answers 429 over 4 requests/s per team or channel and 20/s on channel messages. */
+  readonly teamsLimits: TeamsLimits;
+  /** Replies inlined by `$expand=replies` before `replies@odata.nextLink` (Graph: 1,000). */
+  expandedReplies: number;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
@@ -63,10 +71,10 @@ export interface GraphEmulator {
   close(): Promise<void>;
 }
 
-function freshStore(): { store: GraphStore; drive: StoredDrive } {
+function freshStore(graphBaseUrl: string): { store: GraphStore; drive: StoredDrive; teams: TeamsStore } {
   const store = new GraphStore();
   const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID });
-  return { store, drive };
+  return { store, drive, teams: new TeamsStore(store, graphBaseUrl) };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -76,7 +84,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startGraphEmulator(): Promise<GraphEmulator> {
-  let { store, drive } = freshStore();
   const identity = new IdentityEmulator();
   identity.registerClient(EMULATOR_CLIENT_ID, { secret: EMULATOR_CLIENT_SECRET, tenantId: EMULATOR_TENANT });
   identity.registerClient(EMULATOR_PUBLIC_CLIENT_ID, { tenantId: EMULATOR_TENANT });
@@ -88,8 +95,10 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const graphBaseUrl = `${baseUrl}/v1.0`;
 
+  let { store, drive, teams } = freshStore(graphBaseUrl);
   const downloads = new PreauthenticatedDownloads(baseUrl);
   const routes = new GraphRoutes(() => store, graphBaseUrl, (item) => downloads.mint(item));
+  const teamsRoutes = new TeamsRoutes(() => teams, () => store, graphBaseUrl);
 
   function send(res: ServerResponse, record: RecordedRequest, answer: DownloadAnswer, truncate: boolean): void {
     const bytes = answer.raw ?? (answer.body ? Buffer.from(JSON.stringify(answer.body)) : Buffer.alloc(0));
@@ -153,7 +162,9 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       return send(res, record, { ...graphError(401, 'InvalidAuthenticationToken', grant.error), headers: { 'www-authenticate': 'Bearer realm=""' } }, truncate);
     }
     if (method !== 'GET') return send(res, record, graphError(405, 'methodNotAllowed', 'The emulator only reads.'), truncate);
-    send(res, record, routes.answer(path.slice('/v1.0'.length), url, grant), truncate);
+    const graphPath = path.slice('/v1.0'.length);
+    if (teamsRoutes.handles(graphPath)) return send(res, record, teamsRoutes.answer(graphPath, url, req.headers), truncate);
+    send(res, record, routes.answer(graphPath, url, grant), truncate);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -174,6 +185,16 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     get drive() {
       return drive;
     },
+    get teams() {
+      return teams;
+    },
+    teamsLimits: teamsRoutes.limits,
+    get expandedReplies() {
+      return teamsRoutes.expandedReplies;
+    },
+    set expandedReplies(n: number) {
+      teamsRoutes.expandedReplies = n;
+    },
     identity,
     faults,
     requests,
@@ -189,7 +210,8 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     move: (ref, newParent) => store.move(ref, newParent),
     delete: (ref) => store.delete(ref),
     reset() {
-      ({ store, drive } = freshStore());
+      ({ store, drive, teams } = freshStore(graphBaseUrl));
+      teamsRoutes.reset();
       faults.length = 0;
       requests.length = 0;
       downloads.clear();

@@ -23,7 +23,7 @@ async function failure(work: Promise<unknown>): Promise<PermanentSourceError> {
   return error;
 }
 
-describe('user OAuth from google_credentials (contract bug 11)', () => {
+describe('user OAuth from google_credentials (the row EchoMind keeps current)', () => {
   it('refreshes with the stored refresh token and saves the new access token to the row', async () => {
     const ctx = driveContext(emu);
     const result = await drain(providerFor(emu), ctx, null);
@@ -86,7 +86,7 @@ describe('user OAuth from google_credentials (contract bug 11)', () => {
     const row = credentialRow(emu);
     emu.revokeRefreshToken(row.refreshToken ?? '');
     const error = await failure(drain(providerFor(emu), driveContext(emu, {}, { googleCredential: row }), null));
-    expect(error).toMatchObject({ scope: 'sync', code: 'invalid_grant' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'invalidGrant' });
     expect(error.message).toMatch(/reconnect the Google account in EchoMind/);
     expect(error.message).not.toContain(row.refreshToken);
     expect(error.message).not.toContain(DEFAULT_CLIENT.clientSecret);
@@ -95,13 +95,13 @@ describe('user OAuth from google_credentials (contract bug 11)', () => {
   it('stops with invalid_client when the client secret is wrong', async () => {
     const row = credentialRow(emu, DEFAULT_USER, { clientSecret: 'wrong' });
     const error = await failure(drain(providerFor(emu), driveContext(emu, {}, { googleCredential: row }), null));
-    expect(error).toMatchObject({ scope: 'sync', code: 'invalid_client' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'invalidClient' });
   });
 
   it('asks to reconnect when an expired token has no refresh token', async () => {
     const row = credentialRow(emu, DEFAULT_USER, { refreshToken: null, accessToken: 'ya29.old', expiresAt: new Date(Date.now() - 1000) });
     const error = await failure(drain(providerFor(emu), driveContext(emu, {}, { googleCredential: row }), null));
-    expect(error).toMatchObject({ scope: 'sync', code: 'invalid_grant' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'invalidGrant' });
   });
 });
 
@@ -163,7 +163,7 @@ describe('service account', () => {
     const key = emu.createServiceAccount({ delegation: false });
     emu.addUser('bob@corp.example');
     const error = await failure(drain(providerFor(emu, key.json), driveContext(emu, { impersonate_user: 'bob@corp.example' }), null));
-    expect(error).toMatchObject({ scope: 'sync', code: 'unauthorized_client' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'unauthorizedClient' });
     expect(error.message).toMatch(/domain-wide delegation/);
   });
 
@@ -172,7 +172,7 @@ describe('service account', () => {
     const impostor = JSON.parse(emu.createServiceAccount().json) as Record<string, unknown>;
     const forged = JSON.stringify({ ...impostor, client_email: registered.email });
     const error = await failure(drain(providerFor(emu, forged), driveContext(emu, { auth: 'service_account' }), null));
-    expect(error).toMatchObject({ scope: 'sync', code: 'invalid_grant' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'invalidGrant' });
   });
 
   it('explains a key that is not JSON without printing any of it', async () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
-import { parseDriveConfig, scopeKey } from '../../../src/providers/google-drive/drive-config.js';
-import { createGoogleDriveProvider } from '../../../src/providers/google-drive/index.js';
+import { parseDriveConfig, scopeKey } from '../../../src/providers/google-drive/config.js';
+import { createGoogleDriveProvider } from '../../../src/providers/google-drive/provider.js';
 
-const provider = createGoogleDriveProvider({ serviceAccountJson: '', driveBaseUrl: 'http://127.0.0.1:1', oauthTokenUrl: 'http://127.0.0.1:1/token' });
+const noCredentials = { load: () => Promise.resolve(null), save: () => Promise.resolve() };
+const provider = createGoogleDriveProvider({ serviceAccountJson: '', driveBaseUrl: 'http://127.0.0.1:1', oauthTokenUrl: 'http://127.0.0.1:1/token' }, noCredentials);
 
 function refusal(config: Record<string, unknown>): PermanentSourceError {
   try {
@@ -30,27 +31,35 @@ describe('Google Drive connector config', () => {
   });
 
   it.each([
-    [{ folder_id: 42 }, /folder_id must be a non-empty string/],
-    [{ drive_id: '  ' }, /drive_id must be a non-empty string/],
-    [{ all_shared_drives: 'yes' }, /all_shared_drives must be true or false/],
-    [{ all_shared_drives: true, folder_id: 'F' }, /all_shared_drives cannot be combined with folder_id/],
-    [{ all_shared_drives: true, drive_id: 'D' }, /all_shared_drives cannot be combined with drive_id/],
-    [{ export_formats: { spreadsheet: 'text/csv' } }, /export_formats\["spreadsheet"\]/],
-    [{ auth: 'password' }, /auth must be "service_account" or "oauth"/],
-    [{ impersonate_user: 'alice' }, /impersonate_user must be a Workspace user's email/],
-    [{ subject: 'alice' }, /subject must be a Workspace user's email/],
-    [{ impersonate_user: 'a@b.c', auth: 'oauth' }, /impersonate_user needs the service account/],
-    [{ token_expires_at: 'soon' }, /token_expires_at must be an ISO date/],
-  ])('refuses %j naming the key', (config, message) => {
+    [{ folder_id: 42 }, /"folder_id" must be a string/],
+    [{ all_shared_drives: 'yes' }, /"all_shared_drives" must be true or false/],
+    [{ all_shared_drives: true, folder_id: 'F' }, /"all_shared_drives" cannot be combined with folder_id/],
+    [{ all_shared_drives: true, drive_id: 'D' }, /"all_shared_drives" cannot be combined with drive_id/],
+    [{ export_formats: { spreadsheet: 'text/csv' } }, /"export_formats" maps "spreadsheet" to a type EchoMind cannot ingest/],
+    [{ export_formats: 'pdf' }, /"export_formats" must be an object/],
+    [{ auth: 'password' }, /"auth" must be "service_account" or "oauth"/],
+    [{ impersonate_user: 'alice' }, /"impersonate_user" must be a Workspace user's email/],
+    [{ subject: 'alice' }, /"subject" must be a Workspace user's email/],
+    [{ impersonate_user: 'a@b.c', auth: 'oauth' }, /"impersonate_user" needs the service account/],
+    [{ token_expires_at: 'soon' }, /"token_expires_at" must be an ISO date/],
+  ])('refuses %j naming the key, never its value', (config, message) => {
     const error = refusal(config);
     expect(error.scope).toBe('sync');
     expect(error.code).toBe('invalidConfig');
     expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/^connector config "/);
+    for (const value of Object.values(config)) {
+      if (typeof value === 'string' && value.length > 3 && !['oauth', 'true'].includes(value)) expect(error.message).not.toContain(value);
+    }
+  });
+
+  it('counts a blank key as absent', () => {
+    expect(parseDriveConfig({ drive_id: '  ', folder_id: '' }).scope).toEqual({ kind: 'my-drive' });
   });
 
   it('never echoes a secret value it refuses', () => {
     const error = refusal({ refresh_token: { secret: 'hunter2' } });
-    expect(error.message).toMatch(/refresh_token must be a non-empty string/);
+    expect(error.message).toMatch(/"refresh_token" must be a string/);
     expect(error.message).not.toContain('hunter2');
   });
 

@@ -158,7 +158,7 @@ describe('binary files', () => {
     const ctx = driveContext(emu);
     const item = byName(upserts((await crawl(provider, ctx)).changes), 'gone.txt');
     emu.remove(id);
-    await expect(provider.openContent(ctx, item)).rejects.toMatchObject({ name: 'PermanentSourceError', code: 'notFound', scope: 'item' });
+    await expect(provider.openContent(ctx, item)).rejects.toMatchObject({ name: 'ItemGoneError', code: 'itemGone', scope: 'item' });
   });
 
   it('refuse a fetch description that is not ours', async () => {

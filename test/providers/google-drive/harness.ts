@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../src/config.js';
-import { resetTenantPauses } from '../../../src/http/source-http.js';
-import { createGoogleDriveProvider, forgetDriveTokens } from '../../../src/providers/google-drive/index.js';
+import type { GoogleCredential, GoogleCredentialStore } from '../../../src/providers/google-drive/credentials.js';
 import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
-import type { ChangePage, GoogleCredential, SourceChange, SourceItem } from '../../../src/providers/types.js';
+import { createGoogleDriveProvider } from '../../../src/providers/google-drive/provider.js';
+import { SourceMemory } from '../../../src/providers/source-memory.js';
+import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
 import { connectorRow, memorySourceContext, type MemorySourceContext } from '../../support/memory-source-context.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../../emulators/drive/index.js';
@@ -14,8 +15,25 @@ export function settingsFor(emu: DriveEmulator, serviceAccountJson = ''): Config
   return { serviceAccountJson, driveBaseUrl: emu.driveBaseUrl, oauthTokenUrl: emu.tokenUrl };
 }
 
+/** What one worker's sources remember (tokens, tenant pauses, keys): a new worker for every test. */
+let memory = new SourceMemory();
+
+/** The google_credentials row of each test context, keyed by its connector row object. */
+const credentialRows = new WeakMap<object, GoogleCredential | null>();
+
+/** The `google_credentials` table, in memory. */
+const memoryCredentials: GoogleCredentialStore = {
+  load: (owner) => Promise.resolve(credentialRows.get(owner) ?? null),
+  save(owner, update) {
+    const row = credentialRows.get(owner);
+    if (!row) return Promise.reject(new Error('no google credential row to update'));
+    credentialRows.set(owner, { ...row, accessToken: update.accessToken, expiresAt: update.expiresAt, refreshToken: update.refreshToken ?? row.refreshToken });
+    return Promise.resolve();
+  },
+};
+
 export function providerFor(emu: DriveEmulator, serviceAccountJson = '') {
-  return createGoogleDriveProvider(settingsFor(emu, serviceAccountJson));
+  return createGoogleDriveProvider(settingsFor(emu, serviceAccountJson), memoryCredentials);
 }
 
 /** A google_credentials row for `email`, with a refresh token the emulator knows and no access token yet. */
@@ -31,19 +49,19 @@ export function credentialRow(emu: DriveEmulator, email = DEFAULT_USER, override
   };
 }
 
+export interface DriveTestContext extends MemorySourceContext {
+  /** The connector's google_credentials row as it stands now (the source saves refreshed tokens to it). */
+  readonly googleCredential: GoogleCredential | null;
+}
+
 export function driveContext(
   emu: DriveEmulator,
   config: Record<string, unknown> = {},
   options: { googleCredential?: GoogleCredential | null } = {},
-): MemorySourceContext {
-  const googleCredential = options.googleCredential === undefined ? credentialRow(emu) : options.googleCredential;
-  return memorySourceContext(connectorRow({ type: 'google_drive', config }), { googleCredential });
-}
-
-/** Clean process-wide state between tests: cached tokens and tenant pauses. */
-export function resetProcessState(): void {
-  forgetDriveTokens();
-  resetTenantPauses();
+): DriveTestContext {
+  const ctx = memorySourceContext(connectorRow({ type: 'google_drive', config }), { memory });
+  credentialRows.set(ctx.connector, options.googleCredential === undefined ? credentialRow(emu) : options.googleCredential);
+  return Object.defineProperty(ctx, 'googleCredential', { get: () => credentialRows.get(ctx.connector) ?? null }) as DriveTestContext;
 }
 
 export interface Drained {
@@ -97,8 +115,9 @@ export async function readAll(body: Readable): Promise<Buffer> {
 }
 
 /**
- * One Drive emulator per test file: started once, reset (with the token cache
- * and tenant pauses) before every test. `use` receives it once it is up.
+ * One Drive emulator per test file: started once, reset before every test,
+ * which also gets a worker of its own (no tokens, no tenant pauses). `use`
+ * receives the emulator once it is up.
  */
 export function useDriveEmulator(use: (emulator: DriveEmulator) => void): void {
   let emulator: DriveEmulator | undefined;
@@ -109,6 +128,6 @@ export function useDriveEmulator(use: (emulator: DriveEmulator) => void): void {
   afterAll(() => emulator?.close());
   beforeEach(() => {
     emulator?.reset();
-    resetProcessState();
+    memory = new SourceMemory();
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIME } from '../../../src/contract.js';
-import type { DriveFile } from '../../../src/providers/google-drive/drive-types.js';
+import type { DriveFile } from '../../../src/providers/google-drive/api.js';
 import { DEFAULT_EXPORT_FORMATS, mergeExportFormats, withExtension } from '../../../src/providers/google-drive/export-formats.js';
 import { mapDriveFile, readDriveFetch } from '../../../src/providers/google-drive/mapping.js';
 
@@ -27,7 +27,7 @@ describe('mapDriveFile', () => {
     });
   });
 
-  it('never records the google-apps type (contract bug 5)', () => {
+  it('never records the google-apps type, which the ingestor rejects', () => {
     const change = mapDriveFile(file({ mimeType: 'application/vnd.google-apps.document', version: '1' }), DEFAULT_EXPORT_FORMATS);
     expect(change.kind === 'upsert' && change.item.contentType).toBe(MIME.docx);
   });
@@ -98,12 +98,12 @@ describe('mergeExportFormats', () => {
     });
   });
 
-  it('refuses targets the ingestor rejects and types that cannot be exported, naming the entry', () => {
+  it('refuses targets the ingestor rejects and types that cannot be exported, naming the entry but not the value', () => {
     const csv = mergeExportFormats({ spreadsheet: 'text/csv' });
     expect(csv.ok).toBe(false);
-    expect(!csv.ok && csv.error).toMatch(/export_formats\["spreadsheet"\]: "text\/csv" is not an export type/);
+    expect(!csv.ok && csv.error).toMatch(/^maps "spreadsheet" to a type EchoMind cannot ingest for it; use one of application\/pdf$/);
     const form = mergeExportFormats({ 'application/vnd.google-apps.form': 'application/pdf' });
-    expect(!form.ok && form.error).toMatch(/export_formats\["application\/vnd.google-apps.form"\]: not an exportable Google type/);
+    expect(!form.ok && form.error).toMatch(/^names "application\/vnd.google-apps.form", which is not an exportable Google type/);
     expect(mergeExportFormats(['pdf']).ok).toBe(false);
     expect(mergeExportFormats({ document: 3 }).ok).toBe(false);
   });

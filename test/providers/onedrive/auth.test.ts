@@ -77,14 +77,14 @@ describe('Microsoft sign-in, app-only', () => {
   it('names the missing setting when there are no credentials at all', async () => {
     const provider = providerFor(emulator, { clientId: '', clientSecret: '', tenantId: '' });
     const error: unknown = await provider.listChanges(oneDriveContext(emulator), null).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'PermanentSourceError', scope: 'sync', code: 'missing_credentials', message: expect.stringContaining('MS_GRAPH_CLIENT_ID') });
+    expect(error).toMatchObject({ name: 'PermanentSourceError', scope: 'sync', code: 'missingCredentials', message: expect.stringContaining('MS_GRAPH_CLIENT_ID') });
     expect(emulator.requests).toEqual([]);
   });
 
   it('reports a wrong client secret as a sync error naming the settings, without echoing the secret', async () => {
     const provider = providerFor(emulator, { clientSecret: 'wrong-secret-value' });
     const error: unknown = await provider.listChanges(oneDriveContext(emulator), null).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'PermanentSourceError', scope: 'sync', code: 'invalid_client', message: expect.stringContaining('MS_GRAPH_CLIENT_SECRET') });
+    expect(error).toMatchObject({ name: 'PermanentSourceError', scope: 'sync', code: 'invalidClient', message: expect.stringContaining('MS_GRAPH_CLIENT_SECRET') });
     expect((error as Error).message).not.toContain('wrong-secret-value');
     expect(tokenRequests()).toHaveLength(1); // not retried
   });
@@ -187,7 +187,7 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
     const error: unknown = await provider.listChanges(oneDriveContext(emulator, delegatedConfig(revoked)), null).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PermanentSourceError);
-    expect(error).toMatchObject({ code: 'invalid_grant', scope: 'sync', message: expect.stringMatching(/reconnect the Microsoft account/) });
+    expect(error).toMatchObject({ code: 'invalidGrant', scope: 'sync', message: expect.stringMatching(/reconnect the Microsoft account/) });
     expect(JSON.stringify(error) + String((error as Error).message)).not.toContain(revoked);
     expect(tokenRequests()).toHaveLength(1);
   });

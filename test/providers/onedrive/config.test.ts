@@ -60,7 +60,7 @@ describe('OneDrive config', () => {
     [{ drive_id: 'a', folder_id: ['f'] }, 'folder_id', 'must be a string'],
   ])('refuses %j, naming %s', (config, key, problem) => {
     const error = configError(config);
-    expect(error).toMatchObject({ scope: 'sync', code: 'invalid_config' });
+    expect(error).toMatchObject({ scope: 'sync', code: 'invalidConfig' });
     expect(error.message).toContain(`"${key}"`);
     expect(error.message).toContain(problem);
   });

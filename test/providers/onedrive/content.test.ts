@@ -48,14 +48,14 @@ describe('OneDrive content', () => {
     expect(emulator.downloads(file.id)).toBe(0);
   });
 
-  it('fails one item when the file was deleted since it was listed', async () => {
+  it('says an item is gone when the file was deleted since it was listed', async () => {
     const file = emulator.addFile('/', 'gone.txt', 'x');
     const item = await listedItem('gone.txt');
     emulator.delete(file.id);
     await expect(providerFor(emulator).openContent(oneDriveContext(emulator), item)).rejects.toMatchObject({
-      name: 'PermanentSourceError',
+      name: 'ItemGoneError',
       scope: 'item',
-      code: 'itemNotFound' });
+      code: 'itemGone' });
   });
 
   it('errors on a body cut short of its Content-Length instead of returning fewer bytes', async () => {

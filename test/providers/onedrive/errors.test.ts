@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FailedResponse } from '../../../src/http/source-http.js';
-import { classifyGraphError } from '../../../src/providers/microsoft-graph/graph-errors.js';
-import { classifyTokenError } from '../../../src/providers/microsoft-graph/token-errors.js';
+import { classifyGraphError } from '../../../src/providers/microsoft-graph/errors.js';
+import { classifyTokenError } from '../../../src/providers/microsoft-graph/auth.js';
 
 function failed(status: number, body: unknown, url = 'https://graph.microsoft.com/v1.0/drives/d/root/delta'): FailedResponse {
   return { status, headers: new Headers(), bodyText: typeof body === 'string' ? body : JSON.stringify(body), url };
@@ -41,7 +41,7 @@ describe('classifyTokenError', () => {
 
   it('asks to reconnect on invalid_grant, naming the AADSTS code but not the description', () => {
     const verdict = classifyTokenError(failed(400, oauth('invalid_grant', 700082)));
-    expect(verdict).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalid_grant' });
+    expect(verdict).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidGrant' });
     expect(verdict?.message).toMatch(/reconnect the Microsoft account.*AADSTS700082/);
     expect(verdict?.message).not.toContain('secret-looking-value');
   });
@@ -55,9 +55,9 @@ describe('classifyTokenError', () => {
   });
 
   it('stops on other refusals, retries what Microsoft says is temporary, leaves throttling to the defaults', () => {
-    expect(classifyTokenError(failed(400, oauth('invalid_scope')))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalid_scope' });
+    expect(classifyTokenError(failed(400, oauth('invalid_scope')))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidScope' });
     expect(classifyTokenError(failed(400, '{}'))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'http400' });
-    expect(classifyTokenError(failed(503, oauth('temporarily_unavailable')))).toEqual({ kind: 'retry', code: 'temporarily_unavailable' });
+    expect(classifyTokenError(failed(503, oauth('temporarily_unavailable')))).toEqual({ kind: 'retry', code: 'temporarilyUnavailable' });
     expect(classifyTokenError(failed(429, ''))).toBeUndefined();
     expect(classifyTokenError(failed(500, 'oops'))).toBeUndefined();
   });

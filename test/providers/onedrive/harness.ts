@@ -4,22 +4,23 @@ import type { SourceHttpOptions } from '../../../src/http/source-http.js';
 import { type OneDriveCursor } from '../../../src/providers/microsoft-graph/onedrive/cursor.js';
 import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { resetTenantPauses } from '../../../src/http/source-http.js';
-import { forgetGraphTokens } from '../../../src/providers/microsoft-graph/auth.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { SourceMemory } from '../../../src/providers/source-memory.js';
 import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
 import { connectorRow, type MemorySourceContext, memorySourceContext } from '../../support/memory-source-context.js';
 
 /** Shared steps of the OneDrive tests: a context pointed at the emulator, and whole walks of changes. */
 
 let nextConnectorId = 100;
+/** What one worker's sources remember (tokens, tenant pauses): a new worker for every test. */
+let memory = new SourceMemory();
 
 export function oneDriveContext(
   emulator: GraphEmulator,
   config: Record<string, unknown> = { drive_id: emulator.drive.id },
   http: Partial<SourceHttpOptions> = {},
 ): MemorySourceContext {
-  return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'onedrive', config }), { http });
+  return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'onedrive', config }), { http, memory });
 }
 
 export function providerFor(emulator: GraphEmulator, settings: Partial<Config['microsoft']> = {}) {
@@ -57,8 +58,9 @@ export async function readAll(body: Readable): Promise<Buffer> {
 }
 
 /**
- * One Graph emulator per test file: started once, reset (with the token cache
- * and tenant pauses) around every test. `use` receives it once it is up.
+ * One Graph emulator per test file: started once, reset before every test,
+ * which also gets a worker of its own (no tokens, no tenant pauses). `use`
+ * receives the emulator once it is up.
  */
 export function useGraphEmulator(use: (emulator: GraphEmulator) => void): void {
   let emulator: GraphEmulator | undefined;
@@ -71,7 +73,6 @@ export function useGraphEmulator(use: (emulator: GraphEmulator) => void): void {
   });
   beforeEach(() => {
     emulator?.reset();
-    forgetGraphTokens();
+    memory = new SourceMemory();
   });
-  afterEach(() => resetTenantPauses());
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SourceProtocolError } from '../../../src/errors.js';
-import { type DriveItem, isContainer, lastOccurrences, readDriveItemPage } from '../../../src/providers/microsoft-graph/onedrive/drive-item.js';
+import { type DriveItem, isContainer, lastOccurrences, readDriveItemPage } from '../../../src/providers/microsoft-graph/onedrive/api.js';
 import { driveItemSignature, fileChange } from '../../../src/providers/microsoft-graph/onedrive/mapping.js';
 
 const file: DriveItem = {

@@ -1,14 +1,14 @@
-import type { Config } from '../../../config.js';
 import { CursorExpiredError, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
-import type { ChangePage, SourceContext } from '../../types.js';
-import { type GraphClient, graphClient } from '../client.js';
-import { type OneDriveConfig, parseOneDriveConfig, scopeKey } from './config.js';
+import { HttpStatusError, isNotFound } from '../../../http/source-http.js';
+import type { ChangePage } from '../../types.js';
+import type { GraphClient } from '../client.js';
+import { DRIVE_ITEM_FIELDS, type DriveItemPage, readDriveItemPage } from './api.js';
+import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { DRIVE_ITEM_FIELDS, type DriveItemPage, readDriveItemPage } from './drive-item.js';
 import { locateSyncRoot } from './drive.js';
 import { relistStep } from './relist.js';
 import { changesForDeltaPage } from './scope.js';
+import type { OneDriveSession } from './session.js';
 
 /**
  * One page of a drive's changes: a delta page, or a page of a moved folder's
@@ -16,10 +16,11 @@ import { changesForDeltaPage } from './scope.js';
  */
 
 /** Where a full enumeration starts: the drive-root delta without a token, and a fresh folder tree. */
-async function startEnumeration(ctx: SourceContext, graph: GraphClient, config: OneDriveConfig): Promise<OneDriveCursor> {
-  const { driveId, scopeRoot } = await locateSyncRoot(graph, config, ctx.signal);
-  await ctx.folders.clear();
-  if (scopeRoot) await ctx.folders.put([{ folderId: scopeRoot.id, parentId: scopeRoot.parentId, inScope: true }]);
+async function startEnumeration(session: OneDriveSession): Promise<OneDriveCursor> {
+  const { graph, config } = session;
+  const { driveId, scopeRoot } = await locateSyncRoot(session);
+  await session.folders.clear();
+  if (scopeRoot) await session.folders.put([{ folderId: scopeRoot.id, parentId: scopeRoot.parentId, inScope: true }]);
   return {
     v: 1,
     driveId,
@@ -36,41 +37,35 @@ async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSi
     const { data } = await graph.http.json(link, { signal });
     return readDriveItemPage(data, 'GET delta');
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 410) {
+    if (e instanceof HttpStatusError && (e.status === 410 || e.status === 400)) {
       // Location may offer a restart link, but only a full enumeration proves what was deleted meanwhile.
       throw new CursorExpiredError(`Graph no longer accepts the saved delta token (${e.code ?? 'resyncRequired'}): enumerating the drive again`, undefined, { cause: e });
     }
-    if (e instanceof HttpStatusError && e.status === 404) {
+    if (isNotFound(e)) {
       throw new PermanentSourceError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', 'sync', { cause: e });
     }
     throw e;
   }
 }
 
-export async function listDriveChanges(
-  ctx: SourceContext,
-  settings: Config['microsoft'],
-  cursor: OneDriveCursor | null,
-): Promise<ChangePage<OneDriveCursor>> {
-  const config = parseOneDriveConfig(ctx.config);
-  const graph = graphClient(ctx, settings);
-  if (cursor && cursor.scope !== scopeKey(config)) {
+export async function listDriveChanges(session: OneDriveSession, cursor: OneDriveCursor | null): Promise<ChangePage<OneDriveCursor>> {
+  if (cursor && cursor.scope !== scopeKey(session.config)) {
     throw new CursorExpiredError('the connector now names another drive or folder: enumerating it afresh');
   }
-  const from = cursor ?? (await startEnumeration(ctx, graph, config));
+  const from = cursor ?? (await startEnumeration(session));
 
   if (from.relist?.length) {
-    const { changes, remaining } = await relistStep(ctx, graph, from.driveId, from.relist);
+    const { changes, remaining } = await relistStep(session, from.driveId, from.relist);
     const { relist: _done, ...rest } = from;
     const next: OneDriveCursor = remaining.length > 0 ? { ...rest, relist: remaining } : rest;
     return { changes, cursor: next, hasMore: remaining.length > 0 || !from.caughtUp, fullEnumeration: false };
   }
 
-  const page = await fetchDeltaPage(graph, from.link, ctx.signal);
+  const page = await fetchDeltaPage(session.graph, from.link, session.signal);
   const deltaLink = page['@odata.deltaLink'];
   const link = deltaLink ?? page['@odata.nextLink'];
   if (link === undefined) throw new SourceProtocolError('GET delta answered a page with neither @odata.nextLink nor @odata.deltaLink');
-  const { changes, relist } = await changesForDeltaPage(ctx.folders, page.value, from);
+  const { changes, relist } = await changesForDeltaPage(session.folders, page.value, from);
   const caughtUp = deltaLink !== undefined;
   const next: OneDriveCursor = {
     ...from,

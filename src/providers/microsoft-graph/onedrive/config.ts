@@ -1,4 +1,6 @@
-import { invalidConfig, optionalConfigString } from '../config-keys.js';
+import { z } from 'zod';
+import { optionalText, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
+import { graphSignInKeys } from '../identity.js';
 
 /**
  * The `connectors.config` of a OneDrive/SharePoint connector.
@@ -15,7 +17,8 @@ import { invalidConfig, optionalConfigString } from '../config-keys.js';
  * `page_size` (optional, 1–999, default 200): items per delta page, i.e. how much work
  * one checkpoint covers.
  *
- * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are read by identity.ts.
+ * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are the shared
+ * Graph ones (../identity.ts); a refresh token without a drive key means "my drive".
  */
 export type DriveTarget =
   | { kind: 'drive'; id: string }
@@ -33,59 +36,57 @@ export interface OneDriveConfig {
 
 export const DEFAULT_PAGE_SIZE = 200;
 
-function readPageSize(config: Record<string, unknown>): number {
-  const raw = config.page_size;
-  if (raw === undefined || raw === null || raw === '') return DEFAULT_PAGE_SIZE;
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 999) throw invalidConfig('page_size', 'must be a whole number from 1 to 999');
-  return n;
-}
-
 const TARGET_KEYS = ['drive_id', 'user_id', 'user_principal_name', 'site_id'] as const;
 
-function readTarget(config: Record<string, unknown>): DriveTarget {
-  const given = TARGET_KEYS.flatMap((key) => {
-    const value = optionalConfigString(config, key);
-    return value === undefined ? [] : [{ key, value }];
-  });
-  const [chosen, another] = given;
-  if (chosen && another) throw invalidConfig(another.key, `cannot be combined with "${chosen.key}": name one drive`);
-  if (!chosen) {
-    if (optionalConfigString(config, 'refresh_token') !== undefined) return { kind: 'me' };
-    throw invalidConfig('drive_id', 'is missing: set drive_id, user_id, user_principal_name or site_id (app-only sign-in has no "my drive")');
-  }
-  switch (chosen.key) {
-    case 'drive_id':
-      return { kind: 'drive', id: chosen.value };
-    case 'site_id':
-      return { kind: 'site', id: chosen.value };
-    default:
-      return { kind: 'user', id: chosen.value };
-  }
+/** `/A/B/` → `A/B`; the drive root → ''. */
+const folderPath = optionalText.refine((path) => path === undefined || !path.split('/').some((segment) => segment === '.' || segment === '..'), {
+  error: 'must be a plain path from the drive root, without "." or ".."',
+});
+
+const oneDriveConfigSchema = z
+  .object({
+    drive_id: optionalText,
+    user_id: optionalText,
+    user_principal_name: optionalText,
+    site_id: optionalText,
+    folder_id: optionalText,
+    folder_path: folderPath,
+    page_size: optionalWholeNumber(1, 999),
+    ...graphSignInKeys,
+  })
+  .superRefine((config, issues) => {
+    const given = TARGET_KEYS.filter((key) => config[key] !== undefined);
+    const [chosen, another] = given;
+    if (chosen && another) issues.addIssue({ code: 'custom', path: [another], message: `cannot be combined with "${chosen}": name one drive` });
+    if (!chosen && config.refresh_token === undefined) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['drive_id'],
+        message: 'is missing: set drive_id, user_id, user_principal_name or site_id (app-only sign-in has no "my drive")',
+      });
+    }
+    if (config.folder_id !== undefined && config.folder_path !== undefined) {
+      issues.addIssue({ code: 'custom', path: ['folder_path'], message: 'cannot be combined with "folder_id": name one folder' });
+    }
+  })
+  .transform((config): OneDriveConfig => ({ target: targetOf(config), folder: folderOf(config), pageSize: config.page_size ?? DEFAULT_PAGE_SIZE }));
+
+function targetOf(config: Partial<Record<(typeof TARGET_KEYS)[number], string>>): DriveTarget {
+  if (config.drive_id !== undefined) return { kind: 'drive', id: config.drive_id };
+  if (config.site_id !== undefined) return { kind: 'site', id: config.site_id };
+  const user = config.user_id ?? config.user_principal_name;
+  return user !== undefined ? { kind: 'user', id: user } : { kind: 'me' };
 }
 
-/** `/A/B/` → `A/B`; the drive root → ''. Refuses `.`/`..` segments, which Graph would not resolve as a path. */
-function normalizeFolderPath(raw: string): string {
-  const segments = raw.split('/').filter((segment) => segment !== '');
-  if (segments.some((segment) => segment === '.' || segment === '..')) {
-    throw invalidConfig('folder_path', 'must be a plain path from the drive root, without "." or ".."');
-  }
-  return segments.join('/');
-}
-
-function readFolder(config: Record<string, unknown>): FolderScope {
-  const id = optionalConfigString(config, 'folder_id');
-  const rawPath = optionalConfigString(config, 'folder_path');
-  if (id !== undefined && rawPath !== undefined) throw invalidConfig('folder_path', 'cannot be combined with "folder_id": name one folder');
-  if (id !== undefined) return { kind: 'id', id };
-  if (rawPath === undefined) return null;
-  const path = normalizeFolderPath(rawPath);
+function folderOf(config: { folder_id?: string; folder_path?: string }): FolderScope {
+  if (config.folder_id !== undefined) return { kind: 'id', id: config.folder_id };
+  const path = (config.folder_path ?? '').split('/').filter((segment) => segment !== '').join('/');
   return path === '' ? null : { kind: 'path', path };
 }
 
-/** Throws PermanentSourceError (scope 'sync') naming the first bad key. */
+/** Throws PermanentSourceError (code invalidConfig, scope 'sync') naming the first bad key. */
 export function parseOneDriveConfig(config: Record<string, unknown>): OneDriveConfig {
-  return { target: readTarget(config), folder: readFolder(config), pageSize: readPageSize(config) };
+  return parseConnectorConfig(oneDriveConfigSchema, config);
 }
 
 /**

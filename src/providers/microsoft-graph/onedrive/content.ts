@@ -1,14 +1,13 @@
-import type { Config } from '../../../config.js';
-import { PermanentSourceError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
-import type { ItemContent, SourceContext, SourceItem } from '../../types.js';
-import { graphClient } from '../client.js';
+import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
+import { isNotFound } from '../../../http/source-http.js';
+import type { ItemContent, SourceItem } from '../../types.js';
 import type { DriveItemRef } from './mapping.js';
+import type { OneDriveSession } from './session.js';
 
 function readRef(item: SourceItem): DriveItemRef {
   const { driveId, itemId } = item.fetch;
   if (typeof driveId !== 'string' || driveId === '' || typeof itemId !== 'string' || itemId === '') {
-    throw new PermanentSourceError(`item ${item.sourceId} carries no OneDrive drive and item id to fetch it by`, 'badFetchRef', 'item');
+    throw new PermanentSourceError(`item ${item.sourceId} carries no OneDrive drive and item id to fetch it by`, 'invalidFetch', 'item');
   }
   return { driveId, itemId };
 }
@@ -18,12 +17,11 @@ function readRef(item: SourceItem): DriveItemRef {
  * short-lived pre-authenticated URL; the HTTP layer follows it without our
  * bearer token.
  */
-export async function openDriveItemContent(ctx: SourceContext, settings: Config['microsoft'], item: SourceItem): Promise<ItemContent> {
+export async function openDriveItemContent({ graph, signal }: Pick<OneDriveSession, 'graph' | 'signal'>, item: SourceItem): Promise<ItemContent> {
   const { driveId, itemId } = readRef(item);
-  const graph = graphClient(ctx, settings);
   const url = `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(itemId)}/content`;
   try {
-    const { body, headers } = await graph.http.stream(url, { signal: ctx.signal });
+    const { body, headers } = await graph.http.stream(url, { signal });
     const length = headers.get('content-length');
     return {
       body,
@@ -32,8 +30,8 @@ export async function openDriveItemContent(ctx: SourceContext, settings: Config[
     };
   } catch (e) {
     // Deleted since it was listed: this file fails; the next delta page reports its deletion.
-    if (e instanceof HttpStatusError && e.status === 404) {
-      throw new PermanentSourceError(`item ${item.sourceId} no longer exists in the drive`, e.code ?? 'itemNotFound', 'item', { cause: e });
+    if (isNotFound(e)) {
+      throw new ItemGoneError(`item ${item.sourceId} no longer exists in the drive`, { cause: e });
     }
     throw e;
   }

@@ -1,8 +1,9 @@
 import { PermanentSourceError, SourceProtocolError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { isNotFound } from '../../../http/source-http.js';
 import type { GraphClient } from '../client.js';
-import type { DriveTarget, FolderScope, OneDriveConfig } from './config.js';
-import { readDriveItem } from './drive-item.js';
+import { readDriveItem } from './api.js';
+import type { DriveTarget, FolderScope } from './config.js';
+import type { OneDriveSession } from './session.js';
 
 /**
  * Finding what a connector syncs: the drive's id (once per full enumeration;
@@ -37,7 +38,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalid_config', 'sync', { cause: e });
+    if (isNotFound(e)) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
     throw e;
   }
 }
@@ -51,11 +52,11 @@ async function resolveFolder(graph: GraphClient, driveId: string, folder: NonNul
     `connector config "${key}" names no item in the drive`,
   );
   const item = readDriveItem(data, `GET ${key}`);
-  if (item.folder === undefined && item.root === undefined) throw new PermanentSourceError(`connector config "${key}" names a file, not a folder`, 'invalid_config', 'sync');
+  if (item.folder === undefined && item.root === undefined) throw new PermanentSourceError(`connector config "${key}" names a file, not a folder`, 'invalidConfig', 'sync');
   return item;
 }
 
-export async function locateSyncRoot(graph: GraphClient, config: OneDriveConfig, signal?: AbortSignal): Promise<SyncRoot> {
+export async function locateSyncRoot({ graph, config, signal }: OneDriveSession): Promise<SyncRoot> {
   const { path, notFound } = driveLocation(config.target);
   const { data } = await lookup(() => graph.http.json<{ id?: unknown }>(`${graph.baseUrl}${path}`, { query: { $select: 'id' }, signal }), notFound);
   if (typeof data?.id !== 'string' || data.id === '') throw new SourceProtocolError(`GET ${path} answered no drive id`);

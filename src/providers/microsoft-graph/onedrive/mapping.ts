@@ -1,6 +1,6 @@
 import { resolveContentType } from '../../../contract.js';
 import type { SourceChange, SourceItem } from '../../types.js';
-import type { DriveItem } from './drive-item.js';
+import type { DriveItem } from './api.js';
 
 /** How openContent finds an item's bytes again: ids only, never the short-lived download URL. */
 export interface DriveItemRef {

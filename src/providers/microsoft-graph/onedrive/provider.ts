@@ -5,10 +5,11 @@ import { listDriveChanges } from './changes.js';
 import { parseOneDriveConfig } from './config.js';
 import { openDriveItemContent } from './content.js';
 import { type OneDriveCursor, parseOneDriveCursor } from './cursor.js';
+import { openOneDriveSession } from './session.js';
 
 /**
  * OneDrive and SharePoint document libraries through Microsoft Graph drive
- * delta. Config keys: see config.ts (drive, folder) and identity.ts (sign-in),
+ * delta. Config keys: see config.ts (drive, folder) and ../identity.ts (sign-in),
  * or this folder's README.
  */
 export function createOneDriveProvider(settings: Config['microsoft']): SourceProvider<OneDriveCursor> {
@@ -19,7 +20,11 @@ export function createOneDriveProvider(settings: Config['microsoft']): SourcePro
       resolveGraphIdentity(config, settings);
     },
     parseCursor: (raw) => parseOneDriveCursor(raw, settings.graphBaseUrl),
-    listChanges: (ctx, cursor) => listDriveChanges(ctx, settings, cursor),
-    openContent: (ctx, item) => openDriveItemContent(ctx, settings, item),
+    async listChanges(ctx, cursor) {
+      return listDriveChanges(openOneDriveSession(ctx, settings), cursor);
+    },
+    async openContent(ctx, item) {
+      return openDriveItemContent(openOneDriveSession(ctx, settings), item);
+    },
   };
 }

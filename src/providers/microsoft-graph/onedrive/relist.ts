@@ -1,9 +1,9 @@
-import { HttpStatusError } from '../../../http/source-http.js';
-import type { SourceContext, SourceChange } from '../../types.js';
-import type { GraphClient } from '../client.js';
+import { isNotFound } from '../../../http/source-http.js';
+import type { SourceChange } from '../../types.js';
+import { DRIVE_ITEM_FIELDS, isContainer, PAGE_SIZE, readDriveItemPage } from './api.js';
 import type { RelistTask } from './cursor.js';
-import { DRIVE_ITEM_FIELDS, isContainer, PAGE_SIZE, readDriveItemPage } from './drive-item.js';
 import { fileChange } from './mapping.js';
+import type { OneDriveSession } from './session.js';
 
 /**
  * Lists, one `/children` page per call, the subtree of a folder that crossed the
@@ -20,20 +20,21 @@ export interface RelistStep {
   remaining: RelistTask[];
 }
 
-export async function relistStep(ctx: SourceContext, graph: GraphClient, driveId: string, queue: readonly RelistTask[]): Promise<RelistStep> {
+export async function relistStep(session: OneDriveSession, driveId: string, queue: readonly RelistTask[]): Promise<RelistStep> {
+  const { graph } = session;
   const [task, ...rest] = queue;
   if (!task) return { changes: [], remaining: [] };
-  if (task.link === undefined) await ctx.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
+  if (task.link === undefined) await session.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
 
   const url =
     task.link ??
     `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(task.folderId)}/children?$select=${DRIVE_ITEM_FIELDS}&$top=${PAGE_SIZE}`;
   let data: unknown;
   try {
-    ({ data } = await graph.http.json(url, { signal: ctx.signal }));
+    ({ data } = await graph.http.json(url, { signal: session.signal }));
   } catch (e) {
     // Gone since the delta page that moved it: the delta pages still to come carry its deletion.
-    if (e instanceof HttpStatusError && e.status === 404) return { changes: [], remaining: rest };
+    if (isNotFound(e)) return { changes: [], remaining: rest };
     throw e;
   }
   const page = readDriveItemPage(data, 'GET children');
@@ -52,6 +53,6 @@ export async function relistStep(ctx: SourceContext, graph: GraphClient, driveId
   }
 
   const next = page['@odata.nextLink'];
-  ctx.logger.debug({ folderId: task.folderId, inScope: task.inScope, files: changes.length, subfolders: subfolders.length }, 'listed a folder that crossed the sync scope');
+  session.logger.debug({ folderId: task.folderId, inScope: task.inScope, files: changes.length, subfolders: subfolders.length }, 'listed a folder that crossed the sync scope');
   return { changes, remaining: next ? [{ ...task, link: next }, ...subfolders, ...rest] : [...subfolders, ...rest] };
 }

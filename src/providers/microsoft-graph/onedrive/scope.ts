@@ -1,6 +1,6 @@
 import type { FolderTree, SourceChange } from '../../types.js';
 import type { RelistTask } from './cursor.js';
-import { type DriveItem, isContainer, lastOccurrences } from './drive-item.js';
+import { type DriveItem, isContainer, lastOccurrences } from './api.js';
 import { FolderView } from './folder-view.js';
 import { fileChange } from './mapping.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyDriveError, readGoogleError } from '../../../src/providers/google-drive/classify.js';
-import { classifyTokenError } from '../../../src/providers/google-drive/token-endpoint.js';
+import { classifyDriveError, readGoogleError } from '../../../src/providers/google-drive/errors.js';
+import { classifyTokenError } from '../../../src/providers/google-drive/auth.js';
 
 const body = (status: number, reason: string, message = 'm', extra: Record<string, string> = {}) =>
   JSON.stringify({ error: { code: status, message, errors: [{ reason, message, ...extra }] } });
@@ -52,14 +52,14 @@ describe('classifyTokenError', () => {
 
   it('turns a revoked grant into a reconnect message that stops the sync', () => {
     const v = token(400, 'invalid_grant');
-    expect(v).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalid_grant' });
+    expect(v).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidGrant' });
     expect(v?.message).toMatch(/reconnect the Google account/);
   });
 
   it('leaves 5xx and 429 to the retry policy and stops on other refusals', () => {
     expect(token(503, undefined)).toBeUndefined();
     expect(token(429, undefined)).toBeUndefined();
-    expect(token(401, 'invalid_client')).toMatchObject({ kind: 'permanent', code: 'invalid_client', scope: 'sync' });
+    expect(token(401, 'invalid_client')).toMatchObject({ kind: 'permanent', code: 'invalidClient', scope: 'sync' });
     expect(token(400, undefined)).toMatchObject({ kind: 'permanent', code: 'http400', scope: 'sync' });
     const sa = classifyTokenError('service-account')({ status: 401, bodyText: JSON.stringify({ error: 'unauthorized_client' }), headers: new Headers(), url: '' });
     expect(sa?.message).toMatch(/domain-wide delegation/);

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# echomind-connector: the production build (`npm run build`: JavaScript in dist/
+# and the workflow bundle built ahead of time), run with node as a non-root user.
+#
+#   docker build -t echomind-connector .
+#   docker run --env-file connector.env -p 127.0.0.1:8080:8080 echomind-connector
+#
+# CI has no Docker engine: scripts/dockerfile-dryrun.ts runs this file's COPY
+# and RUN steps in plain directories, then the end-to-end suite starts the
+# result's CMD against the real stack and runs its HEALTHCHECK (docs/deploy.md).
+
+# Debian (glibc): the Temporal SDK's native core ships for glibc, not musl/Alpine.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json temporal.config.ts ./
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+RUN npm run build
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HEALTH_HOST=0.0.0.0 \
+    HEALTH_PORT=8080
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The npm cache lives in a BuildKit cache mount, so no layer carries it.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+# The image's unprivileged `node` user, by number so Kubernetes' runAsNonRoot can verify it;
+# the app files stay root-owned and read-only to it.
+USER 1000:1000
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HEALTH_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]

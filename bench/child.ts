@@ -1,0 +1,60 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/** A forked helper process (emulator, baseline) answering numbered requests over IPC. */
+export class ChildRpc<Ready = unknown> {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly ready: Promise<Ready>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
+    this.ready = new Promise<Ready>((resolve, reject) => {
+      this.pending.set(0, { resolve: resolve as (v: unknown) => void, reject });
+    });
+    child.on('message', (m: { id: number; body?: unknown; error?: string }) => {
+      const waiter = this.pending.get(m.id);
+      if (!waiter) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) waiter.reject(new Error(`${name}: ${m.error}`));
+      else waiter.resolve(m.body);
+    });
+    child.on('exit', (code, signal) => {
+      for (const w of this.pending.values()) w.reject(new Error(`${name} exited (${signal ?? code}) before answering`));
+      this.pending.clear();
+    });
+  }
+
+  static start<R>(name: string, modulePath: string, options: { execPath: string; cwd: string; env: NodeJS.ProcessEnv; execArgv?: string[] }): ChildRpc<R> {
+    const child = fork(modulePath, [], {
+      execPath: options.execPath,
+      execArgv: [...(options.execArgv ?? []), '--import', 'tsx'],
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new ChildRpc<R>(child, name);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  call<T>(request: Record<string, unknown>): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ ...request, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    await Promise.race([this.call({ op: 'close' }), new Promise((r) => setTimeout(r, 5000))]).catch(() => undefined);
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    await exited;
+  }
+}

@@ -1,0 +1,84 @@
+/** The benchmark's result shapes and the Markdown tables bench/README.md holds. */
+
+export interface SideReport {
+  wallSeconds: number;
+  filesPerSecond: number;
+  mibPerSecond: number;
+  sourceRequests: number;
+  sourceRequestsPerFile: number;
+  downloads: number;
+  /** CPU seconds of each process over the sync (utime+stime from /proc, process trees). */
+  cpuSeconds: Record<string, number>;
+  cpuMsPerFile: Record<string, number>;
+  workerPeakRssMiB?: number;
+  workerRssBeforeMiB?: number;
+  workerRssAfterMiB?: number;
+  historyEvents?: number;
+  workflowRuns?: number;
+  maxEventsPerRun?: number;
+  historyEventsPerFile?: number;
+  outcome?: string;
+  message?: string;
+}
+
+export interface ScenarioReport {
+  key: string;
+  title: string;
+  files: number;
+  bytes: number;
+  baseline: SideReport;
+  service: SideReport;
+  /** Service throughput over the baseline's (same files and bytes, so the ratio of wall times). */
+  ratio: { filesPerSecond: number };
+  problems: string[];
+}
+
+export interface BenchResults {
+  date: string;
+  commit: string;
+  label: string;
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  serviceStart: { seconds: number; rssMiB: number; peakRssMiB: number };
+  workerPeakRssOverallMiB: number;
+  scenarios: ScenarioReport[];
+}
+
+const CPU_COLUMNS = ['worker', 'temporal', 'postgres', 'nats', 's3', 'emulator'] as const;
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+export function markdownTable(r: BenchResults): string {
+  const lines = [
+    `Commit ${r.commit.slice(0, 10)} (${r.label}), ${r.date.slice(0, 16).replace('T', ' ')} UTC; service start ${r.serviceStart.seconds} s to first poll, ` +
+      `RSS ${r.serviceStart.rssMiB} MiB after start (peak ${r.serviceStart.peakRssMiB} MiB); worker peak over the run ${r.workerPeakRssOverallMiB} MiB.`,
+    '',
+    '| scenario | side | wall s | files/s | MiB/s | ratio | worker peak RSS MiB | events/file (max per run) | source req/file | downloads |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of r.scenarios) {
+    lines.push(
+      `| ${s.key}: ${s.title} | baseline | ${fmt(s.baseline.wallSeconds, 2)} | ${fmt(s.baseline.filesPerSecond)} | ${fmt(s.baseline.mibPerSecond)} | 1 | – | – | ${fmt(s.baseline.sourceRequestsPerFile, 2)} | ${s.baseline.downloads} |`,
+      `| | service | ${fmt(s.service.wallSeconds, 2)} | ${fmt(s.service.filesPerSecond)} | ${fmt(s.service.mibPerSecond)} | **${fmt(s.ratio.filesPerSecond, 2)}** | ${fmt(s.service.workerPeakRssMiB, 0)} | ${fmt(s.service.historyEventsPerFile, 2)} (${s.service.maxEventsPerRun ?? '–'}) | ${fmt(s.service.sourceRequestsPerFile, 2)} | ${s.service.downloads} |`,
+    );
+  }
+  lines.push(
+    '',
+    'CPU milliseconds per file, per process (utime+stime from /proc; "worker" is the baseline script in baseline rows):',
+    '',
+    `| scenario | side | ${CPU_COLUMNS.join(' | ')} | total |`,
+    `|---|---|${CPU_COLUMNS.map(() => '---').join('|')}|---|`,
+  );
+  for (const s of r.scenarios) {
+    for (const [name, sideReport] of [
+      ['baseline', s.baseline],
+      ['service', s.service],
+    ] as const) {
+      const per = CPU_COLUMNS.map((c) => sideReport.cpuMsPerFile[c === 'worker' && name === 'baseline' ? 'baseline' : c] ?? 0);
+      lines.push(`| ${name === 'baseline' ? `${s.key}` : ''} | ${name} | ${per.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0), 2)} |`);
+    }
+  }
+  const problems = r.scenarios.flatMap((s) => s.problems.map((p) => `${s.key}: ${p}`));
+  if (problems.length) lines.push('', `Problems: ${problems.join('; ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,455 @@
+/**
+ * The service against the raw pipeline, side by side in one run on one stack
+ * (scripts/stack.sh up) and one Graph emulator, with the same concurrency.
+ *
+ *   npm run bench                                  # scenarios a,b,c,d at full size
+ *   npm run bench -- --scenario a --files 500      # a smoke run
+ *
+ * Scenarios: (a) many small files, (b) one large file, (c) a no-change resync
+ * of (a)'s files, (d) medium files. For each, the baseline (bench/baseline.ts,
+ * its own process) syncs a connector of its own, then the service (bridge and
+ * worker in one process, `src/main.ts`, as in production) syncs another one,
+ * started by a ConnectorSyncRequest on NATS. Measured for each: wall time,
+ * files/s, MiB/s, source requests and downloads (emulator counters), CPU
+ * seconds of every process read from /proc before and after, the worker's peak
+ * RSS (VmHWM, reset before each scenario) and the workflow's history events.
+ * Results go to bench/results/<label>.json and a Markdown table on stdout.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../src/config.js';
+import { SYNC_SUBJECTS } from '../src/contract.js';
+import { createDatabase, migrateToLatest } from '../src/db/database.js';
+import { ConnectorType } from '../src/gen/echomind/public/connector_pb.js';
+import { ObjectStore } from '../src/storage/object-store.js';
+import { envFor, syncRequestBytes } from '../test/support/service-harness.js';
+import type { SyncResult } from '../workflows/definitions.js';
+import type { BaselineResult } from './baseline.js';
+import { ChildRpc } from './child.js';
+import type { EmulatorCounts, EmulatorReady } from './emulator-process.js';
+import { cpuSecondsOfTrees, diffCpu, peakRssMiB, resetPeakRss, rssMiB, stackPid } from './proc.js';
+import { markdownTable, type ScenarioReport, type SideReport } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'a,b,c,d' },
+    /** (a) and (c): how many small files, and their size. */
+    files: { type: 'string', default: '5000' },
+    'small-kib': { type: 'string', default: '8' },
+    /** (b): the one large file. */
+    'large-mib': { type: 'string', default: '400' },
+    /** (d): medium files. */
+    'medium-files': { type: 'string', default: '200' },
+    'medium-mib': { type: 'string', default: '4' },
+    /** Transfers in flight per sync, for the baseline and (through TRANSFER_CONCURRENCY, when the service reads it) the service. */
+    concurrency: { type: 'string', default: '8' },
+    /** Extra node flags for the service process, e.g. "--max-semi-space-size=8". */
+    'service-node-flags': { type: 'string', default: '' },
+    /** Extra environment for the service process, e.g. "MALLOC_ARENA_MAX=2,UV_THREADPOOL_SIZE=4". */
+    'service-env': { type: 'string', default: '' },
+    /** Name of the results file (default: the commit measured). */
+    label: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
+    'service-only': { type: 'boolean', default: false },
+    /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
+    'memory-probe': { type: 'boolean', default: false },
+    /** With --memory-probe: also write a heap snapshot after start and after each scenario into this directory. */
+    'heap-snapshots': { type: 'string' },
+  },
+});
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const nodeBin = `${repoRoot}node_modules/.bin/node`;
+const MiB = 1024 * 1024;
+const scenarios = new Set(args.scenario.split(',').map((s) => s.trim()));
+const concurrency = Number(args.concurrency);
+const stackDir = process.env.STACK_DIR ?? `${repoRoot}.stack`;
+
+function git(...a: string[]): string {
+  try {
+    return execFileSync('git', a, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machine() {
+  const version = (bin: string, ...a: string[]) => {
+    try {
+      return execFileSync(bin, a, { encoding: 'utf8' }).split('\n')[0]?.trim() ?? '';
+    } catch {
+      return 'unknown';
+    }
+  };
+  const pgVersion = (() => {
+    try {
+      return readFileSync(`${stackDir}/postgres/data/PG_VERSION`, 'utf8').trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  return {
+    nproc: cpus().length,
+    memoryGiB: Number((totalmem() / 1024 ** 3).toFixed(1)),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim(),
+    temporalCli: version('temporal', '--version'),
+    natsServer: version('nats-server', '--version'),
+    versitygw: version('versitygw', '--version'),
+    postgres: pgVersion,
+  };
+}
+
+interface Ctx {
+  db: ReturnType<typeof createDatabase>;
+  emulator: ChildRpc<EmulatorReady>;
+  baseline: ChildRpc;
+  service: { pid: number };
+  temporal: Client;
+  publishSync(connectorId: number): Promise<void>;
+  userId: number;
+  pids: () => Record<string, number | undefined>;
+}
+
+async function addConnector(ctx: Ctx, name: string, driveId: string): Promise<number> {
+  const row = await ctx.db
+    .insertInto('connectors')
+    .values({ name, type: 'onedrive', config: JSON.stringify({ drive_id: driveId }), user_id: ctx.userId })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+async function storedDocuments(ctx: Ctx, connectorId: number): Promise<number> {
+  const r = await ctx.db.selectFrom('documents').select(ctx.db.fn.countAll<string>().as('n')).where('connector_id', '=', connectorId).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Runs `work` and measures it: wall time, CPU of every process, emulator counters. */
+async function measure<T>(ctx: Ctx, work: () => Promise<T>) {
+  const counts0 = await ctx.emulator.call<EmulatorCounts>({ op: 'counts' });
+  const cpu0 = cpuSecondsOfTrees(ctx.pids());
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await work();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = diffCpu(cpu0, cpuSecondsOfTrees(ctx.pids()));
+  const self = process.cpuUsage(self0);
+  cpu.bench = Number(((self.user + self.system) / 1e6).toFixed(2));
+  const counts1 = await ctx.emulator.call<EmulatorCounts>({ op: 'counts' });
+  return { value, wallSeconds, cpu, requests: counts1.requests - counts0.requests, downloads: counts1.downloads - counts0.downloads };
+}
+
+function side(files: number, bytes: number, m: Awaited<ReturnType<typeof measure>>, processes: string[]): SideReport {
+  const cpuMsPerFile: Record<string, number> = {};
+  for (const p of processes) cpuMsPerFile[p] = Number((((m.cpu[p] ?? 0) * 1000) / files).toFixed(2));
+  return {
+    wallSeconds: Number(m.wallSeconds.toFixed(3)),
+    filesPerSecond: Number((files / m.wallSeconds).toFixed(1)),
+    mibPerSecond: Number((bytes / MiB / m.wallSeconds).toFixed(1)),
+    sourceRequests: m.requests,
+    sourceRequestsPerFile: Number((m.requests / files).toFixed(2)),
+    downloads: m.downloads,
+    cpuSeconds: m.cpu,
+    cpuMsPerFile,
+  };
+}
+
+async function baselineSync(ctx: Ctx, connectorId: number): Promise<BaselineResult> {
+  return ctx.baseline.call<BaselineResult>({ op: 'sync', connectorId, concurrency });
+}
+
+/** Publishes a ConnectorSyncRequest as EchoMind does and waits for the run it starts (continue-as-new followed). */
+async function serviceSync(ctx: Ctx, connectorId: number): Promise<{ result: SyncResult; publishedAt: Date }> {
+  const publishedAt = new Date();
+  await ctx.publishSync(connectorId);
+  const handle = ctx.temporal.workflow.getHandle(`connector-sync-${connectorId}`);
+  for (;;) {
+    const d = await handle.describe().catch(() => undefined);
+    if (d && d.startTime.getTime() >= publishedAt.getTime() - 1000) {
+      const result = (await ctx.temporal.workflow.getHandle(d.workflowId, d.runId).result()) as SyncResult;
+      return { result, publishedAt };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Events summed over every run of this sync (continue-as-new included), from visibility. */
+async function historyEvents(ctx: Ctx, connectorId: number, since: Date): Promise<{ events: number; runs: number; maxRunEvents: number }> {
+  let last = { events: -1, runs: 0, maxRunEvents: 0 };
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const now = { events: 0, runs: 0, maxRunEvents: 0 };
+    let open = false;
+    const query = `WorkflowId = "connector-sync-${connectorId}" AND StartTime >= "${new Date(since.getTime() - 1000).toISOString()}"`;
+    for await (const w of ctx.temporal.workflow.list({ query })) {
+      now.runs++;
+      now.events += w.historyLength;
+      now.maxRunEvents = Math.max(now.maxRunEvents, w.historyLength);
+      if (w.status.name === 'RUNNING') open = true;
+    }
+    if (!open && now.runs > 0 && now.events === last.events) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}
+
+const PROCESSES = ['worker', 'temporal', 'postgres', 'nats', 's3', 'emulator'];
+const BASELINE_PROCESSES = ['baseline', 'temporal', 'postgres', 'nats', 's3', 'emulator'];
+
+async function scenario(
+  ctx: Ctx,
+  key: string,
+  title: string,
+  shape: { files: number; sizeBytes: number; folders: number } | { resyncOf: { baseline: number; service: number; files: number; bytes: number } },
+): Promise<ScenarioReport & { connectors: { baseline: number; service: number } }> {
+  let connectors: { baseline: number; service: number };
+  let files: number;
+  let bytes: number;
+  if ('resyncOf' in shape) {
+    connectors = { baseline: shape.resyncOf.baseline, service: shape.resyncOf.service };
+    files = shape.resyncOf.files;
+    bytes = 0;
+  } else {
+    const { driveId } = await ctx.emulator.call<{ driveId: string }>({ op: 'seed', ...shape });
+    connectors = {
+      baseline: await addConnector(ctx, `bench ${key} baseline`, driveId),
+      service: await addConnector(ctx, `bench ${key} service`, driveId),
+    };
+    files = shape.files;
+    bytes = shape.files * shape.sizeBytes;
+  }
+  process.stderr.write(`[bench] ${key}: ${title}: baseline…\n`);
+  const b = await measure(ctx, () => (args['service-only'] ? Promise.resolve(undefined) : baselineSync(ctx, connectors.baseline)));
+  await new Promise((r) => setTimeout(r, 1000));
+
+  process.stderr.write(`[bench] ${key}: service…\n`);
+  const rssBefore = rssMiB(ctx.service.pid);
+  resetPeakRss(ctx.service.pid);
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(ctx.service.pid))), 250);
+  const s = await measure(ctx, () => serviceSync(ctx, connectors.service));
+  clearInterval(sampler);
+  peak = Math.max(peak, peakRssMiB(ctx.service.pid));
+  const history = await historyEvents(ctx, connectors.service, s.value.publishedAt);
+
+  const expected = 'resyncOf' in shape ? shape.resyncOf.files : shape.files;
+  const stored = { baseline: await storedDocuments(ctx, connectors.baseline), service: await storedDocuments(ctx, connectors.service) };
+  const problems: string[] = [];
+  if (s.value.result.outcome !== 'synced') problems.push(`service sync ended ${s.value.result.outcome}: ${s.value.result.message}`);
+  if (stored.baseline !== expected && !args['service-only']) problems.push(`baseline stored ${stored.baseline} of ${expected} documents`);
+  if (stored.service !== expected) problems.push(`service stored ${stored.service} of ${expected} documents`);
+
+  const baseline = side(files, bytes, b, BASELINE_PROCESSES);
+  const service = side(files, bytes, s, PROCESSES);
+  const report: ScenarioReport & { connectors: typeof connectors } = {
+    key,
+    title,
+    files,
+    bytes,
+    baseline,
+    service: {
+      ...service,
+      workerPeakRssMiB: Number(peak.toFixed(1)),
+      workerRssBeforeMiB: Number(rssBefore.toFixed(1)),
+      workerRssAfterMiB: Number(rssMiB(ctx.service.pid).toFixed(1)),
+      historyEvents: history.events,
+      workflowRuns: history.runs,
+      maxEventsPerRun: history.maxRunEvents,
+      historyEventsPerFile: Number((history.events / files).toFixed(2)),
+      outcome: s.value.result.outcome,
+      message: s.value.result.message,
+    },
+    ratio: {
+      filesPerSecond: Number((baseline.wallSeconds / service.wallSeconds).toFixed(2)),
+    },
+    problems,
+    connectors,
+  };
+  process.stderr.write(
+    `[bench] ${key}: baseline ${baseline.wallSeconds}s, service ${service.wallSeconds}s (ratio ${report.ratio.filesPerSecond}), ` +
+      `worker peak ${report.service.workerPeakRssMiB} MiB, ${report.service.historyEvents} events${problems.length ? `; PROBLEMS: ${problems.join('; ')}` : ''}\n`,
+  );
+  return report;
+}
+
+async function main(): Promise<void> {
+  const runId = randomUUID().slice(0, 8);
+  const base = loadConfig({
+    ...process.env,
+    MINIO_BUCKET: `echomind-bench-${runId}`,
+    TEMPORAL_TASK_QUEUE: `echomind-bench-${runId}`,
+    NATS_STREAM_NAME: process.env.NATS_STREAM_NAME ?? 'ECHOMIND',
+  });
+  const db = createDatabase(base.databaseUrl);
+  await migrateToLatest(db);
+  const user = await db.insertInto('users').values({ email: `bench-${runId}@example.test` }).returning('id').executeTakeFirstOrThrow();
+
+  const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
+  const emulator = ChildRpc.start<EmulatorReady>('emulator', `${repoRoot}bench/emulator-process.ts`, { execPath: nodeBin, cwd: repoRoot, env: childEnv });
+  const emu = await emulator.ready;
+  const config = loadConfig({
+    ...envFor(base),
+    MS_GRAPH_BASE_URL: emu.graphBaseUrl,
+    MS_LOGIN_BASE_URL: emu.loginBaseUrl,
+    MS_GRAPH_CLIENT_ID: emu.clientId,
+    MS_GRAPH_CLIENT_SECRET: emu.clientSecret,
+    MS_GRAPH_TENANT_ID: emu.tenantId,
+  });
+  const env = {
+    ...childEnv,
+    ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', TRANSFER_CONCURRENCY: String(concurrency) }),
+  };
+
+  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, { execPath: nodeBin, cwd: repoRoot, env: { ...env, LOG_LEVEL: 'warn' } });
+  await baseline.ready;
+
+  // The service as in production: bridge and worker in one process. Its logs go to a file.
+  const logPath = `/tmp/echomind-bench-${runId}.log`;
+  const serviceFlags = args['service-node-flags'].split(' ').filter(Boolean);
+  const memoryLog = args['memory-probe'] ? `/tmp/echomind-bench-${runId}.memory.jsonl` : undefined;
+  if (memoryLog) serviceFlags.push('--expose-gc', '--import', './bench/memory-probe.ts');
+  const { openSync } = await import('node:fs');
+  const logFd = openSync(logPath, 'a');
+  const service = spawn(nodeBin, [...serviceFlags, '--import', 'tsx', 'src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...env,
+      ...Object.fromEntries(args['service-env'].split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      ...(memoryLog ? { BENCH_MEMORY_LOG: memoryLog } : {}),
+      ...(args['heap-snapshots'] ? { BENCH_HEAP_SNAPSHOT_DIR: args['heap-snapshots'] } : {}),
+    },
+    stdio: ['ignore', logFd, logFd],
+  });
+  const servicePid = service.pid ?? 0;
+
+  const temporal = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const nats = await connect({ servers: config.nats.url, name: 'echomind-bench' });
+  const js = jetstream(nats);
+  // Ready when the worker polls: the bridge creates its consumer, the worker registers on the task queue.
+  const startT = performance.now();
+  for (;;) {
+    const d = await temporal.workflowService
+      .describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: config.temporal.taskQueue }, taskQueueType: 1 })
+      .catch(() => undefined);
+    if ((d?.pollers?.length ?? 0) > 0) break;
+    if (performance.now() - startT > 180_000) throw new Error(`the worker did not poll within 3 minutes; see ${logPath}`);
+    if (service.exitCode !== null) throw new Error(`the service exited at start (code ${service.exitCode}); see ${logPath}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const startupSeconds = (performance.now() - startT) / 1000;
+  const rssAfterStart = rssMiB(servicePid);
+  const peakAtStart = peakRssMiB(servicePid);
+
+  /** With the probe: a full GC in the service, then its live heap (MiB), as the probe logged it. */
+  const liveHeap = async (): Promise<{ heapUsed: number; rss: number; external: number } | undefined> => {
+    if (!memoryLog) return undefined;
+    service.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, args['heap-snapshots'] ? 15_000 : 1500));
+    const lines = readFileSync(memoryLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tag: string; heapUsed: number; rss: number; external: number });
+    const last = lines.filter((l) => l.tag === 'after-gc').at(-1);
+    return last ? { heapUsed: last.heapUsed, rss: last.rss, external: last.external } : undefined;
+  };
+  const liveAfterStart = await liveHeap();
+
+  const ctx: Ctx = {
+    db,
+    emulator,
+    baseline,
+    service: { pid: servicePid },
+    temporal,
+    userId: user.id,
+    publishSync: async (connectorId) => {
+      await js.publish(SYNC_SUBJECTS.onedrive, syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId: user.id }));
+    },
+    pids: () => ({
+      worker: servicePid,
+      baseline: baseline.pid,
+      emulator: emulator.pid,
+      temporal: stackPid(stackDir, 'temporal'),
+      postgres: stackPid(stackDir, 'postgres'),
+      nats: stackPid(stackDir, 'nats'),
+      s3: stackPid(stackDir, 's3') ?? stackPid(stackDir, 'versitygw'),
+    }),
+  };
+
+  const small = Number(args.files);
+  const smallBytes = Number(args['small-kib']) * 1024;
+  const reports: ScenarioReport[] = [];
+  const liveAfter: Record<string, unknown> = { start: liveAfterStart };
+  try {
+    let smallSync: { baseline: number; service: number; files: number; bytes: number } | undefined;
+    if (scenarios.has('a')) {
+      const r = await scenario(ctx, 'a', `${small.toLocaleString('en')} files of ${args['small-kib']} KiB`, { files: small, sizeBytes: smallBytes, folders: 20 });
+      reports.push(r);
+      liveAfter.a = await liveHeap();
+      smallSync = { ...r.connectors, files: small, bytes: 0 };
+    }
+    if (scenarios.has('b')) {
+      reports.push(await scenario(ctx, 'b', `one file of ${args['large-mib']} MiB`, { files: 1, sizeBytes: Number(args['large-mib']) * MiB, folders: 1 }));
+      liveAfter.b = await liveHeap();
+    }
+    if (scenarios.has('c')) {
+      if (!smallSync) {
+        // (c) resyncs (a)'s files: without (a) in this run, do its first sync unmeasured.
+        const { driveId } = await emulator.call<{ driveId: string }>({ op: 'seed', files: small, sizeBytes: smallBytes, folders: 20 });
+        smallSync = { baseline: await addConnector(ctx, 'bench c baseline', driveId), service: await addConnector(ctx, 'bench c service', driveId), files: small, bytes: 0 };
+        if (!args['service-only']) await baselineSync(ctx, smallSync.baseline);
+        await serviceSync(ctx, smallSync.service);
+      }
+      reports.push(await scenario(ctx, 'c', `no-change resync of ${small.toLocaleString('en')} files`, { resyncOf: smallSync }));
+      liveAfter.c = await liveHeap();
+    }
+    if (scenarios.has('d')) {
+      const n = Number(args['medium-files']);
+      reports.push(await scenario(ctx, 'd', `${n} files of ${args['medium-mib']} MiB`, { files: n, sizeBytes: Number(args['medium-mib']) * MiB, folders: 10 }));
+      liveAfter.d = await liveHeap();
+    }
+  } finally {
+    const peakOverall = Math.max(peakAtStart, ...reports.map((r) => r.service.workerPeakRssMiB ?? 0));
+    service.kill('SIGTERM');
+    await new Promise((r) => (service.exitCode !== null ? r(null) : service.once('exit', r)));
+    await baseline.close();
+    await emulator.close();
+    await nats.drain();
+    await temporal.connection.close();
+    // Leave no objects behind: the bucket of this run is removed.
+    const store = new ObjectStore(config.objectStore);
+    const keys = await store.listKeys('').catch(() => [] as string[]);
+    for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((k) => store.remove(k).catch(() => undefined)));
+    await db.destroy();
+
+    const label = args.label ?? git('rev-parse', '--short', 'HEAD');
+    const results = {
+      date: new Date().toISOString(),
+      commit: git('rev-parse', 'HEAD'),
+      label,
+      machine: machine(),
+      settings: { concurrency, serviceNodeFlags: args['service-node-flags'], serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
+      workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
+      scenarios: reports,
+      ...(memoryLog ? { liveHeapAfterGcMiB: liveAfter, memoryLog } : {}),
+      serviceLog: logPath,
+    };
+    mkdirSync(`${repoRoot}bench/results`, { recursive: true });
+    const file = `${repoRoot}bench/results/${label}-${[...scenarios].sort().join('')}.json`;
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`${markdownTable(results)}\n\nwritten to ${file}\n`);
+    if (reports.some((r) => r.problems.length)) process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { PermanentSourceError } from '../../../errors.js';
+import { HttpStatusError } from '../../../http/source-http.js';
+import type { TeamsSession } from './session.js';
+import { type GraphChannel, readChannelList } from './api.js';
+
+/** The team and the channels a connector syncs. */
+
+export interface ChannelInfo {
+  id: string;
+  name: string;
+  /** standard, private or shared (unknownFutureValue only if Graph ignored our Prefer header). */
+  membershipType: string;
+}
+
+async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
+    throw e;
+  }
+}
+
+export async function readTeamName(session: TeamsSession): Promise<string> {
+  const url = `${session.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}?$select=id,displayName`;
+  const team = await lookup(
+    () => session.json<{ displayName?: unknown }>(url, {}),
+    'connector config "team_id" names no team Microsoft Graph knows (or one this app may not read)',
+  );
+  return typeof team.displayName === 'string' ? team.displayName : session.config.teamId;
+}
+
+/** The channels in scope now: every channel Graph lists (standard, private, shared), or the configured ones. */
+export async function listChannels(session: TeamsSession): Promise<ChannelInfo[]> {
+  const url = `${session.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}/channels?$select=id,displayName,membershipType`;
+  const data = await lookup(() => session.json(url, {}), 'connector config "team_id" names no team Microsoft Graph knows (or one this app may not read)');
+  const all = readChannelList(data, 'GET channels').value.map(
+    (c: GraphChannel): ChannelInfo => ({ id: c.id, name: c.displayName ?? c.id, membershipType: c.membershipType ?? 'standard' }),
+  );
+  const wanted = session.config.channelIds;
+  if (wanted === null) return all;
+  const byId = new Map(all.map((c) => [c.id, c]));
+  const missing = wanted.filter((id) => !byId.has(id));
+  if (missing.length > 0 && missing.length === wanted.length) {
+    throw new PermanentSourceError('connector config "channel_ids" names no channel of the team (or none this app may read)', 'invalidConfig', 'sync');
+  }
+  return wanted.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** The drive and folder of a channel's files (null when the channel has none yet). */
+export async function channelFilesFolder(session: TeamsSession, channelId: string): Promise<{ driveId: string; folderId: string } | null> {
+  try {
+    const data = await session.json<{ id?: unknown; parentReference?: { driveId?: unknown } }>(`${session.channelUrl(channelId)}/filesFolder`, { channelId });
+    const driveId = data.parentReference?.driveId;
+    if (typeof data.id !== 'string' || typeof driveId !== 'string') return null;
+    return { driveId, folderId: data.id };
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) return null;
+    throw e;
+  }
+}

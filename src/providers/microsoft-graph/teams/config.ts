@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { optionalFlag, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
+import { graphSignInKeys } from '../identity.js';
+
+/**
+ * The `connectors.config` of a Teams connector:
+ *
+ * - `team_id` (required): the team (its Microsoft 365 group id);
+ * - `channel_ids` (optional): only these channels (a list, or one comma-separated
+ *   string); absent: every channel the app can read, standard, private and
+ *   shared, including channels added later;
+ * - `page_size` (optional, 1–50, default 20): threads per page (Graph's `$top`
+ *   limit for messages is 50), i.e. how much work one checkpoint covers;
+ * - `include_files` (optional, default true): also sync each channel's files folder.
+ *
+ * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are the shared Graph ones (../identity.ts).
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+const blankIsAbsent = (value: unknown) => ((typeof value === 'string' && value.trim() === '') || value === null ? undefined : value);
+
+const teamId = z.preprocess(
+  blankIsAbsent,
+  z.string({ error: (issue) => (issue.input === undefined ? 'is missing: name the team to sync' : 'must be a string') }).trim(),
+);
+
+const channelIds = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : blankIsAbsent(value)),
+  z
+    .array(z.string({ error: 'must be a list of channel ids' }).trim().min(1, 'must not contain blank ids'), { error: 'must be a list of channel ids' })
+    .min(1, 'must name at least one channel')
+    .optional(),
+);
+
+const teamsConfigSchema = z
+  .object({
+    team_id: teamId,
+    channel_ids: channelIds,
+    page_size: optionalWholeNumber(1, 50),
+    include_files: optionalFlag,
+    ...graphSignInKeys,
+  })
+  .transform((c) => ({
+    teamId: c.team_id,
+    channelIds: c.channel_ids ? [...new Set(c.channel_ids)] : null,
+    pageSize: c.page_size ?? DEFAULT_PAGE_SIZE,
+    includeFiles: c.include_files ?? true,
+  }));
+
+
+export interface TeamsConfig {
+  teamId: string;
+  /** Null: every readable channel. */
+  channelIds: string[] | null;
+  pageSize: number;
+  includeFiles: boolean;
+}
+
+/** Throws PermanentSourceError (code invalidConfig, scope sync) naming the first bad key, never echoing its value. */
+export function parseTeamsConfig(config: Record<string, unknown>): TeamsConfig {
+  return parseConnectorConfig(teamsConfigSchema, config);
+}
+
+/** What a cursor was made for: pointing the connector at another team or channel set starts afresh. */
+export function teamsScopeKey(config: TeamsConfig): string {
+  return `${config.teamId} ${config.channelIds ? [...config.channelIds].sort().join(',') : '*'} files:${config.includeFiles}`;
+}

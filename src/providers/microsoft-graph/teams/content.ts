@@ -1,0 +1,77 @@
+import { Readable } from 'node:stream';
+import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
+import { HttpStatusError } from '../../../http/source-http.js';
+import type { ItemContent, SourceItem } from '../../types.js';
+import { openDriveItemContent } from '../onedrive/content.js';
+import type { TeamsSession } from './session.js';
+import { readChatMessage } from './api.js';
+import { renderThread } from './render.js';
+import { repliesOf } from './threads.js';
+
+/**
+ * The bytes of a Teams document. A thread is rendered again from Graph as it
+ * streams out (the root, then its replies page by page), so a thread of any
+ * length costs one page of memory. Files go through the OneDrive source's
+ * download; inline images through their `$value`.
+ */
+
+function text(fetch: Record<string, unknown>, key: string, item: SourceItem): string {
+  const value = fetch[key];
+  if (typeof value !== 'string' || value === '') {
+    throw new PermanentSourceError(`item ${item.sourceId} carries no ${key} to fetch it by`, 'badFetchRef', 'item');
+  }
+  return value;
+}
+
+function gone(item: SourceItem, e: unknown): never {
+  throw new ItemGoneError(`${item.name} no longer exists in Teams`, { cause: e });
+}
+
+async function openThread(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
+  const channelId = text(item.fetch, 'channelId', item);
+  const rootId = text(item.fetch, 'rootId', item);
+  let root;
+  try {
+    const data = await session.json(`${session.channelUrl(channelId)}/messages/${encodeURIComponent(rootId)}`, { channelId, messages: true });
+    root = readChatMessage(data, 'GET message');
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
+    throw e;
+  }
+  if (root.deletedDateTime) gone(item, undefined);
+  const heading = {
+    teamName: text(item.fetch, 'teamName', item),
+    channelName: typeof item.fetch.channelName === 'string' ? item.fetch.channelName : channelId,
+    membershipType: typeof item.fetch.membershipType === 'string' ? item.fetch.membershipType : 'standard',
+  };
+  const pieces = renderThread(heading, root, repliesOf(session, channelId, root));
+  return { body: Readable.from((async function* () { for await (const piece of pieces) yield Buffer.from(piece); })()), contentType: 'text/markdown' };
+}
+
+async function openHosted(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
+  const channelId = text(item.fetch, 'channelId', item);
+  const url = `${session.channelUrl(channelId)}/${text(item.fetch, 'messagePath', item)}/hostedContents/${encodeURIComponent(text(item.fetch, 'hostedId', item))}/$value`;
+  try {
+    const { body, headers } = await session.stream(url, { channelId, messages: true });
+    const length = headers.get('content-length');
+    return { body, contentType: headers.get('content-type') ?? undefined, size: length !== null && /^\d+$/.test(length) ? Number(length) : undefined };
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
+    throw e;
+  }
+}
+
+/** The part of a OneDrive session that fetching one driveItem needs, from this Teams session. */
+const driveSessionOf = (session: TeamsSession) => ({ graph: { http: session.http, baseUrl: session.baseUrl }, ...(session.signal ? { signal: session.signal } : {}) });
+
+export async function openTeamsContent(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
+  switch (item.fetch.kind) {
+    case 'thread':
+      return openThread(session, item);
+    case 'hosted':
+      return openHosted(session, item);
+    default:
+      // Channel files and shared attachments: a driveItem, fetched as OneDrive fetches it.
+      return openDriveItemContent(driveSessionOf(session), item);
+  }
+}

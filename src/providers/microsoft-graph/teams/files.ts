@@ -1,0 +1,61 @@
+import { isPermanent } from '../../../errors.js';
+import type { FolderTree, SourceChange, SourceContext } from '../../types.js';
+import { listDriveChanges } from '../onedrive/changes.js';
+import { parseOneDriveCursor } from '../onedrive/cursor.js';
+import { openOneDriveSession } from '../onedrive/session.js';
+import type { TeamsSession } from './session.js';
+import { channelFilesFolder } from './channels.js';
+import type { ChannelState } from './cursor.js';
+
+/**
+ * A channel's files folder (`…/filesFolder` gives its drive and folder) synced
+ * by the OneDrive source's own code, scoped to that folder: drive delta at the
+ * drive root, filtered by ancestry. Files keep their driveItem id as source id,
+ * so a file also shared in a message is the same document.
+ */
+
+const DRIVE_PAGE_SIZE = 200;
+
+/**
+ * The connector's folder tree seen by one channel: its entries are kept apart
+ * by a prefix. Clearing is left to the pipeline, which clears the whole tree
+ * before a full enumeration; a channel whose drive cursor restarts re-lists
+ * its drive from the root, overwriting its own entries.
+ */
+function channelFolders(tree: FolderTree, channelId: string): FolderTree {
+  const prefix = `${channelId}|`;
+  const strip = (id: string | null) => (id !== null && id.startsWith(prefix) ? id.slice(prefix.length) : id);
+  return {
+    async get(folderId) {
+      const state = await tree.get(prefix + folderId);
+      return state ? { ...state, parentId: strip(state.parentId) } : null;
+    },
+    put: (folders) => tree.put(folders.map((f) => ({ ...f, folderId: prefix + f.folderId, parentId: f.parentId === null ? null : prefix + f.parentId }))),
+    remove: (folderIds) => tree.remove(folderIds.map((id) => prefix + id)),
+    clear: () => Promise.resolve(),
+  };
+}
+
+export async function channelFilesStep(session: TeamsSession, state: ChannelState): Promise<{ changes: SourceChange[]; state: ChannelState }> {
+  const files = state.files ?? (await channelFilesFolder(session, state.id).then((f) => (f ? { ...f, cursor: null } : null)));
+  if (files === null) {
+    session.logger.debug({ channelId: state.id }, 'the channel has no files folder yet');
+    return { changes: [], state: { ...state, filesDone: true } };
+  }
+  const ctx: SourceContext = {
+    ...session.context,
+    config: { ...session.context.config, drive_id: files.driveId, folder_id: files.folderId, folder_path: undefined, page_size: DRIVE_PAGE_SIZE },
+    folders: channelFolders(session.folders, state.id),
+  };
+  const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.settings.graphBaseUrl);
+  try {
+    const page = await listDriveChanges(openOneDriveSession(ctx, session.settings), cursor);
+    return { changes: page.changes, state: { ...state, files: { ...files, cursor: { ...page.cursor } }, filesDone: !page.hasMore } };
+  } catch (e) {
+    if (isPermanent(e) && e.code === 'driveNotFound') {
+      // The folder's site went away (a private channel being deleted): look it up again next pass.
+      return { changes: [], state: { ...state, files: null, filesDone: true } };
+    }
+    throw e;
+  }
+}

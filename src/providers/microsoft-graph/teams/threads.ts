@@ -1,0 +1,141 @@
+import { isPermanent } from '../../../errors.js';
+import { HttpStatusError } from '../../../http/source-http.js';
+import { resolveContentType } from '../../../contract.js';
+import type { SourceChange } from '../../types.js';
+import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
+import { fileChange } from '../onedrive/mapping.js';
+import type { TeamsSession } from './session.js';
+import type { ChannelInfo } from './channels.js';
+import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readReplyPage, type RootMessage } from './api.js';
+import { hostedContentIds } from './html-markdown.js';
+import { isMicrosoft365Url, REFUSED_LINK_REASON, shareToken } from './links.js';
+import { hostedItem, threadItem, threadSourceId } from './mapping.js';
+import { digestThread, renderThread, type ThreadHeading, threadTitle } from './render.js';
+
+/**
+ * One page of root messages into changes: each live conversation becomes a
+ * thread document (rendered once here to learn its signature), plus its shared
+ * files (resolved through the shares API) and inline images; a deleted root
+ * deletes its document; system events are skipped and counted.
+ */
+
+export const SYSTEM_MESSAGE_REASON = 'Teams system event (not a conversation message)';
+export const NO_BYTES_REASON = 'card, Loop component or whiteboard (no file bytes to store)';
+export const GONE_SHARE_REASON = 'shared file is gone or not shared with this app';
+export const GONE_IMAGE_REASON = 'inline image no longer exists';
+const REPLIES_PAGE = 50;
+
+export interface ChannelPage {
+  session: TeamsSession;
+  teamName: string;
+  channel: ChannelInfo;
+  /** Shared-file links already resolved in this page (a file shared twice is asked for once). */
+  shared: Map<string, SourceChange>;
+}
+
+/** The replies of a root: those Graph expanded, then the rest page by page; or every page when none were expanded. */
+export async function* repliesOf(session: TeamsSession, channelId: string, root: RootMessage): AsyncGenerator<GraphChatMessage> {
+  let next: string | undefined;
+  if (root.replies !== undefined) {
+    yield* root.replies;
+    next = root['replies@odata.nextLink'];
+  } else {
+    next = `${session.channelUrl(channelId)}/messages/${encodeURIComponent(root.id)}/replies?$top=${REPLIES_PAGE}`;
+  }
+  while (next !== undefined) {
+    const page = readReplyPage(await session.json(next, { channelId, messages: true }), 'GET replies');
+    yield* page.value;
+    next = page['@odata.nextLink'];
+  }
+}
+
+interface Found {
+  attachments: GraphAttachment[];
+  hosted: Array<{ messageId: string; messagePath: string; hostedId: string }>;
+  systemMessageIds: string[];
+}
+
+function collect(found: Found, message: GraphChatMessage, messagePath: string): void {
+  if (!isConversationMessage(message)) {
+    found.systemMessageIds.push(message.id);
+    return;
+  }
+  if (isDeleted(message)) return;
+  found.attachments.push(...(message.attachments ?? []));
+  for (const hostedId of hostedContentIds(message.body?.content ?? '')) found.hosted.push({ messageId: message.id, messagePath, hostedId });
+}
+
+async function resolveShared(page: ChannelPage, url: string, skipId: string): Promise<SourceChange> {
+  const known = page.shared.get(url);
+  if (known) return known;
+  let change: SourceChange;
+  try {
+    const data = await page.session.json(`${page.session.baseUrl}/shares/${shareToken(url)}/driveItem?$select=${DRIVE_ITEM_FIELDS}`, { outsideTeams: true });
+    const item = readDriveItem(data, 'GET shares driveItem');
+    change = fileChange(item, item.parentReference?.driveId ?? '');
+  } catch (e) {
+    // Gone, or shared with people but not with this app: the thread still links it by name.
+    if ((e instanceof HttpStatusError && e.status === 404) || isPermanent(e)) change = { kind: 'skip', sourceId: skipId, reason: GONE_SHARE_REASON };
+    else throw e;
+  }
+  page.shared.set(url, change);
+  return change;
+}
+
+async function attachmentChange(page: ChannelPage, threadId: string, attachment: GraphAttachment): Promise<SourceChange | null> {
+  const skipId = `${threadId}:attachment:${encodeURIComponent(attachment.id ?? 'unknown')}`;
+  const name = attachment.name ?? undefined;
+  if (attachment.contentType === 'messageReference') return null; // a quoted message, not a file
+  if (attachment.contentType !== 'reference') return { kind: 'skip', sourceId: skipId, name, reason: NO_BYTES_REASON };
+  const url = attachment.contentUrl ?? '';
+  // Never fetched: only a Microsoft 365 link is even handed to Graph.
+  if (!isMicrosoft365Url(url)) return { kind: 'skip', sourceId: skipId, name, reason: REFUSED_LINK_REASON };
+  if (/\.(loop|fluid|whiteboard)$/i.test(name ?? new URL(url).pathname)) return { kind: 'skip', sourceId: skipId, name, reason: NO_BYTES_REASON };
+  return resolveShared(page, url, skipId);
+}
+
+/** An inline image's type is known only from its download's Content-Type: read the headers, drop the body. */
+async function hostedChange(page: ChannelPage, threadId: string, title: string, hosted: Found['hosted'][number], index: number, webUrl?: string | null): Promise<SourceChange> {
+  const { session, channel } = page;
+  const url = `${session.channelUrl(channel.id)}/${hosted.messagePath}/hostedContents/${encodeURIComponent(hosted.hostedId)}/$value`;
+  let contentType: string;
+  try {
+    const { body, headers } = await session.stream(url, { channelId: channel.id, messages: true });
+    body.destroy();
+    contentType = resolveContentType('', headers.get('content-type') ?? undefined);
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
+    throw e;
+  }
+  return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...hosted }, contentType, index, webUrl) };
+}
+
+export async function threadChanges(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
+  const { session, channel } = page;
+  const threadId = threadSourceId(session.config.teamId, channel.id, root.id);
+  if (isDeleted(root)) return [{ kind: 'delete', sourceId: threadId }];
+  if (!isConversationMessage(root)) return [{ kind: 'skip', sourceId: threadId, reason: SYSTEM_MESSAGE_REASON }];
+
+  const found: Found = { attachments: [], hosted: [], systemMessageIds: [] };
+  collect(found, root, `messages/${encodeURIComponent(root.id)}`);
+  const replies = repliesOf(session, channel.id, root);
+  async function* collecting(): AsyncGenerator<GraphChatMessage> {
+    for await (const reply of replies) {
+      collect(found, reply, `messages/${encodeURIComponent(root.id)}/replies/${encodeURIComponent(reply.id)}`);
+      yield reply;
+    }
+  }
+  const heading: ThreadHeading = { teamName: page.teamName, channelName: channel.name, membershipType: channel.membershipType };
+  const digest = await digestThread(renderThread(heading, root, collecting()));
+  const title = threadTitle(root);
+
+  const changes: SourceChange[] = [{ kind: 'upsert', item: threadItem(session.config.teamId, page.teamName, channel, root, title, digest) }];
+  for (const id of found.systemMessageIds) changes.push({ kind: 'skip', sourceId: `${threadId}:${encodeURIComponent(id)}`, reason: SYSTEM_MESSAGE_REASON });
+  for (const attachment of found.attachments) {
+    const change = await attachmentChange(page, threadId, attachment);
+    if (change) changes.push(change);
+  }
+  let index = 0;
+  for (const hosted of found.hosted) changes.push(await hostedChange(page, threadId, title, hosted, ++index, root.webUrl));
+  return changes;
+}

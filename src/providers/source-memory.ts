@@ -1,0 +1,22 @@
+import { RequestRateLimiter } from '../http/rate-limit.js';
+import { TenantPauses } from '../http/tenant-pauses.js';
+import { ServiceAccountKeys } from './google-drive/service-account.js';
+import { TokenCache } from './token-cache.js';
+
+/**
+ * What the sources of one worker remember between activities: who is
+ * throttled, the request budgets spent, the access tokens they hold, the
+ * service-account keys they read.
+ * The worker creates one and passes it down with its other dependencies
+ * (ActivityDeps); a test creates its own. No source keeps state anywhere else.
+ */
+export class SourceMemory {
+  /** Per-tenant throttling pauses, shared by every request to the same tenant. */
+  readonly pauses = new TenantPauses();
+  /** Per-second request budgets a source announces (Teams). */
+  readonly rates = new RequestRateLimiter();
+  /** Access tokens per identity, for every source. */
+  readonly tokens = new TokenCache();
+  /** GOOGLE_SERVICE_ACCOUNT_JSON, read and checked once. */
+  readonly serviceAccountKeys = new ServiceAccountKeys();
+}

@@ -1,0 +1,259 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { createDatabase, migrateToLatest } from '../../src/db/database.js';
+import type { Database } from '../../src/db/schema.js';
+import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
+import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
+import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
+import { envFor, syncRequestBytes } from '../support/service-harness.js';
+
+/**
+ * The production build, run as production runs it: no tsx, the workflow bundle
+ * built ahead of time, bridge and worker in one process, a sync request through
+ * NATS. In CI (CONNECTOR_IMAGE_DIR, made by scripts/dockerfile-dryrun.ts) it is
+ * the Dockerfile's final stage (`npm ci --omit=dev` and dist/ only), started with
+ * the image's CMD as its non-root USER, and probed with its HEALTHCHECK;
+ * otherwise `npm run build` here and `node dist/src/main.js`.
+ */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+
+interface ImageDescription {
+  dir: string;
+  env: Record<string, string>;
+  nodeBin: string;
+  user?: string;
+  cmd: string[];
+  healthcheck?: { test: string[] };
+}
+
+async function builtService(): Promise<ImageDescription> {
+  const imageDir = process.env.CONNECTOR_IMAGE_DIR;
+  if (imageDir) return JSON.parse(readFileSync(join(imageDir, 'image.json'), 'utf8')) as ImageDescription;
+  await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });
+  return { dir: repoRoot, env: {}, nodeBin: `${repoRoot}node_modules/.bin/node`, cmd: ['node', 'dist/src/main.js'] };
+}
+
+/** `node` in the image's CMD or HEALTHCHECK is the image's Node 24. */
+const nodeArgs = (image: ImageDescription, command: string[]): [string, string[]] => {
+  const [program, ...args] = command;
+  if (program !== 'node') throw new Error(`expected a node command, got ${command.join(' ')}`);
+  return [image.nodeBin, args];
+};
+
+/** The image's USER as uid/gid for spawn (root here, so the service really runs unprivileged). */
+function userOf(image: ImageDescription): { uid?: number; gid?: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(image.user ?? '');
+  if (!m || process.getuid?.() !== 0) return {};
+  return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+}
+
+let image: ImageDescription;
+let emulator: GraphEmulator;
+let config: Config;
+let db: Kysely<Database>;
+let nats: NatsConnection;
+let temporalConnection: Connection;
+let temporal: Client;
+let service: ChildProcess | undefined;
+let output = '';
+let healthPort: number;
+
+beforeAll(async () => {
+  image = await builtService();
+  emulator = await startGraphEmulator();
+  config = testConfig({
+    MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
+    MS_LOGIN_BASE_URL: emulator.loginBaseUrl,
+    MS_GRAPH_CLIENT_ID: emulator.settings.clientId,
+    MS_GRAPH_CLIENT_SECRET: emulator.settings.clientSecret,
+    MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
+    MAX_FILE_SIZE_BYTES: String(1024 * 1024),
+  });
+  await resetJetStream(config);
+  db = createDatabase(config.databaseUrl);
+  await migrateToLatest(db);
+  await resetDatabase(db);
+  nats = await connect({ servers: config.nats.url });
+  temporalConnection = await Connection.connect({ address: config.temporal.address });
+  temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+
+  // As docker-compose.yml runs it: the image's CMD plus --migrate (test/deploy/compose.test.ts checks that).
+  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
+  service = spawn(program, args, {
+    cwd: image.dir,
+    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...userOf(image),
+  });
+  service.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  service.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  healthPort = await waitFor(
+    'the built service to listen',
+    () => {
+      if (service?.exitCode !== null) throw new Error(`the built service exited:\n${output}`);
+      const listening = logLines().find((l) => l.msg === 'health endpoint listening');
+      return Promise.resolve(logLines().some((l) => l.msg === 'echomind-connector started') && typeof listening?.port === 'number' ? listening.port : undefined);
+    },
+    60_000,
+  );
+});
+
+afterAll(async () => {
+  if (service && service.exitCode === null) {
+    const exited = once(service, 'exit');
+    service.kill('SIGTERM');
+    await exited;
+  }
+  await nats?.close();
+  await temporalConnection?.close();
+  await db?.destroy();
+  await emulator?.close();
+});
+
+function logLines(): Array<Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** One sample's value from Prometheus text: `name{…labels…} value`, labels in any order. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const body = line.slice(name.length);
+    if (Object.entries(labels).every(([k, v]) => body.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('the built service (the Dockerfile\'s output, or npm run build)', () => {
+  it('answers its HEALTHCHECK once connected', async () => {
+    const probe = image.healthcheck?.test ?? ['node', '-e', "fetch('http://127.0.0.1:' + process.env.HEALTH_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1))"];
+    const [program, args] = nodeArgs(image, probe);
+    await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
+    const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
+    expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
+    const { uid } = userOf(image);
+    if (uid !== undefined) {
+      // It really runs as the image's unprivileged USER.
+      expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
+    }
+  });
+
+  it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {
+    emulator.addFile('/', 'plan.md', '# plan');
+    emulator.addFile('/', 'report.pdf', '%PDF-1.7 report');
+    emulator.addFile('/', 'huge.pdf', Buffer.alloc(2 * 1024 * 1024, 1));
+    emulator.faults.push({ match: /\/root\/delta$/, status: 429, retryAfter: '1' });
+    const userId = await createUser(db);
+    const connectorId = await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId });
+    await db.updateTable('connectors').set({ name: 'Marketing files' }).where('id', '=', connectorId).execute();
+    const workflowId = `connector-sync-${connectorId}`;
+    await temporal.workflow
+      .getHandle(workflowId)
+      .terminate('left open by an earlier test run')
+      .catch(() => undefined);
+
+    const publishedAt = Date.now();
+    await jetstream(nats).publish(
+      'connector.sync.onedrive',
+      syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId, chunkingSession: 'chunk-built' }),
+    );
+    const handle = temporal.workflow.getHandle(workflowId);
+    const started = await waitFor('the sync to start', async () => {
+      const d = await handle.describe().catch(() => undefined);
+      return d && d.startTime.getTime() >= publishedAt - 5 ? d : undefined;
+    });
+    await temporal.workflow.getHandle(workflowId, started.runId).result();
+    const row = await db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(row.status, output.slice(-3000)).toBe('active');
+    expect(row.status_message).toMatch(/^2 new, 0 updated, 0 deleted, 1 failed\b/);
+
+    const described = await temporal.workflow.getHandle(workflowId, started.runId).describe();
+    expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
+    const details = await described.staticDetails();
+    expect(details).toContain('**Type:** onedrive');
+    expect(details).toContain('**Scope:** user');
+    expect(details).toContain('**Trigger:** orchestrator');
+    expect(details).toContain('**Chunking session:** chunk-built');
+    expect(described.typedSearchAttributes.get(ConnectorIdKey)).toBe(connectorId);
+    expect(described.typedSearchAttributes.get(ConnectorTypeKey)).toBe('onedrive');
+    expect(described.typedSearchAttributes.get(SyncTriggerKey)).toBe('orchestrator');
+    const listed = [];
+    for await (const w of temporal.workflow.list({ query: `SyncTrigger = "orchestrator" AND ConnectorId = ${connectorId}` })) listed.push(w.runId);
+    expect(listed).toContain(started.runId);
+  });
+
+  it("a manual start with the README's temporal command carries its summary and SyncTrigger manual", async () => {
+    emulator.addFile('/', 'manual.txt', 'started by hand');
+    const userId = await createUser(db, 'manual@example.test');
+    const connectorId = await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId });
+    const workflowId = `connector-sync-${connectorId}`;
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /\*\*Start a sync by hand\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toContain('--static-summary');
+    const command = (block ?? '')
+      .replace(/^\s*temporal /, `${process.env.TEMPORAL_CLI_PATH ?? 'temporal'} `)
+      .replaceAll('connector-sync-7', workflowId)
+      .replaceAll('connector 7', `connector ${connectorId}`)
+      .replaceAll('ConnectorId=7', `ConnectorId=${connectorId}`)
+      .replaceAll('"connectorId": 7', `"connectorId": ${connectorId}`)
+      .replaceAll('--task-queue echomind-connector', `--task-queue ${config.temporal.taskQueue}`);
+    await run('bash', ['-c', command], { env: { ...process.env, TEMPORAL_ADDRESS: config.temporal.address, TEMPORAL_NAMESPACE: config.temporal.namespace } });
+
+    const handle = temporal.workflow.getHandle(workflowId);
+    await handle.result();
+    const described = await handle.describe();
+    expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
+    expect(await described.staticDetails()).toContain('**Trigger:** manual');
+    expect(described.typedSearchAttributes.get(SyncTriggerKey)).toBe('manual');
+    expect(described.typedSearchAttributes.get(ConnectorIdKey)).toBe(connectorId);
+    const row = await db.selectFrom('connectors').select('status').where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+  });
+
+  it('serves Temporal runtime metrics and the sync metrics on /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    // For a release note: METRICS_SAMPLE_FILE=path keeps the page this test read.
+    if (process.env.METRICS_SAMPLE_FILE) writeFileSync(process.env.METRICS_SAMPLE_FILE, text);
+    // The SDK's own worker metrics, from the runtime's Prometheus exporter.
+    expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
+    expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
+    // The sync's, recorded through Temporal's metric meter and leaving through the same exporter.
+    // Two syncs of the same drive so far: the orchestrator's (2 new, 1 too large) and the manual one (3 new, 1 too large).
+    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(2);
+    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(5);
+    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(2);
+    expect(sample(text, 'connector_bytes_total')).toBe(2 * ('# plan'.length + '%PDF-1.7 report'.length) + 'started by hand'.length);
+    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(2);
+    expect(sample(text, 'connector_throttle_waits_total', { source: 'onedrive', where: 'in_activity' })).toBe(1);
+    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(2);
+    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(2);
+    // And the bridge's counters, on the same page.
+    expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
+  });
+
+  it('puts connectorId, workflowId and runId on every log line of the sync', () => {
+    const lines = logLines().filter((l) => typeof l.connectorId === 'number');
+    const stored = lines.filter((l) => l.msg === 'stored file');
+    expect(stored).toHaveLength(5);
+    expect(lines.length).toBeGreaterThan(stored.length);
+    for (const line of lines) {
+      expect(line, JSON.stringify(line)).toMatchObject({ workflowId: expect.stringMatching(/^connector-sync-\d+$/), runId: expect.any(String) });
+    }
+  });
+});

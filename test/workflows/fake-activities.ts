@@ -1,0 +1,134 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { SyncActivities } from '../../activities/index.js';
+import type { PageCommit } from '../../activities/commit-page.js';
+import {
+  FAILURE,
+  summarize,
+  type ItemSettlement,
+  type ListedPage,
+  type PlannedItem,
+  type SyncState,
+  type TransferOutcome,
+} from '../../workflows/definitions.js';
+
+/**
+ * Activities that keep a connector in memory, for workflow tests: a source of
+ * scripted pages, a saved cursor that moves only on commitPage, a failed-item
+ * record, and the connector's status. Each can be replaced per test.
+ */
+
+export function file(name: string, extra: Partial<PlannedItem> = {}): PlannedItem {
+  return { sourceId: `id-${name}`, name, signature: `sig-${name}`, contentType: 'text/plain', size: 10, fetch: {}, ...extra };
+}
+
+export interface FakeConnector {
+  /** The source's pages; a listing at or past the end is an empty "caught up" page. */
+  pages: PlannedItem[][];
+  /** The saved cursor: index of the next page to list. */
+  savedPage: number;
+  status: string;
+  statusMessage: string | null;
+  plannedFrom: number[];
+  transferred: string[];
+  commits: PageCommit[];
+  settlements: ItemSettlement[];
+  recordedFailures: Map<string, { reason: string; item?: PlannedItem | undefined; due: boolean }>;
+  finished: number;
+}
+
+export function fakeConnector(pages: PlannedItem[][]): FakeConnector {
+  return {
+    pages,
+    savedPage: 0,
+    status: 'pending',
+    statusMessage: null,
+    plannedFrom: [],
+    transferred: [],
+    commits: [],
+    settlements: [],
+    recordedFailures: new Map(),
+    finished: 0,
+  };
+}
+
+const stateFor = (page: number): SyncState => ({ v: 1, type: 'onedrive', cursor: { page } });
+
+/** Outcome by file name: `denied-*` fails for good, `broken-*` throws until its retries run out, `gone-*` vanished. */
+export function outcomeByName(item: PlannedItem): TransferOutcome {
+  if (item.name.startsWith('denied-')) return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: 'accessDenied: the identity may not read this file' };
+  if (item.name.startsWith('gone-')) return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
+  if (item.name.startsWith('broken-')) throw ApplicationFailure.create({ type: FAILURE.sourceItemError, message: 'GET /content answered 500' });
+  if (item.name.startsWith('outage-')) throw ApplicationFailure.create({ type: FAILURE.dependencyUnavailable, message: 'the object store is unavailable (ECONNREFUSED)' });
+  if (item.name.startsWith('rejected-')) throw ApplicationFailure.create({ type: FAILURE.storeRejected, message: 'the object store failed to store it (MalformedXML)' });
+  return { sourceId: item.sourceId, result: 'new', bytes: item.size ?? 0 };
+}
+
+function settle(c: FakeConnector, s: ItemSettlement): void {
+  for (const f of s.failed) c.recordedFailures.set(f.sourceId, { reason: f.reason, item: f.item, due: false });
+  for (const id of s.cleared) c.recordedFailures.delete(id);
+}
+
+export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActivities> = {}): SyncActivities {
+  const activities: SyncActivities = {
+    beginSync: () => {
+      c.status = 'syncing';
+      return Promise.resolve({ kind: 'run', connectorType: 'onedrive' });
+    },
+    planPage: (input) => {
+      const from = input.restart ? 0 : c.savedPage;
+      c.plannedFrom.push(from);
+      const items = c.pages[from] ?? [];
+      const next = Math.min(from + 1, c.pages.length);
+      const page: ListedPage = {
+        transfers: items,
+        unchanged: 0,
+        renamed: 0,
+        deleted: 0,
+        skipped: [],
+        failed: [],
+        cursor: stateFor(next),
+        hasMore: next < c.pages.length,
+        resynced: false,
+      };
+      return Promise.resolve(page);
+    },
+    transferFile: (input) => {
+      c.transferred.push(input.item.name);
+      return Promise.resolve().then(() => outcomeByName(input.item));
+    },
+    commitPage: (input) => {
+      c.commits.push(input);
+      settle(c, input);
+      c.savedPage = (input.state.cursor as { page: number }).page;
+      return Promise.resolve({ swept: 0 });
+    },
+    dueFailedItems: () =>
+      Promise.resolve([...c.recordedFailures.values()].filter((f) => f.due && f.item).map((f) => f.item as PlannedItem)),
+    settleFailedItems: (input) => {
+      c.settlements.push(input);
+      settle(c, input);
+      return Promise.resolve();
+    },
+    finishSync: (input) => {
+      c.finished++;
+      const failed = { count: c.recordedFailures.size, names: [...c.recordedFailures.keys()].slice(0, 3).map((id) => id.replace(/^id-/, '')) };
+      const summary = summarize(input.totals, input.skippedReasons, failed);
+      c.status = 'active';
+      c.statusMessage = summary;
+      return Promise.resolve({ summary });
+    },
+    failSync: (input) => {
+      c.status = 'error';
+      c.statusMessage = input.message;
+      return Promise.resolve();
+    },
+  };
+  return { ...activities, ...overrides };
+}
+
+/** A promise and its resolver: lets a test hold an activity until it has acted. */
+export function latch(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}

@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncActivities } from '../../activities/index.js';
+import {
+  failedItemsQuery,
+  progressQuery,
+  stopSignal,
+  syncRequestedSignal,
+  type SyncConnectorInput,
+  type SyncResult,
+} from '../../workflows/definitions.js';
+import { startWorkflowEnvironment, withWorker } from './environment.js';
+import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  ({ env, bundle } = await startWorkflowEnvironment());
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
+  return env.client.workflow.start('syncConnector', {
+    taskQueue,
+    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
+    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
+  });
+}
+
+async function sync(c: FakeConnector, input: Partial<SyncConnectorInput> = {}, overrides: Partial<SyncActivities> = {}): Promise<SyncResult> {
+  return withWorker(env, bundle, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
+}
+
+describe('syncConnector pages, commits and finishes', () => {
+  it('transfers every page, saves the cursor after each, and ends active with the summary', async () => {
+    const c = fakeConnector([[file('a.txt'), file('b.txt')], [file('c.txt')]]);
+    const result = await sync(c);
+    expect(result.outcome).toBe('synced');
+    expect(result.totals).toMatchObject({ new: 3, failed: 0, pages: 2 });
+    expect(c.commits.map((k) => k.state.cursor)).toEqual([{ page: 1 }, { page: 2 }]);
+    expect(c.status).toBe('active');
+    expect(c.statusMessage).toBe('3 new, 0 updated, 0 deleted, 0 failed');
+  });
+
+  it('a skipped or rejected connector ends at once, terminal, without listing', async () => {
+    const c = fakeConnector([[file('a.txt')]]);
+    const skipped = await sync(c, {}, { beginSync: () => Promise.resolve({ kind: 'skip', reason: 'connector 7 is disabled' }) });
+    expect(skipped).toMatchObject({ outcome: 'skipped', message: 'connector 7 is disabled' });
+    const rejected = await sync(c, {}, { beginSync: () => Promise.resolve({ kind: 'reject', reason: 'type mismatch' }) });
+    expect(rejected.outcome).toBe('rejected');
+    expect(c.plannedFrom).toEqual([]);
+  });
+});
+
+describe('a sync request that arrives mid-sync', () => {
+  it('gives exactly one extra pass from the saved cursor, however many requests came during the pass', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
+    const inTransfer = latch();
+    const release = latch();
+    const base = fakeActivities(c);
+    const result = await withWorker(
+      env,
+      bundle,
+      fakeActivities(c, {
+        transferFile: async (input) => {
+          if (input.item.name === 'a.txt') {
+            inTransfer.open();
+            await release.promise;
+          }
+          return base.transferFile(input);
+        },
+      }),
+      async (queue) => {
+        const handle = await start(queue);
+        await inTransfer.promise;
+        await handle.signal(syncRequestedSignal, { chunkingSession: 'second' });
+        await handle.signal(syncRequestedSignal, {});
+        release.open();
+        return (await handle.result()) as SyncResult;
+      },
+    );
+    expect(result.outcome).toBe('synced');
+    // Pass 1 lists pages 0 and 1; the extra pass lists once from the saved cursor (caught up).
+    expect(c.plannedFrom).toEqual([0, 1, 2]);
+  });
+
+  it('with no request during the pass there is no extra listing', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
+    await sync(c);
+    expect(c.plannedFrom).toEqual([0, 1]);
+  });
+
+  it('still gets its extra pass when the sync continues as new in between', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
+    const inTransfer = latch();
+    const release = latch();
+    const base = fakeActivities(c);
+    const { result, progress } = await withWorker(
+      env,
+      bundle,
+      fakeActivities(c, {
+        transferFile: async (input) => {
+          if (input.item.name === 'a.txt') {
+            inTransfer.open();
+            await release.promise;
+          }
+          return base.transferFile(input);
+        },
+      }),
+      async (queue) => {
+        const handle = await start(queue, { maxHistoryEvents: 1 });
+        await inTransfer.promise;
+        await handle.signal(syncRequestedSignal);
+        release.open();
+        const result = (await env.client.workflow.getHandle(handle.workflowId).result()) as SyncResult;
+        const progress = await env.client.workflow.getHandle(handle.workflowId).query(progressQuery);
+        return { result, progress };
+      },
+    );
+    expect(result.outcome).toBe('synced');
+    expect(progress.runs).toBeGreaterThan(2);
+    expect(c.plannedFrom).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('continue-as-new', () => {
+  it('carries totals, failures and skip reasons to the next run', async () => {
+    const c = fakeConnector([[file('a.txt'), file('denied-x.pdf')], [file('b.txt'), file('gone-y.txt')], [file('c.txt')]]);
+    const result = await sync(c, { maxHistoryEvents: 1 });
+    expect(result.outcome).toBe('synced');
+    expect(result.totals).toMatchObject({ new: 3, failed: 1, skipped: 1, pages: 3 });
+    expect(c.statusMessage).toMatch(/^3 new, 0 updated, 0 deleted, 1 skipped \(1 deleted at the source before download\), 1 failed \(denied-x\.pdf/);
+  });
+});
+
+describe('stop and cancellation', () => {
+  it('stop finishes the current page, keeps its cursor and ends in error saying so', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
+    const inTransfer = latch();
+    const release = latch();
+    const base = fakeActivities(c);
+    const result = await withWorker(
+      env,
+      bundle,
+      fakeActivities(c, {
+        transferFile: async (input) => {
+          inTransfer.open();
+          await release.promise;
+          return base.transferFile(input);
+        },
+      }),
+      async (queue) => {
+        const handle = await start(queue);
+        await inTransfer.promise;
+        await handle.signal(stopSignal, 'stopped by an operator');
+        release.open();
+        return (await handle.result()) as SyncResult;
+      },
+    );
+    expect(result.outcome).toBe('cancelled');
+    expect(c.savedPage).toBe(1);
+    expect(c.transferred).toEqual(['a.txt']);
+    expect(c.status).toBe('error');
+    expect(c.statusMessage).toBe('stopped by an operator; the next sync resumes from the last saved page');
+  });
+
+  it('cancellation ends the connector in error with the cursor of the last committed page', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
+    const secondPage = latch();
+    const base = fakeActivities(c);
+    const error = await withWorker(
+      env,
+      bundle,
+      fakeActivities(c, {
+        transferFile: async (input) => {
+          if (input.item.name === 'b.txt') {
+            secondPage.open();
+            // Runs until cancelled: a heartbeat is how an activity learns of it.
+            for (;;) {
+              Context.current().heartbeat();
+              await Promise.race([Context.current().cancelled, new Promise((r) => setTimeout(r, 50))]);
+            }
+          }
+          return base.transferFile(input);
+        },
+      }),
+      async (queue) => {
+        const handle = await start(queue);
+        await secondPage.promise;
+        await handle.cancel();
+        return handle.result().then(() => undefined, (e: unknown) => e);
+      },
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(c.savedPage).toBe(1);
+    expect(c.status).toBe('error');
+    expect(c.statusMessage).toBe('OneDrive sync cancelled by an operator; the next sync resumes from the last saved page');
+  });
+});
+
+describe('per-item failures are values; outages end the sync', () => {
+  it('a file refused for good and one that fails through every retry are recorded, and the sync ends active', async () => {
+    const c = fakeConnector([[file('a.txt'), file('denied-secret.pdf'), file('broken-empty.txt'), file('b.txt')]]);
+    const { result, failedItems } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+      const handle = await start(queue);
+      const result = (await handle.result()) as SyncResult;
+      return { result, failedItems: await handle.query(failedItemsQuery) };
+    });
+    expect(result.outcome).toBe('synced');
+    expect(result.totals).toMatchObject({ new: 2, failed: 2 });
+    expect(failedItems.map((f) => f.name).sort()).toEqual(['broken-empty.txt', 'denied-secret.pdf']);
+    expect(failedItems.find((f) => f.name === 'broken-empty.txt')?.reason).toBe('GET /content answered 500');
+    const [commit] = c.commits;
+    expect(commit?.failed.map((f) => f.item?.name).sort()).toEqual(['broken-empty.txt', 'denied-secret.pdf']);
+    expect(commit?.cleared.sort()).toEqual(['id-a.txt', 'id-b.txt']);
+    expect(c.status).toBe('active');
+    expect(c.statusMessage).toMatch(/2 new, 0 updated, 0 deleted, 2 failed \(/);
+  });
+
+  it('an outage of our own dependency fails the sync, names the file, and does not move the cursor', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt'), file('outage-c.txt')]]);
+    const error = await withWorker(env, bundle, fakeActivities(c), async (queue) => (await start(queue)).result().then(() => undefined, (e: unknown) => e));
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(c.savedPage).toBe(1);
+    expect(c.recordedFailures.size).toBe(0);
+    expect(c.status).toBe('error');
+    expect(c.statusMessage).toBe(
+      'OneDrive sync stopped while storing "outage-c.txt": the object store is unavailable (ECONNREFUSED). Nothing was lost; the next sync resumes from the last saved page once it is back.',
+    );
+    expect((error as WorkflowFailedError).cause?.message).toBe(c.statusMessage);
+  });
+
+  it('a store rejection is the file\'s fault only when other files get through', async () => {
+    const alone = fakeConnector([[file('rejected-a.txt'), file('rejected-b.txt')]]);
+    await sync(alone).catch(() => undefined);
+    expect(alone.status).toBe('error');
+    expect(alone.statusMessage).toMatch(/^OneDrive sync failed while storing "rejected-a.txt": the object store failed to store it \(MalformedXML\)\. The next sync/);
+    expect(alone.savedPage).toBe(0);
+
+    const withOthers = fakeConnector([[file('ok.txt'), file('rejected-a.txt')]]);
+    const result = await sync(withOthers);
+    expect(result.outcome).toBe('synced');
+    expect([...withOthers.recordedFailures.keys()]).toEqual(['id-rejected-a.txt']);
+  });
+
+  it('a listing that fails for good ends the connector in error without a doubled prefix', async () => {
+    const c = fakeConnector([[file('a.txt')]]);
+    const { ApplicationFailure } = await import('@temporalio/common');
+    await sync(c, {}, {
+      planPage: () =>
+        Promise.reject(
+          ApplicationFailure.create({
+            type: 'SourcePermanentError',
+            message: 'the source rejected our credentials even after a token refresh; reconnect the account',
+            nonRetryable: true,
+            details: [{ code: 'invalid_grant', scope: 'sync' }],
+          }),
+        ),
+    }).catch(() => undefined);
+    expect(c.status).toBe('error');
+    expect(c.statusMessage).toBe(
+      'OneDrive sync failed while listing changes: the source rejected our credentials even after a token refresh; reconnect the account',
+    );
+  });
+
+  it('a missing connector fails the run and writes no status', async () => {
+    const c = fakeConnector([]);
+    const { ApplicationFailure } = await import('@temporalio/common');
+    const error = await sync(c, {}, {
+      beginSync: () => Promise.reject(ApplicationFailure.create({ type: 'ConnectorNotFound', message: 'connector 7 does not exist', nonRetryable: true })),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(c.status).toBe('pending');
+  });
+});
+
+describe('files recorded as failed by an earlier sync', () => {
+  it('are retried when due even though the source reports no change, and dropped once stored', async () => {
+    const c = fakeConnector([]);
+    c.recordedFailures.set('id-fixed.txt', { reason: 'was broken', item: file('fixed.txt'), due: true });
+    c.recordedFailures.set('id-broken-still.txt', { reason: 'was broken', item: file('broken-still.txt'), due: true });
+    c.recordedFailures.set('id-later.txt', { reason: 'was broken', item: file('later.txt'), due: false });
+    const result = await sync(c);
+    expect(result.outcome).toBe('synced');
+    expect(c.transferred.sort()).toEqual(['broken-still.txt', 'fixed.txt']);
+    expect([...c.recordedFailures.keys()].sort()).toEqual(['id-broken-still.txt', 'id-later.txt']);
+    expect(result.totals).toMatchObject({ new: 1, failed: 1 });
+    expect(c.statusMessage).toMatch(/1 new, 0 updated, 0 deleted, 2 failed \(/);
+  });
+});
