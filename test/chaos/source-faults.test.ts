@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
-import type { EmulatedRequest, Fault } from '../emulators/graph/index.js';
+import type { EmulatedRequest, Fault } from '../emulators/graph/faults.js';
 import { createUser, resetDatabase, resetJetStream, testConfig } from '../support/integration.js';
 import { startTestService, syncViaNats, terminateOpenSyncs } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
