@@ -85,7 +85,7 @@ function withMessageId(documentId: string, version: number) {
 }
 
 /** Publishes one stored row version's DocumentProcessRequest and records it (the benchmark's baseline does the same). */
-export async function publishDocument(
+async function publishDocument(
   deps: ActivityDeps,
   connector: ConnectorRow,
   documentId: string,
