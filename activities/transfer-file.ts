@@ -84,19 +84,6 @@ function withMessageId(documentId: string, version: number) {
   return { headers: h, msgID: id };
 }
 
-/** Publishes one stored row version's DocumentProcessRequest and records it. */
-async function publishDocument(
-  deps: ActivityDeps,
-  connector: ConnectorRow,
-  documentId: string,
-  objectKey: string,
-  version: number,
-  chunkingSession: string,
-): Promise<void> {
-  await deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, documentProcessRequest(connector, documentId, objectKey, chunkingSession), withMessageId(documentId, version));
-  await recordPublished(deps.db, connector.id, [{ documentId, version }]);
-}
-
 async function publish(scope: TransferScope, documentId: string, objectKey: string, version: number): Promise<void> {
   const { deps, connector } = scope;
   const payload = documentProcessRequest(connector, documentId, objectKey, scope.chunkingSession);
