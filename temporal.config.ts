@@ -1,17 +1,10 @@
 import type { WorkerOptions } from '@temporalio/worker';
 
 /**
- * Temporal connection and worker tuning. Address, namespace and task queue
- * come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * TEMPORAL_TASK_QUEUE) through src/config.ts; these are the defaults and the
- * knobs that are not per-deployment.
+ * Worker tuning: the knobs that are not per-deployment. Address, namespace and
+ * task queue come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_TASK_QUEUE) through src/config.ts, with their defaults there.
  */
-export const temporalDefaults = {
-  address: '127.0.0.1:7233',
-  namespace: 'default',
-  taskQueue: 'echomind-connector',
-} as const;
-
 /** Sized for a 2-core machine: transfers are I/O bound, so more activities than cores. */
 export const workerTuning = {
   maxConcurrentActivityTaskExecutions: 16,
@@ -22,3 +15,15 @@ export const workerTuning = {
   // An activity that ignores cancellation must not keep a stopping worker alive forever.
   shutdownForceTime: '60 seconds',
 } satisfies Partial<WorkerOptions>;
+
+/**
+ * Transfers of small files (see TransferTuning in workflows/definitions.ts for
+ * the batch sizes and batches in flight per sync): files one batch activity
+ * moves at once, and files in flight on one worker across all its syncs.
+ * BATCH_TRANSFER_CONCURRENCY and WORKER_TRANSFER_CONCURRENCY override them.
+ * Every source request still waits for its tenant's throttle in the HTTP layer.
+ */
+export const transferConcurrency = {
+  filesInFlightPerBatch: 8,
+  filesInFlightPerWorker: 32,
+} as const;

@@ -1,12 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { failedFilesSummary } from '../src/db/failed-items.js';
+import { MAX_CONNECTOR_ID } from '../src/contract.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { summarize, type BeginSyncResult, type SyncTotals } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { FAILURE } from './failures.js';
 
 export async function loadConnector(deps: ActivityDeps, connectorId: number): Promise<ConnectorRow> {
-  const row = await deps.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirst();
+  // Out of SMALLINT range PostgreSQL refuses the query itself, which would be retried as if the database were down.
+  const inRange = Number.isInteger(connectorId) && connectorId > 0 && connectorId <= MAX_CONNECTOR_ID;
+  const row = inRange ? await deps.db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirst() : undefined;
   if (!row) {
     throw ApplicationFailure.create({
       type: FAILURE.connectorNotFound,
@@ -24,7 +27,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
      * disabled connector is left as it is; one whose type disagrees with the
      * request is set to `error`.
      */
-    async beginSync(input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> {
+    beginSync: async (input: { connectorId: number; expectedType?: string }): Promise<BeginSyncResult> => {
       const row = await loadConnector(deps, input.connectorId);
       if (row.deleted_date !== null) {
         return { kind: 'skip', reason: `connector ${row.id} was deleted on ${new Date(row.deleted_date).toISOString()}` };
@@ -44,7 +47,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
      * files still missing because they failed. (`docs_analyzed` grows as each
      * publication is recorded, so a run that failed part-way counts too.)
      */
-    async finishSync(input: { connectorId: number; totals: SyncTotals; skippedReasons: Record<string, number> }): Promise<{ summary: string }> {
+    finishSync: async (input: { connectorId: number; totals: SyncTotals; skippedReasons: Record<string, number> }): Promise<{ summary: string }> => {
       const failed = await failedFilesSummary(deps.db, input.connectorId);
       const summary = summarize(input.totals, input.skippedReasons, failed);
       await deps.db
@@ -57,7 +60,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
     },
 
     /** Failure: `error` with a message a person can act on (the workflow words it). */
-    async failSync(input: { connectorId: number; message: string }): Promise<void> {
+    failSync: async (input: { connectorId: number; message: string }): Promise<void> => {
       await setStatus(deps, input.connectorId, 'error', input.message);
       deps.logger.error({ connectorId: input.connectorId, statusMessage: input.message }, 'sync ended in error');
     },

@@ -6,12 +6,12 @@ import type { ActivityDeps } from './deps.js';
 export function failedItemActivities(deps: ActivityDeps) {
   return {
     /** Recorded files whose next try is due, as the source described them. */
-    async dueFailedItems(input: { connectorId: number; limit: number }): Promise<PlannedItem[]> {
+    dueFailedItems: async (input: { connectorId: number; limit: number }): Promise<PlannedItem[]> => {
       return dueFailures(deps.db, input.connectorId, input.limit);
     },
 
     /** After a retry: failures recorded again (their delay grows), stored files dropped. */
-    async settleFailedItems(input: ItemSettlement & { connectorId: number }): Promise<void> {
+    settleFailedItems: async (input: ItemSettlement & { connectorId: number }): Promise<void> => {
       await deps.db.transaction().execute(async (tx) => {
         await recordFailures(tx, input.connectorId, input.failed, deps.failedItemRetry ?? DEFAULT_RETRY_DELAYS);
         await clearFailures(tx, input.connectorId, input.cleared);

@@ -3,6 +3,7 @@ import { connectorLifecycle } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { failedItemActivities } from './failed-items.js';
 import { planPageActivity } from './plan-page.js';
+import { transferBatchActivity } from './transfer-batch.js';
 import { transferFileActivity } from './transfer-file.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...failedItemActivities(deps),
     planPage: planPageActivity(deps),
     transferFile: transferFileActivity(deps),
+    transferBatch: transferBatchActivity(deps),
     commitPage: commitPageActivity(deps),
   };
 }

@@ -36,8 +36,8 @@ async function main(): Promise<void> {
     MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
   });
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  installTemporalRuntime(logger);
-  const service = await startService(config, logger, { migrate: true });
+  const runtime = await installTemporalRuntime(logger);
+  const service = await startService(config, logger, { migrate: true, runtimeMetricsUrl: runtime.metricsUrl });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`service up: health http://${config.health.host}:${config.health.port}/healthz, Temporal UI http://127.0.0.1:8233`);
 

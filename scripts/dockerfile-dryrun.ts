@@ -6,18 +6,18 @@
  * <out>/image.json with the final stage's directory, USER, ENV, CMD and
  * HEALTHCHECK, which the end-to-end suite then runs against the real stack.
  *
- *   npx tsx scripts/dockerfile-dryrun.ts [out-dir]     (default: .stack/image)
+ *   npx tsx scripts/dockerfile-dryrun.ts [out-dir]     (default: .image)
  *
  * Only the instructions this project's Dockerfile uses are understood; any
  * other one stops the run, so the dry run never silently skips a step.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const out = resolve(process.argv[2] ?? join(repo, '.stack', 'image'));
+const out = resolve(process.argv[2] ?? join(repo, '.image'));
 
 interface Stage {
   name: string;
@@ -61,8 +61,11 @@ function main(): void {
   rmSync(out, { recursive: true, force: true });
   const bin = join(out, 'bin');
   mkdirSync(bin, { recursive: true });
-  // The image's node (24): the project's own `node` package, not whatever the host has.
-  symlinkSync(realpathSync(join(repo, 'node_modules', '.bin', 'node')), join(bin, 'node'));
+  // The image's node (24): the project's own `node` package, not whatever the host has; a copy,
+  // so the image's unprivileged USER can run it wherever the checkout lives.
+  copyFileSync(realpathSync(join(repo, 'node_modules', '.bin', 'node')), join(bin, 'node'));
+  chmodSync(join(bin, 'node'), 0o755);
+  chmodSync(out, 0o755);
 
   const stages: Stage[] = [];
   let stage: Stage | undefined;

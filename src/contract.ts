@@ -1,6 +1,6 @@
 /**
- * Fixed facts of EchoMind's contract (../shared/spec/echomind-contract.md) that
- * more than one part of the service needs.
+ * Fixed facts of EchoMind's contract (its NATS subjects, MIME types the ingestor
+ * accepts…) that more than one part of the service needs.
  */
 
 export const SYNC_SUBJECTS = {
@@ -12,6 +12,9 @@ export const SYNC_SUBJECTS = {
 export type SyncedConnectorType = keyof typeof SYNC_SUBJECTS;
 
 export const DOCUMENT_PROCESS_SUBJECT = 'document.process';
+
+/** `connectors.id` is a SMALLINT: a larger id can name no connector (and makes PostgreSQL refuse the query). */
+export const MAX_CONNECTOR_ID = 32_767;
 
 export const MIME = {
   pdf: 'application/pdf',

@@ -54,6 +54,13 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     coveredRequests: 0,
     ...(input.chunkingSession ? { chunkingSession: input.chunkingSession } : {}),
   };
+  answerQueriesAndSignals(run);
+  return run;
+}
+
+/** progress and failedItems read the run; syncRequested and stop steer it. */
+function answerQueriesAndSignals(run: SyncRun): void {
+  const { carry } = run;
   setHandler(progressQuery, (): SyncProgress => ({
     connectorId: run.connectorId,
     phase: run.phase,
@@ -71,7 +78,6 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     run.requests++;
     if (request?.chunkingSession) run.chunkingSession = request.chunkingSession;
   });
-  return run;
 }
 
 /**

@@ -67,7 +67,7 @@ export interface DocumentUpsert {
  * source's file name, or a request's chunking session, may carry one: it is dropped, not fatal.
  */
 export function pgText<T extends string | null>(value: T): T {
-  return (value === null ? null : value.replace(/\u0000/g, '')) as T;
+  return (value === null ? null : value.replaceAll('\u0000', '')) as T;
 }
 
 export interface StoredVersion {

@@ -1,7 +1,7 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /**
- * EchoMind's tables as this service sees them (../shared/spec/echomind-contract.md §2).
+ * EchoMind's tables as this service sees them, with EchoMind's exact columns.
  * In production EchoMind's migration service owns them; our migrations only
  * recreate them for local runs and tests. `connector_sync` is this service's own schema.
  */
@@ -32,30 +32,21 @@ export interface GoogleCredentialsTable {
   last_update: Timestamp | null;
 }
 
-export type ConnectorStatus = 'pending' | 'syncing' | 'active' | 'error' | 'disabled';
-export type ConnectorKind =
-  | 'teams'
-  | 'google_drive'
-  | 'onedrive'
-  | 'web'
-  | 'file'
-  | 'gmail'
-  | 'google_calendar'
-  | 'google_contacts';
-export type ConnectorScopeName = 'user' | 'team' | 'group' | 'org';
-
 export interface ConnectorsTable {
   id: Generated<number>;
   name: string;
+  /** teams, google_drive, onedrive, web, file, gmail, google_calendar, google_contacts. */
   type: string;
   config: Json;
   state: ColumnType<Record<string, unknown>, string | undefined, string>;
   refresh_freq_minutes: number | null;
   user_id: number;
+  /** user, team, group or org. */
   scope: ColumnType<string, string | undefined, string>;
   scope_id: string | null;
   team_id: number | null;
   google_credential_id: number | null;
+  /** pending, syncing, active, error or disabled. */
   status: ColumnType<string, string | undefined, string>;
   status_message: string | null;
   last_sync_at: Timestamp | null;
@@ -65,8 +56,6 @@ export interface ConnectorsTable {
   user_id_last_update: number | null;
   deleted_date: Timestamp | null;
 }
-
-export type DocumentStatus = 'pending' | 'processing' | 'completed' | 'error' | 'deleted';
 
 export interface DocumentsTable {
   id: Generated<string>;
@@ -79,6 +68,7 @@ export interface DocumentsTable {
   content_type: string | null;
   signature: string | null;
   chunking_session: string | null;
+  /** pending, processing, completed, error or deleted. */
   status: ColumnType<string, string | undefined, string>;
   status_message: string | null;
   chunk_count: ColumnType<number, number | undefined, number>;
@@ -137,6 +127,3 @@ export interface Database {
 
 export type ConnectorRow = Selectable<ConnectorsTable>;
 export type DocumentRow = Selectable<DocumentsTable>;
-export type NewDocumentRow = Insertable<DocumentsTable>;
-export type ConnectorUpdate = Updateable<ConnectorsTable>;
-export type GoogleCredentialRow = Selectable<GoogleCredentialsTable>;

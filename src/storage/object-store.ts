@@ -89,6 +89,9 @@ export class MeteredStream extends Transform {
   }
 }
 
+/** What the sync's activities use of the bucket (tests pass an in-memory one). */
+export type DocumentBucket = Pick<ObjectStore, 'putStream' | 'copy' | 'remove' | 'exists' | 'read'>;
+
 export class ObjectStore {
   readonly bucket: string;
   private readonly client: Minio.Client;

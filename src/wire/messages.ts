@@ -5,7 +5,7 @@ import {
   type ConnectorSyncRequest,
 } from '../gen/echomind/internal/connector_sync_pb.js';
 import { ConnectorScope, ConnectorType } from '../gen/echomind/public/connector_pb.js';
-import { SYNC_SUBJECTS, type SyncedConnectorType } from '../contract.js';
+import { MAX_CONNECTOR_ID, SYNC_SUBJECTS, type SyncedConnectorType } from '../contract.js';
 
 /** A sync request stripped to what may travel further: no config, no state. */
 export interface SyncTrigger {
@@ -20,7 +20,7 @@ export class InvalidSyncRequest extends Error {
   constructor(
     message: string,
     /** Short machine reason for logs and counters. */
-    readonly reason: 'undecodable' | 'unknown-type' | 'subject-mismatch' | 'invalid-connector-id',
+    readonly reason: 'undecodable' | 'unknown-type' | 'subject-mismatch' | 'invalid-connector-id' | 'invalid-chunking-session',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -32,6 +32,9 @@ const TYPE_NAMES: Partial<Record<ConnectorType, SyncedConnectorType>> = {
   [ConnectorType.GOOGLE_DRIVE]: 'google_drive',
   [ConnectorType.ONEDRIVE]: 'onedrive',
 };
+
+/** The contract's chunking_session is a UUID (36 characters); anything far longer is not one. */
+export const MAX_CHUNKING_SESSION_LENGTH = 256;
 
 export function decodeSyncRequest(bytes: Uint8Array): ConnectorSyncRequest {
   try {
@@ -56,8 +59,19 @@ export function parseSyncTrigger(subject: string, bytes: Uint8Array): SyncTrigge
   if (SYNC_SUBJECTS[type] !== subject) {
     throw new InvalidSyncRequest(`a ${type} request arrived on ${subject}; expected ${SYNC_SUBJECTS[type]}`, 'subject-mismatch');
   }
-  if (!Number.isInteger(request.connectorId) || request.connectorId <= 0) {
-    throw new InvalidSyncRequest(`connector_id ${request.connectorId} is not a positive id`, 'invalid-connector-id');
+  if (!Number.isInteger(request.connectorId) || request.connectorId <= 0 || request.connectorId > MAX_CONNECTOR_ID) {
+    throw new InvalidSyncRequest(
+      `connector_id ${request.connectorId} is not a connector id (connectors.id is a SMALLINT: 1 to ${MAX_CONNECTOR_ID})`,
+      'invalid-connector-id',
+    );
+  }
+  if (request.chunkingSession.length > MAX_CHUNKING_SESSION_LENGTH) {
+    // It travels into every transfer's Temporal input and every DocumentProcessRequest: a huge one would
+    // overflow Temporal's payload limit and be redelivered for ever instead of failing once.
+    throw new InvalidSyncRequest(
+      `chunking_session is ${request.chunkingSession.length} characters long; EchoMind sends a UUID (at most ${MAX_CHUNKING_SESSION_LENGTH} accepted)`,
+      'invalid-chunking-session',
+    );
   }
   return { connectorId: request.connectorId, type, userId: request.userId, chunkingSession: request.chunkingSession };
 }

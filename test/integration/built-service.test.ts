@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -66,9 +66,56 @@ let db: Kysely<Database>;
 let nats: NatsConnection;
 let temporalConnection: Connection;
 let temporal: Client;
+
+/** One running copy of the built service (a compose replica). */
+interface Replica {
+  child: ChildProcess;
+  output: () => string;
+  lines: () => Array<Record<string, unknown>>;
+  port: number;
+}
+
+const replicas: Replica[] = [];
+/** The first replica: most tests talk to it alone. */
 let service: ChildProcess | undefined;
-let output = '';
+let output = () => '';
+let logLines = (): Array<Record<string, unknown>> => [];
 let healthPort: number;
+
+function parseLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Starts the image's CMD as docker-compose.yml runs it (CMD plus --migrate; test/deploy/compose.test.ts checks that). */
+async function startReplica(): Promise<Replica> {
+  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
+  const child = spawn(program, args, {
+    cwd: image.dir,
+    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...userOf(image),
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const lines = () => parseLines(text);
+  const port = await waitFor(
+    'the built service to listen',
+    () => {
+      if (child.exitCode !== null) throw new Error(`the built service exited:\n${text}`);
+      const listening = lines().find((l) => l.msg === 'health endpoint listening');
+      return Promise.resolve(lines().some((l) => l.msg === 'echomind-connector started') && typeof listening?.port === 'number' ? listening.port : undefined);
+    },
+    60_000,
+  );
+  const replica = { child, output: () => text, lines, port };
+  replicas.push(replica);
+  return replica;
+}
 
 beforeAll(async () => {
   image = await builtService();
@@ -89,45 +136,27 @@ beforeAll(async () => {
   temporalConnection = await Connection.connect({ address: config.temporal.address });
   temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
-  const [program, args] = nodeArgs(image, image.cmd);
-  service = spawn(program, args, {
-    cwd: image.dir,
-    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
-    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...userOf(image),
-  });
-  service.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  service.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  healthPort = await waitFor(
-    'the built service to listen',
-    () => {
-      if (service?.exitCode !== null) throw new Error(`the built service exited:\n${output}`);
-      const listening = logLines().find((l) => l.msg === 'health endpoint listening');
-      return Promise.resolve(logLines().some((l) => l.msg === 'echomind-connector started') && typeof listening?.port === 'number' ? listening.port : undefined);
-    },
-    60_000,
-  );
+  const first = await startReplica();
+  service = first.child;
+  output = first.output;
+  logLines = first.lines;
+  healthPort = first.port;
 });
 
 afterAll(async () => {
-  if (service && service.exitCode === null) {
-    const exited = once(service, 'exit');
-    service.kill('SIGTERM');
-    await exited;
-  }
+  await Promise.all(
+    replicas.map(async ({ child }) => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
   await nats?.close();
   await temporalConnection?.close();
   await db?.destroy();
   await emulator?.close();
 });
-
-function logLines(): Array<Record<string, unknown>> {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** One sample's value from Prometheus text: `name{…labels…} value`, labels in any order. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -146,6 +175,11 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
     const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
     expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
+    const { uid } = userOf(image);
+    if (uid !== undefined) {
+      // It really runs as the image's unprivileged USER.
+      expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
+    }
   });
 
   it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {
@@ -174,8 +208,8 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     });
     await temporal.workflow.getHandle(workflowId, started.runId).result();
     const row = await db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
-    expect(row.status, output.slice(-3000)).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed');
+    expect(row.status, output().slice(-3000)).toBe('active');
+    expect(row.status_message).toMatch(/^2 new, 0 updated, 0 deleted, 1 failed\b/);
 
     const described = await temporal.workflow.getHandle(workflowId, started.runId).describe();
     expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
@@ -192,20 +226,51 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     expect(listed).toContain(started.runId);
   });
 
+  it("a manual start with the README's temporal command carries its summary and SyncTrigger manual", async () => {
+    emulator.addFile('/', 'manual.txt', 'started by hand');
+    const userId = await createUser(db, 'manual@example.test');
+    const connectorId = await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId });
+    const workflowId = `connector-sync-${connectorId}`;
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /\*\*Start a sync by hand\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toContain('--static-summary');
+    const command = (block ?? '')
+      .replace(/^\s*temporal /, `${process.env.TEMPORAL_CLI_PATH ?? 'temporal'} `)
+      .replaceAll('connector-sync-7', workflowId)
+      .replaceAll('connector 7', `connector ${connectorId}`)
+      .replaceAll('ConnectorId=7', `ConnectorId=${connectorId}`)
+      .replaceAll('"connectorId": 7', `"connectorId": ${connectorId}`)
+      .replaceAll('--task-queue echomind-connector', `--task-queue ${config.temporal.taskQueue}`);
+    await run('bash', ['-c', command], { env: { ...process.env, TEMPORAL_ADDRESS: config.temporal.address, TEMPORAL_NAMESPACE: config.temporal.namespace } });
+
+    const handle = temporal.workflow.getHandle(workflowId);
+    await handle.result();
+    const described = await handle.describe();
+    expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · Marketing files`);
+    expect(await described.staticDetails()).toContain('**Trigger:** manual');
+    expect(described.typedSearchAttributes.get(SyncTriggerKey)).toBe('manual');
+    expect(described.typedSearchAttributes.get(ConnectorIdKey)).toBe(connectorId);
+    const row = await db.selectFrom('connectors').select('status').where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+  });
+
   it('serves Temporal runtime metrics and the sync metrics on /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    // For a release note: METRICS_SAMPLE_FILE=path keeps the page this test read.
+    if (process.env.METRICS_SAMPLE_FILE) writeFileSync(process.env.METRICS_SAMPLE_FILE, text);
     // The SDK's own worker metrics, from the runtime's Prometheus exporter.
     expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
     expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
     // The sync's, recorded through Temporal's metric meter and leaving through the same exporter.
-    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(1);
-    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(2);
-    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(1);
-    expect(sample(text, 'connector_bytes_total')).toBe('# plan'.length + '%PDF-1.7 report'.length);
-    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(1);
+    // Two syncs of the same drive so far: the orchestrator's (2 new, 1 too large) and the manual one (3 new, 1 too large).
+    expect(sample(text, 'connector_syncs_total', { outcome: 'synced', connector_type: 'onedrive' })).toBe(2);
+    expect(sample(text, 'connector_files_total', { result: 'new' })).toBe(5);
+    expect(sample(text, 'connector_files_total', { result: 'failed' })).toBe(2);
+    expect(sample(text, 'connector_bytes_total')).toBe(2 * ('# plan'.length + '%PDF-1.7 report'.length) + 'started by hand'.length);
+    expect(sample(text, 'connector_failures_total', { scope: 'item', reason: 'tooLarge' })).toBe(2);
     expect(sample(text, 'connector_throttle_waits_total', { source: 'onedrive', where: 'in_activity' })).toBe(1);
-    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(1);
-    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(1);
+    expect(sample(text, 'connector_sync_duration_seconds_count', { outcome: 'synced' })).toBe(2);
+    expect(sample(text, 'connector_sync_duration_seconds_bucket', { outcome: 'synced', le: '3600' })).toBe(2);
     // And the bridge's counters, on the same page.
     expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
   });
@@ -213,10 +278,41 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
   it('puts connectorId, workflowId and runId on every log line of the sync', () => {
     const lines = logLines().filter((l) => typeof l.connectorId === 'number');
     const stored = lines.filter((l) => l.msg === 'stored file');
-    expect(stored).toHaveLength(2);
+    expect(stored).toHaveLength(5);
     expect(lines.length).toBeGreaterThan(stored.length);
     for (const line of lines) {
       expect(line, JSON.stringify(line)).toMatchObject({ workflowId: expect.stringMatching(/^connector-sync-\d+$/), runId: expect.any(String) });
     }
   });
+
+  it('scales out like `docker compose up --scale connector=3`: replicas share the consumer and the task queue', async () => {
+    await Promise.all([startReplica(), startReplica()]);
+    const userId = await createUser(db, 'scale@example.test');
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      ids.push(await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId }));
+    }
+    const publishedAt = Date.now();
+    for (const connectorId of ids) {
+      await jetstream(nats).publish('connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId }));
+    }
+    for (const connectorId of ids) {
+      const handle = temporal.workflow.getHandle(`connector-sync-${connectorId}`);
+      const started = await waitFor(`the sync of connector ${connectorId} to start`, async () => {
+        const d = await handle.describe().catch(() => undefined);
+        return d && d.startTime.getTime() >= publishedAt - 5 ? d : undefined;
+      });
+      await temporal.workflow.getHandle(started.workflowId, started.runId).result();
+    }
+    const rows = await db.selectFrom('connectors').select(['id', 'status']).where('id', 'in', ids).execute();
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'active'));
+    // Each request went to exactly one replica (one durable consumer), not to every replica.
+    const pages = await Promise.all(replicas.map(async (r) => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()));
+    const startedBy = pages.map((text) => sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' }) ?? 0);
+    // The first replica also took the two earlier requests of this file (orchestrator sync, none for the manual start).
+    expect(startedBy.reduce((a, b) => a + b, 0)).toBe(1 + ids.length);
+    // And every file of the six syncs was stored once, by whichever replica's worker took it.
+    const storedBy = replicas.map((r) => r.lines().filter((l) => l.msg === 'stored file' && ids.includes(l.connectorId as number)).length);
+    expect(storedBy.reduce((a, b) => a + b, 0)).toBe(ids.length * 3);
+  }, 180_000);
 });

@@ -643,7 +643,7 @@ describe('per-file refusals', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 failed (refused.pdf; retried by later syncs, see the failedItems query)');
     expect(await titles(connectorId)).toEqual(['fine-1.txt', 'fine-2.txt']);
     const progress = await progressOf(connectorId);
     expect(progress.failedItems).toEqual([expect.objectContaining({ sourceId: refused, name: 'refused.pdf' })]);

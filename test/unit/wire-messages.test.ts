@@ -1,5 +1,7 @@
+import { create, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { ConnectorScope } from '../../src/gen/echomind/public/connector_pb.js';
+import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/connector_sync_pb.js';
+import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { InvalidSyncRequest, encodeDocumentProcessRequest, parseSyncTrigger, scopeToWire } from '../../src/wire/messages.js';
 
 const ascii = (s: string) => [...Buffer.from(s, 'utf8')];
@@ -51,6 +53,23 @@ describe('ConnectorSyncRequest decoding', () => {
     expect(() => parseSyncTrigger('connector.sync.google_drive', onedriveRequest)).toThrowError(
       expect.objectContaining({ reason: 'subject-mismatch' }) as Error,
     );
+  });
+
+  it.each([32_768, 2_147_483_647, -5])('rejects connector id %i, which no SMALLINT connectors.id can be', (connectorId) => {
+    const bytes = toBinary(ConnectorSyncRequestSchema, create(ConnectorSyncRequestSchema, { connectorId, type: ConnectorType.ONEDRIVE }));
+    expect(() => parseSyncTrigger('connector.sync.onedrive', bytes)).toThrowError(
+      expect.objectContaining({ reason: 'invalid-connector-id', message: expect.stringMatching(/SMALLINT: 1 to 32767/) as string }) as Error,
+    );
+  });
+
+  it('rejects a chunking session far longer than the UUID the contract promises, and accepts a UUID', () => {
+    const request = (chunkingSession: string) =>
+      toBinary(ConnectorSyncRequestSchema, create(ConnectorSyncRequestSchema, { connectorId: 7, type: ConnectorType.ONEDRIVE, chunkingSession }));
+    expect(() => parseSyncTrigger('connector.sync.onedrive', request('x'.repeat(300_000)))).toThrowError(
+      expect.objectContaining({ reason: 'invalid-chunking-session', message: expect.stringMatching(/300000 characters long/) as string }) as Error,
+    );
+    const uuid = '0b9c4c3e-2f7a-4a53-9d1e-5c8f2b6a7e10';
+    expect(parseSyncTrigger('connector.sync.onedrive', request(uuid)).chunkingSession).toBe(uuid);
   });
 
   it('rejects a missing connector id', () => {

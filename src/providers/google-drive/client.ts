@@ -34,9 +34,9 @@ export interface ChangeListing {
   newStartPageToken?: string;
 }
 
-/** Drive's 400 for a page token it no longer knows, as the error the pipeline restarts on. */
+/** Drive rejecting a page token (400 invalid, 410 gone…), as the error the pipeline restarts on. */
 function expiredCursor(e: unknown, what: string): unknown {
-  if (e instanceof HttpStatusError && e.code === 'invalidPageToken') {
+  if (e instanceof HttpStatusError && (e.code === 'invalidPageToken' || e.status === 410)) {
     return new CursorExpiredError(`Google Drive rejected the saved ${what} page token; the source is enumerated again`, undefined, { cause: e });
   }
   return e;

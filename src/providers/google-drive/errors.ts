@@ -40,7 +40,7 @@ export function readGoogleError(bodyText: string): GoogleErrorInfo {
   return info;
 }
 
-const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+const RATE_LIMIT_REASONS: ReadonlySet<string> = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 
 /** Per-file refusals: this file will not come, the rest of the sync goes on. */
 const ITEM_REASONS: Readonly<Record<string, string>> = {
@@ -66,6 +66,14 @@ function retryAfterMs(response: FailedResponse, message: string | undefined): nu
   return parseRetryAfter(response.headers.get('retry-after')) ?? parseRetryAfterInMessage(message);
 }
 
+function isChangesList(url: string): boolean {
+  try {
+    return new URL(url).pathname.endsWith('/changes');
+  } catch {
+    return false;
+  }
+}
+
 function isPageTokenError(info: GoogleErrorInfo): boolean {
   return info.location === 'pageToken' || /page ?token/i.test(info.message ?? '');
 }
@@ -85,6 +93,8 @@ export const classifyDriveError: Classifier = (response): ErrorVerdict | undefin
   }
   if (status >= 500) return withHint({ kind: status === 503 ? 'throttle' : 'retry', code: code ?? `http${status}` });
   if (status === 400 && isPageTokenError(info)) return { kind: 'expired-cursor', code: 'invalidPageToken' };
+  // changes.list with a saved token: Google says a rejected token, for any reason, is discarded and the listing restarted.
+  if (isChangesList(response.url) && (status === 400 || status === 404 || status === 410)) return { kind: 'expired-cursor', code: 'invalidPageToken' };
   if (status === 404) return { kind: 'not-found', code: 'notFound', scope: 'item' };
   if (code !== undefined && SYNC_REASONS[code]) return { kind: 'permanent', code, scope: 'sync', message: SYNC_REASONS[code] };
   if (code !== undefined && ITEM_REASONS[code]) return { kind: 'permanent', code, scope: 'item', message: ITEM_REASONS[code] };

@@ -31,8 +31,16 @@ function scopeOf(url: string): 'item' | 'sync' {
   return /\/content$/.test(url) ? 'item' : 'sync';
 }
 
+function isDeltaLink(url: string): boolean {
+  return /\/delta$/.test(url);
+}
+
 export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undefined {
   const { code, message } = readGraphError(failed.bodyText);
+  // A delta link Graph refuses (410 resyncRequired, or 400 for a token it cannot read): start the enumeration again.
+  if (isDeltaLink(failed.url) && (failed.status === 400 || failed.status === 410)) {
+    return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
+  }
   switch (failed.status) {
     case 401:
       return { kind: 'unauthorized', code: code ?? 'InvalidAuthenticationToken', message };

@@ -8,7 +8,7 @@ import { DEFAULT_USER, DriveStore } from './store.js';
 export { DEFAULT_CLIENT } from './auth.js';
 export { fault, googleError, type FaultRule } from './faults.js';
 export { EXPORT_SIZE_LIMIT } from './routes.js';
-export { DEFAULT_USER, FOLDER, NATIVE, SHORTCUT } from './store.js';
+export { DEFAULT_USER, NATIVE } from './store.js';
 
 /**
  * The project's Google Drive emulator: Drive v3 (files, export, changes,
@@ -114,6 +114,11 @@ export class DriveEmulator {
 
   trash(id: string): void {
     this.store.trash(id);
+  }
+
+  /** Restores a trashed file (and a trashed folder's subtree), each with a change. */
+  untrash(id: string): void {
+    this.store.untrash(id);
   }
 
   remove(id: string): void {

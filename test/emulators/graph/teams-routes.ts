@@ -26,8 +26,9 @@ import type { StoredChannel, StoredMessage, StoredTeam, StoredThread, TeamsStore
  *   `…/hostedContents/{id}/$value` (the bytes, typed only by Content-Type);
  * - `GET /shares/{u!base64url(url)}/driveItem`.
  *
- * With `limits.enforce`, more than 4 requests a second on one team or channel,
- * or 20 a second on channel messages for the tenant, answer 429.
+ * With `limits.enforce`, requests beyond 4 a second on one team or channel, or
+ * 20 a second on channel messages for the tenant (token buckets of that size),
+ * answer 429 with `Retry-After`.
  */
 
 const EIGHT_MONTHS_MS = 240 * 24 * 3600_000;
@@ -66,7 +67,7 @@ export interface TeamsLimits {
 
 export class TeamsRoutes {
   private readonly walks = new Map<string, DeltaWalk>();
-  private readonly recent = new Map<string, number[]>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** Replies expanded per root before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies = EXPANDED_REPLIES;
 
@@ -79,7 +80,7 @@ export class TeamsRoutes {
 
   reset(): void {
     this.walks.clear();
-    this.recent.clear();
+    this.buckets.clear();
     this.limits.throttled = 0;
     this.limits.enforce = false;
     this.expandedReplies = EXPANDED_REPLIES;
@@ -130,17 +131,22 @@ export class TeamsRoutes {
     return { status: 200, body: this.renderMessage(channel, message, preferUnknown) };
   }
 
+  /** Token buckets, as Microsoft describes Teams throttling: `limit` tokens, refilled at `limit` a second. */
   private throttle(keys: string[]): DownloadAnswer | undefined {
     if (!this.limits.enforce) return undefined;
     const now = Date.now();
-    let over = false;
-    for (const key of keys) {
-      const window = (this.recent.get(key) ?? []).filter((t) => t > now - 1000);
-      window.push(now);
-      this.recent.set(key, window);
-      if (window.length > (key === 'tenant-messages' ? 20 : 4)) over = true;
+    const buckets = keys.map((key) => {
+      const limit = key === 'tenant-messages' ? 20 : 4;
+      const bucket = this.buckets.get(key) ?? { tokens: limit, at: now };
+      bucket.tokens = Math.min(limit, bucket.tokens + ((now - bucket.at) * limit) / 1000);
+      bucket.at = now;
+      this.buckets.set(key, bucket);
+      return bucket;
+    });
+    if (buckets.every((b) => b.tokens >= 1)) {
+      for (const b of buckets) b.tokens -= 1;
+      return undefined;
     }
-    if (!over) return undefined;
     this.limits.throttled++;
     return { ...graphError(429, 'TooManyRequests', 'Too many requests.'), headers: { 'retry-after': '1' } };
   }

@@ -23,7 +23,7 @@ async function failure(work: Promise<unknown>): Promise<PermanentSourceError> {
   return error;
 }
 
-describe('user OAuth from google_credentials (contract bug 11)', () => {
+describe('user OAuth from google_credentials (the row EchoMind keeps current)', () => {
   it('refreshes with the stored refresh token and saves the new access token to the row', async () => {
     const ctx = driveContext(emu);
     const result = await drain(providerFor(emu), ctx, null);

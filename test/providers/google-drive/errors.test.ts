@@ -21,7 +21,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number
   return { result, ms: Date.now() - started };
 }
 
-describe('throttling (contract bug 10: wait, do not abort)', () => {
+describe('throttling: wait, do not abort', () => {
   it('waits out a 403 rateLimitExceeded until the time its message names, then retries', async () => {
     someFiles();
     emu.fail({ path: '/drive/v3/files', reply: fault.rateLimited(new Date(Date.now() + 600)) });

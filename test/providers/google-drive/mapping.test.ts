@@ -27,7 +27,7 @@ describe('mapDriveFile', () => {
     });
   });
 
-  it('never records the google-apps type (contract bug 5)', () => {
+  it('never records the google-apps type, which the ingestor rejects', () => {
     const change = mapDriveFile(file({ mimeType: 'application/vnd.google-apps.document', version: '1' }), DEFAULT_EXPORT_FORMATS);
     expect(change.kind === 'upsert' && change.item.contentType).toBe(MIME.docx);
   });

@@ -1,6 +1,5 @@
 import type { Config } from '../../../src/config.js';
 import type { SourceHttpOptions } from '../../../src/http/source-http.js';
-import { RequestRateLimiter } from '../../../src/http/rate-limit.js';
 import type { TeamsCursor } from '../../../src/providers/microsoft-graph/teams/cursor.js';
 import { createTeamsProvider } from '../../../src/providers/microsoft-graph/teams/provider.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
@@ -15,8 +14,8 @@ export { readAll, useGraphEmulator } from '../onedrive/harness.js';
 let nextConnectorId = 500;
 
 export function teamsContext(config: Record<string, unknown>, http: Partial<SourceHttpOptions> = {}): MemorySourceContext {
-  // A limiter per context, so one test's waits never slow the next.
-  return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'teams', config }), { http: { rateLimiter: new RequestRateLimiter(), ...http } });
+  // A SourceMemory per context (memorySourceContext's default): one test's budgets never slow the next.
+  return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'teams', config }), { http });
 }
 
 export function teamsProvider(emulator: GraphEmulator, settings: Partial<Config['microsoft']> = {}) {

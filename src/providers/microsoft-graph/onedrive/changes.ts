@@ -37,7 +37,7 @@ async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSi
     const { data } = await graph.http.json(link, { signal });
     return readDriveItemPage(data, 'GET delta');
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 410) {
+    if (e instanceof HttpStatusError && (e.status === 410 || e.status === 400)) {
       // Location may offer a restart link, but only a full enumeration proves what was deleted meanwhile.
       throw new CursorExpiredError(`Graph no longer accepts the saved delta token (${e.code ?? 'resyncRequired'}): enumerating the drive again`, undefined, { cause: e });
     }

@@ -1,10 +1,9 @@
-import type { Config } from '../../../config.js';
 import { CursorExpiredError, isPermanent, SourceProtocolError } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
-import type { ChangePage, SourceChange, SourceContext } from '../../types.js';
-import { type TeamsSession, teamsSession } from './auth.js';
+import type { ChangePage, SourceChange } from '../../types.js';
+import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
-import { readMessagePage } from './chat-message.js';
+import { readMessagePage } from './api.js';
 import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, TeamsCursor } from './cursor.js';
 import { channelFilesStep } from './files.js';
@@ -31,6 +30,8 @@ import { threadChanges } from './threads.js';
  */
 
 const LISTING_OVERLAP_MS = 5 * 60_000;
+const MAX_STEPS_PER_PAGE = 25;
+const MAX_PAGE_MS = 20_000;
 export const UNREADABLE_CHANNEL_REASON = 'channel this app may not read';
 
 function listLink(session: TeamsSession, channelId: string): string {
@@ -87,11 +88,11 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
     data = await session.json(state.messages.link, { channelId: state.id, messages: true });
   } catch (e) {
     if (e instanceof HttpStatusError && (e.status === 410 || e.code === 'syncStateNotFound')) {
-      session.ctx.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
+      session.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
       return { changes: [], state: { ...state, messages: freshMessages(session, state.id) } };
     }
     if (isPermanent(e) && e.code === 'accessDenied') {
-      session.ctx.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
+      session.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
       return { changes: [{ kind: 'skip', sourceId: `teams-channel:${state.id}`, name: state.name, reason: UNREADABLE_CHANNEL_REASON }], state: { ...state, messagesDone: true, filesDone: true } };
     }
     if (e instanceof HttpStatusError && e.status === 404) {
@@ -136,21 +137,24 @@ function advance(cursor: TeamsCursor): TeamsCursor {
   return { ...cursor, position };
 }
 
-export async function listTeamChanges(ctx: SourceContext, settings: Config['microsoft'], cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
-  const session = teamsSession(ctx, settings);
+export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
   if (cursor && cursor.scope !== teamsScopeKey(session.config)) {
     throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh');
   }
   let from = cursor === null ? await startEnumeration(session) : cursor.inPass ? cursor : await startPass(session, cursor);
   from = advance(from);
 
-  let changes: SourceChange[] = [];
-  const current = from.channels[from.position];
-  if (current) {
+  // Steps that find little (a quiet channel's delta, an unchanged files folder) share one page,
+  // so a resync with nothing to do is a handful of activities, not two per channel.
+  const changes: SourceChange[] = [];
+  const started = Date.now();
+  for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
+    const current = from.channels[from.position];
+    if (!current) break;
     const step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
-    changes = step.changes;
-    const channels = from.channels.map((c, i) => (i === from.position ? step.state : c));
-    from = advance({ ...from, channels });
+    changes.push(...step.changes);
+    const position = from.position;
+    from = advance({ ...from, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
   }
 
   const passOver = from.position >= from.channels.length;

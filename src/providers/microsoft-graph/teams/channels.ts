@@ -1,7 +1,7 @@
 import { PermanentSourceError } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
-import type { TeamsSession } from './auth.js';
-import { type GraphChannel, readChannelList } from './chat-message.js';
+import type { TeamsSession } from './session.js';
+import { type GraphChannel, readChannelList } from './api.js';
 
 /** The team and the channels a connector syncs. */
 

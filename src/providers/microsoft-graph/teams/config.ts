@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { invalidConfig } from '../../connector-config.js';
+import { optionalFlag, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
+import { graphSignInKeys } from '../identity.js';
 
 /**
  * The `connectors.config` of a Teams connector:
@@ -12,25 +13,41 @@ import { invalidConfig } from '../../connector-config.js';
  *   limit for messages is 50), i.e. how much work one checkpoint covers;
  * - `include_files` (optional, default true): also sync each channel's files folder.
  *
- * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are read by ../identity.ts.
+ * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are the shared Graph ones (../identity.ts).
  */
 
-const blankIsAbsent = (value: unknown) => (typeof value === 'string' && value.trim() === '') || value === null ? undefined : value;
+export const DEFAULT_PAGE_SIZE = 20;
 
-const channelIds = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
-  z.array(z.string({ error: 'must be a list of channel ids' }).trim().min(1, 'must not contain blank ids'), { error: 'must be a list of channel ids' }).min(1, 'must name at least one channel'),
+const blankIsAbsent = (value: unknown) => ((typeof value === 'string' && value.trim() === '') || value === null ? undefined : value);
+
+const teamId = z.preprocess(
+  blankIsAbsent,
+  z.string({ error: (issue) => (issue.input === undefined ? 'is missing: name the team to sync' : 'must be a string') }).trim(),
 );
 
-const schema = z.object({
-  team_id: z.preprocess(blankIsAbsent, z.string({ error: (issue) => (issue.input === undefined ? 'is missing: name the team to sync' : 'must be a string') }).trim()),
-  channel_ids: z.preprocess(blankIsAbsent, channelIds.optional()),
-  page_size: z.preprocess(
-    blankIsAbsent,
-    z.coerce.number({ error: 'must be a whole number from 1 to 50' }).int('must be a whole number from 1 to 50').min(1, 'must be a whole number from 1 to 50').max(50, 'must be a whole number from 1 to 50').default(20),
-  ),
-  include_files: z.preprocess(blankIsAbsent, z.boolean({ error: 'must be true or false' }).default(true)),
-});
+const channelIds = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : blankIsAbsent(value)),
+  z
+    .array(z.string({ error: 'must be a list of channel ids' }).trim().min(1, 'must not contain blank ids'), { error: 'must be a list of channel ids' })
+    .min(1, 'must name at least one channel')
+    .optional(),
+);
+
+const teamsConfigSchema = z
+  .object({
+    team_id: teamId,
+    channel_ids: channelIds,
+    page_size: optionalWholeNumber(1, 50),
+    include_files: optionalFlag,
+    ...graphSignInKeys,
+  })
+  .transform((c) => ({
+    teamId: c.team_id,
+    channelIds: c.channel_ids ? [...new Set(c.channel_ids)] : null,
+    pageSize: c.page_size ?? DEFAULT_PAGE_SIZE,
+    includeFiles: c.include_files ?? true,
+  }));
+
 
 export interface TeamsConfig {
   teamId: string;
@@ -40,16 +57,9 @@ export interface TeamsConfig {
   includeFiles: boolean;
 }
 
-/** Throws PermanentSourceError (scope 'sync') naming the first bad key, never echoing its value. */
+/** Throws PermanentSourceError (code invalidConfig, scope sync) naming the first bad key, never echoing its value. */
 export function parseTeamsConfig(config: Record<string, unknown>): TeamsConfig {
-  const parsed = schema.safeParse(config);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = String(issue?.path[0] ?? 'team_id');
-    throw invalidConfig(key, issue?.message ?? 'is not valid');
-  }
-  const { team_id, channel_ids, page_size, include_files } = parsed.data;
-  return { teamId: team_id, channelIds: channel_ids ? [...new Set(channel_ids)] : null, pageSize: page_size, includeFiles: include_files };
+  return parseConnectorConfig(teamsConfigSchema, config);
 }
 
 /** What a cursor was made for: pointing the connector at another team or channel set starts afresh. */

@@ -1,11 +1,10 @@
 import { Readable } from 'node:stream';
-import type { Config } from '../../../config.js';
 import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
 import { HttpStatusError } from '../../../http/source-http.js';
-import type { ItemContent, SourceContext, SourceItem } from '../../types.js';
+import type { ItemContent, SourceItem } from '../../types.js';
 import { openDriveItemContent } from '../onedrive/content.js';
-import { type TeamsSession, teamsSession } from './auth.js';
-import { readChatMessage } from './chat-message.js';
+import type { TeamsSession } from './session.js';
+import { readChatMessage } from './api.js';
 import { renderThread } from './render.js';
 import { repliesOf } from './threads.js';
 
@@ -63,16 +62,16 @@ async function openHosted(session: TeamsSession, item: SourceItem): Promise<Item
 }
 
 /** The part of a OneDrive session that fetching one driveItem needs, from this Teams session. */
-const driveSessionOf = (session: TeamsSession) => ({ graph: { http: session.http, baseUrl: session.baseUrl }, ...(session.ctx.signal ? { signal: session.ctx.signal } : {}) });
+const driveSessionOf = (session: TeamsSession) => ({ graph: { http: session.http, baseUrl: session.baseUrl }, ...(session.signal ? { signal: session.signal } : {}) });
 
-export async function openTeamsContent(ctx: SourceContext, settings: Config['microsoft'], item: SourceItem): Promise<ItemContent> {
+export async function openTeamsContent(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
   switch (item.fetch.kind) {
     case 'thread':
-      return openThread(teamsSession(ctx, settings), item);
+      return openThread(session, item);
     case 'hosted':
-      return openHosted(teamsSession(ctx, settings), item);
+      return openHosted(session, item);
     default:
       // Channel files and shared attachments: a driveItem, fetched as OneDrive fetches it.
-      return openDriveItemContent(driveSessionOf(teamsSession(ctx, settings)), item);
+      return openDriveItemContent(driveSessionOf(session), item);
   }
 }

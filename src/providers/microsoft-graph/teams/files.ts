@@ -3,7 +3,7 @@ import type { FolderTree, SourceChange, SourceContext } from '../../types.js';
 import { listDriveChanges } from '../onedrive/changes.js';
 import { parseOneDriveCursor } from '../onedrive/cursor.js';
 import { openOneDriveSession } from '../onedrive/session.js';
-import type { TeamsSession } from './auth.js';
+import type { TeamsSession } from './session.js';
 import { channelFilesFolder } from './channels.js';
 import type { ChannelState } from './cursor.js';
 
@@ -39,13 +39,13 @@ function channelFolders(tree: FolderTree, channelId: string): FolderTree {
 export async function channelFilesStep(session: TeamsSession, state: ChannelState): Promise<{ changes: SourceChange[]; state: ChannelState }> {
   const files = state.files ?? (await channelFilesFolder(session, state.id).then((f) => (f ? { ...f, cursor: null } : null)));
   if (files === null) {
-    session.ctx.logger.debug({ channelId: state.id }, 'the channel has no files folder yet');
+    session.logger.debug({ channelId: state.id }, 'the channel has no files folder yet');
     return { changes: [], state: { ...state, filesDone: true } };
   }
   const ctx: SourceContext = {
-    ...session.ctx,
-    config: { ...session.ctx.config, drive_id: files.driveId, folder_id: files.folderId, folder_path: undefined, page_size: DRIVE_PAGE_SIZE },
-    folders: channelFolders(session.ctx.folders, state.id),
+    ...session.context,
+    config: { ...session.context.config, drive_id: files.driveId, folder_id: files.folderId, folder_path: undefined, page_size: DRIVE_PAGE_SIZE },
+    folders: channelFolders(session.folders, state.id),
   };
   const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.settings.graphBaseUrl);
   try {

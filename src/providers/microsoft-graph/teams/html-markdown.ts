@@ -39,7 +39,16 @@ function attribute(node: TurndownService.Node, name: string): string {
 }
 
 function build(): TurndownService {
-  const service = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '_' });
+  // preformattedCode: a Teams code block is <codeblock><code>, whose spaces (indentation) must survive.
+  const service = new TurndownService({
+    headingStyle: 'atx',
+    codeBlockStyle: 'fenced',
+    bulletListMarker: '-',
+    emDelimiter: '_',
+    preformattedCode: true,
+    // Teams writes an emoji as an empty <emoji alt="…">, which turndown would drop as blank; otherwise turndown's default.
+    blankReplacement: (_content, node) => (nameOf(node) === 'EMOJI' ? attribute(node, 'alt') : (node as unknown as { isBlock?: boolean }).isBlock ? '\n\n' : ''),
+  });
   service.addRule('mention', {
     filter: (node) => nameOf(node) === 'AT',
     replacement: (content) => (content.trim() === '' ? '' : `@${content.trim()}`),

@@ -5,12 +5,12 @@ import { listTeamChanges } from './changes.js';
 import { parseTeamsConfig } from './config.js';
 import { openTeamsContent } from './content.js';
 import { parseTeamsCursor, type TeamsCursor } from './cursor.js';
+import { openTeamsSession } from './session.js';
 
 /**
  * Microsoft Teams: every channel conversation as one Markdown document, the
  * files shared in messages, inline images and each channel's files folder.
- * Config keys: see config.ts (team, channels) and ../identity.ts (sign-in), or
- * ../README.md.
+ * Config keys: see config.ts (team, channels, sign-in), or ../README.md.
  */
 export function createTeamsProvider(settings: Config['microsoft']): SourceProvider<TeamsCursor> {
   return {
@@ -20,7 +20,7 @@ export function createTeamsProvider(settings: Config['microsoft']): SourceProvid
       resolveGraphIdentity(config, settings);
     },
     parseCursor: (raw) => parseTeamsCursor(raw, settings.graphBaseUrl),
-    listChanges: (ctx, cursor) => listTeamChanges(ctx, settings, cursor),
-    openContent: (ctx, item) => openTeamsContent(ctx, settings, item),
+    listChanges: (ctx, cursor) => listTeamChanges(openTeamsSession(ctx, settings), cursor),
+    openContent: (ctx, item) => openTeamsContent(openTeamsSession(ctx, settings), item),
   };
 }

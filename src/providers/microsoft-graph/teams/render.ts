@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type GraphChatMessage, isConversationMessage, isDeleted } from './chat-message.js';
+import { type GraphChatMessage, isConversationMessage, isDeleted } from './api.js';
 import { htmlToMarkdown } from './html-markdown.js';
 
 /**

@@ -46,10 +46,8 @@ const messagePage = z.object({
   '@odata.nextLink': z.string().optional(),
   '@odata.deltaLink': z.string().optional(),
 });
-export type MessagePage = z.infer<typeof messagePage>;
 
 const replyPage = z.object({ value: z.array(chatMessage), '@odata.nextLink': z.string().optional() });
-export type ReplyPage = z.infer<typeof replyPage>;
 
 const channel = z.object({
   id: z.string().min(1),

@@ -1,24 +1,27 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../config.js';
 import { SourceProtocolError } from '../../../errors.js';
-import type { ErrorVerdict, FailedResponse, SourceHttp } from '../../../http/source-http.js';
+import type { SourceHttp } from '../../../http/source-http.js';
+import type { Logger } from '../../../logger.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
-import type { SourceContext } from '../../types.js';
+import type { FolderTree, SourceContext } from '../../types.js';
 import { graphTokenSource } from '../auth.js';
-import { classifyGraphError, readGraphError } from '../errors.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
+import { classifyTeamsError } from './errors.js';
 
 /**
- * One Teams session per activity: the connector's config, signed in through the
+ * The one Teams session a listChanges or openContent call builds from its
+ * SourceContext: the connector's config, signed in through the
  * shared Microsoft identity code, every request through the shared HTTP layer
  * with Teams' budgets (about 4 requests a second on one team or channel, 20 a
  * second on channel messages per tenant) and `Prefer: include-unknown-enum-members`
  * (without it shared channels and system messages read `unknownFutureValue`).
  */
 
-export const TEAM_OR_CHANNEL_PER_SECOND = 4;
-export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20;
+/** Graph's budgets less a tenth, so that requests bunched up on the way still arrive inside them. */
+export const TEAM_OR_CHANNEL_PER_SECOND = 4 * 0.9;
+export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20 * 0.9;
 
 /** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API). */
 export interface RequestScope {
@@ -29,8 +32,13 @@ export interface RequestScope {
 }
 
 export interface TeamsSession {
-  ctx: SourceContext;
   config: TeamsConfig;
+  /** The connector's folder ancestry (channel files folders keep their entries apart in it). */
+  folders: FolderTree;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** The context the session was built from: only for opening a OneDrive session on a channel's files folder. */
+  context: SourceContext;
   settings: Config['microsoft'];
   /** e.g. `https://graph.microsoft.com/v1.0`. */
   baseUrl: string;
@@ -39,17 +47,6 @@ export interface TeamsSession {
   stream(url: string, scope: RequestScope): Promise<{ body: Readable; headers: Headers }>;
   /** `/teams/{t}/channels/{c}` (ids percent-encoded: channel ids hold `:` and `@`). */
   channelUrl(channelId: string): string;
-}
-
-/**
- * Graph's errors, plus the one Teams adds: an expired channel-messages delta
- * token may answer 400 `syncStateNotFound` instead of 410.
- */
-export function classifyTeamsError(failed: FailedResponse): ErrorVerdict | undefined {
-  if (failed.status === 400 && readGraphError(failed.bodyText).code === 'syncStateNotFound') {
-    return { kind: 'expired-cursor', code: 'syncStateNotFound' };
-  }
-  return classifyGraphError(failed);
 }
 
 /** Links Graph hands back (nextLink, replies nextLink) are followed with our token only inside this Graph deployment. */
@@ -61,7 +58,7 @@ function assertGraphLink(url: string, baseUrl: string): void {
   }
 }
 
-export function teamsSession(ctx: SourceContext, settings: Config['microsoft']): TeamsSession {
+export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft']): TeamsSession {
   const config = parseTeamsConfig(ctx.config);
   const identity = resolveGraphIdentity(ctx.config, settings);
   const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
@@ -72,14 +69,22 @@ export function teamsSession(ctx: SourceContext, settings: Config['microsoft']):
   });
   const baseUrl = settings.graphBaseUrl.replace(/\/+$/, '');
   const teamKey = `teams-team:${config.teamId}`;
-  const buckets = (scope: RequestScope): RateBucket[] => scope.outsideTeams ? [] : [
-    { key: scope.channelId ? `teams-channel:${config.teamId}/${scope.channelId}` : teamKey, perSecond: TEAM_OR_CHANNEL_PER_SECOND },
-    ...(scope.messages ? [{ key: `teams-messages:${tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
-  ];
+  // A channel's requests are also the team's: both budgets apply.
+  const buckets = (scope: RequestScope): RateBucket[] =>
+    scope.outsideTeams
+      ? []
+      : [
+          { key: teamKey, perSecond: TEAM_OR_CHANNEL_PER_SECOND },
+          ...(scope.channelId ? [{ key: `teams-channel:${config.teamId}/${scope.channelId}`, perSecond: TEAM_OR_CHANNEL_PER_SECOND }] : []),
+          ...(scope.messages ? [{ key: `teams-messages:${tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
+        ];
   const headers = { prefer: 'include-unknown-enum-members' };
   return {
-    ctx,
     config,
+    folders: ctx.folders,
+    logger: ctx.logger,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    context: ctx,
     settings,
     baseUrl,
     http,

@@ -1,0 +1,289 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { findDocuments } from '../../src/db/documents.js';
+import { listFailures, retryDelayMs } from '../../src/db/failed-items.js';
+import type { Database } from '../../src/db/schema.js';
+import { ItemGoneError, PermanentSourceError } from '../../src/errors.js';
+import { HttpStatusError } from '../../src/http/source-http.js';
+import { StorageError } from '../../src/storage/object-store.js';
+import { emptyTotals, FAILURE, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { activityDeps, connector, emptyTables, item, MemoryBucket, MemoryJetStream, memoryDatabase, ScriptedSource, statements, upsert } from './harness.js';
+
+let db: Kysely<Database>;
+let store: MemoryBucket;
+let jetstream: MemoryJetStream;
+let source: ScriptedSource;
+let activities: ReturnType<typeof createActivities>;
+let deps: ActivityDeps;
+let connectorId: number;
+const env = new MockActivityEnvironment();
+
+beforeAll(async () => {
+  db = await memoryDatabase();
+});
+
+afterAll(async () => {
+  await db?.destroy();
+});
+
+beforeEach(async () => {
+  await emptyTables(db);
+  store = new MemoryBucket();
+  jetstream = new MemoryJetStream();
+  source = new ScriptedSource();
+  deps = activityDeps(db, store, jetstream, source);
+  activities = createActivities(deps);
+  connectorId = await connector(db);
+});
+
+const plan = (restart = false): Promise<ListedPage> => env.run(activities.planPage, { connectorId, restart });
+const transfer = (it: ReturnType<typeof item>) => env.run(activities.transferFile, { connectorId, item: it });
+const commit = (state: SyncState, extra: { sweepGeneration?: string } = {}) =>
+  env.run(activities.commitPage, { connectorId, state, failed: [], cleared: [], ...extra });
+const known = async (it: ReturnType<typeof item>) => (await findDocuments(db, connectorId, [it.sourceId])).get(it.sourceId);
+const docsAnalyzed = async () => String((await db.selectFrom('connectors').select('docs_analyzed').where('id', '=', connectorId).executeTakeFirstOrThrow()).docs_analyzed);
+
+/** Runs a transfer that must fail, returning the typed failure it threw. */
+async function failedTransfer(it: ReturnType<typeof item>): Promise<ApplicationFailure> {
+  const error = await transfer(it).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+describe('planPage decides each change', () => {
+  it('new or changed → transfer; same bytes → unchanged; new name → renamed server-side; deleted → removed now; unsupported → skipped', async () => {
+    const same = item('same.txt');
+    const renamed = item('old.txt');
+    const gone = item('gone.txt');
+    const changed = item('changed.txt');
+    for (const it of [same, renamed, gone, changed]) await transfer(it);
+    source.pages = [
+      {
+        changes: [
+          upsert(same),
+          upsert({ ...renamed, name: 'new.txt' }),
+          { kind: 'delete', sourceId: gone.sourceId },
+          upsert({ ...changed, signature: 'sig-changed-2' }),
+          upsert(item('fresh.txt')),
+          upsert(item('sheet.xlsx', { contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' })),
+          upsert(item('huge.pdf', { contentType: 'application/pdf', size: 5000 })),
+        ],
+        hasMore: false,
+        fullEnumeration: false,
+      },
+    ];
+    const page = await plan();
+    expect(page.transfers.map((t) => t.name).sort()).toEqual(['changed.txt', 'fresh.txt']);
+    expect(page).toMatchObject({ unchanged: 1, renamed: 1, deleted: 1 });
+    expect(page.skipped.map((s) => s.name)).toEqual(['sheet.xlsx']);
+    expect(page.failed).toEqual([expect.objectContaining({ name: 'huge.pdf', reason: expect.stringMatching(/size cap/) as unknown, item: expect.objectContaining({ name: 'huge.pdf' }) as unknown })]);
+    expect((await known(renamed))?.objectKey).toMatch(/\/new\.txt$/);
+    expect([...store.objects.keys()].some((k) => k.endsWith('/old.txt'))).toBe(false);
+    expect((await known(gone))?.status).toBe('deleted');
+    expect(source.downloads.filter((id) => id === renamed.sourceId)).toHaveLength(1);
+  });
+
+  it('a page of a full enumeration marks everything listed as seen and, on its last page, asks for the sweep', async () => {
+    source.pages = [
+      { changes: [upsert(item('a.txt'))], hasMore: true, fullEnumeration: true, enumerationComplete: false },
+      { changes: [upsert(item('b.txt'))], hasMore: false, fullEnumeration: true, enumerationComplete: true },
+    ];
+    const first = await plan();
+    expect(first.sweepGeneration).toBeUndefined();
+    expect(first.cursor.generation).toBeDefined();
+    await commit(first.cursor);
+    const last = await plan();
+    expect(last.sweepGeneration).toBe(first.cursor.generation);
+  });
+
+  it('a deletion at the source drops the failure record of that file', async () => {
+    const broken = item('broken.txt');
+    await env.run(activities.settleFailedItems, { connectorId, failed: [{ sourceId: broken.sourceId, name: broken.name, reason: 'x', item: broken }], cleared: [] });
+    source.pages = [{ changes: [{ kind: 'delete', sourceId: broken.sourceId }], hasMore: false, fullEnumeration: false }];
+    await plan();
+    expect(await listFailures(db, connectorId)).toEqual([]);
+  });
+});
+
+describe('commitPage sweeps only after a complete enumeration', () => {
+  it('deletes documents and failure records the enumeration did not see, and only then', async () => {
+    const kept = item('kept.txt');
+    const lost = item('lost.txt');
+    for (const it of [kept, lost]) await transfer(it);
+    await env.run(activities.settleFailedItems, { connectorId, failed: [{ sourceId: 'id-vanished', reason: 'x' }], cleared: [] });
+    source.pages = [
+      { changes: [upsert(kept)], hasMore: true, fullEnumeration: true, enumerationComplete: false },
+      { changes: [], hasMore: false, fullEnumeration: true, enumerationComplete: true },
+    ];
+    const first = await plan();
+    expect(await commit(first.cursor)).toEqual({ swept: 0 });
+    expect((await known(lost))?.status).toBe('pending');
+    const last = await plan();
+    expect(await commit(last.cursor, { sweepGeneration: last.sweepGeneration ?? '' })).toEqual({ swept: 1 });
+    expect((await known(lost))?.status).toBe('deleted');
+    expect((await known(kept))?.status).toBe('pending');
+    expect(await listFailures(db, connectorId)).toEqual([]);
+  });
+});
+
+describe('transferFile', () => {
+  it('stores, records and publishes once, counting docs_analyzed at publication', async () => {
+    const it = item('a.txt');
+    expect(await transfer(it)).toMatchObject({ result: 'new' });
+    expect(jetstream.accepted.map((p) => p.msgId)).toEqual([`doc-${(await known(it))?.id}-v1`]);
+    expect(await docsAnalyzed()).toBe('1');
+    expect(await transfer(it)).toMatchObject({ result: 'unchanged' });
+    expect(jetstream.accepted).toHaveLength(1);
+  });
+
+  it('an empty file (size 0) is stored without a download, and published', async () => {
+    const it = item('empty.txt', { size: 0 });
+    expect(await transfer(it)).toMatchObject({ result: 'new', bytes: 0 });
+    expect(source.downloads).toEqual([]);
+    expect(store.objects.get((await known(it))?.objectKey ?? '')?.length).toBe(0);
+    expect(jetstream.accepted).toHaveLength(1);
+  });
+
+  it('a retry after a crash at each step repeats nothing durable and publishes once', async () => {
+    const it = item('a.txt');
+    // Crash while storing: nothing durable.
+    store.failNext.push({ op: 'put', error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect((await failedTransfer(it)).type).toBe(FAILURE.dependencyUnavailable);
+    // Crash while publishing: the row and its version are durable, the message is not.
+    jetstream.failNext.push(new Error('TIMEOUT'));
+    expect((await failedTransfer(it)).type).toBe(FAILURE.dependencyUnavailable);
+    const afterPublishCrash = await known(it);
+    expect(afterPublishCrash?.unpublishedVersion).toBe(1);
+    const downloads = source.downloads.length;
+    expect(await transfer(it)).toMatchObject({ result: 'new' });
+    expect(source.downloads).toHaveLength(downloads);
+    expect(jetstream.accepted.map((p) => p.msgId)).toEqual([`doc-${afterPublishCrash?.id}-v1`]);
+    expect(await docsAnalyzed()).toBe('1');
+  });
+
+  it('a new version, and a restore after a deletion, get a new message id', async () => {
+    const it = item('a.txt');
+    await transfer(it);
+    await transfer({ ...it, signature: 'sig-a-2' });
+    source.pages = [{ changes: [{ kind: 'delete', sourceId: it.sourceId }], hasMore: false, fullEnumeration: false }];
+    await plan();
+    await transfer({ ...it, signature: 'sig-a-2' });
+    const id = (await known(it))?.id;
+    expect(jetstream.accepted.map((p) => p.msgId)).toEqual([`doc-${id}-v1`, `doc-${id}-v2`, `doc-${id}-v3`]);
+    expect(jetstream.dropped).toEqual([]);
+    expect(await docsAnalyzed()).toBe('3');
+  });
+
+  it('blames a failure on the file or on our dependencies by its kind', async () => {
+    const it = item('a.txt');
+    source.downloadFailures.set(it.sourceId, new HttpStatusError('GET /content answered 500', 500, undefined, { status: 500, headers: new Headers(), bodyText: '', url: '' }));
+    expect((await failedTransfer(it)).type).toBe(FAILURE.sourceItemError);
+    source.downloadFailures.clear();
+
+    store.failNext.push({ op: 'put', error: StorageError.from(Object.assign(new Error('The XML you provided was not well-formed'), { code: 'MalformedXML', statusCode: 400 }), 'store') });
+    expect((await failedTransfer(it)).type).toBe(FAILURE.storeRejected);
+
+    store.failNext.push({ op: 'put', error: StorageError.from(Object.assign(new Error('We encountered an internal error'), { code: 'InternalError', statusCode: 500 }), 'store') });
+    expect((await failedTransfer(it)).type).toBe(FAILURE.dependencyUnavailable);
+
+    source.downloadFailures.set(it.sourceId, new PermanentSourceError('403 accessDenied', 'accessDenied', 'item'));
+    expect(await transfer(it)).toMatchObject({ result: 'failed', reason: '403 accessDenied' });
+    source.downloadFailures.set(it.sourceId, new ItemGoneError('404 itemNotFound'));
+    expect(await transfer(it)).toMatchObject({ result: 'gone' });
+    source.downloadFailures.set(it.sourceId, new PermanentSourceError('reconnect the account', 'invalid_grant', 'sync'));
+    const syncWide = await failedTransfer(it);
+    expect(syncWide.type).toBe(FAILURE.sourcePermanent);
+    expect(syncWide.nonRetryable).toBe(true);
+  });
+});
+
+describe('failed items and finishing', () => {
+  it('a recorded file waits longer after each failure, is due once its time passed, and is named in the summary', async () => {
+    const broken = item('broken.txt');
+    const failure = { sourceId: broken.sourceId, name: broken.name, reason: 'GET answered 500', item: broken };
+    await env.run(activities.settleFailedItems, { connectorId, failed: [failure], cleared: [] });
+    await env.run(activities.settleFailedItems, { connectorId, failed: [failure], cleared: [] });
+    const [record] = await listFailures(db, connectorId);
+    expect(record?.attempts).toBe(2);
+    expect((record?.nextAttemptAt.getTime() ?? 0) - (record?.lastFailedAt.getTime() ?? 0)).toBeCloseTo(retryDelayMs(2, { firstMs: 60_000, maxMs: 3_600_000 }), -3);
+    expect(await env.run(activities.dueFailedItems, { connectorId, limit: 10 })).toEqual([]);
+    await db.updateTable('connector_sync.failed_items').set({ next_attempt_at: new Date(Date.now() - 1000) }).execute();
+    expect(await env.run(activities.dueFailedItems, { connectorId, limit: 10 })).toEqual([broken]);
+
+    const { summary }: { summary: string } = await env.run(activities.finishSync, { connectorId, totals: { ...emptyTotals(), new: 2 }, skippedReasons: {} });
+    expect(summary).toBe('2 new, 0 updated, 0 deleted, 1 failed (broken.txt; retried by later syncs, see the failedItems query)');
+    const row = await db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'active', status_message: summary });
+
+    await env.run(activities.settleFailedItems, { connectorId, failed: [], cleared: [broken.sourceId] });
+    expect(await listFailures(db, connectorId)).toEqual([]);
+  });
+
+  it('growing delays are capped', () => {
+    const delays = { firstMs: 60_000, maxMs: 300_000 };
+    expect([1, 2, 3, 4, 10].map((n) => retryDelayMs(n, delays))).toEqual([60_000, 120_000, 240_000, 300_000, 300_000]);
+  });
+});
+
+describe('transferBatch', () => {
+  const batch = (items: Array<ReturnType<typeof item>>, on = env): Promise<BatchOutcome[]> =>
+    on.run(activities.transferBatch, { connectorId, items, page: 1 });
+
+  it('reads the connector once and looks up known documents once for the whole batch; each file its own outcome', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => item(`f${i}.txt`));
+    await transfer(items[0] as ReturnType<typeof item>);
+    statements.length = 0;
+    const outcomes = await batch(items);
+    expect(outcomes.map((o) => o.result)).toEqual(['unchanged', 'new', 'new', 'new', 'new', 'new']);
+    expect(statements.filter((q) => /from "connectors"/.test(q))).toHaveLength(1);
+    expect(statements.filter((q) => /from "documents"/.test(q))).toHaveLength(1);
+    expect(jetstream.accepted).toHaveLength(6);
+  });
+
+  it('a file meeting a passing failure comes back to be retried alone; the rest is stored', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    source.downloadFailures.set('id-b.txt', new HttpStatusError('GET /content answered 503', 503, undefined, { status: 503, headers: new Headers(), bodyText: '', url: '' }));
+    const outcomes = await batch(items);
+    expect(outcomes).toEqual([
+      expect.objectContaining({ sourceId: 'id-a.txt', result: 'new' }),
+      expect.objectContaining({ sourceId: 'id-b.txt', result: 'retry', failureType: FAILURE.sourceItemError }),
+      expect.objectContaining({ sourceId: 'id-c.txt', result: 'new' }),
+    ]);
+  });
+
+  it('an outage fails the batch naming the file, and the retried batch skips what the heartbeats say is finished', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    const first = new MockActivityEnvironment();
+    let lastDetails: unknown;
+    first.on('heartbeat', (d: unknown) => (lastDetails = d));
+    deps.filesInFlightPerBatch = 1;
+    store.failNext.push({ op: 'put', error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    // The first file fails on the store; nothing finished yet.
+    const failure = await batch(items, first).then(
+      () => undefined,
+      (e: unknown) => e as ApplicationFailure,
+    );
+    expect(failure?.type).toBe(FAILURE.dependencyUnavailable);
+    expect((failure?.details?.[0] as { file?: string } | undefined)?.file).toBe('a.txt');
+
+    // A clean attempt finishes a and b and "dies" before c: its heartbeats carry a and b.
+    const second = new MockActivityEnvironment();
+    second.on('heartbeat', (d: unknown) => (lastDetails = d));
+    await batch(items.slice(0, 2), second);
+    const finished = (lastDetails as { finished: BatchOutcome[] }).finished;
+    expect(finished.map((o) => o.sourceId)).toEqual(['id-a.txt', 'id-b.txt']);
+
+    const downloads = source.downloads.length;
+    const retried = await batch(items, new MockActivityEnvironment({ heartbeatDetails: { finished } }));
+    expect(retried.map((o) => o.result)).toEqual(['new', 'new', 'new']);
+    expect(source.downloads.slice(downloads)).toEqual(['id-c.txt']);
+    expect(jetstream.accepted).toHaveLength(3);
+  });
+});
