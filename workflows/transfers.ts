@@ -1,9 +1,10 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.js';
 import { FAILURE, type ItemFailure, type ItemSettlement, type PlannedItem, type TransferOutcome } from './definitions.js';
 import { profiles } from './activity-options.js';
 import { reasonOf, SyncFailure } from './failure-messages.js';
 import { countOutcome, type SyncRun } from './sync-run.js';
+import { formatBytes } from './run-details.js';
 
 /**
  * The transfer step of a page: every planned file is transferred, and each
@@ -56,14 +57,18 @@ interface Attempt {
   doubtful?: unknown;
 }
 
-async function transferOne(run: SyncRun, activities: SyncActivities, item: PlannedItem): Promise<Attempt> {
+async function transferOne(run: SyncRun, activities: ActivityInterfaceFor<SyncActivities>, options: ActivityOptions, item: PlannedItem): Promise<Attempt> {
   run.inFlight++;
   try {
-    const outcome = await activities.transferFile({
-      connectorId: run.connectorId,
-      item,
-      ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
-    });
+    // The activity's summary in the Web UI names the file it moves.
+    const summary = `transfer "${item.name}"${item.size !== undefined ? ` (${formatBytes(item.size)})` : ''}`;
+    const outcome = await activities.transferFile.executeWithOptions({ ...options, summary }, [
+      {
+        connectorId: run.connectorId,
+        item,
+        ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
+      },
+    ]);
     return { item, outcome };
   } catch (e) {
     if (isCancellation(e)) throw e;
@@ -91,8 +96,9 @@ export async function transferItems(
   items: PlannedItem[],
   options: { failedBefore?: boolean } = {},
 ): Promise<ItemSettlement> {
-  const activities = proxyActivities<SyncActivities>(profiles.transfer(run.input.transferAttempts));
-  const attempts = await mapLimited(items, TRANSFER_CONCURRENCY, (item) => transferOne(run, activities, item));
+  const transferOptions = profiles.transfer(run.input.transferAttempts);
+  const activities = proxyActivities<SyncActivities>(transferOptions);
+  const attempts = await mapLimited(items, TRANSFER_CONCURRENCY, (item) => transferOne(run, activities, transferOptions, item));
   const doubtful = attempts.find((a) => a.doubtful !== undefined);
   // Files recorded as failed by an earlier sync were blamed on evidence then; a retry keeps the blame.
   if (doubtful && !options.failedBefore && !anythingStored(run, attempts)) {
