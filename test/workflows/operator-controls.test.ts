@@ -276,7 +276,7 @@ describe('retryFailed', () => {
       await held.reached;
       await handle.signal(retryFailedSignal, { sourceIds: ['id-fixed.txt'] });
       held.release();
-      return handle.result();
+      return (await handle.result()) as SyncResult;
     });
     expect(c.madeDue).toEqual(['id-fixed.txt']);
     expect(c.transferred.sort()).toEqual(['a.txt', 'fixed.txt']);
