@@ -60,6 +60,11 @@ function phaseLine(view: RunView): string {
       return `transferring page ${page}${view.inFlight ? ` (${view.inFlight} in flight)` : ''}`;
     case 'committing':
       return `saving the cursor after page ${page}`;
+    case 'paused': {
+      const at = view.controls.pausedAt;
+      const why = view.controls.pauseRequested ?? 'paused by an operator';
+      return at ? `paused after page ${at.page} since ${clock(at.since)}, cursor saved (${why})` : 'paused';
+    }
     case 'retrying failed files':
       return `retrying failed files${view.inFlight ? ` (${view.inFlight} in flight)` : ''}`;
     default:
@@ -86,14 +91,8 @@ function throttleLine(throttle: ThrottleTally | undefined): string {
 
 function controlLines(controls: ControlState): string[] {
   const lines: string[] = [];
-  if (controls.pausedAt) {
-    lines.push(
-      `**Paused** after page ${controls.pausedAt.page} since ${clock(controls.pausedAt.since)}, cursor saved (${controls.pauseRequested ?? 'paused by an operator'}); send the \`resume\` signal to go on`,
-    );
-  } else if (controls.pauseRequested !== undefined) {
-    lines.push('**Pause requested:** at the next page boundary');
-  }
   const asked: string[] = [];
+  if (controls.pauseRequested !== undefined && !controls.pausedAt) asked.push('a pause at the next page boundary');
   if (controls.fullResyncRequested) asked.push('a full resync from the next page boundary');
   if (controls.retryFailedRequested) {
     asked.push(controls.retryFailedRequested === 'all' ? 'a retry of every failed file' : `a retry of ${controls.retryFailedRequested.length} failed file(s)`);
@@ -104,15 +103,18 @@ function controlLines(controls: ControlState): string[] {
 
 /** The run's current details (Temporal Markdown, one fact per line). */
 export function describeProgress(view: RunView): string {
+  // Live facts first: the Web UI shows current details in a short frame (the rest scrolls).
   const lines = [
-    ...(view.carry.title ? [`**${view.carry.title}**`] : []),
-    whichRun(view.carry),
     `**Now:** ${phaseLine(view)}`,
     `**So far:** ${countsLine(view.carry.totals)}`,
     throttleLine(view.carry.throttle),
+    // A continued run has no static summary (see sync-connector.ts): its details carry the title.
+    ...(view.carry.title && view.carry.runs > 1 ? [`**${view.carry.title}**`] : []),
+    whichRun(view.carry),
     ...controlLines(view.controls),
   ];
-  return lines.join('\n\n');
+  // Hard line breaks, not paragraphs: the Web UI shows current details in a short frame.
+  return lines.join('  \n');
 }
 
 export function showProgress(view: RunView): void {
