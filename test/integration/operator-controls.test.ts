@@ -161,7 +161,7 @@ describe('pause and resume', () => {
 });
 
 describe('full resync of a running sync', () => {
-  it("the README's fullResync re-enumerates from the next page without cancelling, and sweeps what is gone", async () => {
+  it("the README's fullResync re-enumerates from the next page without cancelling the running sync", async () => {
     const { connectorId, ids } = await slowConnector(3);
     // A first sync, so the second is incremental.
     await startViaNats(connectorId);
