@@ -15,3 +15,15 @@ export const workerTuning = {
   // An activity that ignores cancellation must not keep a stopping worker alive forever.
   shutdownForceTime: '60 seconds',
 } satisfies Partial<WorkerOptions>;
+
+/**
+ * Transfers of small files (see TransferTuning in workflows/definitions.ts for
+ * the batch sizes and batches in flight per sync): files one batch activity
+ * moves at once, and files in flight on one worker across all its syncs.
+ * BATCH_TRANSFER_CONCURRENCY and WORKER_TRANSFER_CONCURRENCY override them.
+ * Every source request still waits for its tenant's throttle in the HTTP layer.
+ */
+export const transferConcurrency = {
+  filesInFlightPerBatch: 8,
+  filesInFlightPerWorker: 32,
+} as const;

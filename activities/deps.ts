@@ -7,6 +7,7 @@ import type { Logger } from '../src/logger.js';
 import type { SourceMemory } from '../src/providers/source-memory.js';
 import type { SourceProvider } from '../src/providers/types.js';
 import type { DocumentBucket } from '../src/storage/object-store.js';
+import type { TransferSlots } from './transfer-slots.js';
 
 /** The clients activities use, wired once by the worker (tests pass their own). */
 export interface ActivityDeps {
@@ -18,6 +19,10 @@ export interface ActivityDeps {
   sourceMemory: SourceMemory;
   logger: Logger;
   maxFileSizeBytes: number;
+  /** Files one batch activity transfers at once (default 8). */
+  filesInFlightPerBatch?: number;
+  /** Transfers in flight on this worker across all syncs (WORKER_TRANSFER_CONCURRENCY); unbounded when absent. */
+  transferSlots?: TransferSlots;
   /** Delays between a failed file's retries by later syncs (default 15 minutes doubling to a day). */
   failedItemRetry?: RetryDelays;
   /** Retry tuning for the source HTTP layer (tests shorten it). */

@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps.js';
 import { failedItemActivities } from './failed-items.js';
 import { operatorControlActivities } from './operator-controls.js';
 import { planPageActivity } from './plan-page.js';
+import { transferBatchActivity } from './transfer-batch.js';
 import { transferFileActivity } from './transfer-file.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...operatorControlActivities(deps),
     planPage: planPageActivity(deps),
     transferFile: transferFileActivity(deps),
+    transferBatch: transferBatchActivity(deps),
     commitPage: commitPageActivity(deps),
   };
 }

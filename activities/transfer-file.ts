@@ -107,20 +107,29 @@ async function publish(scope: TransferScope, documentId: string, objectKey: stri
 /** The source reported no bytes: nothing to download. */
 const emptyContent = (): ItemContent => ({ body: Readable.from([]), size: 0 });
 
+/**
+ * What an earlier attempt left durable: the same version already published
+ * (unchanged), or stored and recorded but not yet published (publish it under
+ * the same version, so JetStream drops a duplicate). Undefined: store anew.
+ */
+async function resumeDurableVersion(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome | undefined> {
+  if (known === undefined || known.status === 'deleted' || known.signature !== item.signature || !known.objectKey) return undefined;
+  if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
+  const objectKey = known.objectKey;
+  const version = known.unpublishedVersion;
+  if (version === null || !(await step('store', () => scope.deps.store.exists(objectKey)))) return undefined;
+  await publish(scope, known.id, objectKey, version);
+  return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
+}
+
 async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
+  return (await resumeDurableVersion(scope, item, known)) ?? (await storeNewVersion(scope, item, known));
+}
+
+/** Download (none for an empty file), store, upsert the row with a new version, drop a renamed object, publish. */
+async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
   const { deps, connector } = scope;
   const live = known !== undefined && known.status !== 'deleted';
-  if (live && known.signature === item.signature && known.objectKey) {
-    if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
-    const objectKey = known.objectKey;
-    const version = known.unpublishedVersion;
-    if (version !== null && (await step('store', () => deps.store.exists(objectKey)))) {
-      // An earlier attempt stored and recorded this version but died before publishing it: same version, same id.
-      await publish(scope, known.id, objectKey, version);
-      return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
-    }
-  }
-
   const key = objectKeyFor(connector.id, item.sourceId, item.name);
   const content = item.size === 0 ? emptyContent() : await step('download', () => scope.provider.openContent(scope.source, item));
   let lastBeat = 0;

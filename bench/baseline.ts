@@ -2,28 +2,26 @@
  * The raw pipeline: the same per-file work as the service, with the service's
  * own modules for each step, and no orchestration. Per page: list the delta
  * through the source, look up the known documents once; per file, with the
- * same number in flight as the service: GET the bytes, stream them into the
- * bucket, upsert the documents row, publish the DocumentProcessRequest with its
- * message id and record the publication (one more row write). The cursor is
- * saved in the connector row once per page, as the service does.
+ * same number in flight as the service, the service's own transferItem: GET
+ * the bytes, stream them into the bucket, upsert the documents row, publish
+ * the DocumentProcessRequest with its message id and record the publication
+ * (one more row write). The cursor is saved in the connector row once per
+ * page, as the service does.
  *
  * Forked by bench/run.ts (its own process, so its CPU is measured alone);
  * configured by the same environment as the service; driven over IPC.
  */
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { publishDocument } from '../activities/transfer-file.js';
-import { buildSourceContext, providerFor } from '../activities/source-context.js';
+import { openTransferScope, transferItem } from '../activities/transfer-file.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { loadConfig } from '../src/config.js';
 import { isIngestible } from '../src/contract.js';
 import { createDatabase } from '../src/db/database.js';
-import { findDocuments, upsertDocument } from '../src/db/documents.js';
+import { findDocuments } from '../src/db/documents.js';
 import { createLogger } from '../src/logger.js';
 import { createProviders } from '../src/providers/registry.js';
 import { SourceMemory } from '../src/providers/source-memory.js';
-import type { SourceItem } from '../src/providers/types.js';
-import { objectKeyFor } from '../src/storage/object-key.js';
 import { ObjectStore } from '../src/storage/object-store.js';
 
 export interface BaselineRun {
@@ -65,31 +63,13 @@ async function mapLimited<T>(items: T[], limit: number, work: (item: T) => Promi
 }
 
 async function sync(run: BaselineRun): Promise<BaselineResult> {
-  const connector = await db.selectFrom('connectors').selectAll().where('id', '=', run.connectorId).executeTakeFirstOrThrow();
-  const provider = providerFor(deps, connector);
-  const ctx = buildSourceContext(deps, connector);
+  // The service's own per-file step (transferItem: GET, PUT, upsert, publish, record), outside any activity.
+  const scope = await openTransferScope(deps, run.connectorId);
+  const { connector, provider, source: ctx } = scope;
   const saved = (connector.state as { cursor?: unknown } | null)?.cursor;
   let cursor = provider.parseCursor(saved ?? null);
   const result: BaselineResult = { pages: 0, listed: 0, transferred: 0, bytes: 0, unchanged: 0 };
 
-  const transfer = async (item: SourceItem) => {
-    const key = objectKeyFor(connector.id, item.sourceId, item.name);
-    const content = await provider.openContent(ctx, item);
-    const stored = await store.putStream(key, content.body, { contentType: item.contentType, maxBytes: deps.maxFileSizeBytes });
-    const { id, version } = await upsertDocument(db, {
-      connectorId: connector.id,
-      sourceId: item.sourceId,
-      objectKey: key,
-      originalUrl: item.webUrl ?? null,
-      title: item.name,
-      contentType: item.contentType,
-      signature: item.signature,
-      chunkingSession: null,
-    });
-    await publishDocument(deps, connector, id, key, version, '');
-    result.transferred++;
-    result.bytes += stored.size;
-  };
 
   for (;;) {
     const page = await provider.listChanges(ctx, cursor);
@@ -104,7 +84,12 @@ async function sync(run: BaselineRun): Promise<BaselineResult> {
       if (unchanged) result.unchanged++;
       return !unchanged;
     });
-    await mapLimited(todo, run.concurrency, transfer);
+    await mapLimited(todo, run.concurrency, async (item) => {
+      const outcome = await transferItem(scope, item, known.get(item.sourceId));
+      if (outcome.result !== 'new' && outcome.result !== 'updated') throw new Error(`baseline: ${item.name} ended ${outcome.result}: ${outcome.reason ?? ''}`);
+      result.transferred++;
+      result.bytes += outcome.bytes;
+    });
     await db.updateTable('connectors').set({ state: JSON.stringify({ cursor: page.cursor }) }).where('id', '=', connector.id).execute();
     if (!page.hasMore) break;
     cursor = page.cursor;

@@ -27,13 +27,13 @@ export class ChildRpc<Ready = unknown> {
     });
   }
 
-  static start<R>(name: string, modulePath: string, options: { execPath: string; cwd: string; env: NodeJS.ProcessEnv; execArgv?: string[] }): ChildRpc<R> {
+  static start<R>(name: string, modulePath: string, options: { execPath: string; cwd: string; env: NodeJS.ProcessEnv; execArgv?: string[]; discardStdout?: boolean }): ChildRpc<R> {
     const child = fork(modulePath, [], {
       execPath: options.execPath,
       execArgv: [...(options.execArgv ?? []), '--import', 'tsx'],
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', options.discardStdout ? 'ignore' : 'inherit', 'inherit', 'ipc'],
     });
     return new ChildRpc<R>(child, name);
   }

@@ -21,7 +21,7 @@ import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config.js';
@@ -57,6 +57,10 @@ const { values: args } = parseArgs({
     /** Name of the results file (default: the commit measured). */
     label: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    /** How the service runs: `dist` (production: `npm run build`, then node dist/src/main.js) or `src` (tsx). */
+    'service-from': { type: 'string', default: 'dist' },
+    /** With --service-from dist: use the dist/ already built. */
+    'skip-build': { type: 'boolean', default: false },
     /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
     'service-only': { type: 'boolean', default: false },
     /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
@@ -113,6 +117,7 @@ interface Ctx {
   emulator: ChildRpc<EmulatorReady>;
   baseline: ChildRpc;
   service: { pid: number };
+  serviceLog: string;
   temporal: Client;
   publishSync(connectorId: number): Promise<void>;
   userId: number;
@@ -177,6 +182,9 @@ async function serviceSync(ctx: Ctx, connectorId: number): Promise<{ result: Syn
     if (d && d.startTime.getTime() >= publishedAt.getTime() - 1000) {
       const result = (await ctx.temporal.workflow.getHandle(d.workflowId, d.runId).result()) as SyncResult;
       return { result, publishedAt };
+    }
+    if (Date.now() - publishedAt.getTime() > 60_000) {
+      throw new Error(`no sync workflow started within 60 s of the request for connector ${connectorId}; see the service log ${ctx.serviceLog}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -309,8 +317,20 @@ async function main(): Promise<void> {
     ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', TRANSFER_CONCURRENCY: String(concurrency) }),
   };
 
-  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, { execPath: nodeBin, cwd: repoRoot, env: { ...env, LOG_LEVEL: 'warn' } });
+  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, {
+    execPath: nodeBin,
+    cwd: repoRoot,
+    // The service's log level, so the baseline writes the same per-file log line (to nowhere).
+    env,
+    discardStdout: true,
+  });
   await baseline.ready;
+
+  // Sync requests left in the stream by an interrupted run would start syncs of their own in this one.
+  const nats = await connect({ servers: config.nats.url, name: 'echomind-bench' });
+  const js = jetstream(nats);
+  const jsm = await jetstreamManager(nats);
+  await jsm.streams.purge(config.nats.streamName, { filter: 'connector.sync.>' }).catch(() => undefined);
 
   // The service as in production: bridge and worker in one process. Its logs go to a file.
   const logPath = `/tmp/echomind-bench-${runId}.log`;
@@ -319,7 +339,13 @@ async function main(): Promise<void> {
   if (memoryLog) serviceFlags.push('--expose-gc', '--import', './bench/memory-probe.ts');
   const { openSync } = await import('node:fs');
   const logFd = openSync(logPath, 'a');
-  const service = spawn(nodeBin, [...serviceFlags, '--import', 'tsx', 'src/main.ts'], {
+  const fromDist = args['service-from'] === 'dist';
+  if (fromDist && !args['skip-build']) {
+    process.stderr.write('[bench] npm run build…\n');
+    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const entry = fromDist ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const service = spawn(nodeBin, [...serviceFlags, ...entry], {
     cwd: repoRoot,
     env: {
       ...env,
@@ -332,8 +358,6 @@ async function main(): Promise<void> {
   const servicePid = service.pid ?? 0;
 
   const temporal = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
-  const nats = await connect({ servers: config.nats.url, name: 'echomind-bench' });
-  const js = jetstream(nats);
   // Ready when the worker polls: the bridge creates its consumer, the worker registers on the task queue.
   const startT = performance.now();
   for (;;) {
@@ -366,6 +390,7 @@ async function main(): Promise<void> {
     emulator,
     baseline,
     service: { pid: servicePid },
+    serviceLog: logPath,
     temporal,
     userId: user.id,
     publishSync: async (connectorId) => {
@@ -434,7 +459,7 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { concurrency, serviceNodeFlags: args['service-node-flags'], serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      settings: { serviceFrom: args['service-from'], concurrency, serviceNodeFlags: args['service-node-flags'], serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       scenarios: reports,

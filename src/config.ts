@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { transferConcurrency } from '../temporal.config.js';
 
 /**
  * The service's whole configuration, parsed once from the environment by the
@@ -95,6 +96,10 @@ export const envSchema = z.object({
   HEALTH_PORT: port.default(8080),
   HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   MAX_FILE_SIZE_BYTES: positiveInt.default(512 * 1024 * 1024),
+  /** Files one batch activity transfers at once. */
+  BATCH_TRANSFER_CONCURRENCY: positiveInt.default(transferConcurrency.filesInFlightPerBatch),
+  /** Files in flight on one worker, across all its syncs. */
+  WORKER_TRANSFER_CONCURRENCY: positiveInt.default(transferConcurrency.filesInFlightPerWorker),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -154,6 +159,7 @@ export interface Config {
   };
   health: { port: number; host: string };
   maxFileSizeBytes: number;
+  transfers: { filesInFlightPerBatch: number; filesInFlightPerWorker: number };
   logLevel: Env['LOG_LEVEL'];
   role: Env['CONNECTOR_ROLE'];
 }
@@ -229,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     health: { port: e.HEALTH_PORT, host: e.HEALTH_HOST },
     maxFileSizeBytes: e.MAX_FILE_SIZE_BYTES,
+    transfers: { filesInFlightPerBatch: e.BATCH_TRANSFER_CONCURRENCY, filesInFlightPerWorker: e.WORKER_TRANSFER_CONCURRENCY },
     logLevel: e.LOG_LEVEL,
     role: e.CONNECTOR_ROLE,
   };

@@ -28,8 +28,15 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     level,
     base: { service: 'echomind-connector' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // Inside an activity, every line carries its connectorId, workflowId and runId.
-    mixin: currentLogContext,
+    // Inside an activity, every line carries its connectorId, workflowId and runId (once: a
+    // child logger that already binds one of them keeps its own).
+    mixin: (_merge: object, _level: number, logger: PinoLogger) => {
+      const context = currentLogContext();
+      const keys = Object.keys(context);
+      if (keys.length === 0) return context;
+      const bound = logger.bindings();
+      return Object.fromEntries(keys.filter((k) => !(k in bound)).map((k) => [k, context[k]]));
+    },
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }

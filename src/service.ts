@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
 import { SourceMemory } from './providers/source-memory.js';
+import { TransferSlots } from '../activities/transfer-slots.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
@@ -83,6 +84,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
         sourceMemory: new SourceMemory(),
         logger,
         maxFileSizeBytes: config.maxFileSizeBytes,
+        filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
+        transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker),
         ...(options.http ? { http: options.http } : {}),
       },
     });

@@ -71,6 +71,8 @@ export interface SyncConnectorInput {
   retryFailedOnly?: boolean;
   /** Internal: a retryFailed request the previous run had not served when it continued as new. */
   retryFailedPending?: boolean;
+  /** Overrides of the transfer tuning (batch sizes, batches in flight); defaults in DEFAULT_TRANSFER_TUNING. */
+  tuning?: Partial<TransferTuning>;
   /** Internal: carried across continue-as-new. */
   carry?: SyncCarry;
 }
@@ -252,6 +254,53 @@ export interface TransferOutcome {
   /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */
   code?: string;
 }
+
+/**
+ * How a page's files travel. Small files go in batches, one activity per batch
+ * (one connector read, one lookup of known documents, its own bounded
+ * concurrency); a file larger than `largeFileBytes` gets an activity of its own.
+ */
+export interface TransferTuning {
+  /** Files per batch at most. */
+  filesPerBatch: number;
+  /** Bytes per batch at most (by the sizes the source reports; unknown sizes count as largeFileBytes / 8). */
+  bytesPerBatch: number;
+  /** Above this reported size a file is transferred alone. */
+  largeFileBytes: number;
+  /** Batches and large files in flight per sync. */
+  inFlight: number;
+}
+
+export const DEFAULT_TRANSFER_TUNING: TransferTuning = {
+  filesPerBatch: 50,
+  bytesPerBatch: 64 * 1024 * 1024,
+  largeFileBytes: 16 * 1024 * 1024,
+  inFlight: 2,
+};
+
+/** One batch of small files of a page. */
+export interface BatchInput {
+  connectorId: number;
+  items: PlannedItem[];
+  chunkingSession?: string;
+  /** The page's number in this sync, for the activity summary and logs. */
+  page: number;
+}
+
+/**
+ * A file of a batch that hit a passing failure: the workflow gives it to
+ * transferFile, whose retry policy and blame rules take over.
+ */
+export interface RetryAlone {
+  sourceId: string;
+  result: 'retry';
+  bytes: 0;
+  reason: string;
+  /** The failure's type (SourceItemError, StoreRejected…). */
+  failureType: string;
+}
+
+export type BatchOutcome = TransferOutcome | RetryAlone;
 
 /** What commitPage and settleFailedItems write about a page's items, besides the cursor. */
 export interface ItemSettlement {

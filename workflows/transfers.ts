@@ -1,6 +1,15 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.js';
-import { FAILURE, type ItemFailure, type ItemSettlement, type PlannedItem, type TransferOutcome } from './definitions.js';
+import {
+  DEFAULT_TRANSFER_TUNING,
+  FAILURE,
+  type BatchOutcome,
+  type ItemFailure,
+  type ItemSettlement,
+  type PlannedItem,
+  type TransferOutcome,
+  type TransferTuning,
+} from './definitions.js';
 import { profiles } from './activity-options.js';
 import { reasonOf, SyncFailure } from './failure-messages.js';
 import { countOutcome, type SyncRun } from './sync-run.js';
@@ -8,12 +17,12 @@ import { formatBytes } from './run-details.js';
 
 /**
  * The transfer step of a page: every planned file is transferred, and each
- * ends as a value (new, updated, unchanged, gone, failed). A file whose
- * transfer still fails after its retries becomes a recorded failure and the
- * sync goes on; an outage of our own dependencies ends the sync instead.
+ * ends as a value (new, updated, unchanged, gone, failed). Small files travel
+ * in batches (one activity each), large ones alone; a file a batch could not
+ * finish goes alone through transferFile. A file whose transfer still fails
+ * after its retries becomes a recorded failure and the sync goes on; an outage
+ * of our own dependencies ends the sync instead.
  */
-
-const TRANSFER_CONCURRENCY = 8;
 
 /** Runs `work` over `items` with at most `limit` in flight; results in input order. */
 export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -57,12 +66,12 @@ interface Attempt {
   doubtful?: unknown;
 }
 
-async function transferOne(run: SyncRun, activities: ActivityInterfaceFor<SyncActivities>, options: ActivityOptions, item: PlannedItem): Promise<Attempt> {
+async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem): Promise<Attempt> {
   run.inFlight++;
   try {
     // The activity's summary in the Web UI names the file it moves.
     const summary = `transfer "${item.name}"${item.size !== undefined ? ` (${formatBytes(item.size)})` : ''}`;
-    const outcome = await activities.transferFile.executeWithOptions({ ...options, summary }, [
+    const outcome = await activities.transferFile.executeWithOptions({ ...profiles.transfer(run.input.transferAttempts), summary }, [
       {
         connectorId: run.connectorId,
         item,
@@ -81,6 +90,72 @@ async function transferOne(run: SyncRun, activities: ActivityInterfaceFor<SyncAc
   }
 }
 
+/** The file a batch's failure names (details[0].file), quoted. */
+function fileNamedIn(e: unknown): string | undefined {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  const file = cause instanceof ApplicationFailure ? (cause.details?.[0] as { file?: unknown } | undefined)?.file : undefined;
+  return typeof file === 'string' ? `"${file}"` : undefined;
+}
+
+type Proxied = ActivityInterfaceFor<SyncActivities>;
+
+type Unit = { kind: 'alone'; item: PlannedItem } | { kind: 'batch'; items: PlannedItem[] };
+
+/** Small files in batches of at most filesPerBatch files and bytesPerBatch bytes; large ones alone. */
+export function planUnits(items: PlannedItem[], tuning: TransferTuning): Unit[] {
+  const units: Unit[] = [];
+  let batch: PlannedItem[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (batch.length > 0) units.push({ kind: 'batch', items: batch });
+    batch = [];
+    bytes = 0;
+  };
+  for (const item of items) {
+    if (item.size !== undefined && item.size > tuning.largeFileBytes) {
+      units.push({ kind: 'alone', item });
+      continue;
+    }
+    const size = item.size ?? Math.floor(tuning.largeFileBytes / 8);
+    if (batch.length >= tuning.filesPerBatch || (batch.length > 0 && bytes + size > tuning.bytesPerBatch)) close();
+    batch.push(item);
+    bytes += size;
+  }
+  close();
+  return units;
+}
+
+function batchSummary(page: number, items: PlannedItem[]): string {
+  const first = items[0]?.name ?? '';
+  const last = items.length > 1 ? ` … ${items[items.length - 1]?.name ?? ''}` : '';
+  return `page ${page}: ${items.length} file${items.length === 1 ? '' : 's'} (${first}${last})`.slice(0, 200);
+}
+
+/** A batch; files it hands back (and every file of a batch that failed as a whole) go alone. */
+async function transferBatch(run: SyncRun, activities: Proxied, items: PlannedItem[], attempts: number | undefined): Promise<Attempt[]> {
+  const page = run.carry.totals.pages;
+  run.inFlight += items.length;
+  let outcomes: BatchOutcome[] | undefined;
+  try {
+    outcomes = await activities.transferBatch.executeWithOptions(
+      { ...profiles.transfer(attempts), summary: batchSummary(page, items) },
+      [{ connectorId: run.connectorId, items, page, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) }],
+    );
+  } catch (e) {
+    if (isCancellation(e)) throw e;
+    if (blameOf(e) === 'sync') throw new SyncFailure(`while storing ${fileNamedIn(e) ?? `a batch of ${items.length} files`} (page ${page})`, e);
+  } finally {
+    run.inFlight -= items.length;
+  }
+  const results: Attempt[] = [];
+  for (const [i, item] of items.entries()) {
+    const outcome = outcomes?.[i];
+    if (outcome && outcome.result !== 'retry') results.push({ item, outcome });
+    else results.push(await transferOne(run, activities, item));
+  }
+  return results;
+}
+
 function anythingStored(run: SyncRun, attempts: Attempt[]): boolean {
   const { totals } = run.carry;
   return totals.new + totals.updated > 0 || attempts.some((a) => a.outcome.result !== 'failed');
@@ -96,9 +171,14 @@ export async function transferItems(
   items: PlannedItem[],
   options: { failedBefore?: boolean } = {},
 ): Promise<ItemSettlement> {
-  const transferOptions = profiles.transfer(run.input.transferAttempts);
-  const activities = proxyActivities<SyncActivities>(transferOptions);
-  const attempts = await mapLimited(items, TRANSFER_CONCURRENCY, (item) => transferOne(run, activities, transferOptions, item));
+  const tuning = { ...DEFAULT_TRANSFER_TUNING, ...run.input.tuning };
+  const attemptsPerFile = run.input.transferAttempts;
+  const activities = proxyActivities<SyncActivities>(profiles.transfer(attemptsPerFile));
+  const units = planUnits(items, tuning);
+  const perUnit = await mapLimited(units, tuning.inFlight, (unit) =>
+    unit.kind === 'batch' ? transferBatch(run, activities, unit.items, attemptsPerFile) : transferOne(run, activities, unit.item).then((a) => [a]),
+  );
+  const attempts = perUnit.flat();
   const doubtful = attempts.find((a) => a.doubtful !== undefined);
   // Files recorded as failed by an earlier sync were blamed on evidence then; a retry keeps the blame.
   if (doubtful && !options.failedBefore && !anythingStored(run, attempts)) {
@@ -109,8 +189,9 @@ export async function transferItems(
   const cleared: string[] = [];
   for (const { item, outcome } of attempts) {
     countOutcome(run, outcome, item.name);
-    if (outcome.result === 'failed') failed.push({ sourceId: item.sourceId, name: item.name, reason: outcome.reason ?? 'failed', item });
-    else cleared.push(item.sourceId);
+    if (outcome.result === 'failed') {
+      failed.push({ sourceId: item.sourceId, name: item.name, reason: outcome.reason ?? 'failed', ...(outcome.code ? { code: outcome.code } : {}), item });
+    } else cleared.push(item.sourceId);
   }
   return { failed, cleared };
 }

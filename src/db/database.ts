@@ -13,6 +13,12 @@ export function createDatabase(connectionString: string, maxConnections = 10): K
   const pool = new pg.Pool({ connectionString, max: maxConnections });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one's: pg-pool listens for errors only on idle clients, and a server that
+  // shuts down ("terminating connection due to administrator command") tells every connection, including
+  // one held between two statements of a transaction. The statement in flight still fails with the error.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -26,8 +26,15 @@ export function noteThrottleWait(delayMs: number, now = Date.now()): void {
   if (!tally.until || until > tally.until) tally.until = until;
 }
 
-/** The result with the tally attached, when the result is an object and anything was waited. */
+/**
+ * The result with the tally attached, when anything was waited: on the result
+ * itself when it is an object (a page, one file's outcome), on its first
+ * element when it is a list of outcomes (a batch), so the workflow adds it once.
+ */
 export function withThrottleReport(result: unknown, tally: ThrottleTally): unknown {
-  if (tally.waits === 0 || typeof result !== 'object' || result === null || Array.isArray(result)) return result;
-  return { ...result, throttle: tally };
+  if (tally.waits === 0 || typeof result !== 'object' || result === null) return result;
+  if (!Array.isArray(result)) return { ...result, throttle: tally };
+  const [first, ...rest] = result as unknown[];
+  if (typeof first !== 'object' || first === null) return result;
+  return [{ ...first, throttle: tally }, ...rest];
 }

@@ -20,7 +20,7 @@ export class InvalidSyncRequest extends Error {
   constructor(
     message: string,
     /** Short machine reason for logs and counters. */
-    readonly reason: 'undecodable' | 'unknown-type' | 'subject-mismatch' | 'invalid-connector-id',
+    readonly reason: 'undecodable' | 'unknown-type' | 'subject-mismatch' | 'invalid-connector-id' | 'invalid-chunking-session',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -32,6 +32,9 @@ const TYPE_NAMES: Partial<Record<ConnectorType, SyncedConnectorType>> = {
   [ConnectorType.GOOGLE_DRIVE]: 'google_drive',
   [ConnectorType.ONEDRIVE]: 'onedrive',
 };
+
+/** The contract's chunking_session is a UUID (36 characters); anything far longer is not one. */
+export const MAX_CHUNKING_SESSION_LENGTH = 256;
 
 export function decodeSyncRequest(bytes: Uint8Array): ConnectorSyncRequest {
   try {
@@ -60,6 +63,14 @@ export function parseSyncTrigger(subject: string, bytes: Uint8Array): SyncTrigge
     throw new InvalidSyncRequest(
       `connector_id ${request.connectorId} is not a connector id (connectors.id is a SMALLINT: 1 to ${MAX_CONNECTOR_ID})`,
       'invalid-connector-id',
+    );
+  }
+  if (request.chunkingSession.length > MAX_CHUNKING_SESSION_LENGTH) {
+    // It travels into every transfer's Temporal input and every DocumentProcessRequest: a huge one would
+    // overflow Temporal's payload limit and be redelivered for ever instead of failing once.
+    throw new InvalidSyncRequest(
+      `chunking_session is ${request.chunkingSession.length} characters long; EchoMind sends a UUID (at most ${MAX_CHUNKING_SESSION_LENGTH} accepted)`,
+      'invalid-chunking-session',
     );
   }
   return { connectorId: request.connectorId, type, userId: request.userId, chunkingSession: request.chunkingSession };

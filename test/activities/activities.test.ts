@@ -6,17 +6,19 @@ import { createActivities } from '../../activities/index.js';
 import { findDocuments } from '../../src/db/documents.js';
 import { listFailures, retryDelayMs } from '../../src/db/failed-items.js';
 import type { Database } from '../../src/db/schema.js';
-import { PermanentSourceError } from '../../src/errors.js';
+import { ItemGoneError, PermanentSourceError } from '../../src/errors.js';
 import { HttpStatusError } from '../../src/http/source-http.js';
 import { StorageError } from '../../src/storage/object-store.js';
-import { emptyTotals, FAILURE, type ListedPage, type SyncState } from '../../workflows/definitions.js';
-import { activityDeps, connector, emptyTables, item, MemoryBucket, MemoryJetStream, memoryDatabase, ScriptedSource, upsert } from './harness.js';
+import { emptyTotals, FAILURE, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { activityDeps, connector, emptyTables, item, MemoryBucket, MemoryJetStream, memoryDatabase, ScriptedSource, statements, upsert } from './harness.js';
 
 let db: Kysely<Database>;
 let store: MemoryBucket;
 let jetstream: MemoryJetStream;
 let source: ScriptedSource;
 let activities: ReturnType<typeof createActivities>;
+let deps: ActivityDeps;
 let connectorId: number;
 const env = new MockActivityEnvironment();
 
@@ -33,7 +35,8 @@ beforeEach(async () => {
   store = new MemoryBucket();
   jetstream = new MemoryJetStream();
   source = new ScriptedSource();
-  activities = createActivities(activityDeps(db, store, jetstream, source));
+  deps = activityDeps(db, store, jetstream, source);
+  activities = createActivities(deps);
   connectorId = await connector(db);
 });
 
@@ -192,7 +195,7 @@ describe('transferFile', () => {
 
     source.downloadFailures.set(it.sourceId, new PermanentSourceError('403 accessDenied', 'accessDenied', 'item'));
     expect(await transfer(it)).toMatchObject({ result: 'failed', reason: '403 accessDenied' });
-    source.downloadFailures.set(it.sourceId, new PermanentSourceError('404 itemNotFound', 'itemNotFound', 'item'));
+    source.downloadFailures.set(it.sourceId, new ItemGoneError('404 itemNotFound'));
     expect(await transfer(it)).toMatchObject({ result: 'gone' });
     source.downloadFailures.set(it.sourceId, new PermanentSourceError('reconnect the account', 'invalid_grant', 'sync'));
     const syncWide = await failedTransfer(it);
@@ -226,5 +229,61 @@ describe('failed items and finishing', () => {
   it('growing delays are capped', () => {
     const delays = { firstMs: 60_000, maxMs: 300_000 };
     expect([1, 2, 3, 4, 10].map((n) => retryDelayMs(n, delays))).toEqual([60_000, 120_000, 240_000, 300_000, 300_000]);
+  });
+});
+
+describe('transferBatch', () => {
+  const batch = (items: Array<ReturnType<typeof item>>, on = env): Promise<BatchOutcome[]> =>
+    on.run(activities.transferBatch, { connectorId, items, page: 1 });
+
+  it('reads the connector once and looks up known documents once for the whole batch; each file its own outcome', async () => {
+    const items = Array.from({ length: 6 }, (_, i) => item(`f${i}.txt`));
+    await transfer(items[0] as ReturnType<typeof item>);
+    statements.length = 0;
+    const outcomes = await batch(items);
+    expect(outcomes.map((o) => o.result)).toEqual(['unchanged', 'new', 'new', 'new', 'new', 'new']);
+    expect(statements.filter((q) => /from "connectors"/.test(q))).toHaveLength(1);
+    expect(statements.filter((q) => /from "documents"/.test(q))).toHaveLength(1);
+    expect(jetstream.accepted).toHaveLength(6);
+  });
+
+  it('a file meeting a passing failure comes back to be retried alone; the rest is stored', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    source.downloadFailures.set('id-b.txt', new HttpStatusError('GET /content answered 503', 503, undefined, { status: 503, headers: new Headers(), bodyText: '', url: '' }));
+    const outcomes = await batch(items);
+    expect(outcomes).toEqual([
+      expect.objectContaining({ sourceId: 'id-a.txt', result: 'new' }),
+      expect.objectContaining({ sourceId: 'id-b.txt', result: 'retry', failureType: FAILURE.sourceItemError }),
+      expect.objectContaining({ sourceId: 'id-c.txt', result: 'new' }),
+    ]);
+  });
+
+  it('an outage fails the batch naming the file, and the retried batch skips what the heartbeats say is finished', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    const first = new MockActivityEnvironment();
+    let lastDetails: unknown;
+    first.on('heartbeat', (d: unknown) => (lastDetails = d));
+    deps.filesInFlightPerBatch = 1;
+    store.failNext.push({ op: 'put', error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    // The first file fails on the store; nothing finished yet.
+    const failure = await batch(items, first).then(
+      () => undefined,
+      (e: unknown) => e as ApplicationFailure,
+    );
+    expect(failure?.type).toBe(FAILURE.dependencyUnavailable);
+    expect((failure?.details?.[0] as { file?: string } | undefined)?.file).toBe('a.txt');
+
+    // A clean attempt finishes a and b and "dies" before c: its heartbeats carry a and b.
+    const second = new MockActivityEnvironment();
+    second.on('heartbeat', (d: unknown) => (lastDetails = d));
+    await batch(items.slice(0, 2), second);
+    const finished = (lastDetails as { finished: BatchOutcome[] }).finished;
+    expect(finished.map((o) => o.sourceId)).toEqual(['id-a.txt', 'id-b.txt']);
+
+    const downloads = source.downloads.length;
+    const retried = await batch(items, new MockActivityEnvironment({ heartbeatDetails: { finished } }));
+    expect(retried.map((o) => o.result)).toEqual(['new', 'new', 'new']);
+    expect(source.downloads.slice(downloads)).toEqual(['id-c.txt']);
+    expect(jetstream.accepted).toHaveLength(3);
   });
 });

@@ -17,8 +17,16 @@ import { MeteredStream, StorageError, type DocumentBucket, type StoredObject } f
  * that records what it was given, and a source of scripted pages.
  */
 
+/** Every SQL statement the activities sent, in order (tests count lookups). */
+export const statements: string[] = [];
+
 export async function memoryDatabase(): Promise<Kysely<Database>> {
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(new PGlite()) });
+  const db = new Kysely<Database>({
+    dialect: new PGliteDialect(new PGlite()),
+    log: (event) => {
+      if (event.level === 'query') statements.push(event.query.sql);
+    },
+  });
   await migrateToLatest(db);
   return db;
 }

@@ -66,9 +66,56 @@ let db: Kysely<Database>;
 let nats: NatsConnection;
 let temporalConnection: Connection;
 let temporal: Client;
+
+/** One running copy of the built service (a compose replica). */
+interface Replica {
+  child: ChildProcess;
+  output: () => string;
+  lines: () => Array<Record<string, unknown>>;
+  port: number;
+}
+
+const replicas: Replica[] = [];
+/** The first replica: most tests talk to it alone. */
 let service: ChildProcess | undefined;
-let output = '';
+let output = () => '';
+let logLines = (): Array<Record<string, unknown>> => [];
 let healthPort: number;
+
+function parseLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Starts the image's CMD as docker-compose.yml runs it (CMD plus --migrate; test/deploy/compose.test.ts checks that). */
+async function startReplica(): Promise<Replica> {
+  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
+  const child = spawn(program, args, {
+    cwd: image.dir,
+    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...userOf(image),
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const lines = () => parseLines(text);
+  const port = await waitFor(
+    'the built service to listen',
+    () => {
+      if (child.exitCode !== null) throw new Error(`the built service exited:\n${text}`);
+      const listening = lines().find((l) => l.msg === 'health endpoint listening');
+      return Promise.resolve(lines().some((l) => l.msg === 'echomind-connector started') && typeof listening?.port === 'number' ? listening.port : undefined);
+    },
+    60_000,
+  );
+  const replica = { child, output: () => text, lines, port };
+  replicas.push(replica);
+  return replica;
+}
 
 beforeAll(async () => {
   image = await builtService();
@@ -89,46 +136,27 @@ beforeAll(async () => {
   temporalConnection = await Connection.connect({ address: config.temporal.address });
   temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
-  // As docker-compose.yml runs it: the image's CMD plus --migrate (test/deploy/compose.test.ts checks that).
-  const [program, args] = nodeArgs(image, [...image.cmd, '--migrate']);
-  service = spawn(program, args, {
-    cwd: image.dir,
-    // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
-    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...userOf(image),
-  });
-  service.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  service.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  healthPort = await waitFor(
-    'the built service to listen',
-    () => {
-      if (service?.exitCode !== null) throw new Error(`the built service exited:\n${output}`);
-      const listening = logLines().find((l) => l.msg === 'health endpoint listening');
-      return Promise.resolve(logLines().some((l) => l.msg === 'echomind-connector started') && typeof listening?.port === 'number' ? listening.port : undefined);
-    },
-    60_000,
-  );
+  const first = await startReplica();
+  service = first.child;
+  output = first.output;
+  logLines = first.lines;
+  healthPort = first.port;
 });
 
 afterAll(async () => {
-  if (service && service.exitCode === null) {
-    const exited = once(service, 'exit');
-    service.kill('SIGTERM');
-    await exited;
-  }
+  await Promise.all(
+    replicas.map(async ({ child }) => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
   await nats?.close();
   await temporalConnection?.close();
   await db?.destroy();
   await emulator?.close();
 });
-
-function logLines(): Array<Record<string, unknown>> {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** One sample's value from Prometheus text: `name{…labels…} value`, labels in any order. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -180,7 +208,7 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     });
     await temporal.workflow.getHandle(workflowId, started.runId).result();
     const row = await db.selectFrom('connectors').selectAll().where('id', '=', connectorId).executeTakeFirstOrThrow();
-    expect(row.status, output.slice(-3000)).toBe('active');
+    expect(row.status, output().slice(-3000)).toBe('active');
     expect(row.status_message).toMatch(/^2 new, 0 updated, 0 deleted, 1 failed\b/);
 
     const described = await temporal.workflow.getHandle(workflowId, started.runId).describe();
@@ -256,4 +284,35 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
       expect(line, JSON.stringify(line)).toMatchObject({ workflowId: expect.stringMatching(/^connector-sync-\d+$/), runId: expect.any(String) });
     }
   });
+
+  it('scales out like `docker compose up --scale connector=3`: replicas share the consumer and the task queue', async () => {
+    await Promise.all([startReplica(), startReplica()]);
+    const userId = await createUser(db, 'scale@example.test');
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      ids.push(await createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id }, userId }));
+    }
+    const publishedAt = Date.now();
+    for (const connectorId of ids) {
+      await jetstream(nats).publish('connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId }));
+    }
+    for (const connectorId of ids) {
+      const handle = temporal.workflow.getHandle(`connector-sync-${connectorId}`);
+      const started = await waitFor(`the sync of connector ${connectorId} to start`, async () => {
+        const d = await handle.describe().catch(() => undefined);
+        return d && d.startTime.getTime() >= publishedAt - 5 ? d : undefined;
+      });
+      await temporal.workflow.getHandle(started.workflowId, started.runId).result();
+    }
+    const rows = await db.selectFrom('connectors').select(['id', 'status']).where('id', 'in', ids).execute();
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'active'));
+    // Each request went to exactly one replica (one durable consumer), not to every replica.
+    const pages = await Promise.all(replicas.map(async (r) => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()));
+    const startedBy = pages.map((text) => sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' }) ?? 0);
+    // The first replica also took the two earlier requests of this file (orchestrator sync, none for the manual start).
+    expect(startedBy.reduce((a, b) => a + b, 0)).toBe(1 + ids.length);
+    // And every file of the six syncs was stored once, by whichever replica's worker took it.
+    const storedBy = replicas.map((r) => r.lines().filter((l) => l.msg === 'stored file' && ids.includes(l.connectorId as number)).length);
+    expect(storedBy.reduce((a, b) => a + b, 0)).toBe(ids.length * 3);
+  }, 180_000);
 });

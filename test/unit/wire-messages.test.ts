@@ -62,6 +62,16 @@ describe('ConnectorSyncRequest decoding', () => {
     );
   });
 
+  it('rejects a chunking session far longer than the UUID the contract promises, and accepts a UUID', () => {
+    const request = (chunkingSession: string) =>
+      toBinary(ConnectorSyncRequestSchema, create(ConnectorSyncRequestSchema, { connectorId: 7, type: ConnectorType.ONEDRIVE, chunkingSession }));
+    expect(() => parseSyncTrigger('connector.sync.onedrive', request('x'.repeat(300_000)))).toThrowError(
+      expect.objectContaining({ reason: 'invalid-chunking-session', message: expect.stringMatching(/300000 characters long/) as string }) as Error,
+    );
+    const uuid = '0b9c4c3e-2f7a-4a53-9d1e-5c8f2b6a7e10';
+    expect(parseSyncTrigger('connector.sync.onedrive', request(uuid)).chunkingSession).toBe(uuid);
+  });
+
   it('rejects a missing connector id', () => {
     expect(() => parseSyncTrigger('connector.sync.onedrive', new Uint8Array([0x10, 0x03]))).toThrowError(
       expect.objectContaining({ reason: 'invalid-connector-id' }) as Error,

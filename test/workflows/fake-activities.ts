@@ -30,6 +30,10 @@ export interface FakeConnector {
   statusMessage: string | null;
   plannedFrom: number[];
   transferred: string[];
+  /** Runs before each file's transfer, in a batch or alone: lets a test hold or watch it. */
+  beforeTransfer?: (item: PlannedItem) => Promise<void>;
+  /** Names of the files of each batch activity. */
+  batches: string[][];
   commits: PageCommit[];
   settlements: ItemSettlement[];
   recordedFailures: Map<string, { reason: string; item?: PlannedItem | undefined; due: boolean }>;
@@ -48,6 +52,7 @@ export function fakeConnector(pages: PlannedItem[][]): FakeConnector {
     statusMessage: null,
     plannedFrom: [],
     transferred: [],
+    batches: [],
     commits: [],
     settlements: [],
     recordedFailures: new Map(),
@@ -121,9 +126,28 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
       };
       return Promise.resolve(page);
     },
-    transferFile: (input) => {
+    transferFile: async (input) => {
+      await c.beforeTransfer?.(input.item);
       c.transferred.push(input.item.name);
-      return Promise.resolve().then(() => outcomeByName(input.item));
+      return outcomeByName(input.item);
+    },
+    transferBatch: async (input) => {
+      const outcomes = [];
+      for (const item of input.items) {
+        await c.beforeTransfer?.(item);
+        c.transferred.push(item.name);
+        try {
+          outcomes.push(outcomeByName(item));
+        } catch (e) {
+          if (item.name.startsWith('outage-')) {
+            const failure = e as ApplicationFailure;
+            throw ApplicationFailure.create({ type: failure.type ?? undefined, message: failure.message, details: [{ file: item.name }] });
+          }
+          outcomes.push({ sourceId: item.sourceId, result: 'retry' as const, bytes: 0 as const, reason: String(e), failureType: 'SourceItemError' });
+        }
+      }
+      c.batches.push(input.items.map((i) => i.name));
+      return outcomes;
     },
     commitPage: (input) => {
       c.commits.push(input);

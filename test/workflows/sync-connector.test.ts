@@ -65,19 +65,16 @@ describe('a sync request that arrives mid-sync', () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
     const inTransfer = latch();
     const release = latch();
-    const base = fakeActivities(c);
+    c.beforeTransfer = async (item) => {
+      if (item.name === 'a.txt') {
+        inTransfer.open();
+        await release.promise;
+      }
+    };
     const result = await withWorker(
       env,
       bundle,
-      fakeActivities(c, {
-        transferFile: async (input) => {
-          if (input.item.name === 'a.txt') {
-            inTransfer.open();
-            await release.promise;
-          }
-          return base.transferFile(input);
-        },
-      }),
+      fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
         await inTransfer.promise;
@@ -102,19 +99,16 @@ describe('a sync request that arrives mid-sync', () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
     const inTransfer = latch();
     const release = latch();
-    const base = fakeActivities(c);
+    c.beforeTransfer = async (item) => {
+      if (item.name === 'a.txt') {
+        inTransfer.open();
+        await release.promise;
+      }
+    };
     const { result, progress } = await withWorker(
       env,
       bundle,
-      fakeActivities(c, {
-        transferFile: async (input) => {
-          if (input.item.name === 'a.txt') {
-            inTransfer.open();
-            await release.promise;
-          }
-          return base.transferFile(input);
-        },
-      }),
+      fakeActivities(c),
       async (queue) => {
         const handle = await start(queue, { maxHistoryEvents: 1 });
         await inTransfer.promise;
@@ -146,17 +140,14 @@ describe('stop and cancellation', () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
     const inTransfer = latch();
     const release = latch();
-    const base = fakeActivities(c);
+    c.beforeTransfer = async () => {
+      inTransfer.open();
+      await release.promise;
+    };
     const result = await withWorker(
       env,
       bundle,
-      fakeActivities(c, {
-        transferFile: async (input) => {
-          inTransfer.open();
-          await release.promise;
-          return base.transferFile(input);
-        },
-      }),
+      fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
         await inTransfer.promise;
@@ -175,23 +166,20 @@ describe('stop and cancellation', () => {
   it('cancellation ends the connector in error with the cursor of the last committed page', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
     const secondPage = latch();
-    const base = fakeActivities(c);
+    c.beforeTransfer = async (item) => {
+      if (item.name === 'b.txt') {
+        secondPage.open();
+        // Runs until cancelled: a heartbeat is how an activity learns of it.
+        for (;;) {
+          Context.current().heartbeat();
+          await Promise.race([Context.current().cancelled, new Promise((r) => setTimeout(r, 50))]);
+        }
+      }
+    };
     const error = await withWorker(
       env,
       bundle,
-      fakeActivities(c, {
-        transferFile: async (input) => {
-          if (input.item.name === 'b.txt') {
-            secondPage.open();
-            // Runs until cancelled: a heartbeat is how an activity learns of it.
-            for (;;) {
-              Context.current().heartbeat();
-              await Promise.race([Context.current().cancelled, new Promise((r) => setTimeout(r, 50))]);
-            }
-          }
-          return base.transferFile(input);
-        },
-      }),
+      fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
         await secondPage.promise;
@@ -233,7 +221,7 @@ describe('per-item failures are values; outages end the sync', () => {
     expect(c.recordedFailures.size).toBe(0);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toBe(
-      'OneDrive sync stopped while storing "outage-c.txt": the object store is unavailable (ECONNREFUSED). Nothing was lost; the next sync resumes from the last saved page once it is back.',
+      'OneDrive sync stopped while storing "outage-c.txt" (page 2): the object store is unavailable (ECONNREFUSED). Nothing was lost; the next sync resumes from the last saved page once it is back.',
     );
     expect((error as WorkflowFailedError).cause?.message).toBe(c.statusMessage);
   });
@@ -290,9 +278,62 @@ describe('files recorded as failed by an earlier sync', () => {
     c.recordedFailures.set('id-later.txt', { reason: 'was broken', item: file('later.txt'), due: false });
     const result = await sync(c);
     expect(result.outcome).toBe('synced');
-    expect(c.transferred.sort()).toEqual(['broken-still.txt', 'fixed.txt']);
+    // Both in one batch; the one the batch could not store went alone afterwards.
+    expect(c.batches).toEqual([['fixed.txt', 'broken-still.txt']]);
+    expect(c.transferred.sort()).toEqual(['broken-still.txt', 'broken-still.txt', 'fixed.txt']);
     expect([...c.recordedFailures.keys()].sort()).toEqual(['id-broken-still.txt', 'id-later.txt']);
     expect(result.totals).toMatchObject({ new: 1, failed: 1 });
     expect(c.statusMessage).toMatch(/1 new, 0 updated, 0 deleted, 2 failed \(/);
+  });
+});
+
+describe('batched transfers', () => {
+  it('sends small files in batches, a large file alone, and spends less than one history event per small file', async () => {
+    const small = Array.from({ length: 120 }, (_, i) => file(`f${String(i).padStart(3, '0')}.txt`));
+    const large = file('video.mp4', { size: 100 * 1024 * 1024 });
+    const c = fakeConnector([[...small.slice(0, 60), large, ...small.slice(60)]]);
+    const { result, events } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+      const handle = await start(queue);
+      const result = (await handle.result()) as SyncResult;
+      const history = await handle.fetchHistory();
+      return { result, events: history.events?.length ?? 0 };
+    });
+    expect(result.totals).toMatchObject({ new: 121, failed: 0 });
+    expect(c.batches.map((b) => b.length).sort()).toEqual([20, 50, 50]);
+    expect(c.batches.flat()).not.toContain('video.mp4');
+    expect(c.transferred.filter((n) => n === 'video.mp4')).toHaveLength(1);
+    expect(events / small.length).toBeLessThanOrEqual(1);
+  });
+
+  it('a batch is cut by bytes as well as by count', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => file(`m${i}.pdf`, { size: 10 * 1024 * 1024 }));
+    const c = fakeConnector([files]);
+    await sync(c, { tuning: { bytesPerBatch: 25 * 1024 * 1024 } });
+    expect(c.batches.map((b) => b.length)).toEqual([2, 2, 2]);
+  });
+
+  it('a file the batch hands back goes alone, and is recorded as failed after its retries; the rest of the batch is stored', async () => {
+    const c = fakeConnector([[file('a.txt'), file('broken-b.txt'), file('c.txt')]]);
+    const result = await sync(c);
+    expect(result.totals).toMatchObject({ new: 2, failed: 1 });
+    expect(c.batches).toEqual([['a.txt', 'broken-b.txt', 'c.txt']]);
+    expect(c.transferred.filter((n) => n === 'broken-b.txt')).toHaveLength(2);
+    expect([...c.recordedFailures.keys()]).toEqual(['id-broken-b.txt']);
+  });
+
+  it('an outage inside a batch fails the sync and keeps the cursor', async () => {
+    const c = fakeConnector([[file('a.txt'), file('outage-b.txt')]]);
+    await sync(c).catch(() => undefined);
+    expect(c.status).toBe('error');
+    expect(c.statusMessage).toMatch(/^OneDrive sync stopped while storing "outage-b.txt" \(page 1\): the object store is unavailable/);
+    expect(c.savedPage).toBe(0);
+  });
+
+  it('a batch that fails as a whole for another reason falls back to one transfer per file', async () => {
+    const c = fakeConnector([[file('a.txt'), file('b.txt')]]);
+    const { ApplicationFailure } = await import('@temporalio/common');
+    const result = await sync(c, {}, { transferBatch: () => Promise.reject(ApplicationFailure.create({ type: 'Bug', message: 'batch crashed', nonRetryable: true })) });
+    expect(result.totals).toMatchObject({ new: 2, failed: 0 });
+    expect(c.transferred.sort()).toEqual(['a.txt', 'b.txt']);
   });
 });

@@ -26,7 +26,13 @@ describe('classifyGraphError', () => {
     const content = 'https://graph.microsoft.com/v1.0/drives/d/items/i/content';
     expect(classifyGraphError(failed(403, graphBody('accessDenied'), content))).toMatchObject({ kind: 'permanent', scope: 'item', code: 'accessDenied' });
     expect(classifyGraphError(failed(403, graphBody('accessDenied')))).toMatchObject({ kind: 'permanent', scope: 'sync' });
-    expect(classifyGraphError(failed(400, graphBody('invalidRequest', 'bad')))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidRequest', message: 'bad' });
+    const children = 'https://graph.microsoft.com/v1.0/drives/d/items/f/children';
+    expect(classifyGraphError(failed(400, graphBody('invalidRequest', 'bad'), children))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidRequest', message: 'bad' });
+  });
+
+  it('restarts the enumeration when Graph refuses a delta link with 400 or 410', () => {
+    expect(classifyGraphError(failed(400, graphBody('invalidRequest', 'bad token')))).toMatchObject({ kind: 'expired-cursor', code: 'invalidRequest' });
+    expect(classifyGraphError(failed(410, graphBody('resyncRequired')))).toMatchObject({ kind: 'expired-cursor', code: 'resyncRequired' });
   });
 
   it('keeps Graph\'s message and falls back to the status when the body is not Graph\'s', () => {

@@ -1,0 +1,94 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { findDocuments } from '../src/db/documents.js';
+import { describeError } from '../src/errors.js';
+import { FAILURE, type BatchInput, type BatchOutcome, type PlannedItem } from '../workflows/definitions.js';
+import type { ActivityDeps } from './deps.js';
+import { transferFailure } from './failures.js';
+import { heartbeat } from './source-context.js';
+import { openTransferScope, transferItem, type TransferScope } from './transfer-file.js';
+
+/**
+ * A batch of small files in one activity: the connector row is read once, the
+ * known documents are looked up once, and the files go through the same steps
+ * as transferFile with a bounded concurrency (per batch, and per worker through
+ * the shared slots). Each file's outcome is a value. A file that hits a passing
+ * failure comes back as `retry` for the workflow to send through transferFile;
+ * an outage of our own dependencies fails the whole batch, and its retry skips
+ * the files already finished (heartbeat details carry their outcomes).
+ */
+
+/** Files in flight per batch when the worker does not say. */
+export const DEFAULT_FILES_IN_FLIGHT_PER_BATCH = 8;
+
+/** A failure that is not one file's: it ends the batch (and, after its retries, the sync). */
+function endsTheBatch(failure: unknown): boolean {
+  if (!(failure instanceof ApplicationFailure)) return false;
+  if (failure.type === FAILURE.dependencyUnavailable || failure.type === FAILURE.connectorNotFound || failure.type === FAILURE.sourceUnreachable) return true;
+  return failure.type === FAILURE.sourcePermanent && (failure.details?.[0] as { scope?: string } | undefined)?.scope === 'sync';
+}
+
+/** The same failure, saying which file met it (details[0].file), for the status message. */
+function namingTheFile(failure: ApplicationFailure, item: PlannedItem): ApplicationFailure {
+  const [first, ...rest] = failure.details ?? [];
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    message: failure.message,
+    nonRetryable: failure.nonRetryable === true,
+    details: [{ ...(typeof first === 'object' && first !== null ? first : {}), file: item.name }, ...rest],
+    ...(failure.nextRetryDelay != null ? { nextRetryDelay: failure.nextRetryDelay as number } : {}),
+    ...(failure.cause ? { cause: failure.cause } : {}),
+  });
+}
+
+function finishedBefore(): Map<string, BatchOutcome> {
+  let details: unknown;
+  try {
+    details = Context.current().info.heartbeatDetails;
+  } catch {
+    return new Map();
+  }
+  const finished = (details as { finished?: BatchOutcome[] } | undefined)?.finished ?? [];
+  return new Map(finished.map((o) => [o.sourceId, o]));
+}
+
+async function transferOneOfBatch(scope: TransferScope, item: PlannedItem, known: Awaited<ReturnType<typeof findDocuments>>): Promise<BatchOutcome> {
+  try {
+    return await transferItem(scope, item, known.get(item.sourceId));
+  } catch (failure) {
+    if (endsTheBatch(failure)) throw namingTheFile(failure as ApplicationFailure, item);
+    const failureType = failure instanceof ApplicationFailure ? (failure.type ?? 'Error') : 'Error';
+    return { sourceId: item.sourceId, result: 'retry', bytes: 0, reason: describeError(failure), failureType };
+  }
+}
+
+export function transferBatchActivity(deps: ActivityDeps) {
+  return async function transferBatch(input: BatchInput): Promise<BatchOutcome[]> {
+    const done = finishedBefore();
+    const todo = input.items.filter((item) => !done.has(item.sourceId));
+    const scope = await openTransferScope(deps, input.connectorId, input.chunkingSession).catch((e: unknown) => {
+      throw transferFailure('lookup', e);
+    });
+    const known = await findDocuments(deps.db, scope.connector.id, todo.map((i) => i.sourceId)).catch((e: unknown) => {
+      throw transferFailure('lookup', e);
+    });
+    const report = () => heartbeat({ page: input.page, files: input.items.length, finished: [...done.values()] });
+    let next = 0;
+    let stopped = false;
+    const lanes = Array.from({ length: Math.min(deps.filesInFlightPerBatch ?? DEFAULT_FILES_IN_FLIGHT_PER_BATCH, todo.length) }, async () => {
+      while (!stopped && next < todo.length) {
+        const item = todo[next++] as PlannedItem;
+        try {
+          const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known)) : transferOneOfBatch(scope, item, known));
+          done.set(item.sourceId, outcome);
+          report();
+        } catch (e) {
+          stopped = true;
+          throw e;
+        }
+      }
+    });
+    await Promise.all(lanes);
+    scope.log.info({ page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length }, 'transferred a batch');
+    return input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
+  };
+}
