@@ -148,7 +148,7 @@ describe('pause and resume', () => {
     const summaries = await activitySummaries(connectorId);
     expect(summaries).toContain('list changes, page 1');
     expect(summaries).toContain(`mark connector ${connectorId} paused after page ${pausedAfter}`);
-    expect(summaries.some((s) => /^transfer "file-\d\.txt" \(\d+ B\)$/.test(s))).toBe(true);
+    expect(summaries.some((s) => /^page \d+: 1 file \(file-\d\.txt\)$/.test(s))).toBe(true);
 
     await readmeCommand(/--name resume/, connectorId);
     const result = await resultOfLatest(connectorId);

@@ -77,7 +77,7 @@ describe.skipIf(skipReason !== undefined && !process.env.CI)('the Temporal Web U
     await page.getByText(`OneDrive sync of connector ${connectorId} · Marketing files`).first().waitFor({ timeout: 60_000 });
     mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
     // The history page's timeline names each activity by its summary.
-    await page.getByText('transferFile • transfer "report-1.pdf"', { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByText('transferBatch • page 2: 1 file (report-1.pdf)', { exact: false }).first().waitFor({ timeout: 30_000 });
     // The User Metadata tab: static summary and details, the activities' summaries, and the
     // current details (rendered in a frame of their own).
     await page.getByText('User Metadata', { exact: true }).first().click();
@@ -96,7 +96,7 @@ describe.skipIf(skipReason !== undefined && !process.env.CI)('the Temporal Web U
     expect(text).toContain('Trigger: orchestrator');
     expect(text).toContain('Running');
     expect(text).toContain('list changes, page 1');
-    expect(text).toContain('transfer "report-1.pdf" (13 B)');
+    expect(text).toContain('page 2: 1 file (report-1.pdf)');
     expect(text).toMatch(/Run 1 of this sync/);
     expect(text).toMatch(/So far:?\s*[1-3] new · 0 updated · 0 unchanged · 0 deleted · 0 failed/);
     expect(text).toMatch(/Throttled:?\s*\d+ waits?/);
