@@ -84,8 +84,8 @@ function withMessageId(documentId: string, version: number) {
   return { headers: h, msgID: id };
 }
 
-/** Publishes one stored row version's DocumentProcessRequest and records it (the benchmark's baseline does the same). */
-export async function publishDocument(
+/** Publishes one stored row version's DocumentProcessRequest and records it. */
+async function publishDocument(
   deps: ActivityDeps,
   connector: ConnectorRow,
   documentId: string,

@@ -16,7 +16,7 @@
  * Results go to bench/results/<label>.json and a Markdown table on stdout.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -289,7 +289,26 @@ async function scenario(
   return report;
 }
 
+/**
+ * One benchmark per stack at a time: every run's bridge reads the same durable
+ * consumer, so two runs would sync each other's connectors and mix their figures.
+ */
+function lockStack(): void {
+  const lock = `${stackDir}/run/bench.lock`;
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    process.kill(pid, 0);
+    throw new Error(`another benchmark (pid ${pid}) is running on this stack (${stackDir}); run one at a time`);
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('another benchmark')) throw e;
+  }
+  mkdirSync(`${stackDir}/run`, { recursive: true });
+  writeFileSync(lock, String(process.pid));
+  process.on('exit', () => rmSync(lock, { force: true }));
+}
+
 async function main(): Promise<void> {
+  lockStack();
   const runId = randomUUID().slice(0, 8);
   const base = loadConfig({
     ...process.env,

@@ -75,6 +75,13 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     coveredRequests: 0,
     ...(input.chunkingSession ? { chunkingSession: input.chunkingSession } : {}),
   };
+  answerQueriesAndSignals(run);
+  return run;
+}
+
+/** progress and failedItems read the run; syncRequested, stop and the operator controls (controls.ts) steer it. */
+function answerQueriesAndSignals(run: SyncRun): void {
+  const { carry } = run;
   setHandler(progressQuery, (): SyncProgress => ({
     connectorId: run.connectorId,
     phase: run.phase,
@@ -110,7 +117,6 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     showProgress(run);
   });
   showProgress(run);
-  return run;
 }
 
 /**

@@ -20,7 +20,7 @@ export const SCALE = {
   faultFiles: pick(1000, 120),
   faultRate: 0.1,
   /** Item 4: fuzzed sync requests. */
-  fuzzedRequests: pick(1000, 150),
+  fuzzedRequests: pick(1000, 120),
   /** Item 7: files per connector in the three concurrent syncs. */
-  replicaFiles: pick(200, 40),
+  replicaFiles: pick(200, 20),
 };

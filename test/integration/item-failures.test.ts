@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -119,6 +120,19 @@ describe('empty files', () => {
     expect((await service.store.read(docs.find((d) => d.title === 'notes.md')?.url ?? '')).length).toBe(0);
     expect(await reader.drain()).toHaveLength(2);
     expect(row.docs_analyzed).toBe('4');
+  });
+
+  it('the object store takes a body that streams 0 bytes as one empty PUT, and one over a part as a multipart upload', async () => {
+    const empty = await service.store.putStream('tests/empty-stream.txt', Readable.from([]), { contentType: 'text/plain', maxBytes: 1024 });
+    expect(empty.size).toBe(0);
+    expect((await service.store.read('tests/empty-stream.txt')).length).toBe(0);
+    const big = Buffer.alloc(9 * 1024 * 1024, 7);
+    const stored = await service.store.putStream('tests/two-parts.bin', Readable.from([big.subarray(0, 5_000_000), big.subarray(5_000_000)]), {
+      contentType: 'application/octet-stream',
+      maxBytes: 64 * 1024 * 1024,
+    });
+    expect(stored.size).toBe(big.length);
+    expect((await service.store.read('tests/two-parts.bin')).equals(big)).toBe(true);
   });
 
   it('an empty Google Drive file too', async () => {
