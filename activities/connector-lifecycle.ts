@@ -39,7 +39,7 @@ export function connectorLifecycle(deps: ActivityDeps) {
         return { kind: 'reject', reason };
       }
       await setStatus(deps, row.id, 'syncing', null);
-      return { kind: 'run', connectorType: row.type };
+      return { kind: 'run', connectorType: row.type, connector: { name: row.name, scope: row.scope, scopeId: row.scope_id } };
     },
 
     /**

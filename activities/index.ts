@@ -2,6 +2,7 @@ import { commitPageActivity } from './commit-page.js';
 import { connectorLifecycle } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { failedItemActivities } from './failed-items.js';
+import { operatorControlActivities } from './operator-controls.js';
 import { planPageActivity } from './plan-page.js';
 import { transferBatchActivity } from './transfer-batch.js';
 import { transferFileActivity } from './transfer-file.js';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...connectorLifecycle(deps),
     ...failedItemActivities(deps),
+    ...operatorControlActivities(deps),
     planPage: planPageActivity(deps),
     transferFile: transferFileActivity(deps),
     transferBatch: transferBatchActivity(deps),

@@ -5,6 +5,7 @@ import { PermanentSourceError } from '../src/errors.js';
 import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
 import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
+import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
 import type { ActivityDeps } from './deps.js';
 
 function currentContext(): Context | undefined {
@@ -66,7 +67,10 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
         onRetry: heartbeatOnRetry(deps, connector.id),
-        onThrottle: (t) => ctx && recordThrottleWait(ctx.metricMeter, connector.type, t.tenantKey, t.delayMs, t.handedOver),
+        onThrottle: (t) => {
+          noteThrottleWait(t.delayMs);
+          if (ctx) recordThrottleWait(ctx.metricMeter, connector.type, t.tenantKey, t.delayMs, t.handedOver);
+        },
         ...options,
       }),
   };

@@ -9,6 +9,7 @@
 #   bash scripts/stack.sh versions  installed version of each server
 #   bash scripts/stack.sh env       `export` lines for the connector and tests (eval-able)
 #   bash scripts/stack.sh clean     delete all stack data (servers must be stopped)
+#   bash scripts/stack.sh chromium  install Debian's chromium if missing (only the Web UI test needs it)
 #
 # Everything is bound to 127.0.0.1. Data, logs and PID files live in $STACK_DIR
 # (default <repo>/.stack); Go-built binaries in ${ECHOMIND_CACHE:-~/.cache/echomind-connector}/bin.
@@ -92,6 +93,7 @@ cmd_env() {
 export TEMPORAL_ADDRESS=$BIND_HOST:$TEMPORAL_PORT
 export TEMPORAL_NAMESPACE=default
 export TEMPORAL_TASK_QUEUE=echomind-connector
+export TEMPORAL_UI_URL=http://$BIND_HOST:$TEMPORAL_UI_PORT
 export NATS_URL=nats://$BIND_HOST:$NATS_PORT
 export NATS_STREAM_NAME=ECHOMIND
 export MINIO_ENDPOINT=$BIND_HOST:$S3_PORT
@@ -122,8 +124,23 @@ cmd_clean() {
   done
 }
 
+# Headless Chromium for the one test that reads the Temporal Web UI
+# (test/integration/web-ui.test.ts); no server needs it, so `up` does not install it.
+cmd_chromium() {
+  local bin
+  bin="$(command -v chromium || true)"
+  if [[ -z "$bin" ]]; then
+    need_root
+    log "chromium: not found; installing Debian's chromium package"
+    apt-get update -qq || die "chromium: apt-get update failed"
+    apt-get install -y -q --no-install-recommends chromium || die "chromium: apt-get install chromium failed"
+    bin="$(command -v chromium)" || die "chromium: installed, but not on PATH"
+  fi
+  log "chromium: $bin ($("$bin" --version 2>/dev/null || echo 'version unknown'))"
+}
+
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -135,5 +152,6 @@ case "${1:-}" in
   versions) cmd_versions ;;
   env)      cmd_env ;;
   clean)    cmd_clean ;;
+  chromium) cmd_chromium ;;
   *)        usage ;;
 esac

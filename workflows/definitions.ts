@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChangeCursor, SourceItem } from '../src/providers/types.js';
+import type { ThrottleTally } from './run-details.js';
 
 /**
  * Names and shapes shared by the workflow, its activities, the bridge and
@@ -63,6 +64,13 @@ export interface SyncConnectorInput {
    * goes on (default 8, about four minutes of retries).
    */
   transferAttempts?: number;
+  /**
+   * Only fetch again the files recorded as failed (all of them, whatever their
+   * retry delay), without listing the source: the `retryFailed` control alone.
+   */
+  retryFailedOnly?: boolean;
+  /** Internal: a retryFailed request the previous run had not served when it continued as new. */
+  retryFailedPending?: boolean;
   /** Overrides of the transfer tuning (batch sizes, batches in flight); defaults in DEFAULT_TRANSFER_TUNING. */
   tuning?: Partial<TransferTuning>;
   /** Internal: carried across continue-as-new. */
@@ -105,9 +113,17 @@ export interface SyncCarry {
   extraPass?: boolean;
   /** From beginSync: names the source in messages. */
   connectorType?: string;
+  /** The run's title ("OneDrive sync of connector 7 · Marketing files"): continued runs show it in their details. */
+  title?: string;
+  /** Who started the sync's first run (`orchestrator`, `manual`). */
+  trigger?: string;
+  /** Throttle waits reported so far. */
+  throttle?: ThrottleTally;
+  /** A `fullResync` control not yet begun when the run continued as new. */
+  fullResyncPending?: boolean;
 }
 
-export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'retrying failed files' | 'finishing' | 'done';
+export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'paused' | 'retrying failed files' | 'finishing' | 'done';
 
 export interface SyncProgress {
   connectorId: number;
@@ -118,6 +134,8 @@ export interface SyncProgress {
   skippedReasons: Record<string, number>;
   inFlight: number;
   runs: number;
+  /** Waiting at a page boundary for `resume`. */
+  paused: boolean;
 }
 
 export interface SyncResult {
@@ -191,7 +209,7 @@ function failedPart({ count, names }: FailedFiles): string {
 // Activity payloads ---------------------------------------------------------
 
 export type BeginSyncResult =
-  | { kind: 'run'; connectorType: string }
+  | { kind: 'run'; connectorType: string; connector?: { name: string; scope: string | null; scopeId: string | null } }
   | { kind: 'skip'; reason: string }
   | { kind: 'reject'; reason: string };
 

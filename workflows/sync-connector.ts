@@ -3,19 +3,22 @@ import {
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
-  continueAsNew,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../src/telemetry/search-attributes.js';
 import type { SyncActivities } from '../activities/index.js';
 import { profiles } from './activity-options.js';
 import { FAILURE, sourceLabel, type ListedPage, type SyncConnectorInput, type SyncResult } from './definitions.js';
 import { SyncFailure, syncFailureMessage } from './failure-messages.js';
 import { beginExtraPass, beginFirstPass, countSkip, extraPassNeeded, recordFailure, startRun, type SyncRun } from './sync-run.js';
 import { transferItems } from './transfers.js';
+import { pauseIfAsked, takeFullResync, takeRetryRequest } from './control-steps.js';
+import { addThrottle, runTitle, throttleOf } from './run-details.js';
 
 const db = proxyActivities<SyncActivities>(profiles.databaseStep);
 const source = proxyActivities<SyncActivities>(profiles.listing);
@@ -36,7 +39,10 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
     const early = input.carry ? undefined : await beginOrSkip(run);
     if (early) return early;
     beginFirstPass(run);
-    if ((await syncUntilCaughtUp(run)) === 'stopped') {
+    if (input.retryFailedOnly && !input.carry) {
+      // The retryFailed control alone: no listing, every recorded failure fetched again.
+      run.controls.retryFailedRequested = 'all';
+    } else if ((await syncUntilCaughtUp(run)) === 'stopped') {
       return await endInError(run, `${run.stopRequested ?? 'stopped'}; ${RESUMES}`, 'cancelled');
     }
     await retryRecordedFailures(run);
@@ -49,10 +55,17 @@ export async function syncConnector(input: SyncConnectorInput): Promise<SyncResu
 /** beginSync: a missing, deleted, disabled or mismatched connector ends the run here. */
 async function beginOrSkip(run: SyncRun): Promise<SyncResult | undefined> {
   const { connectorId, input } = run;
-  const begin = await db.beginSync({ connectorId, ...(input.expectedType ? { expectedType: input.expectedType } : {}) });
+  const begin = await db.beginSync.executeWithOptions({ ...profiles.databaseStep, summary: `check connector ${connectorId} and mark it syncing` }, [
+    { connectorId, ...(input.expectedType ? { expectedType: input.expectedType } : {}) },
+  ]);
   if (begin.kind === 'run') {
+    const trigger = workflowInfo().typedSearchAttributes.get(SyncTriggerKey);
     run.carry.connectorType = begin.connectorType;
-    upsertSearchAttributes({ ConnectorId: [connectorId], ConnectorType: [begin.connectorType] });
+    // A run started without the bridge's or the README's attributes was started by hand.
+    run.carry.trigger = trigger ?? 'manual';
+    run.carry.title = runTitle(connectorId, begin.connectorType, begin.connector?.name);
+    upsertSearchAttributes({ ConnectorId: [connectorId], ConnectorType: [begin.connectorType], ...(trigger ? {} : { SyncTrigger: ['manual'] }) });
+    run.phase = 'starting';
     return undefined;
   }
   if (begin.kind === 'skip') log.info('sync skipped', { connectorId, reason: begin.reason });
@@ -64,12 +77,15 @@ async function beginOrSkip(run: SyncRun): Promise<SyncResult | undefined> {
 async function syncUntilCaughtUp(run: SyncRun): Promise<'caught-up' | 'stopped'> {
   let restart = run.input.fullResync === true && !run.input.carry;
   for (;;) {
-    const hasMore = await syncOnePage(run, restart);
+    // A fullResync control asked during the previous page starts the enumeration over here.
+    const hasMore = await syncOnePage(run, takeFullResync(run) || restart);
     restart = false;
     if (!hasMore) {
-      if (!extraPassNeeded(run)) return 'caught-up';
+      if (!extraPassNeeded(run) && !run.controls.fullResyncRequested) return 'caught-up';
       beginExtraPass(run);
     }
+    if (run.stopRequested) return 'stopped';
+    await pauseIfAsked(run);
     if (run.stopRequested) return 'stopped';
     await continueIfHistoryLong(run);
   }
@@ -78,21 +94,30 @@ async function syncUntilCaughtUp(run: SyncRun): Promise<'caught-up' | 'stopped'>
 /** List one page, transfer what changed, then commit: the cursor moves only once the page is durable. */
 async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
   const { connectorId } = run;
+  const pageNumber = run.carry.totals.pages + 1;
   run.phase = 'listing';
-  const page = await source.planPage({ connectorId, restart }).catch((e: unknown) => {
-    throw isCancellation(e) ? e : new SyncFailure('while listing changes', e);
-  });
+  const page = await source.planPage
+    .executeWithOptions({ ...profiles.listing, summary: `list ${restart ? 'everything (full resync), ' : 'changes, '}page ${pageNumber}` }, [{ connectorId, restart }])
+    .catch((e: unknown) => {
+      throw isCancellation(e) ? e : new SyncFailure('while listing changes', e);
+    });
   countPlanned(run, page);
+  addThrottle(run.carry, throttleOf(page));
   run.phase = 'transferring';
   const settled = await transferItems(run, page.transfers);
   run.phase = 'committing';
-  const { swept } = await db.commitPage({
-    connectorId,
-    state: page.cursor,
-    ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
-    failed: [...page.failed, ...settled.failed],
-    cleared: settled.cleared,
-  });
+  const { swept } = await db.commitPage.executeWithOptions(
+    { ...profiles.databaseStep, summary: `save page ${pageNumber}: ${page.transfers.length} file(s) moved, cursor${page.sweepGeneration ? ', sweep of what is gone' : ''}` },
+    [
+      {
+        connectorId,
+        state: page.cursor,
+        ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
+        failed: [...page.failed, ...settled.failed],
+        cleared: settled.cleared,
+      },
+    ],
+  );
   run.carry.totals.deleted += swept;
   return page.hasMore;
 }
@@ -115,33 +140,82 @@ async function continueIfHistoryLong(run: SyncRun): Promise<void> {
   if (!info.continueAsNewSuggested && info.historyLength <= limit) return;
   log.info('continuing as new to keep history small', { connectorId: run.connectorId, historyLength: info.historyLength });
   run.carry.extraPass = extraPassNeeded(run);
+  run.carry.fullResyncPending = run.controls.fullResyncRequested;
   const next: SyncConnectorInput = { ...run.input, carry: run.carry, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) };
   delete next.fullResync;
-  await continueAsNew<typeof syncConnector>(next);
+  await continueAsContinued(next, run.controls.retryFailedRequested !== undefined);
 }
 
-/** Files recorded as failed by earlier syncs whose retry is due: tried again even if the source reports no change. */
+/**
+ * A continued run says so: `SyncTrigger = "continued"`, the same ConnectorId and
+ * ConnectorType. Temporal 1.24's continueAsNew takes no static summary or details
+ * (and the server does not copy the first run's), so the continued run's current
+ * details carry the title and say which run of the sync it is (run-details.ts).
+ * A retryFailed request not yet served goes along as a signal to itself: the
+ * next run asks again.
+ */
+async function continueAsContinued(next: SyncConnectorInput, retryPending: boolean): Promise<never> {
+  const current = workflowInfo().typedSearchAttributes;
+  const connectorId = current.get(ConnectorIdKey) ?? next.connectorId;
+  const connectorType = current.get(ConnectorTypeKey) ?? next.carry?.connectorType;
+  const typedSearchAttributes = [
+    { key: ConnectorIdKey, value: connectorId },
+    ...(connectorType ? [{ key: ConnectorTypeKey, value: connectorType }] : []),
+    { key: SyncTriggerKey, value: 'continued' },
+  ];
+  if (retryPending) next.retryFailedPending = true;
+  return makeContinueAsNewFunc<typeof syncConnector>({ typedSearchAttributes })(next);
+}
+
+/**
+ * Files recorded as failed by earlier syncs whose retry is due: tried again even
+ * if the source reports no change. One batch per sync; when an operator asked
+ * (retryFailed), every due file, batch after batch, and again for a request that
+ * arrives meanwhile.
+ */
 async function retryRecordedFailures(run: SyncRun): Promise<void> {
-  const due = await db.dueFailedItems({ connectorId: run.connectorId, limit: RETRIES_PER_SYNC });
-  if (due.length === 0) return;
-  run.phase = 'retrying failed files';
-  const settled = await transferItems(run, due, { failedBefore: true });
-  await db.settleFailedItems({ connectorId: run.connectorId, ...settled });
+  const { connectorId } = run;
+  let asked = (await takeRetryRequest(run)) || run.input.retryFailedPending === true;
+  for (;;) {
+    const due = await db.dueFailedItems.executeWithOptions({ ...profiles.databaseStep, summary: `read the failed files of connector ${connectorId} due for retry` }, [
+      { connectorId, limit: RETRIES_PER_SYNC },
+    ]);
+    if (due.length > 0) {
+      run.phase = 'retrying failed files';
+      const settled = await transferItems(run, due, { failedBefore: true });
+      await db.settleFailedItems.executeWithOptions(
+        { ...profiles.databaseStep, summary: `record the retry of ${due.length} failed file(s): ${settled.cleared.length} stored or gone, ${settled.failed.length} failed again` },
+        [{ connectorId, ...settled }],
+      );
+    }
+    const more = await takeRetryRequest(run);
+    if (!more && !(asked && due.length === RETRIES_PER_SYNC)) return;
+    asked ||= more;
+  }
 }
 
 /** `active` with the summary; a request that arrived while finishing starts a fresh run. */
 async function finishSynced(run: SyncRun): Promise<SyncResult> {
   const { connectorId, carry } = run;
   run.phase = 'finishing';
-  const { summary } = await db.finishSync({ connectorId, totals: carry.totals, skippedReasons: carry.skippedReasons });
+  const { summary } = await db.finishSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${connectorId} active with the summary` }, [
+    { connectorId, totals: carry.totals, skippedReasons: carry.skippedReasons },
+  ]);
   run.phase = 'done';
-  if (extraPassNeeded(run)) {
-    return await continueAsNew<typeof syncConnector>({
-      connectorId,
-      ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
-      ...(run.input.expectedType ? { expectedType: run.input.expectedType } : {}),
-      ...(run.input.transferAttempts ? { transferAttempts: run.input.transferAttempts } : {}),
-    });
+  // A request or control that arrived while finishing starts a fresh sync at once.
+  const fullResync = run.controls.fullResyncRequested;
+  const retryPending = run.controls.retryFailedRequested !== undefined;
+  if (extraPassNeeded(run) || fullResync || retryPending) {
+    return await continueAsContinued(
+      {
+        connectorId,
+        ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
+        ...(run.input.expectedType ? { expectedType: run.input.expectedType } : {}),
+        ...(run.input.transferAttempts ? { transferAttempts: run.input.transferAttempts } : {}),
+        ...(fullResync ? { fullResync: true } : {}),
+      },
+      retryPending,
+    );
   }
   return { outcome: 'synced', connectorId, message: summary, totals: carry.totals };
 }
@@ -149,7 +223,11 @@ async function finishSynced(run: SyncRun): Promise<SyncResult> {
 /** `error` with the message, written even while the run is being cancelled. */
 async function endInError(run: SyncRun, message: string, outcome: 'failed' | 'cancelled'): Promise<SyncResult> {
   run.phase = 'finishing';
-  await CancellationScope.nonCancellable(() => db.failSync({ connectorId: run.connectorId, message }));
+  await CancellationScope.nonCancellable(() =>
+    db.failSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${run.connectorId} error: ${message.slice(0, 80)}` }, [
+      { connectorId: run.connectorId, message },
+    ]),
+  );
   run.phase = 'done';
   return { outcome, connectorId: run.connectorId, message, totals: run.carry.totals };
 }

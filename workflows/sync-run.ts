@@ -12,10 +12,14 @@ import {
   type SyncProgress,
   type TransferOutcome,
 } from './definitions.js';
+import { fullResyncSignal, mergeRetryRequest, noControls, pauseSignal, resumeSignal, retryFailedSignal, type ControlState } from './controls.js';
+import { addThrottle, showProgress, throttleOf } from './run-details.js';
 
 /**
  * The state of one run of syncConnector, and the handlers that read and steer
- * it (progress and failedItems queries, syncRequested and stop signals).
+ * it (progress and failedItems queries; syncRequested, stop and the operator
+ * controls of controls.ts). Every change of phase or count refreshes the run's
+ * current details (run-details.ts).
  * Deterministic code only.
  */
 
@@ -33,6 +37,8 @@ export interface SyncRun {
   requests: number;
   coveredRequests: number;
   chunkingSession?: string;
+  /** What operators asked through the controls (pause, fullResync, retryFailed). */
+  controls: ControlState;
 }
 
 export function startRun(input: SyncConnectorInput): SyncRun {
@@ -44,12 +50,27 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     runs: 0,
   };
   carry.runs++;
+  let phase: SyncPhase = 'starting';
+  let inFlight = 0;
   const run: SyncRun = {
     input,
     connectorId: input.connectorId,
     carry,
-    phase: 'starting',
-    inFlight: 0,
+    get phase() {
+      return phase;
+    },
+    set phase(next: SyncPhase) {
+      phase = next;
+      showProgress(run);
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    set inFlight(next: number) {
+      inFlight = next;
+      showProgress(run);
+    },
+    controls: { ...noControls(), ...(carry.fullResyncPending ? { fullResyncRequested: true } : {}) },
     requests: 0,
     coveredRequests: 0,
     ...(input.chunkingSession ? { chunkingSession: input.chunkingSession } : {}),
@@ -58,7 +79,7 @@ export function startRun(input: SyncConnectorInput): SyncRun {
   return run;
 }
 
-/** progress and failedItems read the run; syncRequested and stop steer it. */
+/** progress and failedItems read the run; syncRequested, stop and the operator controls (controls.ts) steer it. */
 function answerQueriesAndSignals(run: SyncRun): void {
   const { carry } = run;
   setHandler(progressQuery, (): SyncProgress => ({
@@ -69,6 +90,7 @@ function answerQueriesAndSignals(run: SyncRun): void {
     skippedReasons: carry.skippedReasons,
     inFlight: run.inFlight,
     runs: carry.runs,
+    paused: run.controls.pausedAt !== undefined,
   }));
   setHandler(failedItemsQuery, () => carry.failedItems);
   setHandler(stopSignal, (reason) => {
@@ -78,6 +100,23 @@ function answerQueriesAndSignals(run: SyncRun): void {
     run.requests++;
     if (request?.chunkingSession) run.chunkingSession = request.chunkingSession;
   });
+  setHandler(pauseSignal, (reason) => {
+    run.controls.pauseRequested = reason ?? 'paused by an operator';
+    showProgress(run);
+  });
+  setHandler(resumeSignal, () => {
+    delete run.controls.pauseRequested;
+    showProgress(run);
+  });
+  setHandler(fullResyncSignal, () => {
+    run.controls.fullResyncRequested = true;
+    showProgress(run);
+  });
+  setHandler(retryFailedSignal, (request) => {
+    run.controls.retryFailedRequested = mergeRetryRequest(run.controls.retryFailedRequested, request?.sourceIds);
+    showProgress(run);
+  });
+  showProgress(run);
 }
 
 /**
@@ -111,6 +150,12 @@ export function countSkip(run: SyncRun, reason: string): void {
 
 /** Adds one file's outcome to the totals (a failure also to the failed-item list). */
 export function countOutcome(run: SyncRun, outcome: TransferOutcome, name?: string): void {
+  countOutcomeOnly(run, outcome, name);
+  addThrottle(run.carry, throttleOf(outcome));
+  showProgress(run);
+}
+
+function countOutcomeOnly(run: SyncRun, outcome: TransferOutcome, name?: string): void {
   const totals = run.carry.totals;
   totals.bytes += outcome.bytes;
   switch (outcome.result) {

@@ -13,6 +13,7 @@ import {
 import { profiles } from './activity-options.js';
 import { reasonOf, SyncFailure } from './failure-messages.js';
 import { countOutcome, type SyncRun } from './sync-run.js';
+import { formatBytes } from './run-details.js';
 
 /**
  * The transfer step of a page: every planned file is transferred, and each
@@ -68,11 +69,15 @@ interface Attempt {
 async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem): Promise<Attempt> {
   run.inFlight++;
   try {
-    const outcome = await activities.transferFile({
-      connectorId: run.connectorId,
-      item,
-      ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
-    });
+    // The activity's summary in the Web UI names the file it moves.
+    const summary = `transfer "${item.name}"${item.size !== undefined ? ` (${formatBytes(item.size)})` : ''}`;
+    const outcome = await activities.transferFile.executeWithOptions({ ...profiles.transfer(run.input.transferAttempts), summary }, [
+      {
+        connectorId: run.connectorId,
+        item,
+        ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
+      },
+    ]);
     return { item, outcome };
   } catch (e) {
     if (isCancellation(e)) throw e;

@@ -2,6 +2,7 @@ import { ApplicationFailure, type MetricMeter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { withLogContext, type LogContext } from './log-context.js';
 import { recordBytes, recordFailure, recordFiles, type FileResult } from './sync-metrics.js';
+import { withThrottleReport, withThrottleTally } from './throttle-tally.js';
 
 /** An activity input names its connector; anything else (a test's own activity) carries none. */
 function connectorIdOf(args: unknown[]): number | undefined {
@@ -70,8 +71,9 @@ function recordActivityFailure(meter: MetricMeter, error: unknown): void {
 
 /**
  * Per activity: every log line written while it runs (our pino logger's and the
- * SDK's) carries connectorId, workflowId and runId, and what it returns is
- * counted into the sync metrics.
+ * SDK's) carries connectorId, workflowId and runId, what it returns is
+ * counted into the sync metrics, and the throttle waits it sat through go back
+ * to the workflow with its result (throttle-tally.ts).
  */
 export const syncActivityInterceptors: ActivityInterceptorsFactory = (ctx) => {
   const { info } = ctx;
@@ -86,9 +88,9 @@ export const syncActivityInterceptors: ActivityInterceptorsFactory = (ctx) => {
         };
         return withLogContext(fields, async () => {
           try {
-            const result = await next(input);
+            const { result, tally } = await withThrottleTally(() => next(input));
             recordActivityResult(ctx.metricMeter, result);
-            return result;
+            return withThrottleReport(result, tally);
           } catch (e) {
             recordActivityFailure(ctx.metricMeter, e);
             throw e;

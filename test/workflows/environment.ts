@@ -36,7 +36,11 @@ export async function startWorkflowEnvironment(): Promise<{ env: TestWorkflowEnv
       server: {
         executable: { type: 'existing-path', path: temporalCliPath() },
         ip: '127.0.0.1',
-        searchAttributes: [defineSearchAttributeKey('ConnectorId', 'INT'), defineSearchAttributeKey('ConnectorType', 'KEYWORD')],
+        searchAttributes: [
+          defineSearchAttributeKey('ConnectorId', 'INT'),
+          defineSearchAttributeKey('ConnectorType', 'KEYWORD'),
+          defineSearchAttributeKey('SyncTrigger', 'KEYWORD'),
+        ],
       },
     }),
     bundleWorkflowCode({ workflowsPath: workflowsSourcePath, logger: new DefaultLogger('WARN') }),

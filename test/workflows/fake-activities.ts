@@ -38,6 +38,10 @@ export interface FakeConnector {
   settlements: ItemSettlement[];
   recordedFailures: Map<string, { reason: string; item?: PlannedItem | undefined; due: boolean }>;
   finished: number;
+  /** Status changes in order ("syncing", "active: <message>"...), to see a pause and a resume. */
+  statusLog: string[];
+  /** Source ids an operator made due (`all` for every one). */
+  madeDue: string[];
 }
 
 export function fakeConnector(pages: PlannedItem[][]): FakeConnector {
@@ -53,6 +57,8 @@ export function fakeConnector(pages: PlannedItem[][]): FakeConnector {
     settlements: [],
     recordedFailures: new Map(),
     finished: 0,
+    statusLog: [],
+    madeDue: [],
   };
 }
 
@@ -77,7 +83,30 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
   const activities: SyncActivities = {
     beginSync: () => {
       c.status = 'syncing';
-      return Promise.resolve({ kind: 'run', connectorType: 'onedrive' });
+      c.statusLog.push('syncing');
+      return Promise.resolve({ kind: 'run', connectorType: 'onedrive', connector: { name: 'Marketing files', scope: 'team', scopeId: '3' } });
+    },
+    pauseSync: (input) => {
+      c.status = 'active';
+      c.statusMessage = input.message;
+      c.statusLog.push(`active: ${input.message}`);
+      return Promise.resolve();
+    },
+    resumeSync: () => {
+      c.status = 'syncing';
+      c.statusMessage = null;
+      c.statusLog.push('syncing');
+      return Promise.resolve();
+    },
+    makeFailedItemsDue: (input) => {
+      let n = 0;
+      for (const [id, f] of c.recordedFailures) {
+        if (input.sourceIds && !input.sourceIds.includes(id)) continue;
+        f.due = true;
+        n++;
+      }
+      c.madeDue.push(...(input.sourceIds ?? ['all']));
+      return Promise.resolve(n);
     },
     planPage: (input) => {
       const from = input.restart ? 0 : c.savedPage;
@@ -139,11 +168,13 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
       const summary = summarize(input.totals, input.skippedReasons, failed);
       c.status = 'active';
       c.statusMessage = summary;
+      c.statusLog.push(`active: ${summary}`);
       return Promise.resolve({ summary });
     },
     failSync: (input) => {
       c.status = 'error';
       c.statusMessage = input.message;
+      c.statusLog.push(`error: ${input.message}`);
       return Promise.resolve();
     },
   };
