@@ -48,7 +48,7 @@ const { values: args } = parseArgs({
     /** (d): medium files. */
     'medium-files': { type: 'string', default: '200' },
     'medium-mib': { type: 'string', default: '4' },
-    /** Transfers in flight per sync, for the baseline and (through TRANSFER_CONCURRENCY, when the service reads it) the service. */
+    /** Transfers in flight per sync, for the baseline and (through BATCH_TRANSFER_CONCURRENCY: files in flight inside each batch) the service. */
     concurrency: { type: 'string', default: '8' },
     /** Extra node flags for the service process, e.g. "--max-semi-space-size=8". */
     'service-node-flags': { type: 'string', default: '' },
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
   });
   const env = {
     ...childEnv,
-    ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', TRANSFER_CONCURRENCY: String(concurrency) }),
+    ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', BATCH_TRANSFER_CONCURRENCY: String(concurrency) }),
   };
 
   const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, {
