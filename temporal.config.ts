@@ -26,4 +26,10 @@ export const workerTuning = {
 export const transferConcurrency = {
   filesInFlightPerBatch: 8,
   filesInFlightPerWorker: 32,
+  /**
+   * A file up to one upload part (8 MiB) is held whole until it is stored; a
+   * larger one holds a part at a time. This bounds those bytes per worker, so
+   * medium files do not multiply the worker's memory by the files in flight.
+   */
+  bodyMiBInMemoryPerWorker: 32,
 } as const;

@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { findDocuments } from '../src/db/documents.js';
 import { describeError } from '../src/errors.js';
+import { UPLOAD_PART_BYTES } from '../src/storage/object-store.js';
 import { FAILURE, type BatchInput, type BatchOutcome, type PlannedItem } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { transferFailure } from './failures.js';
@@ -19,6 +20,14 @@ import { openTransferScope, transferItem, type TransferScope } from './transfer-
 
 /** Files in flight per batch when the worker does not say. */
 export const DEFAULT_FILES_IN_FLIGHT_PER_BATCH = 8;
+
+/** A file the source gave no size for is counted as this many bytes held. */
+const UNKNOWN_SIZE_BYTES = 2 * 1024 * 1024;
+
+/** Bytes of the file's body the transfer holds at once: all of it up to one upload part, then a part. */
+function bytesHeldInMemory(item: PlannedItem): number {
+  return Math.min(item.size ?? UNKNOWN_SIZE_BYTES, UPLOAD_PART_BYTES);
+}
 
 /** A failure that is not one file's: it ends the batch (and, after its retries, the sync). */
 function endsTheBatch(failure: unknown): boolean {
@@ -78,7 +87,7 @@ export function transferBatchActivity(deps: ActivityDeps) {
       while (!stopped && next < todo.length) {
         const item = todo[next++] as PlannedItem;
         try {
-          const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known)) : transferOneOfBatch(scope, item, known));
+          const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));
           done.set(item.sourceId, outcome);
           report();
         } catch (e) {

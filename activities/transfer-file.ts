@@ -124,6 +124,7 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
     deps.store.putStream(key, content.body, {
       contentType: item.contentType,
       maxBytes: deps.maxFileSizeBytes,
+      expectedSize: content.size ?? item.size ?? undefined,
       onProgress: (bytes) => {
         const now = Date.now();
         if (now - lastBeat > 1000) {

@@ -7,7 +7,8 @@
  * With BENCH_HEAP_SNAPSHOT_DIR set, SIGUSR2 also writes a heap snapshot there.
  */
 import { appendFileSync } from 'node:fs';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 const out = process.env.BENCH_MEMORY_LOG;
 if (out) {
@@ -16,7 +17,18 @@ if (out) {
     const mib = (n: number) => Number((n / 1024 / 1024).toFixed(1));
     appendFileSync(
       out,
-      `${JSON.stringify({ t: Date.now(), tag, rss: mib(m.rss), heapTotal: mib(m.heapTotal), heapUsed: mib(m.heapUsed), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) })}\n`,
+      `${JSON.stringify({
+        t: Date.now(),
+        tag,
+        thread: isMainThread ? 'main' : `worker-${threadId}`,
+        rss: mib(m.rss),
+        heapTotal: mib(m.heapTotal),
+        heapUsed: mib(m.heapUsed),
+        external: mib(m.external),
+        arrayBuffers: mib(m.arrayBuffers),
+        // Committed size of each V8 heap space (new, old, code, large objects...): which one holds the headroom.
+        spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), mib(s.space_size)])),
+      })}\n`,
     );
   };
   setInterval(() => write('tick'), 1000).unref();

@@ -11,6 +11,8 @@ export interface SideReport {
   cpuSeconds: Record<string, number>;
   cpuMsPerFile: Record<string, number>;
   workerPeakRssMiB?: number;
+  /** Baseline side: the baseline script's own peak RSS over its sync (VmHWM, reset before it). */
+  peakRssMiB?: number;
   workerRssBeforeMiB?: number;
   workerRssAfterMiB?: number;
   historyEvents?: number;
@@ -53,12 +55,12 @@ export function markdownTable(r: BenchResults): string {
     `Commit ${r.commit.slice(0, 10)} (${r.label}), ${r.date.slice(0, 16).replace('T', ' ')} UTC; service start ${r.serviceStart.seconds} s to first poll, ` +
       `RSS ${r.serviceStart.rssMiB} MiB after start (peak ${r.serviceStart.peakRssMiB} MiB); worker peak over the run ${r.workerPeakRssOverallMiB} MiB.`,
     '',
-    '| scenario | side | wall s | files/s | MiB/s | ratio | worker peak RSS MiB | events/file (max per run) | source req/file | downloads |',
+    '| scenario | side | wall s | files/s | MiB/s | ratio | peak RSS MiB (worker; baseline script) | events/file (max per run) | source req/file | downloads |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of r.scenarios) {
     lines.push(
-      `| ${s.key}: ${s.title} | baseline | ${fmt(s.baseline.wallSeconds, 2)} | ${fmt(s.baseline.filesPerSecond)} | ${fmt(s.baseline.mibPerSecond)} | 1 | – | – | ${fmt(s.baseline.sourceRequestsPerFile, 2)} | ${s.baseline.downloads} |`,
+      `| ${s.key}: ${s.title} | baseline | ${fmt(s.baseline.wallSeconds, 2)} | ${fmt(s.baseline.filesPerSecond)} | ${fmt(s.baseline.mibPerSecond)} | 1 | ${fmt(s.baseline.peakRssMiB, 0)} | – | ${fmt(s.baseline.sourceRequestsPerFile, 2)} | ${s.baseline.downloads} |`,
       `| | service | ${fmt(s.service.wallSeconds, 2)} | ${fmt(s.service.filesPerSecond)} | ${fmt(s.service.mibPerSecond)} | **${fmt(s.ratio.filesPerSecond, 2)}** | ${fmt(s.service.workerPeakRssMiB, 0)} | ${fmt(s.service.historyEventsPerFile, 2)} (${s.service.maxEventsPerRun ?? '–'}) | ${fmt(s.service.sourceRequestsPerFile, 2)} | ${s.service.downloads} |`,
     );
   }

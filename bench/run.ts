@@ -25,6 +25,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config.js';
+import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from '../src/runtime-settings.js';
 import { SYNC_SUBJECTS } from '../src/contract.js';
 import { createDatabase, migrateToLatest } from '../src/db/database.js';
 import { ConnectorType } from '../src/gen/echomind/public/connector_pb.js';
@@ -50,9 +51,14 @@ const { values: args } = parseArgs({
     'medium-mib': { type: 'string', default: '4' },
     /** Transfers in flight per sync, for the baseline and (through BATCH_TRANSFER_CONCURRENCY: files in flight inside each batch) the service. */
     concurrency: { type: 'string', default: '8' },
-    /** Extra node flags for the service process, e.g. "--max-semi-space-size=8". */
-    'service-node-flags': { type: 'string', default: '' },
-    /** Extra environment for the service process, e.g. "MALLOC_ARENA_MAX=2,UV_THREADPOOL_SIZE=4". */
+    /**
+     * Runtime environment of both sides, over the production one (RUNTIME_ENV in src/runtime-settings.ts),
+     * e.g. "MALLOC_ARENA_MAX=8,NODE_OPTIONS=--stack-trace-limit=50"; "NAME=" drops a setting.
+     */
+    env: { type: 'string', default: '' },
+    /** Node flags of both sides instead of the production ones (RUNTIME_NODE_FLAGS), e.g. "--max-semi-space-size=16"; "none" for Node's defaults. */
+    'node-flags': { type: 'string' },
+    /** Extra environment for the service only, e.g. "WORKER_TRANSFER_MEMORY_MIB=16". */
     'service-env': { type: 'string', default: '' },
     /** Name of the results file (default: the commit measured). */
     label: { type: 'string' },
@@ -69,6 +75,11 @@ const { values: args } = parseArgs({
     'heap-snapshots': { type: 'string' },
   },
 });
+
+/** "A=1,B=2" as an object. */
+function keyValues(list: string): Record<string, string> {
+  return Object.fromEntries(list.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const nodeBin = `${repoRoot}node_modules/.bin/node`;
@@ -236,7 +247,12 @@ async function scenario(
     bytes = shape.files * shape.sizeBytes;
   }
   process.stderr.write(`[bench] ${key}: ${title}: baseline…\n`);
+  resetPeakRss(ctx.baseline.pid);
+  let baselinePeak = 0;
+  const baselineSampler = setInterval(() => (baselinePeak = Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid))), 250);
   const b = await measure(ctx, () => (args['service-only'] ? Promise.resolve(undefined) : baselineSync(ctx, connectors.baseline)));
+  clearInterval(baselineSampler);
+  baselinePeak = Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid));
   await new Promise((r) => setTimeout(r, 1000));
 
   process.stderr.write(`[bench] ${key}: service…\n`);
@@ -263,7 +279,7 @@ async function scenario(
     title,
     files,
     bytes,
-    baseline,
+    baseline: { ...baseline, peakRssMiB: Number(baselinePeak.toFixed(1)) },
     service: {
       ...service,
       workerPeakRssMiB: Number(peak.toFixed(1)),
@@ -321,6 +337,11 @@ async function main(): Promise<void> {
   const user = await db.insertInto('users').values({ email: `bench-${runId}@example.test` }).returning('id').executeTakeFirstOrThrow();
 
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
+  // Both sides run with the production runtime settings (and the same overrides).
+  const runtimeEnv: Record<string, string> = Object.fromEntries(
+    Object.entries<string>({ ...RUNTIME_ENV, ...keyValues(args.env) }).filter(([, value]) => value !== ''),
+  );
+  const nodeFlags = args['node-flags'] === undefined ? [...RUNTIME_NODE_FLAGS] : args['node-flags'].split(' ').filter((f) => f && f !== 'none');
   const emulator = ChildRpc.start<EmulatorReady>('emulator', `${repoRoot}bench/emulator-process.ts`, { execPath: nodeBin, cwd: repoRoot, env: childEnv });
   const emu = await emulator.ready;
   const config = loadConfig({
@@ -333,11 +354,13 @@ async function main(): Promise<void> {
   });
   const env = {
     ...childEnv,
+    ...runtimeEnv,
     ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', BATCH_TRANSFER_CONCURRENCY: String(concurrency) }),
   };
 
   const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, {
     execPath: nodeBin,
+    execArgv: nodeFlags,
     cwd: repoRoot,
     // The service's log level, so the baseline writes the same per-file log line (to nowhere).
     env,
@@ -353,7 +376,7 @@ async function main(): Promise<void> {
 
   // The service as in production: bridge and worker in one process. Its logs go to a file.
   const logPath = `/tmp/echomind-bench-${runId}.log`;
-  const serviceFlags = args['service-node-flags'].split(' ').filter(Boolean);
+  const serviceFlags = [...nodeFlags];
   const memoryLog = args['memory-probe'] ? `/tmp/echomind-bench-${runId}.memory.jsonl` : undefined;
   if (memoryLog) serviceFlags.push('--expose-gc', '--import', './bench/memory-probe.ts');
   const { openSync } = await import('node:fs');
@@ -368,7 +391,7 @@ async function main(): Promise<void> {
     cwd: repoRoot,
     env: {
       ...env,
-      ...Object.fromEntries(args['service-env'].split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      ...keyValues(args['service-env']),
       ...(memoryLog ? { BENCH_MEMORY_LOG: memoryLog } : {}),
       ...(args['heap-snapshots'] ? { BENCH_HEAP_SNAPSHOT_DIR: args['heap-snapshots'] } : {}),
     },
@@ -478,7 +501,7 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { serviceFrom: args['service-from'], concurrency, serviceNodeFlags: args['service-node-flags'], serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      settings: { serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       scenarios: reports,

@@ -100,6 +100,8 @@ export const envSchema = z.object({
   BATCH_TRANSFER_CONCURRENCY: positiveInt.default(transferConcurrency.filesInFlightPerBatch),
   /** Files in flight on one worker, across all its syncs. */
   WORKER_TRANSFER_CONCURRENCY: positiveInt.default(transferConcurrency.filesInFlightPerWorker),
+  /** MiB of file bodies one worker holds in memory at once, across all its syncs. */
+  WORKER_TRANSFER_MEMORY_MIB: positiveInt.default(transferConcurrency.bodyMiBInMemoryPerWorker),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -159,7 +161,7 @@ export interface Config {
   };
   health: { port: number; host: string };
   maxFileSizeBytes: number;
-  transfers: { filesInFlightPerBatch: number; filesInFlightPerWorker: number };
+  transfers: { filesInFlightPerBatch: number; filesInFlightPerWorker: number; bodyBytesInMemoryPerWorker: number };
   logLevel: Env['LOG_LEVEL'];
   role: Env['CONNECTOR_ROLE'];
 }
@@ -235,7 +237,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     health: { port: e.HEALTH_PORT, host: e.HEALTH_HOST },
     maxFileSizeBytes: e.MAX_FILE_SIZE_BYTES,
-    transfers: { filesInFlightPerBatch: e.BATCH_TRANSFER_CONCURRENCY, filesInFlightPerWorker: e.WORKER_TRANSFER_CONCURRENCY },
+    transfers: {
+      filesInFlightPerBatch: e.BATCH_TRANSFER_CONCURRENCY,
+      filesInFlightPerWorker: e.WORKER_TRANSFER_CONCURRENCY,
+      bodyBytesInMemoryPerWorker: e.WORKER_TRANSFER_MEMORY_MIB * 1024 * 1024,
+    },
     logLevel: e.LOG_LEVEL,
     role: e.CONNECTOR_ROLE,
   };

@@ -85,7 +85,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         logger,
         maxFileSizeBytes: config.maxFileSizeBytes,
         filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
-        transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker),
+        transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker, config.transfers.bodyBytesInMemoryPerWorker),
         ...(options.http ? { http: options.http } : {}),
       },
     });

@@ -89,6 +89,51 @@ export class MeteredStream extends Transform {
   }
 }
 
+/** Bytes of one upload part: a body up to this size is held whole and sent as one PUT, a longer one in parts of this size. */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The first part of a body, held in memory until we know whether it is the
+ * whole body. When the source declared the length (and it fits in a part), the
+ * bytes are copied into one buffer of that size as they arrive, so a file is
+ * held once, not once in chunks and again when they are joined. A source that
+ * sends more or fewer bytes than it declared is handled all the same.
+ */
+class PartCollector {
+  bytes = 0;
+  private readonly list: Buffer[] = [];
+  private buffer: Buffer | undefined;
+
+  constructor(expectedSize: number | undefined, partSize: number) {
+    if (expectedSize !== undefined && Number.isSafeInteger(expectedSize) && expectedSize > 0 && expectedSize <= partSize) {
+      this.buffer = Buffer.allocUnsafe(expectedSize);
+    }
+  }
+
+  add(chunk: Buffer): void {
+    if (this.buffer && this.bytes + chunk.length <= this.buffer.length) {
+      chunk.copy(this.buffer, this.bytes);
+    } else {
+      if (this.buffer) {
+        // More bytes than declared: keep what was copied, collect the rest as chunks.
+        this.list.push(this.buffer.subarray(0, this.bytes));
+        this.buffer = undefined;
+      }
+      this.list.push(chunk);
+    }
+    this.bytes += chunk.length;
+  }
+
+  /** The bytes so far, as one buffer (never the unwritten tail of the preallocated one). */
+  whole(): Buffer {
+    return this.buffer ? this.buffer.subarray(0, this.bytes) : Buffer.concat(this.list, this.bytes);
+  }
+
+  chunks(): Buffer[] {
+    return this.buffer ? [this.buffer.subarray(0, this.bytes)] : this.list;
+  }
+}
+
 /** What the sync's activities use of the bucket (tests pass an in-memory one). */
 export type DocumentBucket = Pick<ObjectStore, 'putStream' | 'copy' | 'remove' | 'exists' | 'read'>;
 
@@ -98,7 +143,7 @@ export class ObjectStore {
 
   constructor(
     settings: Config['objectStore'],
-    private readonly partSize = 8 * 1024 * 1024,
+    private readonly partSize = UPLOAD_PART_BYTES,
   ) {
     this.bucket = settings.bucket;
     this.client = new Minio.Client({
@@ -138,7 +183,7 @@ export class ObjectStore {
   async putStream(
     key: string,
     body: Readable,
-    options: { contentType: string; maxBytes: number; onProgress?: (bytes: number) => void },
+    options: { contentType: string; maxBytes: number; expectedSize?: number; onProgress?: (bytes: number) => void },
   ): Promise<StoredObject> {
     const meter = new MeteredStream(options.maxBytes, options.onProgress);
     const headers = { 'Content-Type': options.contentType };
@@ -153,22 +198,20 @@ export class ObjectStore {
           throw e;
         }
       };
-      const head: Buffer[] = [];
-      let headBytes = 0;
+      const head = new PartCollector(options.expectedSize, this.partSize);
       for (;;) {
         const step = await next();
         if (step.done) {
-          const whole = Buffer.concat(head, headBytes);
+          const whole = head.whole();
           await this.client.putObject(this.bucket, key, whole, whole.length, headers);
           return;
         }
-        head.push(step.value);
-        headBytes += step.value.length;
-        if (headBytes >= this.partSize) break;
+        head.add(step.value);
+        if (head.bytes >= this.partSize) break;
       }
       const rest = Readable.from(
         (async function* () {
-          yield* head;
+          yield* head.chunks();
           for (;;) {
             const step = await next();
             if (step.done) return;

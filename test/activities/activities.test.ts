@@ -11,6 +11,7 @@ import { HttpStatusError } from '../../src/http/source-http.js';
 import { StorageError } from '../../src/storage/object-store.js';
 import { emptyTotals, FAILURE, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
 import type { ActivityDeps } from '../../activities/deps.js';
+import { TransferSlots } from '../../activities/transfer-slots.js';
 import { activityDeps, connector, emptyTables, item, MemoryBucket, MemoryJetStream, memoryDatabase, ScriptedSource, statements, upsert } from './harness.js';
 
 let db: Kysely<Database>;
@@ -245,6 +246,34 @@ describe('transferBatch', () => {
     expect(statements.filter((q) => /from "connectors"/.test(q))).toHaveLength(1);
     expect(statements.filter((q) => /from "documents"/.test(q))).toHaveLength(1);
     expect(jetstream.accepted).toHaveLength(6);
+  });
+
+  it("keeps the worker's body bytes within its memory budget: files count by their size, up to one upload part", async () => {
+    const MiB = 1024 * 1024;
+    let mostHeld = 0;
+    let mostInFlight = 0;
+    class WatchedSlots extends TransferSlots {
+      override run<T>(work: () => Promise<T>, bytes = 0): Promise<T> {
+        return super.run(() => {
+          mostHeld = Math.max(mostHeld, this.bytesHeld);
+          mostInFlight = Math.max(mostInFlight, this.busy);
+          return work();
+        }, bytes);
+      }
+    }
+    deps.transferSlots = new WatchedSlots(32, 10 * MiB);
+    // Three 4 MiB files fit two at a time in 10 MiB; a 40 MiB file counts as one 8 MiB part; small ones ride along.
+    const items = [
+      ...['m1', 'm2', 'm3'].map((n) => item(`${n}.bin`, { size: 4 * MiB })),
+      item('huge.bin', { size: 40 * MiB }),
+      ...['s1', 's2'].map((n) => item(`${n}.txt`, { size: 100 })),
+    ];
+    const outcomes = await batch(items);
+    expect(outcomes.map((o) => o.result)).toEqual(['new', 'new', 'new', 'new', 'new', 'new']);
+    expect(mostHeld).toBeGreaterThanOrEqual(8 * MiB);
+    expect(mostHeld).toBeLessThanOrEqual(10 * MiB);
+    expect(mostInFlight).toBeGreaterThan(1);
+    expect(deps.transferSlots.bytesHeld).toBe(0);
   });
 
   it('a file meeting a passing failure comes back to be retried alone; the rest is stored', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from '../../src/runtime-settings.js';
 import { SEARCH_ATTRIBUTES } from '../../src/telemetry/search-attributes.js';
 
 /**
@@ -79,9 +80,13 @@ describe('docker-compose.yml', () => {
       expect(connector?.command).toEqual([...dockerfileCmd(), '--migrate']);
       expect(connector?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     }
-    expect(dockerfileCmd()).toEqual(['node', 'dist/src/main.js']);
+    expect(dockerfileCmd()).toEqual(['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js']);
     const start = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
-    expect(start).toBe(dockerfileCmd().join(' '));
+    // npm start runs what the image runs, with the image's runtime settings (src/runtime-settings.ts).
+    const runtimeEnv = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
+    expect(start).toBe([...runtimeEnv, ...dockerfileCmd()].join(' '));
+    const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+    for (const setting of runtimeEnv) expect(dockerfile).toMatch(new RegExp(`^\\s+${setting.replace(/[$]/g, '\\$&')}(\\s|$)`, 'm'));
   });
 
   it('lets the connector scale: no host port, no container name', () => {

@@ -13,6 +13,7 @@ import type { Config } from '../../src/config.js';
 import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from '../../src/runtime-settings.js';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
@@ -42,7 +43,7 @@ async function builtService(): Promise<ImageDescription> {
   const imageDir = process.env.CONNECTOR_IMAGE_DIR;
   if (imageDir) return JSON.parse(readFileSync(join(imageDir, 'image.json'), 'utf8')) as ImageDescription;
   await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });
-  return { dir: repoRoot, env: {}, nodeBin: `${repoRoot}node_modules/.bin/node`, cmd: ['node', 'dist/src/main.js'] };
+  return { dir: repoRoot, env: { ...RUNTIME_ENV }, nodeBin: `${repoRoot}node_modules/.bin/node`, cmd: ['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js'] };
 }
 
 /** `node` in the image's CMD or HEALTHCHECK is the image's Node 24. */
@@ -169,6 +170,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('the built service (the Dockerfile\'s output, or npm run build)', () => {
+  it('runs with the production runtime settings (memory: src/runtime-settings.ts)', () => {
+    expect(image.env).toMatchObject(RUNTIME_ENV);
+    expect(image.cmd).toEqual(['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js']);
+  });
+
   it('answers its HEALTHCHECK once connected', async () => {
     const probe = image.healthcheck?.test ?? ['node', '-e', "fetch('http://127.0.0.1:' + process.env.HEALTH_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1))"];
     const [program, args] = nodeArgs(image, probe);

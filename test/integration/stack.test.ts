@@ -84,6 +84,22 @@ describe('S3-compatible object store', () => {
     expect(await store.exists('stack/big.bin')).toBe(false);
   });
 
+  it('stores exactly the bytes received, whether the source declared the length right, too short or too long', async () => {
+    const store = new ObjectStore(config.objectStore, 5 * 1024 * 1024);
+    await store.ensureBucket();
+    const body = randomBytes(300 * 1024 + 5);
+    const chunks = () => Array.from({ length: Math.ceil(body.length / 65536) }, (_, i) => body.subarray(i * 65536, (i + 1) * 65536));
+    // Declared right, declared larger than sent, declared smaller than sent, and declared larger than a part.
+    for (const [name, expectedSize] of [['right', body.length], ['short', body.length + 1000], ['long', 70_000], ['beyond-part', 6 * 1024 * 1024]] as const) {
+      const key = `stack/declared-${name}.bin`;
+      const stored = await store.putStream(key, Readable.from(chunks()), { contentType: 'application/octet-stream', maxBytes: 64 * 1024 * 1024, expectedSize });
+      expect(stored.size, name).toBe(body.length);
+      expect(stored.sha256, name).toBe(createHash('sha256').update(body).digest('hex'));
+      expect((await store.read(key)).equals(body), name).toBe(true);
+      await store.remove(key);
+    }
+  });
+
   it('refuses a body over the size cap and leaves no object', async () => {
     const store = new ObjectStore(config.objectStore, 5 * 1024 * 1024);
     await store.ensureBucket();

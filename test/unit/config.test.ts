@@ -17,6 +17,15 @@ describe('configuration', () => {
     expect(c.google.oauthTokenUrl).toBe('https://oauth2.googleapis.com/token');
   });
 
+  it('reads the transfer limits, the memory budget in MiB', () => {
+    expect(loadConfig({}).transfers).toEqual({ filesInFlightPerBatch: 8, filesInFlightPerWorker: 32, bodyBytesInMemoryPerWorker: 32 * 1024 * 1024 });
+    expect(loadConfig({ WORKER_TRANSFER_MEMORY_MIB: '64', BATCH_TRANSFER_CONCURRENCY: '4' }).transfers).toMatchObject({
+      filesInFlightPerBatch: 4,
+      bodyBytesInMemoryPerWorker: 64 * 1024 * 1024,
+    });
+    expect(() => loadConfig({ WORKER_TRANSFER_MEMORY_MIB: '0' })).toThrow(/WORKER_TRANSFER_MEMORY_MIB must be greater than 0/);
+  });
+
   it('reads an https MinIO endpoint', () => {
     expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.test:8443' }).objectStore).toMatchObject({
       endPoint: 's3.example.test',

@@ -1,0 +1,30 @@
+/**
+ * How the service's Node process runs in production: the Dockerfile's ENV and
+ * CMD, docker-compose.yml and `npm start` carry these (test/unit/runtime-settings.test.ts
+ * checks that they agree), and the benchmark runs both its sides with them.
+ * Measured on the 2-core machine (bench/README.md, "Worker memory"): together
+ * they took the worker's peak RSS over 2,000 small files from ~450 MiB to
+ * ~250 MiB with no more CPU per file. None of them caps the heap.
+ *
+ * - `--max-semi-space-size=8` (MiB): V8 sizes the young generation from the
+ *   machine's memory; on 24 GiB it grew to 128 MiB in the main thread and
+ *   32 MiB in the workflow thread, while the live heap is ~50 MiB. A file's
+ *   short-lived objects die young either way.
+ * - `--heap-growing-percent=50`: after a full collection V8 lets the old
+ *   generation grow by a factor it picks between 1.1 and 4 from its own speed;
+ *   with a steady stream of transfers it picked high and let garbage reach
+ *   ~140 MiB over a ~60 MiB live heap. A fixed 1.5 keeps the headroom in
+ *   proportion; the live heap can still grow as far as it needs.
+ * - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own arena
+ *   (up to 8 per core: Temporal's Rust threads, libuv's pool), and memory
+ *   freed in one is kept there. Two arenas keep it where it is reused.
+ * - MALLOC_MMAP_THRESHOLD_=131072: fixed, so glibc does not raise it after a
+ *   large buffer is freed; file bodies keep getting their own mappings and go
+ *   back to the system when freed.
+ */
+export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'] as const;
+
+export const RUNTIME_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+} as const satisfies Record<string, string>;
