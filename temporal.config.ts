@@ -27,9 +27,11 @@ export const transferConcurrency = {
   filesInFlightPerBatch: 8,
   filesInFlightPerWorker: 32,
   /**
-   * A file up to one upload part (8 MiB) is held whole until it is stored; a
-   * larger one holds a part at a time. This bounds those bytes per worker, so
-   * medium files do not multiply the worker's memory by the files in flight.
+   * A body whose length the source does not declare is held whole until it is
+   * stored if it fits in one upload part (8 MiB), else a part at a time (a
+   * declared length streams straight through). Each transfer counts its listed
+   * size, up to a part, against this budget per worker, so medium files do not
+   * multiply the worker's memory by the files in flight.
    */
   bodyMiBInMemoryPerWorker: 32,
 } as const;

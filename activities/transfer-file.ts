@@ -124,7 +124,8 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
     deps.store.putStream(key, content.body, {
       contentType: item.contentType,
       maxBytes: deps.maxFileSizeBytes,
-      expectedSize: content.size ?? item.size ?? undefined,
+      // The response's own length (never the listing's, which may be older): the body then streams straight through.
+      ...(content.size !== undefined ? { length: content.size } : {}),
       onProgress: (bytes) => {
         const now = Date.now();
         if (now - lastBeat > 1000) {

@@ -1,12 +1,13 @@
 /**
  * How the service's Node process runs in production: the Dockerfile's ENV and
- * CMD, docker-compose.yml and `npm start` carry these (test/unit/runtime-settings.test.ts
- * checks that they agree), and the benchmark runs both its sides with them.
- * Measured on the 2-core machine (bench/README.md, "Worker memory"): together
- * they took the worker's peak RSS over 2,000 small files from ~450 MiB to
- * ~250 MiB with no more CPU per file. None of them caps the heap.
+ * CMD, docker-compose.yml and `npm start` carry these (test/deploy/compose.test.ts
+ * and test/integration/built-service.test.ts check that they agree), and the benchmark runs both its sides with them.
+ * Measured on the 2-core machine (bench/README.md, "Worker memory"): with
+ * bodies streamed, they keep the worker's peak RSS under 300 MB over the
+ * benchmark's scenarios (it was 512-690 MiB with Node's defaults) for about
+ * the same CPU per file. None of them caps the heap.
  *
- * - `--max-semi-space-size=8` (MiB): V8 sizes the young generation from the
+ * - `--max-semi-space-size=4` (MiB): V8 sizes the young generation from the
  *   machine's memory; on 24 GiB it grew to 128 MiB in the main thread and
  *   32 MiB in the workflow thread, while the live heap is ~50 MiB. A file's
  *   short-lived objects die young either way.
@@ -22,7 +23,7 @@
  *   large buffer is freed; file bodies keep getting their own mappings and go
  *   back to the system when freed.
  */
-export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'] as const;
+export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50'] as const;
 
 export const RUNTIME_ENV = {
   MALLOC_ARENA_MAX: '2',

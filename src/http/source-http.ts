@@ -173,9 +173,12 @@ export class SourceHttp {
   async stream(url: string, options: RequestOptions = {}): Promise<{ body: Readable; headers: Headers; status: number }> {
     const response = await this.send(url, options, { followRedirects: true });
     if (!response.body) throw new SourceProtocolError(`GET ${redactUrl(url)} answered with no body`);
+    // fetch decodes a compressed body, so its Content-Length no longer counts the bytes we read: drop it.
+    const encoding = response.headers.get('content-encoding');
+    const headers = encoding && encoding.trim().toLowerCase() !== 'identity' ? withoutLength(response.headers) : response.headers;
     return {
       body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-      headers: response.headers,
+      headers,
       status: response.status,
     };
   }
@@ -322,6 +325,12 @@ export class SourceHttp {
       clearTimeout(timer);
     }
   }
+}
+
+function withoutLength(headers: Headers): Headers {
+  const copy = new Headers(headers);
+  copy.delete('content-length');
+  return copy;
 }
 
 /** What a failed connection says: undici's `fetch failed` carries the real reason (e.g. `connect ECONNREFUSED 10.0.0.1:443`) in its cause. */

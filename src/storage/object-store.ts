@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as Minio from 'minio';
 import type { Config } from '../config.js';
-import { PermanentSourceError } from '../errors.js';
+import { PermanentSourceError, SourceProtocolError } from '../errors.js';
 
 /**
  * The S3-compatible bucket shared with the ingestor. Bodies are streamed, never
@@ -92,46 +95,50 @@ export class MeteredStream extends Transform {
 /** Bytes of one upload part: a body up to this size is held whole and sent as one PUT, a longer one in parts of this size. */
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
+/** S3 takes up to 5 GiB in one PUT; a longer body with a known length still goes in parts. */
+const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+
+/** Lifetime of the URL a streamed PUT is signed with: S3 checks it when the request starts. */
+const PRESIGNED_PUT_SECONDS = 60 * 60;
+
 /**
- * The first part of a body, held in memory until we know whether it is the
- * whole body. When the source declared the length (and it fits in a part), the
- * bytes are copied into one buffer of that size as they arrive, so a file is
- * held once, not once in chunks and again when they are joined. A source that
- * sends more or fewer bytes than it declared is handled all the same.
+ * The body's bytes, remembering a failure of the source (so it is told apart
+ * from the store's) and, with `length`, holding the source to the length it
+ * declared: more bytes, or fewer before the end, fail it.
  */
-class PartCollector {
-  bytes = 0;
-  private readonly list: Buffer[] = [];
-  private buffer: Buffer | undefined;
-
-  constructor(expectedSize: number | undefined, partSize: number) {
-    if (expectedSize !== undefined && Number.isSafeInteger(expectedSize) && expectedSize > 0 && expectedSize <= partSize) {
-      this.buffer = Buffer.allocUnsafe(expectedSize);
+async function* sourceBytes(bytes: AsyncIterable<Buffer>, failures: { source?: unknown }, length?: number): AsyncGenerator<Buffer> {
+  let received = 0;
+  const fail = (e: unknown) => {
+    failures.source = e;
+    return e;
+  };
+  const chunks = bytes[Symbol.asyncIterator]();
+  for (;;) {
+    let step: IteratorResult<Buffer>;
+    try {
+      step = await chunks.next();
+    } catch (e) {
+      throw fail(e);
     }
+    if (step.done) break;
+    received += step.value.length;
+    if (length !== undefined && received > length) throw fail(new SourceProtocolError(`the source sent more than the ${length} bytes it declared`));
+    yield step.value;
   }
+  if (length !== undefined && received !== length) throw fail(new SourceProtocolError(`the source declared ${length} bytes but the body ended after ${received}`));
+}
 
-  add(chunk: Buffer): void {
-    if (this.buffer && this.bytes + chunk.length <= this.buffer.length) {
-      chunk.copy(this.buffer, this.bytes);
-    } else {
-      if (this.buffer) {
-        // More bytes than declared: keep what was copied, collect the rest as chunks.
-        this.list.push(this.buffer.subarray(0, this.bytes));
-        this.buffer = undefined;
-      }
-      this.list.push(chunk);
-    }
-    this.bytes += chunk.length;
-  }
+const isSuccess = (response: IncomingMessage): boolean => (response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300;
 
-  /** The bytes so far, as one buffer (never the unwritten tail of the preallocated one). */
-  whole(): Buffer {
-    return this.buffer ? this.buffer.subarray(0, this.bytes) : Buffer.concat(this.list, this.bytes);
+/** The store's error answer (S3's XML `<Error><Code>…</Code><Message>…</Message>`) as a StorageError. */
+async function storeRefusal(response: IncomingMessage, operation: string): Promise<StorageError> {
+  let text = '';
+  for await (const chunk of response) {
+    if (text.length < 64 * 1024) text += (chunk as Buffer).toString('utf8');
   }
-
-  chunks(): Buffer[] {
-    return this.buffer ? [this.buffer.subarray(0, this.bytes)] : this.list;
-  }
+  const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
+  const status = response.statusCode ?? 0;
+  return StorageError.from({ code: field('Code') ?? `HTTP${status}`, statusCode: status, message: field('Message') ?? `answered ${status}` }, operation);
 }
 
 /** What the sync's activities use of the bucket (tests pass an in-memory one). */
@@ -174,62 +181,88 @@ export class ObjectStore {
   }
 
   /**
-   * Streams `body` into `key`, hashing and capping it on the way. A body that
-   * fits in one part (an empty one included) is sent as one PUT with its
-   * length; a longer one as a multipart upload, so memory stays bounded by the
-   * part size. A failure part-way (source error, cap exceeded) leaves no
-   * partial object behind; the store's own failures are StorageErrors.
+   * Streams `body` into `key`, hashing and capping it on the way. When the
+   * source declared the body's exact length (`length`: the Content-Length of
+   * an unencoded response), the bytes go straight through one PUT and nothing
+   * is held: a body that ends short of it or runs past it is the source's
+   * failure (SourceProtocolError) and leaves no object. Otherwise a body that
+   * fits in one part (an empty one included) is held and sent as one PUT; a
+   * longer one as a multipart upload, so memory stays bounded by the part
+   * size. A failure part-way (source error, cap exceeded) leaves no partial
+   * object behind; the store's own failures are StorageErrors.
    */
   async putStream(
     key: string,
     body: Readable,
-    options: { contentType: string; maxBytes: number; expectedSize?: number; onProgress?: (bytes: number) => void },
+    options: { contentType: string; maxBytes: number; length?: number; onProgress?: (bytes: number) => void },
   ): Promise<StoredObject> {
     const meter = new MeteredStream(options.maxBytes, options.onProgress);
     const headers = { 'Content-Type': options.contentType };
-    let sourceFailure: unknown;
-    const upload = async (bytes: AsyncIterable<Buffer>): Promise<void> => {
-      const chunks = bytes[Symbol.asyncIterator]();
-      const next = async (): Promise<IteratorResult<Buffer>> => {
-        try {
-          return await chunks.next();
-        } catch (e) {
-          sourceFailure = e;
-          throw e;
-        }
-      };
-      const head = new PartCollector(options.expectedSize, this.partSize);
-      for (;;) {
-        const step = await next();
-        if (step.done) {
-          const whole = head.whole();
-          await this.client.putObject(this.bucket, key, whole, whole.length, headers);
-          return;
-        }
-        head.add(step.value);
-        if (head.bytes >= this.partSize) break;
-      }
-      const rest = Readable.from(
-        (async function* () {
-          yield* head.chunks();
-          for (;;) {
-            const step = await next();
-            if (step.done) return;
-            yield step.value;
-          }
-        })(),
-      );
-      await this.client.putObject(this.bucket, key, rest, undefined, headers);
-    };
+    const failures: { source?: unknown } = {};
+    const streamed = options.length !== undefined && Number.isSafeInteger(options.length) && options.length > 0 && options.length <= MAX_SINGLE_PUT_BYTES;
+    if (streamed && (options.length as number) > options.maxBytes) {
+      body.destroy();
+      throw new FileTooLargeError(options.maxBytes);
+    }
+    const upload = streamed
+      ? (bytes: AsyncIterable<Buffer>) => this.putExactLength(key, sourceBytes(bytes, failures, options.length), options.length as number, headers)
+      : (bytes: AsyncIterable<Buffer>) => this.putBuffered(key, sourceBytes(bytes, failures), headers);
     try {
       await pipeline(body, meter, upload);
     } catch (e) {
-      await this.client.removeIncompleteUpload(this.bucket, key).catch(() => undefined);
+      if (!streamed) await this.client.removeIncompleteUpload(this.bucket, key).catch(() => undefined);
       await this.remove(key).catch(() => undefined);
-      if (e === sourceFailure || e instanceof FileTooLargeError) throw e;
+      if (e === failures.source || e instanceof FileTooLargeError) throw e;
       throw StorageError.from(e, `store ${key}`);
     }
     return { key, size: meter.bytes, sha256: meter.digest() };
+  }
+
+  /** One PUT of a body whose length is known, streamed through a presigned URL (signed here, no request to sign it). */
+  private async putExactLength(key: string, bytes: AsyncGenerator<Buffer>, length: number, headers: Record<string, string>): Promise<void> {
+    const url = new URL(await this.client.presignedUrl('PUT', this.bucket, key, PRESIGNED_PUT_SECONDS));
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { method: 'PUT', headers: { ...headers, 'Content-Length': String(length) } });
+    const answer = new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+    });
+    answer.catch(() => undefined);
+    try {
+      await pipeline(Readable.from(bytes), request);
+    } catch (e) {
+      // The store may have answered (and closed) before taking the whole body: its answer says why.
+      const early = await Promise.race([answer.catch(() => undefined), sleep(1000).then(() => undefined)]);
+      if (early && !isSuccess(early)) throw await storeRefusal(early, `store ${key}`);
+      throw e;
+    }
+    const response = await answer;
+    if (!isSuccess(response)) throw await storeRefusal(response, `store ${key}`);
+    response.resume();
+  }
+
+  /** A body of unknown length: held while it fits in one part, then a multipart upload. */
+  private async putBuffered(key: string, bytes: AsyncGenerator<Buffer>, headers: Record<string, string>): Promise<void> {
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    for (;;) {
+      const step = await bytes.next();
+      if (step.done) {
+        const whole = Buffer.concat(head, headBytes);
+        await this.client.putObject(this.bucket, key, whole, whole.length, headers);
+        return;
+      }
+      head.push(step.value);
+      headBytes += step.value.length;
+      if (headBytes >= this.partSize) break;
+    }
+    const rest = Readable.from(
+      (async function* () {
+        yield* head;
+        yield* bytes;
+      })(),
+    );
+    await this.client.putObject(this.bucket, key, rest, undefined, headers);
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {

@@ -10,7 +10,8 @@ import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { SourceMemory } from '../../src/providers/source-memory.js';
-import { ObjectStore } from '../../src/storage/object-store.js';
+import { SourceProtocolError } from '../../src/errors.js';
+import { ObjectStore, StorageError } from '../../src/storage/object-store.js';
 import { createSyncWorker } from '../../src/worker.js';
 import type { SyncResult } from '../../workflows/definitions.js';
 import { createConnector, createUser, resetDatabase, testConfig, workflowsSourcePath } from '../support/integration.js';
@@ -84,20 +85,48 @@ describe('S3-compatible object store', () => {
     expect(await store.exists('stack/big.bin')).toBe(false);
   });
 
-  it('stores exactly the bytes received, whether the source declared the length right, too short or too long', async () => {
+  it('streams a body of declared length straight through, and fails the source (no object) when it ends short or runs long', async () => {
     const store = new ObjectStore(config.objectStore, 5 * 1024 * 1024);
     await store.ensureBucket();
-    const body = randomBytes(300 * 1024 + 5);
+    const body = randomBytes(6 * 1024 * 1024 + 5);
     const chunks = () => Array.from({ length: Math.ceil(body.length / 65536) }, (_, i) => body.subarray(i * 65536, (i + 1) * 65536));
-    // Declared right, declared larger than sent, declared smaller than sent, and declared larger than a part.
-    for (const [name, expectedSize] of [['right', body.length], ['short', body.length + 1000], ['long', 70_000], ['beyond-part', 6 * 1024 * 1024]] as const) {
+    const put = (key: string, length: number) =>
+      store.putStream(key, Readable.from(chunks()), { contentType: 'application/octet-stream', maxBytes: 64 * 1024 * 1024, length });
+
+    const stored = await put('stack/declared-right.bin', body.length);
+    expect(stored).toEqual({ key: 'stack/declared-right.bin', size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect((await store.read('stack/declared-right.bin')).equals(body)).toBe(true);
+    await store.remove('stack/declared-right.bin');
+
+    for (const [name, length, message] of [
+      ['short', body.length + 1000, /declared 6292461 bytes but the body ended after 6291461/],
+      ['long', 70_000, /sent more than the 70000 bytes it declared/],
+    ] as const) {
       const key = `stack/declared-${name}.bin`;
-      const stored = await store.putStream(key, Readable.from(chunks()), { contentType: 'application/octet-stream', maxBytes: 64 * 1024 * 1024, expectedSize });
-      expect(stored.size, name).toBe(body.length);
-      expect(stored.sha256, name).toBe(createHash('sha256').update(body).digest('hex'));
-      expect((await store.read(key)).equals(body), name).toBe(true);
-      await store.remove(key);
+      const failure = await put(key, length).then(() => undefined, (e: unknown) => e);
+      expect(failure, name).toBeInstanceOf(SourceProtocolError);
+      expect(String(failure), name).toMatch(message);
+      expect(await store.exists(key), name).toBe(false);
     }
+  });
+
+  it('refuses a declared length over the size cap before sending anything', async () => {
+    const store = new ObjectStore(config.objectStore);
+    await expect(
+      store.putStream('stack/declared-too-big.bin', Readable.from([randomBytes(10)]), { contentType: 'text/plain', maxBytes: 5000, length: 6000 }),
+    ).rejects.toThrow(/size cap/);
+    expect(await store.exists('stack/declared-too-big.bin')).toBe(false);
+  });
+
+  it("names the store's refusal of a streamed PUT with S3's own error code", async () => {
+    const wrong = new ObjectStore({ ...config.objectStore, secretKey: 'not-the-secret' });
+    const failure = await wrong
+      .putStream('stack/refused.bin', Readable.from([Buffer.from('abc')]), { contentType: 'text/plain', maxBytes: 5000, length: 3 })
+      .then(() => undefined, (e: unknown) => e);
+    expect(failure).toBeInstanceOf(StorageError);
+    expect((failure as StorageError).code).toBe('SignatureDoesNotMatch');
+    expect((failure as StorageError).unavailable).toBe(true);
+    expect(String(failure)).not.toContain('not-the-secret');
   });
 
   it('refuses a body over the size cap and leaves no object', async () => {

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
@@ -487,6 +488,19 @@ describe('SourceHttp.stream', () => {
     expect(hitsOf('/blob/abc')).toHaveLength(1);
     expect(hitsOf('/blob/abc')[0]?.headers.authorization).toBeUndefined();
     expect(hitsOf('/blob/abc')[0]?.query.get('sig')).toBe('presigned');
+  });
+
+  it('keeps the length of a plain body and drops it for a compressed one (fetch hands over the decoded bytes)', async () => {
+    const plain = Buffer.from('plain bytes');
+    route('/plain', (_req, res) => res.writeHead(200, { 'content-length': String(plain.length) }).end(plain));
+    const packed = gzipSync(Buffer.from('x'.repeat(10_000)));
+    route('/packed', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(packed.length) }).end(packed));
+    const a = await client().stream(`${base}/plain`);
+    expect(a.headers.get('content-length')).toBe(String(plain.length));
+    expect(await text(a.body)).toBe('plain bytes');
+    const b = await client().stream(`${base}/packed`);
+    expect(b.headers.get('content-length')).toBeNull();
+    expect((await text(b.body)).length).toBe(10_000);
   });
 
   it('gives up on a redirect loop with a SourceProtocolError', async () => {
