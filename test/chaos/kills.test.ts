@@ -75,7 +75,8 @@ async function killDuringOneSync(source: SourceUnderTest) {
   await observer.js.publish(source.subject, syncRequestBytes({ connectorId, type: source.type === 'onedrive' ? ConnectorType.ONEDRIVE : ConnectorType.GOOGLE_DRIVE, userId }));
   await waitFor('the sync to start', () => observer.temporal.workflow.getHandle(workflowId).describe().then(() => true, () => false), 60_000);
 
-  // Each kill comes at a random moment: after a random share of the remaining files is durable, plus up to a second.
+  // Each kill comes at a random moment: after a random share of the remaining files is durable, plus up to 100 ms
+  // (a small sync takes about two seconds now, so a longer pause could let it finish before the kill).
   const random = seededRandom();
   const killedAt: number[] = [];
   for (let k = 0; k < SCALE.kills; k++) {
@@ -87,7 +88,7 @@ async function killDuringOneSync(source: SourceUnderTest) {
       600_000,
       50,
     );
-    await sleep(random.next() * 1000);
+    await sleep(random.next() * 100);
     if (await isClosed(workflowId)) break;
     await worker.kill();
     killedAt.push(await countDocuments(connectorId));
@@ -146,9 +147,9 @@ describe('bridge killed between Temporal accepting a request and acknowledging t
 
     // The first bridge reaches Temporal through a proxy that can keep Temporal's answers from it.
     const proxy = await startHoldingProxy(hostPort(config.temporal.address));
+    const publishedAt = new Date();
     try {
       const bridge = await spawnService(config, { role: 'bridge', env: { TEMPORAL_ADDRESS: proxy.address } });
-      const publishedAt = new Date();
       proxy.hold();
       await observer.js.publish(source.subject, syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId, chunkingSession: 'first' }));
       // Temporal has the workflow: the bridge's signal-with-start went through, its answer did not come back.
@@ -170,7 +171,9 @@ describe('bridge killed between Temporal accepting a request and acknowledging t
     await worker.terminate();
 
     const runs = [];
-    for await (const w of observer.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(w);
+    // Only this test's runs: a local stack's Temporal may keep older runs of the same id (another database's connector).
+    const since = new Date(publishedAt.getTime() - 1000).toISOString();
+    for await (const w of observer.temporal.workflow.list({ query: `WorkflowId = "${workflowId}" AND StartTime >= "${since}"` })) runs.push(w);
     const history = await observer.temporal.workflow.getHandle(workflowId, runs.at(-1)?.runId).fetchHistory();
     const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'syncRequested').length;
     const outcome = await outcomeOf(observer, config, connectorId);
