@@ -185,7 +185,9 @@ export class ObjectStore {
    * source declared the body's exact length (`length`: the Content-Length of
    * an unencoded response), the bytes go straight through one PUT and nothing
    * is held: a body that ends short of it or runs past it is the source's
-   * failure (SourceProtocolError) and leaves no object. Otherwise a body that
+   * failure (SourceProtocolError); the aborted PUT is removed (a store that
+   * still finishes writing it leaves bytes no row refers to, which the retry
+   * overwrites under the same key). Otherwise a body that
    * fits in one part (an empty one included) is held and sent as one PUT; a
    * longer one as a multipart upload, so memory stays bounded by the part
    * size. A failure part-way (source error, cap exceeded) leaves no partial
