@@ -91,7 +91,11 @@ export interface ItemContent {
   body: Readable;
   /** MIME type the source declared for these bytes, if any. */
   contentType?: string;
-  /** Length if the source declared one. */
+  /**
+   * The body's exact length in bytes, when the response declared it for the bytes
+   * this stream yields (the HTTP layer drops it for compressed responses): the
+   * body then streams straight into the bucket, and a body of another length fails.
+   */
   size?: number;
 }
 

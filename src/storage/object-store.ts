@@ -92,7 +92,7 @@ export class MeteredStream extends Transform {
   }
 }
 
-/** Bytes of one upload part: a body up to this size is held whole and sent as one PUT, a longer one in parts of this size. */
+/** Bytes of one upload part: a body of unknown length up to this size is held whole and sent as one PUT, a longer one in parts of this size. */
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 /** S3 takes up to 5 GiB in one PUT; a longer body with a known length still goes in parts. */
