@@ -22,13 +22,16 @@ export async function pauseIfAsked(run: SyncRun): Promise<void> {
   if (reason === undefined || run.stopRequested !== undefined) return;
   const { connectorId } = run;
   const page = run.carry.totals.pages;
-  run.controls.pausedAt = { page, since: new Date().toISOString() };
   const message =
     `${sourceLabel(run.carry.connectorType)} sync paused after page ${page} (${reason}); cursor saved; ` +
     `resume with: temporal workflow signal --workflow-id ${syncWorkflowId(connectorId)} --name resume`;
   const before = run.phase;
-  run.phase = 'paused';
   await db.pauseSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${connectorId} paused after page ${page}` }, [{ connectorId, message }]);
+  // Paused (for `progress`, the details and whoever waits on them) only once the
+  // connector's row says so: a query between the signal and this write must not
+  // report a pause that the database does not show yet.
+  run.controls.pausedAt = { page, since: new Date().toISOString() };
+  run.phase = 'paused'; // shows the pause in the run's details
   await condition(() => run.controls.pauseRequested === undefined || run.stopRequested !== undefined);
   delete run.controls.pausedAt;
   if (run.stopRequested !== undefined) return;
