@@ -272,7 +272,7 @@ describe('counts across a failed and a resumed sync', () => {
 
     let row = await syncOneDrive(connectorId);
     expect(row.status).toBe('error');
-    expect(row.status_message).toMatch(/^OneDrive sync failed while storing "stopper\.txt" \(page 1\): .*507/);
+    expect(row.status_message).toMatch(/^Injected by the emulator\. OneDrive sync failed while storing "stopper\.txt" \(page 1\): GET \S+ answered 507 \(insufficientStorage\)\.$/);
     expect(row.status_message).not.toMatch(/sync failed: sync failed/);
     await new Promise((r) => setTimeout(r, 1000)); // transfers already under way finish
     const published = (await reader.drain()).length;
