@@ -166,6 +166,21 @@ function isNetworkError(e: unknown): boolean {
   );
 }
 
+/** One request's way through its attempts. */
+interface Attempts {
+  readonly url: string;
+  readonly options: RequestOptions;
+  readonly followRedirects: boolean;
+  /** Attempts used so far; a token refresh does not count. */
+  attempt: number;
+  /** The one token refresh after a 401 is spent. */
+  refreshed: boolean;
+  /** Only the request right after a 401 forces a new token; later retries reuse it. */
+  forceRefresh: boolean;
+  lastFailure: string;
+  lastNetworkError?: Error | undefined;
+}
+
 export class SourceHttp {
   private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
     Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
@@ -222,87 +237,102 @@ export class SourceHttp {
 
   /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) response. */
   async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Response> {
-    const { maxAttempts, baseDelayMs, maxDelayMs, maxInlineWaitMs, random } = this.opts;
-    let refreshedAfter401 = false;
-    // Only the request right after a 401 forces a new token; later retries reuse it.
-    let forceRefresh = false;
-    let lastFailure = 'no attempt made';
-    let lastNetworkError: Error | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      await this.waitForTenant(options.signal);
-      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
-      let response: Response;
-      const force = forceRefresh;
-      forceRefresh = false;
-      try {
-        response = await this.fetchOnce(url, options, force, behaviour.followRedirects ?? false);
-      } catch (e) {
-        // A verdict already made (by the token endpoint's own SourceHttp) travels as it is.
-        if (e instanceof SourceError) throw e;
-        if (!isNetworkError(e) || options.signal?.aborted) throw e;
-        lastNetworkError = e as Error;
-        lastFailure = `network error: ${networkFailure(e as Error)}`;
-        if (attempt === maxAttempts - 1) break;
-        const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-        this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
-        await sleep(delayMs, undefined, { signal: options.signal });
-        continue;
-      }
-      if (response.ok || (response.status >= 300 && response.status < 400 && !behaviour.followRedirects)) return response;
-
-      lastNetworkError = undefined;
-      const failed: FailedResponse = {
-        status: response.status,
-        headers: response.headers,
-        bodyText: await readCapped(response),
-        url: redactUrl(url),
-      };
-      const verdict = verdictFor(failed, this.opts.classify);
-      const what = describeFailure(options.method ?? 'GET', failed, verdict);
-      lastFailure = what;
-      switch (verdict.kind) {
-        case 'unauthorized':
-          if (this.opts.auth && !refreshedAfter401) {
-            refreshedAfter401 = true;
-            forceRefresh = true;
-            attempt--; // a token refresh is not a failed attempt
-            continue;
-          }
-          throw verdictError(verdict, failed, what, 0);
-        case 'permanent':
-        case 'not-found':
-        case 'expired-cursor':
-          throw verdictError(verdict, failed, what, 0);
-        case 'throttle':
-        case 'retry': {
-          const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
-          const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
-          if (verdict.kind === 'throttle' || hinted !== undefined) {
-            this.opts.pauses.pause(this.opts.tenantKey, delayMs);
-            this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
-          }
-          if (handedOver) {
-            const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
-            throw verdictError(verdict, failed, `${gaveUp}${what}`, delayMs);
-          }
-          this.opts.onRetry?.({ url: failed.url, status: response.status, attempt, delayMs, reason: what });
-          await sleep(delayMs, undefined, { signal: options.signal });
-          continue;
-        }
-      }
+    const run: Attempts = { url, options, followRedirects: behaviour.followRedirects ?? false, attempt: 0, refreshed: false, forceRefresh: false, lastFailure: 'no attempt made' };
+    for (; run.attempt < this.opts.maxAttempts; run.attempt++) {
+      const response = await this.attemptOnce(run);
+      if (response) return response;
     }
+    throw this.gaveUp(run);
+  }
+
+  /** One attempt: the tenant's pause and the rate budget first, then the request. Undefined means "try again". */
+  private async attemptOnce(run: Attempts): Promise<Response | undefined> {
+    const { options } = run;
+    await this.waitForTenant(options.signal);
+    if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
+    const force = run.forceRefresh;
+    run.forceRefresh = false;
+    let response: Response;
+    try {
+      response = await this.fetchOnce(run.url, options, force, run.followRedirects);
+    } catch (e) {
+      await this.afterNetworkError(run, e);
+      return undefined;
+    }
+    if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
+    await this.afterFailedAnswer(run, response);
+    return undefined;
+  }
+
+  /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
+  private async afterNetworkError(run: Attempts, e: unknown): Promise<void> {
+    // A verdict already made (by the token endpoint's own SourceHttp) travels as it is.
+    if (e instanceof SourceError) throw e;
+    if (!isNetworkError(e) || run.options.signal?.aborted) throw e;
+    run.lastNetworkError = e as Error;
+    run.lastFailure = `network error: ${networkFailure(e as Error)}`;
+    if (run.attempt === this.opts.maxAttempts - 1) return;
+    const delayMs = backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    this.opts.onRetry?.({ url: redactUrl(run.url), attempt: run.attempt, delayMs, reason: run.lastFailure });
+    await sleep(delayMs, undefined, { signal: run.options.signal });
+  }
+
+  /** A failed answer: its verdict asks for a token refresh, a wait and another try, or leaves as its error. */
+  private async afterFailedAnswer(run: Attempts, response: Response): Promise<void> {
+    run.lastNetworkError = undefined;
+    const failed: FailedResponse = { status: response.status, headers: response.headers, bodyText: await readCapped(response), url: redactUrl(run.url) };
+    const verdict = verdictFor(failed, this.opts.classify);
+    const what = describeFailure(run.options.method ?? 'GET', failed, verdict);
+    run.lastFailure = what;
+    switch (verdict.kind) {
+      case 'unauthorized':
+        if (!this.opts.auth || run.refreshed) throw verdictError(verdict, failed, what, 0);
+        run.refreshed = true;
+        run.forceRefresh = true;
+        run.attempt--; // a token refresh is not a failed attempt
+        return;
+      case 'throttle':
+      case 'retry':
+        return this.waitBeforeRetry(run, verdict, failed, what);
+      default:
+        throw verdictError(verdict, failed, what, 0);
+    }
+  }
+
+  /**
+   * Waits in place before another try, pausing the whole tenant when the source
+   * throttled (or named a wait). A wait longer than `maxInlineWaitMs`, or one
+   * after the last attempt, is handed to Temporal as a ThrottledError instead.
+   */
+  private async waitBeforeRetry(run: Attempts, verdict: ErrorVerdict, failed: FailedResponse, what: string): Promise<void> {
+    const { maxAttempts, maxInlineWaitMs, tenantKey } = this.opts;
+    const hinted = verdict.retryAfterMs ?? parseRetryAfter(failed.headers.get('retry-after'));
+    const delayMs = hinted ?? backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    const lastAttempt = run.attempt === maxAttempts - 1;
+    const handedOver = delayMs > maxInlineWaitMs || lastAttempt;
+    if (verdict.kind === 'throttle' || hinted !== undefined) {
+      this.opts.pauses.pause(tenantKey, delayMs);
+      this.opts.onThrottle?.({ tenantKey, delayMs, handedOver });
+    }
+    if (handedOver) throw verdictError(verdict, failed, `${lastAttempt ? `gave up after ${maxAttempts} attempts: ` : ''}${what}`, delayMs);
+    this.opts.onRetry?.({ url: failed.url, status: failed.status, attempt: run.attempt, delayMs, reason: what });
+    await sleep(delayMs, undefined, { signal: run.options.signal });
+  }
+
+  /** Every attempt used: a host that never answered is named as unreachable, not as throttling. */
+  private gaveUp(run: Attempts): Error {
+    const { maxAttempts, baseDelayMs, maxDelayMs, random } = this.opts;
     const retryAfterMs = backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random);
-    if (lastNetworkError) {
-      // Nothing answered: say which host and what failed, and do not call it throttling.
-      throw new SourceUnreachableError(
-        `gave up after ${maxAttempts} attempts: ${options.method ?? 'GET'} ${redactUrl(url)}: could not reach ${hostOf(url)} (${networkFailure(lastNetworkError)})`,
+    const url = redactUrl(run.url);
+    if (run.lastNetworkError) {
+      return new SourceUnreachableError(
+        `gave up after ${maxAttempts} attempts: ${run.options.method ?? 'GET'} ${url}: could not reach ${hostOf(run.url)} (${networkFailure(run.lastNetworkError)})`,
         'unreachable',
         retryAfterMs,
-        { cause: lastNetworkError, url: redactUrl(url) },
+        { cause: run.lastNetworkError, url },
       );
     }
-    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, 'gaveUp', retryAfterMs, { url: redactUrl(url) });
+    return new ThrottledError(`gave up after ${maxAttempts} attempts: ${run.lastFailure}`, 'gaveUp', retryAfterMs, { url });
   }
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
