@@ -29,7 +29,7 @@ const SECRET_KEYS = new Set([
 /** …and keys that end like one: `refresh_token`, `GOOGLE_SERVICE_ACCOUNT_JSON`'s `private_key`, `TEMPORAL_API_KEY`. Not `nextPageToken`: a listing position, not a credential. */
 const SECRET_KEY_ENDINGS = ['secret', 'password', 'apikey', 'privatekey', 'secretkey', 'accesstoken', 'refreshtoken', 'idtoken'];
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   const k = key.toLowerCase().replace(/[_-]/g, '');
   return SECRET_KEYS.has(k) || SECRET_KEY_ENDINGS.some((ending) => k.endsWith(ending));
 }
@@ -69,37 +69,42 @@ const SECRET_SHAPES: Array<[RegExp, string]> = [
   [new RegExp(`((?:^|[?&\\s])(?:${SECRET_PARAMS.join('|')})=)[^&\\s#"']+`, 'gi'), `$1${CENSOR}`],
 ];
 
-export function redactText(text: string): string {
+function redactText(text: string): string {
   let out = text;
   for (const [shape, replacement] of SECRET_SHAPES) out = out.replace(shape, replacement);
   return out;
 }
 
 /** A copy of a log line's fields with secret keys and secret-shaped strings censored. */
-export function redactFields(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+function redactFields(value: unknown, depth = 0, ancestors = new Set<object>()): unknown {
   if (typeof value === 'string') return redactText(value);
   if (typeof value !== 'object' || value === null || depth > 12) return value;
-  if (seen.has(value)) return '[circular]';
-  seen.add(value);
-  if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1, seen));
-  if (value instanceof Error) return redactError(value, depth, seen);
+  if (ancestors.has(value)) return '[circular]';
   const prototype = Object.getPrototypeOf(value) as unknown;
-  if (prototype !== Object.prototype && prototype !== null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = redactEntry(key, v, depth, seen);
-  return out;
+  const plain = Array.isArray(value) || value instanceof Error || prototype === Object.prototype || prototype === null;
+  if (!plain) return value;
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1, ancestors));
+    if (value instanceof Error) return redactError(value, depth, ancestors);
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) out[key] = redactEntry(key, v, depth, ancestors);
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
-function redactEntry(key: string, v: unknown, depth: number, seen: WeakSet<object>): unknown {
-  return isSecretKey(key) && v !== undefined && v !== null && v !== '' ? CENSOR : redactFields(v, depth + 1, seen);
+function redactEntry(key: string, v: unknown, depth: number, ancestors: Set<object>): unknown {
+  return isSecretKey(key) && v !== undefined && v !== null && v !== '' ? CENSOR : redactFields(v, depth + 1, ancestors);
 }
 
 /** A copy of the error (same class, so pino's serializer still names its type) with its text and fields redacted. */
-function redactError(e: Error, depth: number, seen: WeakSet<object>): Error {
+function redactError(e: Error, depth: number, ancestors: Set<object>): Error {
   const copy = Object.create(Object.getPrototypeOf(e) as object) as Error & Record<string, unknown>;
-  for (const [key, v] of Object.entries(e)) copy[key] = redactEntry(key, v, depth, seen);
+  for (const [key, v] of Object.entries(e)) copy[key] = redactEntry(key, v, depth, ancestors);
   for (const key of ['name', 'message', 'stack', 'cause'] as const) {
-    if (Object.hasOwn(e, key)) Object.defineProperty(copy, key, { value: redactFields(e[key], depth + 1, seen), enumerable: false, writable: true, configurable: true });
+    if (Object.hasOwn(e, key)) Object.defineProperty(copy, key, { value: redactFields(e[key], depth + 1, ancestors), enumerable: false, writable: true, configurable: true });
   }
   return copy;
 }

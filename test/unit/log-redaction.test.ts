@@ -25,6 +25,15 @@ describe('log redaction', () => {
     expect(lines.join('\n')).not.toContain('[redacted]');
   });
 
+  it('writes an object met twice in full, and a loop once', () => {
+    const { logger, last } = capture();
+    const scope = { driveId: 'b!abc' };
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    logger.info({ from: scope, to: scope, loop }, 'moved');
+    expect(last()).toMatchObject({ from: { driveId: 'b!abc' }, to: { driveId: 'b!abc' }, loop: { name: 'loop', self: '[circular]' } });
+  });
+
   it('censors known secret keys at any depth and in any spelling', () => {
     const { logger, lines, last } = capture();
     const secrets = ['s-client', 's-refresh', 's-nested', 's-header', 's-minio', 's-api', 's-key', 's-array'];
