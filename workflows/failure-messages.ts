@@ -40,7 +40,7 @@ const RESUMES = 'the next sync resumes from the last saved page';
 const HTTP_ANSWER = /^((?:gave up after \d+ attempts: )?)([A-Z]+) (\S+) answered (\d{3})(?: \(([^)]*)\))?(?:: ([\s\S]*)|(; [\s\S]*))?$/;
 
 /** A URL without its query string or fragment (tokens and signatures travel there). */
-export function withoutQueries(text: string): string {
+function withoutQueries(text: string): string {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>()]+)[?#][^\s"'<>()]*?(?=[.,;:]?(?:[\s"'<>()]|$))/gi, '$1');
 }
 
@@ -49,7 +49,7 @@ export function withoutQueries(text: string): string {
  * when it gave one) and the technical detail: the request, one HTTP status and
  * the source's code, URLs without their query strings.
  */
-export function operatorReason(reason: string): { advice?: string; detail: string } {
+function operatorReason(reason: string): { advice?: string; detail: string } {
   const text = withoutQueries(reason);
   const m = HTTP_ANSWER.exec(text);
   if (!m) return { detail: text };
