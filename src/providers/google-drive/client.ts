@@ -42,6 +42,27 @@ function expiredCursor(e: unknown, what: string): unknown {
   return e;
 }
 
+/**
+ * Link-shared items need their resource key from whoever has no direct access
+ * (https://developers.google.com/workspace/drive/api/guides/resource-keys).
+ */
+export interface KeyedId {
+  id: string;
+  resourceKey?: string | undefined;
+}
+
+const keyHeader = (...items: Array<KeyedId | undefined>): Record<string, string> | undefined => {
+  const pairs = items.flatMap((item) => (item?.resourceKey ? [`${item.id}/${item.resourceKey}`] : []));
+  return pairs.length > 0 ? { 'X-Goog-Drive-Resource-Keys': pairs.join(',') } : undefined;
+};
+
+/** A folder to list: `driveId` only for a shared drive the identity is a member of (corpora=drive answers 404 to others). */
+export interface FolderRef {
+  folderId: string;
+  driveId?: string | undefined;
+  resourceKey?: string | undefined;
+}
+
 /** A Drive query literal: ids never hold quotes, but a config value might. */
 const quoted = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -55,38 +76,49 @@ export class DriveClient {
     return `${this.baseUrl}/drive/v3${path}`;
   }
 
-  async getFile(fileId: string, fields: string = FILE_FIELDS): Promise<DriveFile> {
+  async getFile(fileId: string, fields: string = FILE_FIELDS, resourceKey?: string): Promise<DriveFile> {
+    const headers = keyHeader({ id: fileId, resourceKey });
     const { data } = await this.http.json(this.url(`/files/${encodeURIComponent(fileId)}`), {
       query: { fields, supportsAllDrives: true },
+      ...(headers ? { headers } : {}),
     });
     return parseDriveAnswer(driveFileSchema, data, `files.get ${fileId}`);
   }
 
   /** The file, or null when Drive says 404 (deleted, or not visible to this identity). */
-  async findFile(fileId: string, fields: string = FILE_FIELDS): Promise<DriveFile | null> {
+  async findFile(fileId: string, fields: string = FILE_FIELDS, resourceKey?: string): Promise<DriveFile | null> {
     try {
-      return await this.getFile(fileId, fields);
+      return await this.getFile(fileId, fields, resourceKey);
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
     }
   }
 
-  /** One page of a folder's direct children (Drive's `in parents` is one level deep). */
-  async listChildren(folder: { folderId: string; driveId?: string | undefined }, pageToken?: string): Promise<FolderListing> {
+  /**
+   * One page of a folder's direct children (Drive's `in parents` is one level
+   * deep), or null when Drive answers 404: the folder is gone or no longer
+   * visible. `withTrashed` lists what was trashed with the folder too (a delete
+   * walk must see it: `trashed` is true for items in a trashed folder).
+   */
+  async listChildren(folder: FolderRef, pageToken?: string, options: { withTrashed?: boolean } = {}): Promise<FolderListing | null> {
+    const headers = keyHeader({ id: folder.folderId, resourceKey: folder.resourceKey });
     try {
       const { data } = await this.http.json(this.url('/files'), {
         query: {
-          q: `${quoted(folder.folderId)} in parents and trashed=false`,
+          q: `${quoted(folder.folderId)} in parents${options.withTrashed ? '' : ' and trashed=false'}`,
           fields: `nextPageToken,files(${FILE_FIELDS})`,
           pageSize: PAGE_SIZE,
           pageToken,
           ...ALL_DRIVES,
-          ...(folder.driveId ? { corpora: 'drive', driveId: folder.driveId } : {}),
+          // A member's drive: its own corpus. Otherwise (My Drive, shared with me, a non-member's folder): allDrives, which answers for anything the identity can see.
+          ...(folder.driveId ? { corpora: 'drive', driveId: folder.driveId } : { corpora: 'allDrives' }),
         },
+        ...(headers ? { headers } : {}),
       });
       return parseDriveAnswer(fileListSchema, data, 'files.list');
     } catch (e) {
+      if (isNotFound(e)) return null;
       throw expiredCursor(e, 'folder listing');
     }
   }
@@ -107,7 +139,7 @@ export class DriveClient {
         query: {
           pageToken,
           pageSize: PAGE_SIZE,
-          fields: `nextPageToken,newStartPageToken,changes(fileId,removed,file(${FILE_FIELDS}))`,
+          fields: `nextPageToken,newStartPageToken,changes(changeType,fileId,driveId,removed,file(${FILE_FIELDS}))`,
           ...ALL_DRIVES,
           ...(driveId ? { driveId } : {}),
         },
@@ -144,17 +176,23 @@ export class DriveClient {
     }
   }
 
-  download(fileId: string): Promise<{ body: Readable; headers: Headers }> {
-    return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}`), { query: { alt: 'media', supportsAllDrives: true } });
+  download(fileId: string, resourceKey?: string): Promise<{ body: Readable; headers: Headers }> {
+    const headers = keyHeader({ id: fileId, resourceKey });
+    return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}`), {
+      query: { alt: 'media', supportsAllDrives: true },
+      ...(headers ? { headers } : {}),
+    });
   }
 
   /** files.export: capped at 10 MB by Google (403 exportSizeLimitExceeded). */
-  export(fileId: string, mimeType: string): Promise<{ body: Readable; headers: Headers }> {
-    return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}/export`), { query: { mimeType } });
+  export(fileId: string, mimeType: string, resourceKey?: string): Promise<{ body: Readable; headers: Headers }> {
+    const headers = keyHeader({ id: fileId, resourceKey });
+    return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}/export`), { query: { mimeType }, ...(headers ? { headers } : {}) });
   }
 
   /** A file's `exportLinks[mime]`, fetched with the same bearer token; no 10 MB cap. */
-  exportLink(url: string): Promise<{ body: Readable; headers: Headers }> {
-    return this.http.stream(url);
+  exportLink(url: string, file?: KeyedId): Promise<{ body: Readable; headers: Headers }> {
+    const headers = keyHeader(file);
+    return this.http.stream(url, headers ? { headers } : {});
   }
 }

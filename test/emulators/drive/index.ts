@@ -125,6 +125,29 @@ export class DriveEmulator {
     this.store.remove(id);
   }
 
+  /** Shares one item (and what is below it) with a user, member of its drive or not. */
+  share(id: string, email: string): void {
+    this.store.share(id, email);
+  }
+
+  /** Shares an item by link: returns its resource key (needed by whoever has no direct access). */
+  shareByLink(id: string): string {
+    return this.store.shareByLink(id);
+  }
+
+  /** Downloads turned off for readers (capabilities.canDownload false; 403 cannotDownloadFile). */
+  restrictDownload(id: string): void {
+    this.store.restrictDownload(id);
+  }
+
+  removeMember(driveId: string, email: string): void {
+    this.store.removeMember(driveId, email);
+  }
+
+  deleteSharedDrive(driveId: string): void {
+    this.store.deleteSharedDrive(driveId);
+  }
+
   /** Every change page token issued so far becomes invalid (400 on use). */
   expireChangeTokens(): void {
     this.store.nextSeq += 1;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../src/config.js';
 import type { GoogleCredential, GoogleCredentialStore } from '../../../src/providers/google-drive/credentials.js';
-import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
+import type { ChangesCursor, CrawlCursor, DriveCursor } from '../../../src/providers/google-drive/cursor.js';
 import { createGoogleDriveProvider } from '../../../src/providers/google-drive/provider.js';
 import { SourceMemory } from '../../../src/providers/source-memory.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
@@ -62,6 +62,12 @@ export function driveContext(
   const ctx = memorySourceContext(connectorRow({ type: 'google_drive', config }), { memory });
   credentialRows.set(ctx.connector, options.googleCredential === undefined ? credentialRow(emu) : options.googleCredential);
   return Object.defineProperty(ctx, 'googleCredential', { get: () => credentialRows.get(ctx.connector) ?? null }) as DriveTestContext;
+}
+
+/** The cursor of a scope that is not lost (crawl or changes), for tests that read its logs or frontier. */
+export function walking(cursor: DriveCursor): CrawlCursor | ChangesCursor {
+  if (cursor.phase === 'lost') throw new Error('expected a crawl or changes cursor, got a lost scope');
+  return cursor;
 }
 
 export interface Drained {
