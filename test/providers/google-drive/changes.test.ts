@@ -67,6 +67,21 @@ describe('the change phase', () => {
     expect(deletes(removed.changes)).toEqual([added]);
   });
 
+  it('deletes every file below a trashed folder though only the folder gets a change (bulk trash), listing its trashed children', async () => {
+    const { provider, ctx, cursor, docs, keep } = await syncedTeamFolder();
+    const nested = emu.addFolder(docs, 'Nested');
+    const deep = emu.addFile(nested, 'deep.txt', 'deep', { mimeType: 'text/plain' });
+    const added = await drain(provider, ctx, cursor);
+    expect([...new Set(names(added.changes))]).toEqual(['deep.txt']); // a new folder is walked too: its file may come twice
+    const logMark = emu.store.log.length;
+    emu.trash(docs);
+    expect(emu.store.log.slice(logMark).map((e) => e.fileId)).toEqual([docs]); // no change for keep.txt or deep.txt
+    const next = await drain(provider, ctx, added.cursor);
+    expect(deletes(next.changes).sort()).toEqual([deep, keep].sort());
+    const walk = emu.requestsTo('/drive/v3/files', { q: `'${docs}' in parents` });
+    expect(walk).toHaveLength(1);
+  });
+
   it('deletes a file moved out of scope and reports a file moved in', async () => {
     const { provider, ctx, cursor, team, report, archive, archived } = await syncedTeamFolder();
     emu.move(report, archive);
