@@ -41,6 +41,8 @@ export const FILE_FIELDS =
 
 export const fileListSchema = z.object({
   nextPageToken: z.string().optional(),
+  /** "some search results may be missing … when searching multiple drives with the allDrives corpora" (FileList). */
+  incompleteSearch: z.boolean().optional(),
   files: z.array(driveFileSchema).default([]),
 });
 

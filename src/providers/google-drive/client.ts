@@ -26,6 +26,8 @@ const ALL_DRIVES = { supportsAllDrives: true, includeItemsFromAllDrives: true } 
 export interface FolderListing {
   files: DriveFile[];
   nextPageToken?: string;
+  /** The listing had to use the user corpus: the folder's next pages must too. */
+  corpora?: 'user';
 }
 
 export interface ChangeListing {
@@ -61,6 +63,7 @@ export interface FolderRef {
   folderId: string;
   driveId?: string | undefined;
   resourceKey?: string | undefined;
+  corpora?: 'user' | undefined;
 }
 
 /** A Drive query literal: ids never hold quotes, but a config value might. */
@@ -102,17 +105,39 @@ export class DriveClient {
    * walk must see it: `trashed` is true for items in a trashed folder).
    */
   async listChildren(folder: FolderRef, pageToken?: string, options: { withTrashed?: boolean } = {}): Promise<FolderListing | null> {
+    // A member's drive: its own corpus. Otherwise (My Drive, shared with me, a non-member's folder): allDrives, which
+    // answers for anything the identity can see, unless an earlier page had to narrow it to the user's corpus.
+    const corpus: Record<string, string> = folder.driveId
+      ? { corpora: 'drive', driveId: folder.driveId }
+      : { corpora: folder.corpora ?? 'allDrives' };
+    const listing = await this.listChildrenIn(folder, corpus, pageToken, options);
+    if (!listing?.incompleteSearch) return listing;
+    // Google's advice for an incomplete allDrives search is to narrow the corpus; a page token belongs to its corpus,
+    // so only a folder's first page can switch. A page that may miss files is never handed on: a crawl's sweep would
+    // delete them.
+    const narrowed = pageToken === undefined && corpus.corpora === 'allDrives' ? await this.listChildrenIn(folder, { corpora: 'user' }, undefined, options) : null;
+    if (!narrowed || narrowed.incompleteSearch) {
+      throw new SourceProtocolError(`Google Drive answered an incomplete listing of folder ${folder.folderId}; the page is listed again on the next attempt`);
+    }
+    return { ...narrowed, corpora: 'user' };
+  }
+
+  private async listChildrenIn(
+    folder: FolderRef,
+    corpus: Record<string, string>,
+    pageToken: string | undefined,
+    options: { withTrashed?: boolean },
+  ): Promise<(FolderListing & { incompleteSearch?: boolean }) | null> {
     const headers = keyHeader({ id: folder.folderId, resourceKey: folder.resourceKey });
     try {
       const { data } = await this.http.json(this.url('/files'), {
         query: {
           q: `${quoted(folder.folderId)} in parents${options.withTrashed ? '' : ' and trashed=false'}`,
-          fields: `nextPageToken,files(${FILE_FIELDS})`,
+          fields: `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`,
           pageSize: PAGE_SIZE,
           pageToken,
           ...ALL_DRIVES,
-          // A member's drive: its own corpus. Otherwise (My Drive, shared with me, a non-member's folder): allDrives, which answers for anything the identity can see.
-          ...(folder.driveId ? { corpora: 'drive', driveId: folder.driveId } : { corpora: 'allDrives' }),
+          ...corpus,
         },
         ...(headers ? { headers } : {}),
       });

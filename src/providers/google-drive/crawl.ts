@@ -83,6 +83,6 @@ export async function walkOnePage(
     }
   }
 
-  const current = listing.nextPageToken ? { ...task, pageToken: listing.nextPageToken } : null;
+  const current = listing.nextPageToken ? { ...task, pageToken: listing.nextPageToken, ...(listing.corpora ? { corpora: listing.corpora } : {}) } : null;
   return { changes, state: { pending: [...pending, ...subfolders.reverse()], current } };
 }

@@ -36,6 +36,8 @@ const folderTaskSchema = z.object({
   pageToken: z.string().min(1).optional(),
   /** The folder's resource key, when it is reached by link. */
   resourceKey: z.string().min(1).optional(),
+  /** allDrives answered an incomplete first page: this folder is listed in the user corpus (its page tokens belong to it). */
+  corpora: z.literal('user').optional(),
 });
 
 const foreignTargetSchema = z.object({ id: z.string().min(1), resourceKey: z.string().min(1).optional() });

@@ -154,6 +154,11 @@ export class DriveEmulator {
     this.store.oldestValidToken = this.store.nextSeq;
   }
 
+  /** The next `count` corpora=allDrives listings answer incompleteSearch: true, missing their last file. */
+  set incompleteSearches(count: number) {
+    this.routes.incompleteSearches = count;
+  }
+
   /** Largest page handed out, whatever `pageSize` asks. */
   set maxPageSize(size: number) {
     this.routes.maxPageSize = size;

@@ -76,6 +76,13 @@ export const driveNotFound = (driveId: string): DriveReply => googleError(404, '
 export class DriveRoutes {
   /** Largest page the emulator hands out, whatever pageSize asks (tests force paging with it). */
   maxPageSize = 1000;
+  /**
+   * The next N `corpora=allDrives` listings answer `incompleteSearch: true` and leave out their
+   * last file: "some search results may be missing, since all documents were not searched. This
+   * may occur when searching multiple drives with the allDrives corpora" (FileList,
+   * https://developers.google.com/workspace/drive/api/reference/rest/v3/files/list).
+   */
+  incompleteSearches = 0;
 
   constructor(
     private readonly store: DriveStore,
@@ -148,10 +155,12 @@ export class DriveRoutes {
     const size = this.pageSize(query, 100, 1000);
     const chunk = rest.slice(0, size);
     const last = chunk.at(-1);
+    const incomplete = corpora === 'allDrives' && this.incompleteSearches > 0;
+    if (incomplete) this.incompleteSearches -= 1;
     const body = {
       kind: 'drive#fileList',
-      incompleteSearch: false,
-      files: chunk.map((f) => renderFile(this.store, f, this.baseUrl())),
+      incompleteSearch: incomplete,
+      files: (incomplete ? chunk.slice(0, -1) : chunk).map((f) => renderFile(this.store, f, this.baseUrl())),
       ...(rest.length > size && last ? { nextPageToken: encodePageToken({ listing, after: [last.name, last.id] }) } : {}),
     };
     return masked(body, query.get('fields'), DEFAULT_FIELDS.fileList);

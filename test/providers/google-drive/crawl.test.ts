@@ -117,6 +117,23 @@ describe('the first sync (full enumeration)', () => {
     await expect(provider.listChanges(driveContext(emu, { folder_id: other }), cursor)).rejects.toBeInstanceOf(CursorExpiredError);
   });
 
+  it('never hands on an incomplete allDrives listing: it narrows to the user corpus, for the rest of that folder too', async () => {
+    const root = emu.myDrive();
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) emu.addFile(root, name, name, { mimeType: 'text/plain' });
+    emu.maxPageSize = 2;
+    emu.incompleteSearches = 1;
+    const result = await drain(providerFor(emu), driveContext(emu), null);
+    expect(names(result.changes)).toEqual(['a.txt', 'b.txt', 'c.txt']);
+    expect(emu.requestsTo('/drive/v3/files', { corpora: 'user' })).toHaveLength(2);
+  });
+
+  it('fails the page (to be retried) rather than report an incomplete listing twice over', async () => {
+    emu.addFile(emu.myDrive(), 'a.txt', 'a', { mimeType: 'text/plain' });
+    emu.incompleteSearches = 1;
+    emu.fail({ path: '/drive/v3/files', query: { corpora: 'user' }, reply: { status: 200, body: { files: [], incompleteSearch: true } } });
+    await expect(providerFor(emu).listChanges(driveContext(emu), null)).rejects.toThrow(/incomplete listing/);
+  });
+
   it('turns a listing page token Drive no longer knows into CursorExpiredError', async () => {
     buildTree();
     emu.maxPageSize = 2;
