@@ -42,6 +42,12 @@ function folderGone(session: DriveSession, task: FolderTask, roots: ReadonlySet<
   session.logger.info({ folderId: task.folderId }, 'Google Drive: a folder vanished before it could be listed; skipping it');
 }
 
+/** A delete walk finding nothing may be looking at a folder deleted for good (should Drive answer an empty list rather than 404). */
+async function emptyBecauseGone(session: DriveSession, task: FolderTask, listing: { files: unknown[] }): Promise<boolean> {
+  if (task.mode !== 'delete' || task.pageToken || listing.files.length > 0) return false;
+  return (await session.client.findFile(task.folderId, 'id', task.resourceKey)) === null;
+}
+
 export async function walkOnePage(
   session: DriveSession,
   state: WalkState,
@@ -53,7 +59,7 @@ export async function walkOnePage(
 
   const upsert = task.mode === 'upsert';
   const listing = await session.client.listChildren(task, task.pageToken, { withTrashed: !upsert });
-  if (listing === null) {
+  if (listing === null || (await emptyBecauseGone(session, task, listing))) {
     folderGone(session, task, where.roots, where.scope);
     return { changes: [], state: { pending, current: null } };
   }

@@ -133,6 +133,13 @@ export class DriveRoutes {
     if (corpora === 'drive' && !driveId) return badRequest('The driveId parameter is required with corpora=drive.', 'driveId');
     if (driveId && !isMember(this.store, req.identity, driveId)) return driveNotFound(driveId);
     const keys = resourceKeysOf(req);
+    // `'<id>' in parents` naming a folder that is gone or not visible: 404 File not found, as for files.get
+    // (what Drive answers is for a real tenant to settle; the source also checks an empty delete walk's folder).
+    const parent = /^'((?:[^'\\]|\\.)*)'\s+in\s+parents/.exec(query.get('q') ?? '')?.[1]?.replace(/\\(.)/g, '$1');
+    if (parent !== undefined) {
+      const folder = this.store.files.get(parent);
+      if (!folder || !(this.store.canSee(req.identity, folder) || this.store.canSeeByLink(folder, keys))) return notFound(parent);
+    }
     const inCorpus = (f: StoredFile): boolean => {
       if (corpora === 'drive') return f.driveId === driveId;
       if (f.driveId) return allDrives && (corpora === 'allDrives' || corpora === 'user');

@@ -313,14 +313,17 @@ export class DriveStore {
     this.touch(top);
   }
 
-  /** Deletes for good: the log reports `removed` for the file and its subtree. */
+  /**
+   * Deletes for good, the subtree with it. Permanent deletion is a bulk operation like trashing
+   * ("it might take time for you to notice the changes", delete guide): only the top item's
+   * removal is logged.
+   */
   remove(id: string): void {
-    for (const file of [this.get(id), ...this.descendants(id)]) {
-      const corpus = this.corpusOf(file);
-      const alsoTo = this.sharedViewers(file);
-      this.files.delete(file.id);
-      this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus, leftCorpus: false, alsoTo });
-    }
+    const top = this.get(id);
+    const corpus = this.corpusOf(top);
+    const alsoTo = this.sharedViewers(top);
+    for (const file of [top, ...this.descendants(id)]) this.files.delete(file.id);
+    this.log.push({ seq: this.nextSeq++, type: 'file', fileId: top.id, corpus, leftCorpus: false, alsoTo });
   }
 
   /**

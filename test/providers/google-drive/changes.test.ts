@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CursorExpiredError } from '../../../src/errors.js';
 import type { SourceChange } from '../../../src/providers/types.js';
 import { fault, type DriveEmulator } from '../../emulators/drive/index.js';
-import { deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator, walking } from './harness.js';
+import { deletes, drain, driveContext, names, providerFor, syncOnce, upserts, useDriveEmulator, walking } from './harness.js';
 
 let emu: DriveEmulator;
 useDriveEmulator((e) => (emu = e));
@@ -80,6 +80,27 @@ describe('the change phase', () => {
     expect(deletes(next.changes).sort()).toEqual([deep, keep].sort());
     const walk = emu.requestsTo('/drive/v3/files', { q: `'${docs}' in parents` });
     expect(walk).toHaveLength(1);
+  });
+
+  it('a folder deleted for good (only its own removal logged): its files are deleted by a new enumeration', async () => {
+    const { provider, ctx, cursor, docs, keep, report } = await syncedTeamFolder();
+    emu.remove(docs);
+    const next = await syncOnce(provider, ctx, cursor);
+    // The delete walk cannot list a deleted folder: the scope is enumerated again, and its sweep removes keep.txt.
+    expect(next.restarted).toBe(true);
+    expect(next.swept).toBe(true);
+    expect(upserts(next.changes).map((i) => i.sourceId)).toEqual([report]);
+    expect(upserts(next.changes).map((i) => i.sourceId)).not.toContain(keep);
+  });
+
+  it('the same when the deleted folder lists as empty instead of 404', async () => {
+    const { provider, ctx, cursor, docs, keep } = await syncedTeamFolder();
+    emu.remove(docs);
+    emu.fail({ path: '/drive/v3/files', query: { q: `'${docs}' in parents` }, reply: { status: 200, body: { files: [] } } });
+    const next = await syncOnce(provider, ctx, cursor);
+    expect(next.restarted).toBe(true);
+    expect(next.swept).toBe(true);
+    expect(upserts(next.changes).map((i) => i.sourceId)).not.toContain(keep);
   });
 
   it('deletes a file moved out of scope and reports a file moved in', async () => {
