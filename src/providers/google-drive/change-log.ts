@@ -3,7 +3,7 @@ import type { SourceChange } from '../types.js';
 import type { ChangeLog, ChangesCursor, FolderTask } from './cursor.js';
 import type { DriveChange, DriveFile } from './api.js';
 import { isFolder, isShortcut, mapDriveFile } from './mapping.js';
-import { scopeLost } from './lost-scope.js';
+import { rootLost } from './lost-scope.js';
 import { sharedDrivesOf } from './roots.js';
 import { shortcutKey } from './scope.js';
 import type { DriveSession } from './session.js';
@@ -32,7 +32,7 @@ interface PageContext {
 async function onFolder(page: PageContext, folder: DriveFile): Promise<void> {
   const { session } = page;
   if (page.roots.has(folder.id)) {
-    if (folder.trashed) throw scopeLost(page.scope, 'the folder the connector syncs was trashed');
+    if (folder.trashed) throw rootLost(session, page.scope, 'the folder the connector syncs was trashed');
     return;
   }
   const before = await session.folders.get(folder.id);
@@ -52,7 +52,7 @@ async function onGone(page: PageContext, fileId: string): Promise<SourceChange[]
     const file = await session.client.findFile(fileId);
     if (file && !file.trashed) return onFile(page, file);
   }
-  if (page.roots.has(fileId)) throw scopeLost(page.scope, 'the folder the connector syncs was deleted or is no longer shared with this identity');
+  if (page.roots.has(fileId)) throw rootLost(session, page.scope, 'the folder the connector syncs was deleted or is no longer shared with this identity');
   const folder = await session.folders.get(fileId);
   if (folder) {
     await session.folders.remove([fileId]);
@@ -86,10 +86,7 @@ async function onFile(page: PageContext, file: DriveFile): Promise<SourceChange[
 function onDrive(page: PageContext, change: DriveChange): SourceChange[] {
   const driveId = change.driveId ?? change.fileId;
   if (!change.removed || !driveId || !page.session.corpora.drives.has(driveId)) return [];
-  if (page.session.config.scope.kind === 'all-shared-drives') {
-    throw new CursorExpiredError('a shared drive this connector syncs was deleted or left; enumerating the shared drives again');
-  }
-  throw scopeLost(page.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+  throw rootLost(page.session, page.scope, 'the shared drive the connector syncs was deleted or this identity left it');
 }
 
 export async function applyChange(page: PageContext, change: DriveChange): Promise<SourceChange[]> {
@@ -136,10 +133,7 @@ async function readLog(session: DriveSession, cursor: ChangesCursor, log: Change
     return await session.client.listChanges(log.token, log.driveId);
   } catch (e) {
     if (!isCursorExpired(e) || !log.driveId || (await session.client.findSharedDrive(log.driveId))) throw e;
-    if (session.config.scope.kind === 'all-shared-drives') {
-      throw new CursorExpiredError('a shared drive this connector syncs is gone or was left; enumerating the shared drives again', undefined, { cause: e });
-    }
-    throw scopeLost(cursor.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+    throw rootLost(session, cursor.scope, 'the shared drive the connector syncs was deleted or this identity left it');
   }
 }
 

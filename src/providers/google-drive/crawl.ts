@@ -1,7 +1,7 @@
 import { CursorExpiredError } from '../../errors.js';
 import type { SourceChange } from '../types.js';
 import type { FolderTask } from './cursor.js';
-import { scopeLost } from './lost-scope.js';
+import { rootLost } from './lost-scope.js';
 import { isFolder, isShortcut, mapDriveFile } from './mapping.js';
 import type { DriveSession } from './session.js';
 import { dropShortcut, followShortcut } from './shortcuts.js';
@@ -29,13 +29,7 @@ export const walkDone = (state: WalkState): boolean => state.current === null &&
  * listed. A root gone is the scope gone.
  */
 function folderGone(session: DriveSession, task: FolderTask, roots: ReadonlySet<string>, scope: string): void {
-  if (roots.has(task.folderId)) {
-    // One of all_shared_drives' drives: enumerate the drives there are now. Otherwise the one root is the scope.
-    if (session.config.scope.kind === 'all-shared-drives') {
-      throw new CursorExpiredError('a shared drive this connector syncs can no longer be listed; enumerating the shared drives again');
-    }
-    throw scopeLost(scope, 'the folder or shared drive the connector syncs can no longer be listed');
-  }
+  if (roots.has(task.folderId)) throw rootLost(session, scope, 'the folder or shared drive the connector syncs can no longer be listed');
   if (task.mode === 'delete') {
     throw new CursorExpiredError('a folder that left the scope can no longer be listed to delete its files; enumerating the scope again');
   }

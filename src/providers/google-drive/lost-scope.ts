@@ -25,6 +25,18 @@ export function scopeLost(scope: string, why: string): CursorExpiredError {
   return new CursorExpiredError(`${why}; checking whether the connector's scope is gone`, restartFrom);
 }
 
+/**
+ * A root of the scope answered "gone". For all_shared_drives that is one drive among
+ * several: a new enumeration of the drives there are now (its sweep removes the lost
+ * drive's documents). For a connector scoped to that one root, the scope is lost.
+ */
+export function rootLost(session: DriveSession, scope: string, why: string): CursorExpiredError {
+  if (session.config.scope.kind === 'all-shared-drives') {
+    return new CursorExpiredError(`${why} (one of the shared drives this connector syncs); enumerating the shared drives again`);
+  }
+  return scopeLost(scope, why);
+}
+
 export async function lostScopePage(
   session: DriveSession,
   cursor: LostCursor,
