@@ -90,6 +90,7 @@ export async function listDriveChanges(session: DriveSession, cursor: DriveCurso
   if (cursor.scope !== scope) {
     throw new CursorExpiredError(
       `the connector's Google Drive scope or export formats changed (${cursor.scope} → ${scope}); enumerating the scope again`,
+      'scopeChanged',
     );
   }
   if (cursor.phase === 'lost') return lostScopePage(session, cursor, () => startEnumeration(session, scope));

@@ -31,7 +31,7 @@ export const walkDone = (state: WalkState): boolean => state.current === null &&
 function folderGone(session: DriveSession, task: FolderTask, roots: ReadonlySet<string>, scope: string): void {
   if (roots.has(task.folderId)) throw rootLost(session, scope, 'the folder or shared drive the connector syncs can no longer be listed');
   if (task.mode === 'delete') {
-    throw new CursorExpiredError('a folder that left the scope can no longer be listed to delete its files; enumerating the scope again');
+    throw new CursorExpiredError('a folder that left the scope can no longer be listed to delete its files; enumerating the scope again', 'folderGone');
   }
   session.logger.info({ folderId: task.folderId }, 'Google Drive: a folder vanished before it could be listed; skipping it');
 }

@@ -22,7 +22,7 @@ import type { DriveSession } from './session.js';
 /** Thrown where the root answers 404; the pipeline restarts from the `lost` cursor at once, without clearing the folder tree. */
 export function scopeLost(scope: string, why: string): CursorExpiredError {
   const restartFrom: LostCursor = { v: 1, phase: 'lost', scope, checks: 0 };
-  return new CursorExpiredError(`${why}; checking whether the connector's scope is gone`, restartFrom);
+  return new CursorExpiredError(`${why}; checking whether the connector's scope is gone`, 'scopeGone', { restartFrom });
 }
 
 /**
@@ -32,7 +32,7 @@ export function scopeLost(scope: string, why: string): CursorExpiredError {
  */
 export function rootLost(session: DriveSession, scope: string, why: string): CursorExpiredError {
   if (session.config.scope.kind === 'all-shared-drives') {
-    return new CursorExpiredError(`${why} (one of the shared drives this connector syncs); enumerating the shared drives again`);
+    return new CursorExpiredError(`${why} (one of the shared drives this connector syncs); enumerating the shared drives again`, 'sharedDriveGone');
   }
   return scopeLost(scope, why);
 }
