@@ -46,6 +46,20 @@ describe('a lost scope', () => {
     await expect(after).rejects.toMatchObject({ scope: 'sync', code: 'driveNotFound', message: expect.stringMatching(/were removed from EchoMind/) });
   });
 
+  it('drive_id deleted while its first crawl is pending: the scope is lost, not a sync failing on every retry', async () => {
+    const { sales, deals } = salesDrive();
+    emu.maxPageSize = 1;
+    const provider = providerFor(emu);
+    const ctx = driveContext(emu, { drive_id: sales });
+    let page = await provider.listChanges(ctx, null);
+    while (!walking(page.cursor).pending.some((t) => t.folderId === deals)) page = await provider.listChanges(ctx, page.cursor);
+    emu.deleteSharedDrive(sales);
+    const rest = await syncOnce(provider, ctx, page.cursor);
+    expect(rest.restarted).toBe(true);
+    expect(skips(rest.changes)).toEqual([expect.objectContaining({ sourceId: sales, reason: expect.stringMatching(/drive_id/) })]);
+    expect(rest.cursor).toMatchObject({ phase: 'lost', checks: 1 });
+  });
+
   it('drive_id left and rejoined before the next sync: enumerated again, nothing swept', async () => {
     const { sales, deal, pitch } = salesDrive();
     const provider = providerFor(emu);
