@@ -85,7 +85,6 @@ export type ChangeLog = z.infer<typeof changeLogSchema>;
 export type CrawlCursor = z.infer<typeof crawlCursorSchema>;
 export type ChangesCursor = z.infer<typeof changesCursorSchema>;
 export type LostCursor = z.infer<typeof lostCursorSchema>;
-export type ForeignTarget = z.infer<typeof foreignTargetSchema>;
 export type DriveCursor = z.infer<typeof driveCursorSchema>;
 
 /** The typed cursor, or null when absent or unusable (the pipeline then enumerates everything). */
