@@ -15,6 +15,15 @@ export { DEFAULT_USER, NATIVE } from './store.js';
  * drives), export links, and Google's OAuth token endpoint, on 127.0.0.1 at an
  * ephemeral port. Tests build drives through the methods below, inject faults
  * with `fail`, and read what the source did from `counters` and `requests`.
+ *
+ * Where Drive is hard on a client, so is the emulator (each rule cites its
+ * reference beside it): items shared one by one with non-members of their
+ * shared drive, who get 404 from every drive-scoped call (`share`); a user log
+ * without the changes of member drives; bulk trash, restore and deletion logged
+ * for the top item only; link-shared items refused without their resource key
+ * (`shareByLink`); download restrictions (`restrictDownload`); drives deleted or
+ * left (`deleteSharedDrive`, `removeMember`) as `changeType: drive` entries;
+ * incomplete allDrives searches on demand (`incompleteSearches`).
  */
 
 export interface RecordedRequest {
