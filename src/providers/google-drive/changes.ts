@@ -1,8 +1,8 @@
-import { CursorExpiredError } from '../../errors.js';
+import { CursorExpiredError, isCursorExpired } from '../../errors.js';
 import type { ChangePage, SourceChange } from '../types.js';
 import { checkBeforePass, readChangeLogPage } from './change-log.js';
 import { walkDone, walkOnePage } from './crawl.js';
-import type { ChangeLog, ChangesCursor, CrawlCursor, DriveCursor } from './cursor.js';
+import { parseDriveCursor, type ChangeLog, type ChangesCursor, type CrawlCursor, type DriveCursor } from './cursor.js';
 import { cursorKey } from './config.js';
 import { lostScopePage } from './lost-scope.js';
 import { resolveScopeRoots } from './roots.js';
@@ -93,7 +93,15 @@ export async function listDriveChanges(session: DriveSession, cursor: DriveCurso
       'scopeChanged',
     );
   }
-  if (cursor.phase === 'lost') return lostScopePage(session, cursor, () => startEnumeration(session, scope));
+  const enumerate = () => startEnumeration(session, scope);
+  if (cursor.phase === 'lost') return lostScopePage(session, cursor, enumerate);
   loadCursor(session, cursor);
-  return cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, cursor);
+  try {
+    return await (cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, cursor));
+  } catch (e) {
+    // The scope's root is gone: answered here, in this call, rather than as a restart (nothing is enumerated again).
+    const lost = isCursorExpired(e) ? parseDriveCursor(e.restartFrom) : null;
+    if (lost?.phase !== 'lost') throw e;
+    return lostScopePage(session, lost, enumerate);
+  }
 }

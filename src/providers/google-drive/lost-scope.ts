@@ -19,7 +19,10 @@ import type { DriveSession } from './session.js';
  * The root coming back at any step starts a new enumeration (nothing unchanged is downloaded again).
  */
 
-/** Thrown where the root answers 404; the pipeline restarts from the `lost` cursor at once, without clearing the folder tree. */
+/**
+ * Thrown where the root answers 404. `listDriveChanges` answers it in the same call with the
+ * `lost` page; should it escape, the pipeline restarts from the `lost` cursor it carries.
+ */
 export function scopeLost(scope: string, why: string): CursorExpiredError {
   const restartFrom: LostCursor = { v: 1, phase: 'lost', scope, checks: 0 };
   return new CursorExpiredError(`${why}; checking whether the connector's scope is gone`, 'scopeGone', { restartFrom });
