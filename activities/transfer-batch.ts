@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { findDocuments } from '../src/db/documents.js';
 import { describeError } from '../src/errors.js';
 import { UPLOAD_PART_BYTES } from '../src/storage/object-store.js';
@@ -94,8 +94,11 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
   });
   let next = 0;
   let stopped = false;
+  // Cancelled (Temporal gave this attempt up, say after its heartbeats were lost): no new file; its retry takes them.
+  const cancelled = () => scope.source.signal?.aborted === true;
   const lanes = Array.from({ length: Math.min(deps.filesInFlightPerBatch ?? DEFAULT_FILES_IN_FLIGHT_PER_BATCH, todo.length) }, async () => {
     while (!stopped && next < todo.length) {
+      if (cancelled()) throw new CancelledFailure('the batch was cancelled before all its files were taken');
       const item = todo[next++] as PlannedItem;
       try {
         const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));

@@ -168,7 +168,8 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
   );
   const previousKey = known?.objectKey;
   if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
-  await publish(scope, row.id, key, row.version);
+  // Published by another attempt of this transfer running at the same time: nothing more to send.
+  if (!row.published) await publish(scope, row.id, key, row.version);
   scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
   return { sourceId: item.sourceId, result, bytes: stored.size };
 }

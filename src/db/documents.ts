@@ -93,13 +93,19 @@ export interface StoredVersion {
   inserted: boolean;
   /** The row version this store made: its message id is `doc-<id>-v<version>`. */
   version: number;
+  /** This version was already stored and published by another attempt of the same transfer. */
+  published: boolean;
 }
 
 /**
  * Inserts or updates the rows and allocates each a new version to publish, in
  * one statement, race-free: the unique (connector_id, source_id) index decides
  * insert or update. Every call makes a new version (a restore included), so its
- * publication gets a new message id. `docs` must not repeat a source id.
+ * publication gets a new message id; except that an attempt of the transfer
+ * that stored the same signature last (two attempts running at once, when
+ * Temporal gave up on a worker that was still alive) gets that version back,
+ * so its message id is the same and JetStream drops the repeat.
+ * `docs` must not repeat a source id.
  */
 export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert[]): Promise<Map<string, StoredVersion>> {
   if (docs.length === 0) return new Map();
@@ -108,10 +114,11 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
     (d) =>
       sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${pgText(d.originalUrl)}, ${pgText(d.title)}, ${d.contentType}, ${d.signature}, ${pgText(d.chunkingSession)}, 'pending', null::text, ${now}::timestamptz)`,
   );
+  const sameTransfer = sql`p.transfer_id = excluded.transfer_id and p.signature = excluded.signature`;
   const transfers = docs.map(
     (d) => sql`(${d.sourceId}, ${d.storedBy?.transferId ?? null}::text, ${d.storedBy?.result ?? null}::text, ${d.storedBy?.bytes ?? null}::bigint)`,
   );
-  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number }>`
+  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number; published: boolean }>`
     with transfer (source_id, transfer_id, transfer_result, transfer_bytes) as (values ${sql.join(transfers)}),
     doc as (
       insert into documents (connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, status, status_message, last_update)
@@ -125,12 +132,14 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
     ), pub as (
       insert into connector_sync.published_versions as p (document_id, signature, version, published_at, transfer_id, transfer_result, transfer_bytes)
       select doc.id, doc.signature, 1, null, t.transfer_id, t.transfer_result, t.transfer_bytes from doc join transfer t on t.source_id = doc.source_id
-      on conflict (document_id) do update set signature = excluded.signature, version = p.version + 1, published_at = null,
+      on conflict (document_id) do update set signature = excluded.signature,
+        version = case when ${sameTransfer} then p.version else p.version + 1 end,
+        published_at = case when ${sameTransfer} then p.published_at end,
         transfer_id = excluded.transfer_id, transfer_result = excluded.transfer_result, transfer_bytes = excluded.transfer_bytes
-      returning document_id, version
+      returning document_id, version, published_at is not null as published
     )
-    select doc.source_id, doc.id::text as id, doc.inserted, pub.version from doc join pub on pub.document_id = doc.id`.execute(db);
-  return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version) }]));
+    select doc.source_id, doc.id::text as id, doc.inserted, pub.version, pub.published from doc join pub on pub.document_id = doc.id`.execute(db);
+  return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version), published: r.published }]));
 }
 
 export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<StoredVersion> {

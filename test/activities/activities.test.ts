@@ -415,6 +415,21 @@ describe('a transfer retried after its worker died counts its files as its first
     expect(await analyzed()).toBe(6);
   });
 
+  it('two attempts running at once (Temporal gave up on a live worker) store one version and publish it once', async () => {
+    const items = [item('a.txt')];
+    const input: BatchInput = { connectorId, items, page: 1, transferId: 'page-1' };
+    holding.held = 'id-a.txt';
+    const zombie: Promise<BatchOutcome[]> = new MockActivityEnvironment().run(activities.transferBatch, input);
+    await holding.reached;
+    const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
+    holding.release();
+    expect((await zombie).map((o) => o.result)).toEqual(['new']);
+    expect(retried.map((o) => o.result)).toEqual(['new']);
+    const id = (await known(items[0] as SourceItem))?.id;
+    expect(jetstream.accepted.map((p) => p.msgId)).toEqual([`doc-${id}-v1`]);
+    expect(await analyzed()).toBe(1);
+  });
+
   it('a file stored but not yet published when the worker died is published once and counted once', async () => {
     const it = item('a.txt');
     jetstream.failNext.push(new Error('the worker is gone'));
