@@ -177,11 +177,13 @@ export class SharedRequestBudget implements RequestBudget {
   /** Draws a lease from the shared bucket; returns how long to wait when it was short. */
   private async drawFor(line: BucketLine, head: Waiter): Promise<number> {
     const shape = this.shape(line.bucket);
-    const reserve = head.priority === 'backfill' ? shape.backfillReserve : 0;
     const need = Math.max(0, head.units - this.leased(line));
+    // A bucket holds at least one request's cost, and a backfill's reserve never makes its request ungrantable.
+    const capacity = Math.max(shape.capacity, need);
+    const reserve = head.priority === 'backfill' ? Math.min(shape.backfillReserve, capacity - need) : 0;
     const grant = await this.options.table.draw({
       key: line.bucket.key,
-      capacity: shape.capacity,
+      capacity,
       refillPerMs: shape.refillPerMs,
       need,
       want: Math.max(need, this.leaseUnits),

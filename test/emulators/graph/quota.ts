@@ -20,6 +20,8 @@ export interface GraphQuotaSettings {
   enforce: boolean;
   unitsPerWindow: number;
   windowMs: number;
+  /** Share of the window's units spent from which answers carry RateLimit-* (the page: 80 %). */
+  headersFromShare: number;
   clock: () => number;
 }
 
@@ -31,7 +33,7 @@ export class GraphQuota {
   throttled = 0;
 
   private static defaults(): GraphQuotaSettings {
-    return { enforce: false, unitsPerWindow: 1_200, windowMs: 60_000, clock: () => Date.now() };
+    return { enforce: false, unitsPerWindow: 1_200, windowMs: 60_000, headersFromShare: 0.8, clock: () => Date.now() };
   }
 
   reset(): void {
@@ -54,7 +56,7 @@ export class GraphQuota {
    * answer carries. `graphPath` is the path after `/v1.0`.
    */
   meter(tenant: string, method: string, graphPath: string, url: URL): { refused?: DownloadAnswer; headers: Record<string, string> } {
-    const { enforce, unitsPerWindow, windowMs, clock } = this.settings;
+    const { enforce, unitsPerWindow, windowMs, headersFromShare, clock } = this.settings;
     if (!enforce) return { headers: {} };
     const now = clock();
     const window = Math.floor(now / windowMs);
@@ -69,7 +71,7 @@ export class GraphQuota {
       refused.headers = { 'retry-after': String(resetS) };
       return { refused, headers: {} };
     }
-    if (after < unitsPerWindow * 0.8) return { headers: {} };
+    if (after < unitsPerWindow * headersFromShare) return { headers: {} };
     return { headers: { 'ratelimit-limit': String(unitsPerWindow), 'ratelimit-remaining': String(unitsPerWindow - after), 'ratelimit-reset': String(resetS) } };
   }
 
