@@ -73,8 +73,6 @@ export function sharePointCharges(tenantKey: string, unitsPerMinute: number, win
  * 429 (Drive API "Usage limits"; defaults are its 12,000 queries a minute).
  * https://developers.google.com/workspace/drive/api/guides/limits
  */
-export const DRIVE_DEFAULT_QUERIES_PER_MINUTE = 12_000;
-
 export function driveCharges(
   project: string,
   user: string,

@@ -168,7 +168,8 @@ export class SharedRequestBudget implements RequestBudget {
         if (waitMs > 0) await this.clock.sleep(waitMs);
       }
     } catch (e) {
-      for (const w of line.waiters.splice(0)) w.reject(e);
+      const failure = new Error(`the request budget ${line.bucket.key} shared in PostgreSQL could not be drawn from: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      for (const w of line.waiters.splice(0)) w.reject(failure);
     } finally {
       line.pumping = false;
     }
