@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import type { GrantPriority } from '../src/budget/quotas.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { SourceHttp } from '../src/http/source-http.js';
 import { PermanentSourceError } from '../src/errors.js';
@@ -8,7 +7,7 @@ import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
 import type { ActivityDeps } from './deps.js';
-import { readSyncState } from './sync-state.js';
+import { grantPriority } from './sync-state.js';
 
 function currentContext(): Context | undefined {
   try {
@@ -53,12 +52,6 @@ export function providerFor(deps: ActivityDeps, connector: ConnectorRow): Source
   return provider;
 }
 
-/** A first sync or a whole enumeration under way is a backfill: it waits behind incremental and operator syncs for the tenant's budget. */
-function grantPriority(connector: ConnectorRow): GrantPriority {
-  const saved = readSyncState(connector.state, connector.type);
-  return saved.cursor === null || saved.generation !== undefined ? 'backfill' : 'interactive';
-}
-
 export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow): SourceContext {
   const ctx = currentContext();
   return {
@@ -75,7 +68,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
         budget: deps.sourceMemory.budget,
-        priority: grantPriority(connector),
+        priority: grantPriority(connector.state, connector.type),
         onRetry: heartbeatOnRetry(deps, connector.id),
         onThrottle: (t) => {
           noteThrottleWait(t.delayMs);

@@ -95,11 +95,13 @@ export class SharedRequestBudget implements RequestBudget {
    * bucket granted; otherwise they are taken again (over-charging is safe).
    */
   async take(charges: readonly Charge[], priority: GrantPriority, signal?: AbortSignal): Promise<void> {
+    const [first, ...rest] = charges;
+    if (!first) return;
     for (let round = 0; round < 3; round++) {
-      const startedAt = this.clock.localNow();
-      for (const charge of charges) await this.takeOne(charge, priority, signal);
-      const oldestLease = Math.min(...charges.map((c) => this.shape(c.bucket).leaseMs));
-      if (this.clock.localNow() - startedAt <= oldestLease) return;
+      await this.takeOne(first, priority, signal);
+      const firstTakenAt = this.clock.localNow();
+      for (const charge of rest) await this.takeOne(charge, priority, signal);
+      if (this.clock.localNow() - firstTakenAt <= this.shape(first.bucket).leaseMs) return;
     }
   }
 

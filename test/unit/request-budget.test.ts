@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { grantPriority } from '../../activities/sync-state.js';
 import type { Charge, GrantPriority, RequestBudget } from '../../src/budget/quotas.js';
 import { sharePointResourceUnits, sharePointUnitsPerMinute } from '../../src/budget/quotas.js';
 import { bucketShape } from '../../src/budget/shared-budget.js';
@@ -143,5 +144,13 @@ describe('budget configuration', () => {
   it('names a malformed per-tenant list', () => {
     expect(() => loadConfig({ SHAREPOINT_TENANT_LICENSES: 'contoso-id:60000' })).toThrow(ConfigError);
     expect(() => loadConfig({ SHAREPOINT_TENANT_LICENSES: 'contoso-id:60000' })).toThrow(/SHAREPOINT_TENANT_LICENSES must be tenant-id=number pairs/);
+  });
+});
+
+describe('whose turn first', () => {
+  it('a first sync and a whole enumeration under way are backfills; a sync from a saved cursor is not', () => {
+    expect(grantPriority({}, 'onedrive')).toBe('backfill');
+    expect(grantPriority({ v: 1, type: 'onedrive', cursor: { deltaLink: 'x' }, generation: 'g1' }, 'onedrive')).toBe('backfill');
+    expect(grantPriority({ v: 1, type: 'onedrive', cursor: { deltaLink: 'x' } }, 'onedrive')).toBe('interactive');
   });
 });
