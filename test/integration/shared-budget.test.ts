@@ -6,8 +6,12 @@ import { bucketShape, SharedRequestBudget } from '../../src/budget/shared-budget
 import { SourceQuotas } from '../../src/budget/source-quotas.js';
 import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import { isRetryLater } from '../../src/errors.js';
+import { RequestRateLimiter } from '../../src/http/rate-limit.js';
+import { SourceHttp } from '../../src/http/source-http.js';
+import { TenantPauses } from '../../src/http/tenant-pauses.js';
 import { graphClient, type GraphClient } from '../../src/providers/microsoft-graph/client.js';
 import { SourceMemory } from '../../src/providers/source-memory.js';
+import { DEFAULT_USER, startDriveEmulator } from '../emulators/drive/index.js';
 import { EMULATOR_CLIENT_ID, EMULATOR_TENANT, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { testConfig } from '../support/integration.js';
@@ -204,5 +208,44 @@ describe('fairness inside a tenant budget', () => {
     // No clock movement: the other tenant is granted its whole burst at once.
     await w.take([{ bucket: theirs, units: 2 }], 'interactive');
     expect(clock.sleeping).toBe(0);
+  });
+});
+
+describe('Drive: one user, two workers', () => {
+  it("keeps the user's queries in a minute under the quota on every worker together", async () => {
+    const drive = await startDriveEmulator();
+    try {
+      const clock = new ManualClock();
+      Object.assign(drive.quota.settings, { enforce: true, perUserPerWindow: 20, perProjectPerWindow: 1_000, windowMs: WINDOW_MS, clock: () => clock.now() });
+      const token = drive.identity.issueAccessToken(DEFAULT_USER);
+      const quotas = new SourceQuotas({
+        sharePoint: { defaultLicenses: 0, tenantLicenses: {}, tenantUnitsPerMinute: {} },
+        drive: { queriesPerMinute: 1_000, queriesPerMinutePerUser: 20 },
+        windowMs: WINDOW_MS,
+      });
+      // Both workers call as one Cloud project; each has its own budget object, as a process would.
+      const project = `test-${randomUUID()}`;
+      const workerHttp = () =>
+        new SourceHttp({
+          tenantKey: `google-drive:${DEFAULT_USER}`,
+          pauses: new TenantPauses(),
+          rateLimiter: new RequestRateLimiter(),
+          budget: new SharedRequestBudget({ table, clock }),
+          costs: quotas.drive(project, DEFAULT_USER),
+          auth: { getAccessToken: () => Promise.resolve(token) },
+        });
+      const list = async (http: SourceHttp) => {
+        for (let i = 0; i < 30; i++) await http.json(`${drive.driveBaseUrl}/drive/v3/files`);
+      };
+      const [a, b] = [workerHttp(), workerHttp()];
+      await runOnClock(clock, [() => list(a), () => list(b)]);
+      const perWindow = drive.quota.queriesPerWindow(DEFAULT_USER);
+      expect(drive.quota.refused.size).toBe(0);
+      expect(perWindow.reduce((n, q) => n + q, 0)).toBe(60);
+      expect(perWindow.length).toBeGreaterThanOrEqual(3);
+      for (const queries of perWindow) expect(queries).toBeLessThanOrEqual(20);
+    } finally {
+      await drive.close();
+    }
   });
 });
