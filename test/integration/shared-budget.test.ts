@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BudgetTable } from '../../src/budget/budget-table.js';
 import type { GrantPriority, QuotaBucket } from '../../src/budget/quotas.js';
@@ -38,7 +39,11 @@ afterAll(async () => {
   await graph.close();
   await db.destroy();
 });
-beforeEach(() => graph.reset());
+beforeEach(async () => {
+  graph.reset();
+  // Each test's clock starts at the same instant: buckets left by an earlier run would look refilled in its future.
+  await sql`delete from connector_sync.request_budgets`.execute(db);
+});
 
 const WINDOW_MS = 10_000;
 
