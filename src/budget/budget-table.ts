@@ -34,7 +34,7 @@ export class BudgetTable {
   constructor(private readonly db: Kysely<Database>) {}
 
   async draw(d: BucketDraw): Promise<BucketGrant> {
-    const now = d.nowMs === undefined ? sql`(extract(epoch from clock_timestamp()) * 1000)::float8` : sql`${d.nowMs}::float8`;
+    const now = d.nowMs === undefined ? sql`(extract(epoch from statement_timestamp()) * 1000)::float8` : sql`${d.nowMs}::float8`;
     const need = Math.max(1, Math.ceil(d.need));
     const want = Math.max(need, Math.floor(d.want));
     const firstFree = Math.floor(d.capacity - d.reserve);

@@ -155,6 +155,15 @@ describe('a worker that dies holding a lease', () => {
     expect(afterStop.granted).toBe(19);
   });
 
+  it("on PostgreSQL's own clock (production), grants a burst at once and the next unit after a refill", async () => {
+    const b = bucket(); // 400 a window: a burst of 20, then a unit about every 28 ms
+    const w = new SharedRequestBudget({ table });
+    await w.take([{ bucket: b, units: 20 }], 'interactive');
+    await w.take(one(b), 'interactive');
+    const left = await table.draw({ key: b.key, capacity: 20, refillPerMs: 0, need: 20, want: 20, reserve: 0 });
+    expect(left.granted).toBe(0);
+  });
+
   it('a lease is not spent after it expires: the worker draws again', async () => {
     const clock = new ManualClock();
     const b = bucket();
