@@ -58,6 +58,18 @@ export class BudgetTable {
     return { granted: Number(row?.last_grant ?? 0), left: Number(row?.tokens ?? 0) };
   }
 
+  /**
+   * Puts the bucket `ms` of refill in debt (a negative balance), so no replica is
+   * granted anything from it until that time has passed.
+   */
+  async holdOff(key: string, ms: number, nowMs?: number): Promise<void> {
+    const now = nowMs === undefined ? sql`(extract(epoch from statement_timestamp()) * 1000)::float8` : sql`${nowMs}::float8`;
+    await sql`update connector_sync.request_budgets set
+        tokens = least(least(capacity, tokens + greatest(0, ${now} - refilled_at) * refill_per_ms), -refill_per_ms * ${ms}::float8),
+        refilled_at = greatest(refilled_at, ${now})
+      where bucket = ${key}`.execute(this.db);
+  }
+
   /** Gives back units a worker leased and did not spend (at shutdown). */
   async giveBack(key: string, units: number): Promise<void> {
     if (units <= 0) return;

@@ -90,4 +90,6 @@ export function driveCharges(
 /** Where a request waits for its units: the worker's shared budget (SharedRequestBudget). */
 export interface RequestBudget {
   take(charges: readonly Charge[], priority: GrantPriority, signal?: AbortSignal): Promise<void>;
+  /** The source throttled a request with these charges: every replica holds off those buckets for `ms`. */
+  holdOff?(charges: readonly Charge[], ms: number): Promise<void>;
 }

@@ -105,6 +105,15 @@ export class SharedRequestBudget implements RequestBudget {
     }
   }
 
+  /** After a 429: this worker's leases of those buckets are dropped, and the shared buckets owe `ms` of refill. */
+  async holdOff(charges: readonly Charge[], ms: number): Promise<void> {
+    for (const { bucket } of charges) {
+      const line = this.lines.get(bucket.key);
+      if (line) line.lots = [];
+      await this.options.table.holdOff(bucket.key, ms, this.clock.now());
+    }
+  }
+
   /** Gives back the unspent units of this worker's leases (at shutdown). */
   async close(): Promise<void> {
     const now = this.clock.localNow();

@@ -287,15 +287,19 @@ export class SourceHttp {
 
   /** Every attempt costs its units (SharePoint counts throttled requests too): from the shared budget, or the worker's own per-second one. */
   private async spendBudget(run: Attempts): Promise<void> {
-    const { budget, costs, priority, rateLimiter } = this.opts;
+    const { budget, priority, rateLimiter } = this.opts;
     const rate = run.options.rate ?? [];
     if (!budget) {
       if (rate.length > 0) await rateLimiter.acquire(rate, run.options.signal);
       return;
     }
-    const method = run.options.method ?? 'GET';
-    const charges = [...(costs?.(method, targetUrl(run.url, run.options)) ?? []), ...rate.map(rateCharge)];
+    const charges = this.chargesOf(run);
     if (charges.length > 0) await budget.take(charges, priority ?? 'interactive', run.options.signal);
+  }
+
+  private chargesOf(run: Attempts): Charge[] {
+    const method = run.options.method ?? 'GET';
+    return [...(this.opts.costs?.(method, targetUrl(run.url, run.options)) ?? []), ...(run.options.rate ?? []).map(rateCharge)];
   }
 
   /**
@@ -362,6 +366,9 @@ export class SourceHttp {
     if (verdict.kind === 'throttle' || hinted !== undefined) {
       this.opts.pauses.pause(tenantKey, delayMs);
       this.opts.onThrottle?.({ tenantKey, delayMs, handedOver });
+      // The other replicas hold off too: the budget they share owes the wait.
+      // Best effort: when PostgreSQL cannot be told, this worker's own pause still holds.
+      if (verdict.kind === 'throttle') await this.opts.budget?.holdOff?.(this.chargesOf(run), delayMs).catch(() => undefined);
     }
     if (handedOver) throw verdictError(verdict, failed, `${lastAttempt ? `gave up after ${maxAttempts} attempts: ` : ''}${what}`, delayMs);
     this.opts.onRetry?.({ url: failed.url, status: failed.status, attempt: run.attempt, delayMs, reason: what });

@@ -178,6 +178,30 @@ describe('a worker that dies holding a lease', () => {
   });
 });
 
+describe('a 429 on one worker', () => {
+  it('holds every replica off the bucket for the wait the source named', async () => {
+    const clock = new ManualClock();
+    const b: QuotaBucket = { key: `test-budget:${randomUUID()}`, limit: 400, windowMs: WINDOW_MS };
+    const throttled = new SharedRequestBudget({ table, clock });
+    await throttled.take([{ bucket: b, units: 1 }], 'interactive');
+    const start = clock.now();
+    await throttled.holdOff([{ bucket: b, units: 1 }], 5_000);
+    let grantedAt: number | undefined;
+    const other = new SharedRequestBudget({ table, clock });
+    const granted = other.take([{ bucket: b, units: 1 }], 'interactive').then(() => {
+      grantedAt = clock.now();
+      clock.poke();
+    });
+    while (grantedAt === undefined) {
+      await clock.until(() => clock.sleeping > 0 || grantedAt !== undefined);
+      clock.advanceToNext();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await granted;
+    expect(grantedAt - start).toBeGreaterThanOrEqual(5_000);
+  });
+});
+
 describe('fairness inside a tenant budget', () => {
   it('an incremental sync waiting beside a backfill is granted first', async () => {
     const clock = new ManualClock();

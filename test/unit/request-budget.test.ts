@@ -10,12 +10,18 @@ import { SourceHttp } from '../../src/http/source-http.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
 
 /** A budget that grants at once and remembers what each request was charged. */
-function recordingBudget(): RequestBudget & { taken: Array<{ charges: readonly Charge[]; priority: GrantPriority }> } {
+function recordingBudget(): RequestBudget & { taken: Array<{ charges: readonly Charge[]; priority: GrantPriority }>; heldOff: Array<{ keys: string[]; ms: number }> } {
   const taken: Array<{ charges: readonly Charge[]; priority: GrantPriority }> = [];
+  const heldOff: Array<{ keys: string[]; ms: number }> = [];
   return {
     taken,
+    heldOff,
     take(charges, priority) {
       taken.push({ charges, priority });
+      return Promise.resolve();
+    },
+    holdOff(charges, ms) {
+      heldOff.push({ keys: charges.map((c) => c.bucket.key), ms });
       return Promise.resolve();
     },
   };
@@ -90,6 +96,22 @@ describe('SourceHttp with a shared budget', () => {
       [['sharepoint-ru:graph:t1', 1_200, 1]],
       [['sharepoint-ru:graph:t1', 1_200, 1]],
     ]);
+  });
+
+  it('a 429 makes every replica hold off the buckets it charged for the wait the source named', async () => {
+    const budget = recordingBudget();
+    const http = new SourceHttp({
+      tenantKey,
+      pauses: new TenantPauses(),
+      rateLimiter: new RequestRateLimiter(),
+      budget,
+      costs,
+      maxInlineWaitMs: 5_000,
+      fetchImpl: answers(() => new Response('{}', { status: 429, headers: { 'retry-after': '1' } }), okJson()),
+    });
+    await http.json('https://graph.example/v1.0/drives/d1/items/a');
+    expect(budget.heldOff).toEqual([{ keys: ['sharepoint-ru:graph:t1'], ms: 1_000 }]);
+    expect(budget.taken).toHaveLength(2);
   });
 
   it('draws per-second buckets (Teams) from the shared budget instead of the worker alone', async () => {
