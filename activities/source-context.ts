@@ -7,6 +7,7 @@ import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
 import type { ActivityDeps } from './deps.js';
+import { grantPriority } from './sync-state.js';
 
 function currentContext(): Context | undefined {
   try {
@@ -74,6 +75,8 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         ...deps.http,
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
+        budget: deps.sourceMemory.budget,
+        priority: grantPriority(connector.state, connector.type),
         onRetry: heartbeatOnRetry(deps, connector.id),
         onThrottle: (t) => {
           noteThrottleWait(t.delayMs);

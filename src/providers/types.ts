@@ -78,7 +78,7 @@ export interface SourceContext {
    * retry tuning and progress reporting; the source gives its tenant key (requests
    * that share a throttling budget), its token source and its error classifier.
    */
-  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify' | 'costs'>): SourceHttp;
   /** What the worker's sources remember between activities: tokens, tenant pauses, keys. */
   memory: SourceMemory;
   credentials: CredentialStore;

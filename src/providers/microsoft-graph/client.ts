@@ -15,10 +15,12 @@ export interface GraphClient {
 /** The Graph half of every Graph source's session (OneDrive, Teams): sign-in from the connector config, tenant pause, error rules. */
 export function graphClient(ctx: SourceContext, settings: Config['microsoft']): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
+  // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
+  // A delegated sign-in through "common" does not say its tenant, so it waits alone.
+  const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
   const http = ctx.makeHttp({
-    // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
-    // A delegated sign-in through "common" does not say its tenant, so it waits alone.
-    tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
+    tenantKey,
+    costs: ctx.memory.quotas.sharePoint(tenantKey, identity.tenantId),
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify: classifyGraphError,
   });

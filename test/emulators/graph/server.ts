@@ -4,6 +4,7 @@ import type { Config } from '../../../src/config.js';
 import { type DownloadAnswer, PreauthenticatedDownloads } from './downloads.js';
 import { defaultCode, type EmulatedRequest, type Fault, takeFault } from './faults.js';
 import { IdentityEmulator } from './identity.js';
+import { GraphQuota } from './quota.js';
 import { graphError, GraphRoutes } from './routes.js';
 import { type FileOptions, GraphStore, type ParentRef, type StoredDrive, type StoredItem } from './store.js';
 import { type TeamsLimits, TeamsRoutes } from './teams-routes.js';
@@ -48,6 +49,8 @@ export interface GraphEmulator {
   readonly teams: TeamsStore;
   /** Teams throttling: `enforce` answers 429 over 4 requests/s per team or channel and 20/s on channel messages. */
   readonly teamsLimits: TeamsLimits;
+  /** SharePoint's resource units per app per tenant per minute: `quota.settings.enforce` turns it on (drive routes; per client id). */
+  readonly quota: GraphQuota;
   /** Replies inlined by `$expand=replies` before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies: number;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
@@ -99,6 +102,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
   const downloads = new PreauthenticatedDownloads(baseUrl);
   const routes = new GraphRoutes(() => store, graphBaseUrl, (item) => downloads.mint(item));
   const teamsRoutes = new TeamsRoutes(() => teams, () => store, graphBaseUrl);
+  const quota = new GraphQuota();
 
   function send(res: ServerResponse, record: RecordedRequest, answer: DownloadAnswer, truncate: boolean): void {
     const bytes = answer.raw ?? (answer.body ? Buffer.from(JSON.stringify(answer.body)) : Buffer.alloc(0));
@@ -164,7 +168,8 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     if (method !== 'GET') return send(res, record, graphError(405, 'methodNotAllowed', 'The emulator only reads.'), truncate);
     const graphPath = path.slice('/v1.0'.length);
     if (teamsRoutes.handles(graphPath)) return send(res, record, teamsRoutes.answer(graphPath, url, req.headers), truncate);
-    send(res, record, routes.answer(graphPath, url, grant), truncate);
+    const metered = quota.meter(grant.clientId, method, graphPath, url);
+    send(res, record, metered.refused ?? GraphQuota.stamp(routes.answer(graphPath, url, grant), metered.headers), truncate);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -189,6 +194,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       return teams;
     },
     teamsLimits: teamsRoutes.limits,
+    quota,
     get expandedReplies() {
       return teamsRoutes.expandedReplies;
     },
@@ -212,6 +218,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     reset() {
       ({ store, drive, teams } = freshStore(graphBaseUrl));
       teamsRoutes.reset();
+      quota.reset();
       faults.length = 0;
       requests.length = 0;
       downloads.clear();
