@@ -31,6 +31,8 @@ export interface ErrorVerdict {
   /** Permanent failures: does it stop the item or the whole sync? */
   scope?: 'item' | 'sync';
   retryAfterMs?: number;
+  /** Unauthorized: what to tell the user when a fresh token is refused too (default: reconnect the account). */
+  advice?: string;
 }
 
 export interface FailedResponse {
@@ -39,6 +41,8 @@ export interface FailedResponse {
   /** The body as text, at most 64 KiB. */
   bodyText: string;
   url: string;
+  /** The answer came from where a redirect led (a pre-authenticated download URL), not from the URL we asked. */
+  redirected?: boolean;
 }
 
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
@@ -80,6 +84,8 @@ export interface SourceHttpOptions {
   rateLimiter: RequestRateLimiter;
   /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
   onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
+  /** Sent as `User-Agent` on every request, redirects included (some sources prioritise decorated traffic). */
+  userAgent?: string;
 }
 
 export interface RequestOptions {
@@ -130,8 +136,8 @@ function isNetworkError(e: unknown): boolean {
 }
 
 export class SourceHttp {
-  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
-    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
+  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle' | 'userAgent'>> &
+    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle' | 'userAgent'>;
 
   constructor(options: SourceHttpOptions) {
     this.opts = {
@@ -195,10 +201,11 @@ export class SourceHttp {
       await this.waitForTenant(options.signal);
       if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
       let response: Response;
+      let redirected: boolean;
       const force = forceRefresh;
       forceRefresh = false;
       try {
-        response = await this.fetchOnce(url, options, force, behaviour.followRedirects ?? false);
+        ({ response, redirected } = await this.fetchOnce(url, options, force, behaviour.followRedirects ?? false));
       } catch (e) {
         if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
         if (!isNetworkError(e) || options.signal?.aborted) throw e;
@@ -218,6 +225,7 @@ export class SourceHttp {
         headers: response.headers,
         bodyText: await readCapped(response),
         url: redactUrl(url),
+        ...(redirected ? { redirected } : {}),
       };
       const fallback = defaultVerdict(response.status);
       const custom = this.opts.classify?.(failed);
@@ -234,7 +242,7 @@ export class SourceHttp {
             continue;
           }
           throw new PermanentSourceError(
-            `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
+            `${what}: the source rejected our credentials even after a token refresh; ${verdict.advice ?? 'reconnect the account'}`,
             verdict.code ?? 'unauthorized',
             'sync',
           );
@@ -286,12 +294,18 @@ export class SourceHttp {
     }
   }
 
-  private async fetchOnce(url: string, options: RequestOptions, forceRefresh: boolean, followRedirects: boolean): Promise<Response> {
+  private async fetchOnce(
+    url: string,
+    options: RequestOptions,
+    forceRefresh: boolean,
+    followRedirects: boolean,
+  ): Promise<{ response: Response; redirected: boolean }> {
     const target = new URL(url);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) target.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { ...options.headers };
+    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent } : {};
+    const headers: Record<string, string> = { ...decoration, ...options.headers };
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
     }
@@ -318,9 +332,9 @@ export class SourceHttp {
         const next = new URL(response.headers.get('location') ?? '', target);
         await response.body?.cancel();
         // A pre-authenticated download URL: no bearer token goes with it.
-        response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal });
+        response = await this.opts.fetchImpl(next, { method: 'GET', headers: decoration, redirect: 'manual', signal });
       }
-      return response;
+      return { response, redirected: hops > 0 };
     } finally {
       clearTimeout(timer);
     }

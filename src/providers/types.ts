@@ -68,6 +68,18 @@ export interface FolderTree {
   clear(): Promise<void>;
 }
 
+/**
+ * Every listed item's parent, per listing scope (`connector_sync.source_items`): a deleted folder's
+ * stored descendants are found here, since a source may send the folder's tombstone alone.
+ */
+export interface ItemParents {
+  /** Records live items; answers those among them that were recorded deleted (restored since). */
+  record(scope: string, items: Array<{ itemId: string; parentId: string | null }>): Promise<string[]>;
+  /** Marks the items deleted and forgets everything below them; answers the forgotten descendants. */
+  removeSubtrees(scope: string, itemIds: string[]): Promise<string[]>;
+  clear(scope: string): Promise<void>;
+}
+
 /** Everything a source needs for one call, built fresh per activity from the connector row. */
 export interface SourceContext {
   connector: ConnectorRow;
@@ -78,11 +90,12 @@ export interface SourceContext {
    * retry tuning and progress reporting; the source gives its tenant key (requests
    * that share a throttling budget), its token source and its error classifier.
    */
-  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify' | 'userAgent'>): SourceHttp;
   /** What the worker's sources remember between activities: tokens, tenant pauses, keys. */
   memory: SourceMemory;
   credentials: CredentialStore;
   folders: FolderTree;
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
 }

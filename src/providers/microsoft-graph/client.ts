@@ -3,7 +3,17 @@ import type { SourceHttp } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
 import { graphTokenSource } from './auth.js';
 import { classifyGraphError } from './errors.js';
-import { resolveGraphIdentity } from './identity.js';
+import { isTenantPlaceholder, resolveGraphIdentity } from './identity.js';
+
+/** The connector's version, for the User-Agent (kept equal to package.json's by a test). */
+export const CONNECTOR_VERSION = '0.1.0';
+
+/**
+ * SharePoint's "decorate your traffic" form, `ISV|Company|App/Version`: "Well decorated traffic
+ * will be prioritized over traffic which is not properly decorated"
+ * (https://learn.microsoft.com/en-us/sharepoint/dev/general-development/how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online).
+ */
+export const GRAPH_USER_AGENT = `ISV|EchoMind|echomind-connector/${CONNECTOR_VERSION}`;
 
 /** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
 export interface GraphClient {
@@ -17,10 +27,11 @@ export function graphClient(ctx: SourceContext, settings: Config['microsoft']): 
   const identity = resolveGraphIdentity(ctx.config, settings);
   const http = ctx.makeHttp({
     // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
-    // A delegated sign-in through "common" does not say its tenant, so it waits alone.
-    tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
+    // A delegated sign-in through "organizations" or "common" does not say its tenant, so it waits alone.
+    tenantKey: isTenantPlaceholder(identity.tenantId) ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
-    classify: classifyGraphError,
+    classify: (failed) => classifyGraphError(failed, identity),
+    userAgent: GRAPH_USER_AGENT,
   });
   return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };
 }

@@ -49,6 +49,12 @@ function pageSize(url: URL): number {
 
 export class GraphRoutes {
   private readonly walks = new Map<string, DeltaWalk>();
+  /**
+   * How many more delta requests carrying a token answer 404 although the drive exists: reported on
+   * drives that still exist, with a token (OneDrive/onedrive-api-docs#1476) and on OneDrive for
+   * Business after a folder delete (#288). The drive itself keeps answering.
+   */
+  deltaTokenNotFound = 0;
 
   constructor(
     private readonly store: () => GraphStore,
@@ -101,6 +107,9 @@ export class GraphRoutes {
         return this.children(store, drive, item, url);
       case '/content':
         if (item.kind !== 'file') return graphError(400, 'invalidRequest', 'Only files have content.');
+        // A file the scan flagged is not served: `malwareDetected` in OneDrive's error codes
+        // (https://learn.microsoft.com/en-us/onedrive/developer/rest-api/concepts/errors).
+        if (item.malware) return graphError(403, 'malwareDetected', 'Malicious software was detected in the requested item.');
         return { status: 302, headers: { location: this.mintDownloadUrl(item) } };
       default:
         // Folder-scoped delta works on personal OneDrive only (contract §4 bug 13).
@@ -140,6 +149,10 @@ export class GraphRoutes {
       return next.toString();
     };
     if (raw === 'latest') return { status: 200, body: { value: [], '@odata.deltaLink': link({ s: store.currentSeq }) } };
+    if (raw !== null && this.deltaTokenNotFound > 0) {
+      this.deltaTokenNotFound--;
+      return graphError(404, 'itemNotFound', 'The resource could not be found.');
+    }
 
     let walkId: string;
     let offset = 0;
@@ -149,7 +162,7 @@ export class GraphRoutes {
       const since = token?.s;
       const entries =
         since === undefined
-          ? store.treeOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
+          ? store.deltaOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
           : store.log.filter((e) => e.seq > since && e.driveId === drive.id).map((e) => renderItem(store, e.snapshot, { inDelta: true }));
       walkId = randomBytes(6).toString('hex');
       this.walks.set(walkId, { driveId: drive.id, entries: entries.map((e) => select(e, fields)), upTo: store.currentSeq });

@@ -65,12 +65,14 @@ describe('Microsoft sign-in, app-only', () => {
     expect(emulator.requests.filter((r) => r.status === 401)).toHaveLength(1);
   });
 
-  it('gives up with a sync-level error when Graph keeps refusing fresh tokens', async () => {
+  it('gives up with a sync-level error asking for admin consent when Graph keeps refusing fresh app tokens', async () => {
     const provider = providerFor(emulator);
     emulator.faults.push({ match: /^\/v1\.0\//, status: 401, times: 5 });
     const error: unknown = await provider.listChanges(oneDriveContext(emulator), null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentSourceError);
-    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining('reconnect') });
+    // An app has no account to reconnect: only an administrator's consent gives its token the roles Graph wants.
+    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining('grant admin consent') });
+    expect((error as Error).message).not.toContain('reconnect');
     expect(tokenRequests()).toHaveLength(2); // the first token, and exactly one refresh
   });
 
@@ -176,7 +178,7 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
     const { changes } = await walk(provider, ctx, null);
     expect(upsertNames(changes)).toEqual(['a.txt']);
     expect(ctx.configPatches).toEqual([]);
-    expect(tokenRequests()).toEqual([{ tenant: 'common', grantType: 'refresh_token', clientId: EMULATOR_PUBLIC_CLIENT_ID, error: undefined }]);
+    expect(tokenRequests()).toEqual([{ tenant: 'organizations', grantType: 'refresh_token', clientId: EMULATOR_PUBLIC_CLIENT_ID, error: undefined }]);
   });
 
   it('turns invalid_grant into a sync error asking to reconnect, without retrying or echoing the token', async () => {

@@ -83,10 +83,13 @@ describe('Microsoft sign-in settings', () => {
     });
   });
 
-  it('signs in as the user when the config holds a refresh token', () => {
+  it('signs in as the user when the config holds a refresh token, at the user\'s own organisation rather than the service\'s tenant', () => {
+    const expected = { kind: 'delegated', tenantId: 'organizations', clientId: 'svc-app', clientSecret: 'svc-secret', refreshToken: 'rt' };
+    expect(resolveGraphIdentity({ refresh_token: 'rt' }, settings)).toEqual(expected);
+    expect(resolveGraphIdentity({ refresh_token: 'rt', tenant_id: 'their-tenant' }, settings)).toEqual({ ...expected, tenantId: 'their-tenant' });
     expect(resolveGraphIdentity({ refresh_token: 'rt' }, { ...settings, tenantId: '' })).toEqual({
       kind: 'delegated',
-      tenantId: 'common',
+      tenantId: 'organizations',
       clientId: 'svc-app',
       clientSecret: 'svc-secret',
       refreshToken: 'rt',

@@ -55,7 +55,7 @@ describe('OneDrive full enumeration', () => {
     expect(report).toEqual({
       sourceId: file.id,
       name: 'Report.PDF',
-      signature: `"c:{${file.id}},1"`,
+      signature: `quickXorHash:${emulator.store.quickXorHash(file)}`,
       contentType: 'application/pdf',
       size: 8,
       webUrl: 'https://contoso.example/Shared%20Documents/Report.PDF',
@@ -120,7 +120,7 @@ describe('OneDrive incremental changes', () => {
 
     const deltaBody = page.changes.filter((c) => c.kind === 'upsert' && c.item.sourceId === file.id);
     expect(deltaBody).toHaveLength(1);
-    expect(deltaBody[0]).toMatchObject({ item: { name: 'final.txt', signature: `"c:{${file.id}},2"` } });
+    expect(deltaBody[0]).toMatchObject({ item: { name: 'final.txt', signature: `quickXorHash:${emulator.store.quickXorHash(file)}` } });
   });
 
   it('reports nothing new once caught up, with hasMore false', async () => {

@@ -43,6 +43,17 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   }
 }
 
+/** Whether Graph still has the drive (a 404 on a delta link alone does not prove it gone). */
+export async function driveExists(graph: GraphClient, driveId: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await graph.http.json(`${graph.baseUrl}/drives/${enc(driveId)}`, { query: { $select: 'id' }, signal });
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
 async function resolveFolder(graph: GraphClient, driveId: string, folder: NonNullable<FolderScope>, signal?: AbortSignal) {
   const drive = `${graph.baseUrl}/drives/${enc(driveId)}`;
   const url = folder.kind === 'id' ? `${drive}/items/${enc(folder.id)}` : `${drive}/root:/${folder.path.split('/').map(enc).join('/')}`;
