@@ -98,6 +98,7 @@ export interface SourceItemsTable {
   scope: string;
   item_id: string;
   parent_id: string | null;
+  folder: Generated<boolean>;
   gone: Generated<boolean>;
 }
 

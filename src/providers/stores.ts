@@ -48,7 +48,7 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
     async record(scope, items) {
       if (items.length === 0) return [];
       // One row per id (the last wins): an upsert may not touch a row twice.
-      const latest = new Map(items.map((i) => [i.itemId, i.parentId]));
+      const latest = new Map(items.map((i) => [i.itemId, i]));
       const restored = await db
         .selectFrom(table)
         .select('item_id')
@@ -59,17 +59,29 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
         .execute();
       await db
         .insertInto(table)
-        .values([...latest].map(([itemId, parentId]) => ({ connector_id: connectorId, scope, item_id: itemId, parent_id: parentId, gone: false })))
+        .values([...latest.values()].map((i) => ({ connector_id: connectorId, scope, item_id: i.itemId, parent_id: i.parentId, folder: i.folder, gone: false })))
         .onConflict((oc) =>
-          oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({ parent_id: (eb) => eb.ref('excluded.parent_id'), gone: false }),
+          oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({
+            parent_id: (eb) => eb.ref('excluded.parent_id'),
+            folder: (eb) => eb.ref('excluded.folder'),
+            gone: false,
+          }),
         )
         .execute();
       return restored.map((r) => r.item_id);
     },
     async removeSubtrees(scope, itemIds) {
-      if (itemIds.length === 0) return [];
+      if (itemIds.length === 0) return { below: [], folders: [] };
       const ids = [...new Set(itemIds)];
-      const { rows } = await sql<{ item_id: string }>`
+      const folders = await db
+        .selectFrom(table)
+        .select('item_id')
+        .where('connector_id', '=', connectorId)
+        .where('scope', '=', scope)
+        .where('item_id', 'in', ids)
+        .where('folder', '=', true)
+        .execute();
+      const { rows } = await sql<{ item_id: string; folder: boolean }>`
         WITH RECURSIVE below(item_id) AS (
           SELECT item_id FROM connector_sync.source_items
            WHERE connector_id = ${connectorId} AND scope = ${scope} AND parent_id = ANY(${ids}::text[]) AND NOT gone
@@ -80,13 +92,13 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
         DELETE FROM connector_sync.source_items
          WHERE connector_id = ${connectorId} AND scope = ${scope}
            AND item_id IN (SELECT item_id FROM below) AND item_id <> ALL(${ids}::text[])
-        RETURNING item_id`.execute(db);
+        RETURNING item_id, folder`.execute(db);
       await db
         .insertInto(table)
         .values(ids.map((itemId) => ({ connector_id: connectorId, scope, item_id: itemId, parent_id: null, gone: true })))
         .onConflict((oc) => oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({ gone: true }))
         .execute();
-      return rows.map((r) => r.item_id);
+      return { below: rows.map((r) => ({ itemId: r.item_id, folder: r.folder })), folders: folders.map((r) => r.item_id) };
     },
     async clear(scope) {
       await db.deleteFrom(table).where('connector_id', '=', connectorId).where('scope', '=', scope).execute();

@@ -74,10 +74,19 @@ export interface FolderTree {
  */
 export interface ItemParents {
   /** Records live items; answers those among them that were recorded deleted (restored since). */
-  record(scope: string, items: Array<{ itemId: string; parentId: string | null }>): Promise<string[]>;
-  /** Marks the items deleted and forgets everything below them; answers the forgotten descendants. */
-  removeSubtrees(scope: string, itemIds: string[]): Promise<string[]>;
+  record(scope: string, items: ItemParentRecord[]): Promise<string[]>;
+  /**
+   * Marks the items deleted and forgets everything below them; answers the forgotten descendants,
+   * and which of the items themselves were recorded as folders.
+   */
+  removeSubtrees(scope: string, itemIds: string[]): Promise<{ below: Array<{ itemId: string; folder: boolean }>; folders: string[] }>;
   clear(scope: string): Promise<void>;
+}
+
+export interface ItemParentRecord {
+  itemId: string;
+  parentId: string | null;
+  folder: boolean;
 }
 
 /** Everything a source needs for one call, built fresh per activity from the connector row. */

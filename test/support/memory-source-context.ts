@@ -15,17 +15,17 @@ export interface MemorySourceContext extends SourceContext {
   configPatches: Array<Record<string, unknown>>;
   folderMap: Map<string, { parentId: string | null; inScope: boolean }>;
   /** Per listing scope: item id → its parent, and whether it was deleted. */
-  itemMap: Map<string, Map<string, { parentId: string | null; gone: boolean }>>;
+  itemMap: Map<string, Map<string, { parentId: string | null; folder: boolean; gone: boolean }>>;
 }
 
 /** ItemParents in memory, with the database version's rules (see src/providers/stores.ts). */
 function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents {
-  const of = (scope: string) => itemMap.get(scope) ?? itemMap.set(scope, new Map()).get(scope) ?? new Map<string, { parentId: string | null; gone: boolean }>();
+  const of = (scope: string) => itemMap.get(scope) ?? itemMap.set(scope, new Map()).get(scope) ?? new Map<string, { parentId: string | null; folder: boolean; gone: boolean }>();
   return {
     record(scope, items) {
       const rows = of(scope);
       const restored = new Set(items.filter((i) => rows.get(i.itemId)?.gone === true).map((i) => i.itemId));
-      for (const i of items) rows.set(i.itemId, { parentId: i.parentId, gone: false });
+      for (const i of items) rows.set(i.itemId, { parentId: i.parentId, folder: i.folder, gone: false });
       return Promise.resolve([...restored]);
     },
     removeSubtrees(scope, itemIds) {
@@ -37,9 +37,11 @@ function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents
         frontier = [...rows].filter(([id, row]) => !row.gone && row.parentId !== null && parents.has(row.parentId) && !doomed.has(id) && !below.includes(id)).map(([id]) => id);
         below.push(...frontier);
       }
+      const removed = below.map((id) => ({ itemId: id, folder: rows.get(id)?.folder === true }));
       for (const id of below) rows.delete(id);
-      for (const id of doomed) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, gone: true });
-      return Promise.resolve(below);
+      const folders = [...doomed].filter((id) => rows.get(id)?.folder === true);
+      for (const id of doomed) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, folder: rows.get(id)?.folder === true, gone: true });
+      return Promise.resolve({ below: removed, folders });
     },
     clear(scope) {
       itemMap.delete(scope);

@@ -16,6 +16,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('scope', 'text', (c) => c.notNull())
     .addColumn('item_id', 'text', (c) => c.notNull())
     .addColumn('parent_id', 'text')
+    .addColumn('folder', 'boolean', (c) => c.notNull().defaultTo(sql`false`))
     // A deleted item, kept so that its reappearance (a restore from the recycle bin) is recognised.
     .addColumn('gone', 'boolean', (c) => c.notNull().defaultTo(sql`false`))
     .addPrimaryKeyConstraint('source_items_pk', ['connector_id', 'scope', 'item_id'])

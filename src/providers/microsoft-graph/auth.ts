@@ -5,6 +5,7 @@ import { fingerprint } from '../token-cache.js';
 import type { SourceContext } from '../types.js';
 import { adminConsentAdvice } from './errors.js';
 import type { GraphIdentity } from './identity.js';
+import { GRAPH_USER_AGENT } from './user-agent.js';
 
 /**
  * Access tokens for Microsoft Graph from the identity platform's token endpoint
@@ -71,7 +72,7 @@ function cacheKey(connectorId: number, identity: GraphIdentity): string {
 }
 
 export function graphTokenSource(ctx: SourceContext, identity: GraphIdentity, loginBaseUrl: string): AccessTokenSource {
-  const http = ctx.makeHttp({ tenantKey: `login:${identity.tenantId}`, classify: (failed) => classifyTokenError(failed, identity) });
+  const http = ctx.makeHttp({ tenantKey: `login:${identity.tenantId}`, classify: (failed) => classifyTokenError(failed, identity), userAgent: GRAPH_USER_AGENT });
   const tokenUrl = `${loginBaseUrl}/${encodeURIComponent(identity.tenantId)}/oauth2/v2.0/token`;
   return ctx.memory.tokens.source({
     key: cacheKey(ctx.connector.id, identity),

@@ -4,16 +4,7 @@ import type { SourceContext } from '../types.js';
 import { graphTokenSource } from './auth.js';
 import { classifyGraphError } from './errors.js';
 import { isTenantPlaceholder, resolveGraphIdentity } from './identity.js';
-
-/** The connector's version, for the User-Agent (kept equal to package.json's by a test). */
-export const CONNECTOR_VERSION = '0.1.0';
-
-/**
- * SharePoint's "decorate your traffic" form, `ISV|Company|App/Version`: "Well decorated traffic
- * will be prioritized over traffic which is not properly decorated"
- * (https://learn.microsoft.com/en-us/sharepoint/dev/general-development/how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online).
- */
-export const GRAPH_USER_AGENT = `ISV|EchoMind|echomind-connector/${CONNECTOR_VERSION}`;
+import { GRAPH_USER_AGENT } from './user-agent.js';
 
 /** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
 export interface GraphClient {

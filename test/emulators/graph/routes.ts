@@ -47,6 +47,14 @@ function pageSize(url: URL): number {
   return Number.isInteger(top) && top > 0 ? Math.min(top, 999) : 200;
 }
 
+/** A drive's logged snapshots after `since`, each item once at its last change when the store collapses delta. */
+function sinceLog(store: GraphStore, driveId: string, since: number): Array<Readonly<StoredItem>> {
+  const entries = store.log.filter((e) => e.seq > since && e.driveId === driveId).map((e) => e.snapshot);
+  if (!store.collapseDelta) return entries;
+  const last = new Map(entries.map((snapshot, index) => [snapshot.id, index]));
+  return entries.filter((snapshot, index) => last.get(snapshot.id) === index);
+}
+
 export class GraphRoutes {
   private readonly walks = new Map<string, DeltaWalk>();
   /**
@@ -163,7 +171,7 @@ export class GraphRoutes {
       const entries =
         since === undefined
           ? store.deltaOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
-          : store.log.filter((e) => e.seq > since && e.driveId === drive.id).map((e) => renderItem(store, e.snapshot, { inDelta: true }));
+          : sinceLog(store, drive.id, since).map((snapshot) => renderItem(store, snapshot, { inDelta: true }));
       walkId = randomBytes(6).toString('hex');
       this.walks.set(walkId, { driveId: drive.id, entries: entries.map((e) => select(e, fields)), upTo: store.currentSeq });
     } else {

@@ -72,6 +72,13 @@ export class GraphStore {
    * (https://learn.microsoft.com/en-us/graph/delta-query-overview); the worst plausible order.
    */
   childrenFirst = false;
+  /**
+   * Delta lists each changed item once, where its last change falls, rather than replaying every
+   * change: "the same item can show up anywhere in the @odata.nextLink sequence" (delta overview,
+   * as above). With ancestors logged after the item (see `record`), a new folder then comes after
+   * its first file.
+   */
+  collapseDelta = false;
   private seq = 0;
   private clock = Date.parse('2026-01-05T09:00:00Z');
   defaultDriveId = '';

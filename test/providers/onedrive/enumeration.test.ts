@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { CursorExpiredError } from '../../../src/errors.js';
+import { CONNECTOR_VERSION } from '../../../src/providers/microsoft-graph/user-agent.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
 
@@ -38,6 +40,28 @@ describe('OneDrive full enumeration', () => {
       [true, false, true],
     ]);
     expect(emulator.requestCount(/\/root\/delta$/)).toBe(3);
+  });
+
+  it('skips a file the malware scan flagged, with the reason, instead of failing its download every sync', async () => {
+    const infected = emulator.addFile('/', 'invoice.exe', 'MZ', { malware: true });
+    emulator.addFile('/', 'clean.txt', 'ok');
+    const { changes } = await walk(providerFor(emulator), oneDriveContext(emulator), null);
+
+    expect(upsertNames(changes)).toEqual(['clean.txt']);
+    expect(changes).toContainEqual({ kind: 'skip', sourceId: infected.id, name: 'invoice.exe', reason: expect.stringMatching(/malware/) });
+  });
+
+  it('decorates every request, downloads and sign-in included, with SharePoint\'s ISV|Company|App/Version User-Agent', async () => {
+    emulator.addFile('/', 'a.txt', 'a');
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator);
+    const item = upserts((await walk(provider, ctx, null)).changes)[0];
+    if (!item) throw new Error('a.txt was not listed');
+    (await provider.openContent(ctx, item)).body.resume();
+
+    expect(emulator.requests.map((r) => r.path)).toEqual(expect.arrayContaining([expect.stringMatching(/oauth2/), expect.stringMatching(/^\/download\//)]));
+    for (const request of emulator.requests) expect(request.userAgent).toBe(`ISV|EchoMind|echomind-connector/${CONNECTOR_VERSION}`);
+    expect(CONNECTOR_VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 
   it('asks Graph for root delta with $select and $top, and maps each file', async () => {

@@ -55,7 +55,7 @@ export async function relistStep(session: OneDriveSession, listing: { driveId: s
 
   // What is listed inside the scope has its parent recorded, like a delta page's items (scope.ts).
   if (task.inScope) {
-    await session.items.record(listing.scope, page.value.filter((i) => !i.deleted).map((i) => ({ itemId: i.id, parentId: task.folderId })));
+    await session.items.record(listing.scope, page.value.filter((i) => !i.deleted).map((i) => ({ itemId: i.id, parentId: task.folderId, folder: isContainer(i) })));
   }
 
   const next = page['@odata.nextLink'];

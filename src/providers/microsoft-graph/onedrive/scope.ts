@@ -1,4 +1,4 @@
-import type { FolderTree, SourceChange } from '../../types.js';
+import type { FolderTree, ItemParentRecord, ItemParents, SourceChange } from '../../types.js';
 import type { RelistTask } from './cursor.js';
 import { type DriveItem, isContainer, lastOccurrences } from './api.js';
 import { FolderView } from './folder-view.js';
@@ -32,8 +32,8 @@ export interface DeltaPageView {
 
 /** The parents of this listing's items (ItemParents under the cursor's scope key). */
 export interface ScopedItemParents {
-  record(items: Array<{ itemId: string; parentId: string | null }>): Promise<string[]>;
-  removeSubtrees(itemIds: string[]): Promise<string[]>;
+  record(items: ItemParentRecord[]): Promise<string[]>;
+  removeSubtrees(itemIds: string[]): ReturnType<ItemParents['removeSubtrees']>;
 }
 
 export interface PageLookups {
@@ -71,7 +71,9 @@ export async function changesForDeltaPage(lookups: PageLookups, items: readonly 
   }
 
   // Record where this page's items of the scope are; a folder recorded deleted and now back is listed again.
-  const restored = await lookups.items.record(live.filter((i) => inScope.get(i.id) === true).map((i) => ({ itemId: i.id, parentId: parentOfItem(i) })));
+  const restored = await lookups.items.record(
+    live.filter((i) => inScope.get(i.id) === true).map((i) => ({ itemId: i.id, parentId: parentOfItem(i), folder: isContainer(i) })),
+  );
   const relisting = new Set(relist.map((t) => t.folderId));
   for (const item of live) {
     if (!restored.includes(item.id) || !isContainer(item) || relisting.has(item.id)) continue;
@@ -80,15 +82,15 @@ export async function changesForDeltaPage(lookups: PageLookups, items: readonly 
   }
 
   // Tombstones, and for a folder's, every stored item below it: the folder's may be the only one sent.
-  const below = await lookups.items.removeSubtrees(tombstones.map((i) => i.id));
+  // A tombstone may lack the folder facet: what was recorded as a folder is one.
+  const removed = await lookups.items.removeSubtrees(tombstones.map((i) => i.id));
   for (const item of tombstones) {
     if (folders && (await folders.get(item.id))) folders.remove(item.id);
-    else if (!isContainer(item)) changes.push({ kind: 'delete', sourceId: item.id });
+    else if (!isContainer(item) && !removed.folders.includes(item.id)) changes.push({ kind: 'delete', sourceId: item.id });
   }
-  for (const id of below) {
-    // A stored descendant folder has no document: its delete is a no-op downstream, and its tree entry goes.
-    if (folders && (await folders.get(id))) folders.remove(id);
-    changes.push({ kind: 'delete', sourceId: id });
+  for (const { itemId, folder } of removed.below) {
+    if (!folder) changes.push({ kind: 'delete', sourceId: itemId });
+    else if (folders && (await folders.get(itemId))) folders.remove(itemId);
   }
 
   await folders?.save();
