@@ -35,7 +35,7 @@ describe('OneDrive listing under throttling and faults', () => {
     const error: unknown = await provider.listChanges(ctx, cursor).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PermanentSourceError);
-    expect(error).toMatchObject({ code: 'driveNotFound', scope: 'sync' });
+    expect(error).toMatchObject({ code: 'driveNotFound', scope: 'sync', message: expect.stringContaining('stay indexed until you delete the connector') });
   });
 
   it('waits out a 429 with Retry-After in seconds, then succeeds', async () => {

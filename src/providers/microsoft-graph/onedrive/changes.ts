@@ -5,7 +5,7 @@ import type { GraphClient } from '../client.js';
 import { DRIVE_ITEM_FIELDS, type DriveItem, type DriveItemPage, readDriveItem, readDriveItemPage } from './api.js';
 import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { driveExists, locateSyncRoot } from './drive.js';
+import { driveExists, locateSyncRoot, SCOPE_GONE_ADVICE } from './drive.js';
 import { lacksContentSignature } from './mapping.js';
 import { relistStep } from './relist.js';
 import { changesForDeltaPage, type PageLookups } from './scope.js';
@@ -48,7 +48,9 @@ async function fetchDeltaPage(graph: GraphClient, from: OneDriveCursor, signal?:
       if (await driveExists(graph, from.driveId, signal)) {
         throw new CursorExpiredError('Graph no longer finds the saved delta link although the drive exists: enumerating the drive again', undefined, { cause: e });
       }
-      throw new PermanentSourceError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', 'sync', { cause: e });
+      throw new PermanentSourceError(`the drive no longer exists or is no longer shared with this connector; ${SCOPE_GONE_ADVICE}`, 'driveNotFound', 'sync', {
+        cause: e,
+      });
     }
     throw e;
   }

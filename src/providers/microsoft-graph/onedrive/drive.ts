@@ -18,6 +18,14 @@ export interface SyncRoot {
 
 const enc = encodeURIComponent;
 
+/**
+ * What a user reads when the synced drive or folder is gone. Its documents stay indexed (a 404 may
+ * be a revoked permission or a moved site, and sweeping on it would empty the index over one admin
+ * mistake); the message says how to remove them on purpose.
+ */
+export const SCOPE_GONE_ADVICE =
+  'the documents synced from it stay indexed until you delete the connector in EchoMind or point it at another drive or folder (its next sync then deletes what is no longer in scope)';
+
 /** Where Graph serves the drive, and what to tell the user when it has none there. */
 function driveLocation(target: DriveTarget): { path: string; notFound: string } {
   const names = (key: string) => `connector config "${key}" names no drive Microsoft Graph knows (or one this app may not read)`;
@@ -38,7 +46,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (isNotFound(e)) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
+    if (isNotFound(e)) throw new PermanentSourceError(`${notFound}; ${SCOPE_GONE_ADVICE}`, 'invalidConfig', 'sync', { cause: e });
     throw e;
   }
 }
