@@ -71,8 +71,11 @@ export class GraphRoutes {
   ) {}
 
   /** `path` is the decoded path after `/v1.0`. */
-  answer(path: string, url: URL, grant: AccessGrant): GraphAnswer {
+  answer(rawPath: string, url: URL, grant: AccessGrant): GraphAnswer {
     const store = this.store();
+    const site = this.site(store, rawPath, url);
+    if ('status' in site) return site;
+    const path = site.path;
     const target = /^\/(?:drives\/([^/]+)|users\/([^/]+)\/drive|sites\/([^/]+)\/drive|(me)\/drive)(\/.*)?$/.exec(path);
     if (!target) return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`);
     const [, driveId, userId, siteId, me, rest = ''] = target;
@@ -85,6 +88,35 @@ export class GraphRoutes {
     else drive = store.drives.get(driveId ?? '');
     if (!drive) return graphError(404, userId || siteId ? 'ResourceNotFound' : 'itemNotFound', 'The resource could not be found.');
     return this.onDrive(store, drive, rest, url);
+  }
+
+  /**
+   * A site addressed by path, `/sites/{hostname}:/{server-relative-path}:` (the colon at the end
+   * needed only before more segments; https://learn.microsoft.com/en-us/graph/api/site-getbypath),
+   * rewritten to its composite id; `/sites/{id}` itself, and its document libraries,
+   * `/sites/{id}/drives` (https://learn.microsoft.com/en-us/graph/api/drive-list).
+   */
+  private site(store: GraphStore, path: string, url: URL): { path: string } | GraphAnswer {
+    let resolved = path;
+    const byPath = /^\/sites\/([^/:]+):(\/[^:]*?)(?::(\/.*)?)?$/.exec(path);
+    if (byPath) {
+      const [, host = '', sitePath = '', rest = ''] = byPath;
+      const siteId = store.sitePaths.get(`${host}:${sitePath.replace(/\/+$/, '')}`.toLowerCase());
+      if (!siteId) return graphError(404, 'itemNotFound', 'Requested site could not be found');
+      resolved = `/sites/${siteId}${rest}`;
+    }
+    const ofSite = /^\/sites\/([^/]+)(\/drives)?$/.exec(resolved);
+    if (!ofSite) return { path: resolved };
+    const [, siteId = '', drives] = ofSite;
+    const libraries = store.siteLibraries.get(siteId);
+    if (!libraries) return graphError(404, 'itemNotFound', 'Requested site could not be found');
+    if (!drives) return { status: 200, body: select({ id: siteId, displayName: 'Team site', webUrl: 'https://contoso.example/sites/team' }, url.searchParams.get('$select')) };
+    const value = libraries.flatMap((id) => {
+      const drive = store.drives.get(id);
+      // Every drive a site lists is a document library, whatever else it also is here.
+      return drive ? [select({ id: drive.id, name: drive.name, driveType: 'documentLibrary' }, url.searchParams.get('$select'))] : [];
+    });
+    return { status: 200, body: { value } };
   }
 
   private onDrive(store: GraphStore, drive: StoredDrive, rest: string, url: URL): GraphAnswer {

@@ -25,6 +25,8 @@ export const EMULATOR_PUBLIC_CLIENT_ID = 'emulator-public-app';
 /** The user owning the default drive (`/me/drive` for delegated tokens, `/users/alice/drive`). */
 export const EMULATOR_USER = { id: 'alice', upn: 'alice@contoso.example' };
 export const EMULATOR_SITE_ID = 'contoso.example,site-1,web-1';
+/** The same site in Graph's path form (`host:/server-relative-path:`). */
+export const EMULATOR_SITE_PATH = 'contoso.example:/sites/team:';
 
 export interface RecordedRequest {
   method: string;
@@ -80,7 +82,7 @@ export interface GraphEmulator {
 
 function freshStore(graphBaseUrl: string): { store: GraphStore; drive: StoredDrive; teams: TeamsStore } {
   const store = new GraphStore();
-  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID });
+  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID, sitePath: 'contoso.example:/sites/team' });
   return { store, drive, teams: new TeamsStore(store, graphBaseUrl) };
 }
 

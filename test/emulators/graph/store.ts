@@ -62,7 +62,12 @@ export class GraphStore {
   readonly items = new Map<string, StoredItem>();
   /** User id or user principal name (lower case) → drive id. */
   readonly userDrives = new Map<string, string>();
+  /** Site id → its default library's drive id. */
   readonly siteDrives = new Map<string, string>();
+  /** Site id → every document library's drive id (the default one first). */
+  readonly siteLibraries = new Map<string, string[]>();
+  /** `host:/server/relative/path` (lower case) → site id, for Graph's path form of a site. */
+  readonly sitePaths = new Map<string, string>();
   readonly log: ChangeEntry[] = [];
   /** Whether a change also re-emits the changed item's ancestor folders (personal OneDrive does). */
   emitAncestors = true;
@@ -87,14 +92,30 @@ export class GraphStore {
     return this.seq;
   }
 
-  createDrive(options: { id?: string; driveType?: StoredDrive['driveType']; userIds?: string[]; siteId?: string } = {}): StoredDrive {
+  createDrive(
+    options: { id?: string; driveType?: StoredDrive['driveType']; userIds?: string[]; siteId?: string; sitePath?: string; name?: string } = {},
+  ): StoredDrive {
     const id = options.id ?? `b!emu-drive-${this.drives.size + 1}`;
     const root = this.newItem({ driveId: id, name: 'root', parentId: null, kind: 'root' });
-    const drive: StoredDrive = { id, driveType: options.driveType ?? 'business', name: 'Documents', rootId: root.id };
+    const drive: StoredDrive = { id, driveType: options.driveType ?? 'business', name: options.name ?? 'Documents', rootId: root.id };
     this.drives.set(id, drive);
     for (const user of options.userIds ?? []) this.userDrives.set(user.toLowerCase(), id);
-    if (options.siteId) this.siteDrives.set(options.siteId, id);
+    if (options.siteId) {
+      this.siteDrives.set(options.siteId, id);
+      this.siteLibraries.set(options.siteId, [id, ...(this.siteLibraries.get(options.siteId) ?? [])]);
+    }
+    if (options.siteId && options.sitePath) this.sitePaths.set(options.sitePath.toLowerCase(), options.siteId);
     if (!this.defaultDriveId) this.defaultDriveId = id;
+    return drive;
+  }
+
+  /** Another document library of a site (not its default one). */
+  addLibrary(siteId: string, name: string): StoredDrive {
+    const id = `b!emu-library-${this.drives.size + 1}`;
+    const root = this.newItem({ driveId: id, name: 'root', parentId: null, kind: 'root' });
+    const drive: StoredDrive = { id, driveType: 'documentLibrary', name, rootId: root.id };
+    this.drives.set(id, drive);
+    this.siteLibraries.set(siteId, [...(this.siteLibraries.get(siteId) ?? []), id]);
     return drive;
   }
 

@@ -87,10 +87,10 @@ describe('OneDrive full enumeration', () => {
     expect(notes?.contentType).toBe('text/markdown');
   });
 
-  it('finds the drive through user_principal_name, user_id and site_id', async () => {
+  it('finds the drive through user_principal_name, user_id and site_id with a folder', async () => {
     emulator.addFile('/', 'a.txt', 'a');
     const provider = providerFor(emulator);
-    for (const config of [{ user_principal_name: 'alice@contoso.example' }, { user_id: 'alice' }, { site_id: 'contoso.example,site-1,web-1' }]) {
+    for (const config of [{ user_principal_name: 'alice@contoso.example' }, { user_id: 'alice' }, { site_id: 'contoso.example,site-1,web-1', folder_id: emulator.drive.rootId }]) {
       const { changes, cursor } = await walk(provider, oneDriveContext(emulator, config), null);
       expect(upsertNames(changes)).toEqual(['a.txt']);
       expect(cursor.driveId).toBe(emulator.drive.id);

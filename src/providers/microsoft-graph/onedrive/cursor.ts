@@ -34,8 +34,21 @@ const oneDriveCursor = z.object({
   relist: z.array(relistTask).optional(),
 });
 
+/** Several document libraries of a site, synced one after the other, each with its drive cursor. */
+const siteCursor = z.object({
+  v: z.literal(1),
+  /** The config scope (scopeKey) this cursor belongs to. */
+  scope: z.string().min(1),
+  libraries: z.array(z.object({ driveId: z.string().min(1), name: z.string(), cursor: oneDriveCursor.nullable() })).min(1),
+  /** The library whose pages come next; `libraries.length` once this pass is over. */
+  at: z.number().int().min(0),
+  /** The pass began without a cursor: its pages make a full enumeration of the site. */
+  enumerating: z.boolean(),
+});
+
 export type RelistTask = z.infer<typeof relistTask>;
 export type OneDriveCursor = z.infer<typeof oneDriveCursor>;
+export type SiteCursor = z.infer<typeof siteCursor>;
 
 /** True when `link` points into this Graph deployment and names this drive: a cursor is never sent elsewhere with our token. */
 function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean {
@@ -45,11 +58,23 @@ function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean
   return link.includes(driveId) || link.includes(encodeURIComponent(driveId));
 }
 
+function linksBelong(cursor: OneDriveCursor, graphBaseUrl: string): boolean {
+  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
+  return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId));
+}
+
 /** The typed cursor, or null for anything malformed, foreign or made for another drive: the caller re-enumerates. */
 export function parseOneDriveCursor(raw: unknown, graphBaseUrl: string): OneDriveCursor | null {
   const parsed = oneDriveCursor.safeParse(raw);
   if (!parsed.success) return null;
-  const cursor = parsed.data;
-  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
-  return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId)) ? cursor : null;
+  return linksBelong(parsed.data, graphBaseUrl) ? parsed.data : null;
+}
+
+/** A site's cursor, with the same checks on every library's links; null otherwise. */
+export function parseSiteCursor(raw: unknown, graphBaseUrl: string): SiteCursor | null {
+  const parsed = siteCursor.safeParse(raw);
+  if (!parsed.success) return null;
+  const { libraries, at } = parsed.data;
+  const sound = at <= libraries.length && libraries.every((l) => l.cursor === null || (l.cursor.driveId === l.driveId && linksBelong(l.cursor, graphBaseUrl)));
+  return sound ? parsed.data : null;
 }

@@ -26,6 +26,19 @@ const enc = encodeURIComponent;
 export const SCOPE_GONE_ADVICE =
   'the documents synced from it stay indexed until you delete the connector in EchoMind or point it at another drive or folder (its next sync then deletes what is no longer in scope)';
 
+/**
+ * A site's address: its composite id (`host,siteGuid,webGuid`) as one segment, or its path form
+ * (`contoso.sharepoint.com:/sites/marketing:`, the colon at the end optional), which Graph reads
+ * as `/sites/{hostname}:/{server-relative-path}:` (https://learn.microsoft.com/en-us/graph/api/site-getbypath).
+ */
+export function sitePath(siteId: string): string {
+  const byPath = /^([^:/]+):(\/[^:]*?):?$/.exec(siteId);
+  if (!byPath) return `/sites/${enc(siteId)}`;
+  const [, host = '', path = ''] = byPath;
+  const segments = path.split('/').filter((segment) => segment !== '');
+  return `/sites/${enc(host)}:/${segments.map(enc).join('/')}:`;
+}
+
 /** Where Graph serves the drive, and what to tell the user when it has none there. */
 function driveLocation(target: DriveTarget): { path: string; notFound: string } {
   const names = (key: string) => `connector config "${key}" names no drive Microsoft Graph knows (or one this app may not read)`;
@@ -35,7 +48,8 @@ function driveLocation(target: DriveTarget): { path: string; notFound: string } 
     case 'user':
       return { path: `/users/${enc(target.id)}/drive`, notFound: names('user_id / user_principal_name') };
     case 'site':
-      return { path: `/sites/${enc(target.id)}/drive`, notFound: names('site_id') };
+    case 'site-libraries':
+      return { path: `${sitePath(target.id)}/drive`, notFound: names('site_id') };
     case 'me':
       return { path: '/me/drive', notFound: 'the signed-in Microsoft account has no OneDrive' };
   }
