@@ -38,23 +38,15 @@ function isDeltaLink(url: string): boolean {
 /** Who the connector signs in as: an app-only token lacking permissions needs an administrator, not a new sign-in. */
 export type SignInKind = 'app' | 'delegated';
 
-/** The machine code of a download the redirect target refused (see classifyGraphError). */
-export const DOWNLOAD_REFUSED = 'downloadRefused';
-
 export function adminConsentAdvice(clientId: string): string {
   return `an administrator of the Microsoft tenant must grant admin consent to app ${clientId} (application permission Files.Read.All or Sites.Read.All; ChannelMessage.Read.All for Teams)`;
 }
 
 export function classifyGraphError(failed: FailedResponse, signIn: { kind: SignInKind; clientId: string } = { kind: 'delegated', clientId: '' }): ErrorVerdict | undefined {
   const { code, message } = readGraphError(failed.bodyText);
-  // `/content` redirects to a pre-authenticated URL (SharePoint's download.aspx?tempauth=…) that sometimes
-  // refuses one file with 401 or 403 (msgraph-sdk-dotnet#3057, onedrive-api-docs#1686, #640, #189;
-  // microsoft-graph-docs#2455, #2458). Our Graph token never went there: that file fails, the token is fine.
-  if (failed.redirected && (failed.status === 401 || failed.status === 403)) {
-    return { kind: 'permanent', code: DOWNLOAD_REFUSED, scope: 'item', message: `the download link answered ${failed.status}${code ? ` (${code})` : ''}` };
-  }
-  // A delta link Graph refuses (410 resyncRequired, or 400 for a token it cannot read): start the enumeration again.
-  if (isDeltaLink(failed.url) && (failed.status === 400 || failed.status === 410)) {
+  // The delta token is dead: 410 (resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences),
+  // or 400 on a delta link for a token Graph cannot read. Start the enumeration again.
+  if (failed.status === 410 || (isDeltaLink(failed.url) && failed.status === 400)) {
     return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
   }
   switch (failed.status) {
@@ -70,10 +62,7 @@ export function classifyGraphError(failed: FailedResponse, signIn: { kind: SignI
     case 403:
       return { kind: 'permanent', code: code ?? 'accessDenied', scope: scopeOf(failed.url), message };
     case 404:
-      return { kind: 'not-found', code: code ?? 'itemNotFound', scope: 'item', message };
-    case 410:
-      // resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences: the delta token is dead.
-      return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
+      return { kind: 'not-found', code: code ?? 'itemNotFound', message };
     case 423:
       return { kind: 'retry', code: code ?? 'resourceLocked', message };
     case 429:

@@ -1,7 +1,5 @@
-import { isPermanent, ItemGoneError, PermanentSourceError } from '../../../errors.js';
-import { isNotFound } from '../../../http/source-http.js';
+import { DownloadRefusedError, isDownloadRefused, itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
 import type { ItemContent, SourceItem } from '../../types.js';
-import { DOWNLOAD_REFUSED } from '../errors.js';
 import type { DriveItemRef } from './mapping.js';
 import type { OneDriveSession } from './session.js';
 
@@ -12,8 +10,6 @@ function readRef(item: SourceItem): DriveItemRef {
   }
   return { driveId, itemId };
 }
-
-const refusedByLink = (e: unknown): e is PermanentSourceError => isPermanent(e) && e.code === DOWNLOAD_REFUSED;
 
 /**
  * Streams one file's bytes. Graph answers `/content` with a redirect to a
@@ -26,17 +22,15 @@ export async function openDriveItemContent(session: Pick<OneDriveSession, 'graph
   try {
     return await openOnce(session, item);
   } catch (e) {
-    if (!refusedByLink(e)) throw e;
+    if (!isDownloadRefused(e)) throw e;
   }
   try {
     return await openOnce(session, item);
   } catch (e) {
-    if (!refusedByLink(e)) throw e;
-    throw new PermanentSourceError(
+    if (!isDownloadRefused(e)) throw e;
+    throw new DownloadRefusedError(
       `the download link Microsoft gave for ${item.name} refused it twice (${e.message}); the file is retried on a later sync, the connector's sign-in is fine`,
-      DOWNLOAD_REFUSED,
-      'item',
-      { cause: e },
+      { cause: e, status: e.status, url: e.url },
     );
   }
 }
@@ -53,10 +47,7 @@ async function openOnce({ graph, signal }: Pick<OneDriveSession, 'graph' | 'sign
       size: length !== null && /^\d+$/.test(length) ? Number(length) : undefined,
     };
   } catch (e) {
-    // Deleted since it was listed: this file fails; the next delta page reports its deletion.
-    if (isNotFound(e)) {
-      throw new ItemGoneError(`item ${item.sourceId} no longer exists in the drive`, { cause: e });
-    }
-    throw e;
+    // Deleted since it was listed: the next delta page reports its deletion.
+    throw itemGoneIfNotFound(e, `item ${item.sourceId} no longer exists in the drive`);
   }
 }

@@ -28,7 +28,7 @@ export function createOneDriveProvider(settings: Config['microsoft']): SourcePro
       const session = openOneDriveSession(ctx, settings);
       const wholeSite = session.config.target.kind === 'site-libraries';
       if (cursor && isSiteCursor(cursor) !== wholeSite) {
-        throw new CursorExpiredError('the connector now names another drive, site or set of libraries: enumerating it afresh');
+        throw new CursorExpiredError('the connector now names another drive, site or set of libraries: enumerating it afresh', 'scopeChanged');
       }
       if (wholeSite) return listSiteChanges(session, cursor && isSiteCursor(cursor) ? cursor : null);
       return listDriveChanges(session, cursor && !isSiteCursor(cursor) ? cursor : null);

@@ -1,5 +1,4 @@
-import { CursorExpiredError, isPermanent, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
-import { isNotFound } from '../../../http/source-http.js';
+import { CursorExpiredError, isNotFound, isPermanent, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import { listDriveChanges } from './changes.js';
 import { scopeKey } from './config.js';
@@ -59,7 +58,7 @@ async function nextPass(session: OneDriveSession, siteId: string, named: string[
   const now = new Set(libraries.map((l) => l.driveId));
   const gone = from.libraries.filter((l) => !now.has(l.driveId));
   if (gone.length > 0) {
-    throw new CursorExpiredError(`the site no longer has the library ${gone.map((l) => `"${l.name}"`).join(', ')}: enumerating the site again`);
+    throw new CursorExpiredError(`the site no longer has the library ${gone.map((l) => `"${l.name}"`).join(', ')}: enumerating the site again`, 'libraryGone');
   }
   const known = new Map(from.libraries.map((l) => [l.driveId, l]));
   return { ...from, libraries: libraries.map((l) => ({ ...l, cursor: known.get(l.driveId)?.cursor ?? null })), at: 0, enumerating: false };
@@ -74,7 +73,7 @@ export async function listSiteChanges(session: OneDriveSession, cursor: SiteCurs
   const { target } = session.config;
   if (target.kind !== 'site-libraries') throw new Error('listSiteChanges needs a site-libraries target');
   const scope = scopeKey(session.config);
-  if (cursor && cursor.scope !== scope) throw new CursorExpiredError('the connector now names another site or other libraries: enumerating it afresh');
+  if (cursor && cursor.scope !== scope) throw new CursorExpiredError('the connector now names another site or other libraries: enumerating it afresh', 'scopeChanged');
 
   let from: SiteCursor =
     cursor ?? { v: 1, scope, libraries: (await listLibraries(session, target.id, target.libraries)).map((l) => ({ ...l, cursor: null })), at: 0, enumerating: true };
@@ -91,7 +90,7 @@ export async function listSiteChanges(session: OneDriveSession, cursor: SiteCurs
     page = await listDriveChanges(librarySession(session, library.driveId), library.cursor);
   } catch (e) {
     if (isPermanent(e) && e.code === 'driveNotFound') {
-      throw new CursorExpiredError(`the library "${library.name}" no longer exists: enumerating the site again`, undefined, { cause: e });
+      throw new CursorExpiredError(`the library "${library.name}" no longer exists: enumerating the site again`, 'libraryGone', { cause: e });
     }
     throw e;
   }

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { ItemGoneError, itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
 import type { ItemContent, SourceItem } from '../../types.js';
 import { openDriveItemContent } from '../onedrive/content.js';
 import type { TeamsSession } from './session.js';
@@ -23,9 +22,7 @@ function text(fetch: Record<string, unknown>, key: string, item: SourceItem): st
   return value;
 }
 
-function gone(item: SourceItem, e: unknown): never {
-  throw new ItemGoneError(`${item.name} no longer exists in Teams`, { cause: e });
-}
+const goneMessage = (item: SourceItem): string => `${item.name} no longer exists in Teams`;
 
 async function openThread(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
   const channelId = text(item.fetch, 'channelId', item);
@@ -35,10 +32,10 @@ async function openThread(session: TeamsSession, item: SourceItem): Promise<Item
     const data = await session.json(`${session.channelUrl(channelId)}/messages/${encodeURIComponent(rootId)}`, { channelId, messages: true });
     root = readChatMessage(data, 'GET message');
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
-    throw e;
+    throw itemGoneIfNotFound(e, goneMessage(item));
   }
-  if (root.deletedDateTime) gone(item, undefined);
+  // Deleted since it was listed, and answered as a tombstone (deletedDateTime set) rather than a 404.
+  if (root.deletedDateTime) throw new ItemGoneError(goneMessage(item));
   const heading = {
     teamName: text(item.fetch, 'teamName', item),
     channelName: typeof item.fetch.channelName === 'string' ? item.fetch.channelName : channelId,
@@ -56,8 +53,7 @@ async function openHosted(session: TeamsSession, item: SourceItem): Promise<Item
     const length = headers.get('content-length');
     return { body, contentType: headers.get('content-type') ?? undefined, size: length !== null && /^\d+$/.test(length) ? Number(length) : undefined };
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
-    throw e;
+    throw itemGoneIfNotFound(e, goneMessage(item));
   }
 }
 
