@@ -109,6 +109,17 @@ export class CursorExpiredError extends SourceError {
   }
 }
 
+/**
+ * Not a dead cursor: the periodic full enumeration is due (the safety net for tombstones that
+ * never came and changes a change log missed). The pipeline treats it as an expired cursor,
+ * enumerates everything again and sweeps what it did not see, and says it was scheduled.
+ */
+export class EnumerationDueError extends CursorExpiredError {
+  constructor(message: string, options?: SourceErrorOptions) {
+    super(message, 'enumerationDue', options);
+  }
+}
+
 /** Why a request is to be tried again later: the source asked us to wait, or nothing answered. */
 export type RetryLaterReason = 'throttled' | 'unreachable';
 
@@ -156,6 +167,7 @@ export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemG
 export const isDownloadRefused = (e: unknown): e is DownloadRefusedError => e instanceof DownloadRefusedError;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
+export const isEnumerationDue = (e: unknown): e is EnumerationDueError => e instanceof EnumerationDueError;
 export const isRetryLater = (e: unknown): e is RetryLaterError => e instanceof RetryLaterError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
 export const isUnreachable = (e: unknown): e is SourceUnreachableError => e instanceof SourceUnreachableError;

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowFailedError } from '@temporalio/client';
+import { sql } from 'kysely';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -332,6 +333,30 @@ describe('OneDrive sync end to end', () => {
     const [after] = await documents(connectorId);
     expect(after).toMatchObject({ title: 'final.docx', signature: before?.signature });
     expect(after?.signature).toMatch(/^cTag:/);
+  });
+
+  it('a periodic full enumeration deletes a file whose tombstone never came, downloads nothing unchanged, and says so', async () => {
+    const keep = emulator.addFile('/', 'keep.txt', 'keep');
+    const lost = emulator.addFile('/', 'lost.txt', 'lost');
+    const connectorId = await oneDriveConnector({ full_enumeration_days: 1 });
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const keepDownloads = emulator.downloads(keep.id);
+
+    emulator.store.loseTombstone(lost.id);
+    let row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed'); // delta alone never tells
+
+    // A day later (the saved cursor's last full enumeration moved back two days).
+    await sql`update connectors set state = jsonb_set(state, '{cursor,enumeratedAt}', to_jsonb(${new Date(Date.now() - 2 * 86_400_000).toISOString()}::text)) where id = ${connectorId}`.execute(service.db);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 1 deleted, 1 unchanged, 0 failed, periodic full enumeration');
+    const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([docs.get(keep.id), docs.get(lost.id)]).toEqual(['pending', 'deleted']);
+    expect(emulator.downloads(keep.id)).toBe(keepDownloads);
+    expect(await reader.drain()).toHaveLength(0);
   });
 
   it('a revoked refresh token ends the sync in error telling the user to reconnect, and the rotated token is saved', async () => {

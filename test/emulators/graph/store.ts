@@ -187,6 +187,18 @@ export class GraphStore {
   }
 
   /**
+   * Deletes an item and its subtree with no tombstone at all: "some tombstones never arrive"
+   * (OneDrive/onedrive-api-docs#1927). Only a full enumeration can notice.
+   */
+  loseTombstone(ref: string): void {
+    const item = this.live(ref);
+    for (const d of [item, ...this.descendants(item)]) {
+      d.deleted = true;
+      d.version++;
+    }
+  }
+
+  /**
    * Restores a deleted item from the recycle bin with the subtree deleted along with it. Delta
    * reports the item alone: the reference does not say the children come back with it, so the
    * worst plausible answer is that they do not.

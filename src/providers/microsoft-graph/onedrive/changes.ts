@@ -129,6 +129,8 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
     link,
     caughtUp,
     enumerating: from.enumerating && !caughtUp,
+    // A cursor saved before this was kept starts its period now.
+    enumeratedAt: from.enumerating && caughtUp ? new Date().toISOString() : (from.enumeratedAt ?? new Date().toISOString()),
     ...(relist.length > 0 ? { relist } : {}),
   };
   return {

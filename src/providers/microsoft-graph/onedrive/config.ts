@@ -20,6 +20,9 @@ import { graphSignInKeys } from '../identity.js';
  * `page_size` (optional, 1–999, default 200): items per delta page, i.e. how much work
  * one checkpoint covers.
  *
+ * `full_enumeration_days` (optional, 0–365, default 7; 0: never): how often a sync lists
+ * everything again and sweeps what it did not see, the safety net for lost tombstones.
+ *
  * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are the shared
  * Graph ones (../identity.ts); a refresh token without a drive key means "my drive".
  */
@@ -38,9 +41,12 @@ export interface OneDriveConfig {
   target: DriveTarget;
   folder: FolderScope;
   pageSize: number;
+  /** Days between full enumerations; 0: only when a cursor expires. */
+  fullEnumerationDays: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 200;
+export const DEFAULT_FULL_ENUMERATION_DAYS = 7;
 
 const TARGET_KEYS = ['drive_id', 'user_id', 'user_principal_name', 'site_id'] as const;
 
@@ -67,6 +73,7 @@ const oneDriveConfigSchema = z
     folder_path: folderPath,
     page_size: optionalWholeNumber(1, 999),
     libraries: libraryNames,
+    full_enumeration_days: optionalWholeNumber(0, 365),
     ...graphSignInKeys,
   })
   .superRefine((config, issues) => {
@@ -90,7 +97,14 @@ const oneDriveConfigSchema = z
       issues.addIssue({ code: 'custom', path: ['libraries'], message: 'cannot be combined with a folder key: a folder lies in one library (name it with "drive_id")' });
     }
   })
-  .transform((config): OneDriveConfig => ({ target: targetOf(config), folder: folderOf(config), pageSize: config.page_size ?? DEFAULT_PAGE_SIZE }));
+  .transform(
+    (config): OneDriveConfig => ({
+      target: targetOf(config),
+      folder: folderOf(config),
+      pageSize: config.page_size ?? DEFAULT_PAGE_SIZE,
+      fullEnumerationDays: config.full_enumeration_days ?? DEFAULT_FULL_ENUMERATION_DAYS,
+    }),
+  );
 
 function targetOf(config: Partial<Record<(typeof TARGET_KEYS)[number] | 'folder_id' | 'folder_path', string>> & { libraries?: string[] }): DriveTarget {
   if (config.drive_id !== undefined) return { kind: 'drive', id: config.drive_id };

@@ -26,6 +26,8 @@ const oneDriveCursor = z.object({
   caughtUp: z.boolean(),
   /** The walk began without a token, so its pages make a full enumeration until the deltaLink arrives. */
   enumerating: z.boolean(),
+  /** When the last full enumeration completed (ISO time); the periodic one is due from it. */
+  enumeratedAt: z.iso.datetime().optional(),
   /**
    * Folders that crossed the scope boundary and whose subtree must be listed
    * (delta does not re-emit the children of a moved folder). Served before the
@@ -44,6 +46,8 @@ const siteCursor = z.object({
   at: z.number().int().min(0),
   /** The pass began without a cursor: its pages make a full enumeration of the site. */
   enumerating: z.boolean(),
+  /** When the last full enumeration of the site completed (ISO time). */
+  enumeratedAt: z.iso.datetime().optional(),
 });
 
 export type RelistTask = z.infer<typeof relistTask>;

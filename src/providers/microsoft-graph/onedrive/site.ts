@@ -99,7 +99,13 @@ export async function listSiteChanges(session: OneDriveSession, cursor: SiteCurs
   const passDone = at >= libraries.length;
   return {
     changes: page.changes,
-    cursor: { ...from, libraries, at, enumerating: from.enumerating && !passDone },
+    cursor: {
+      ...from,
+      libraries,
+      at,
+      enumerating: from.enumerating && !passDone,
+      enumeratedAt: from.enumerating && passDone ? new Date().toISOString() : (from.enumeratedAt ?? new Date().toISOString()),
+    },
     hasMore: !passDone,
     fullEnumeration: from.enumerating,
     enumerationComplete: from.enumerating && passDone,
