@@ -49,14 +49,18 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
       if (items.length === 0) return [];
       // One row per id (the last wins): an upsert may not touch a row twice.
       const latest = new Map(items.map((i) => [i.itemId, i]));
-      const restored = await db
-        .selectFrom(table)
-        .select('item_id')
-        .where('connector_id', '=', connectorId)
-        .where('scope', '=', scope)
-        .where('item_id', 'in', [...latest.keys()])
-        .where('gone', '=', true)
-        .execute();
+      const folderIds = [...latest.values()].filter((i) => i.folder).map((i) => i.itemId);
+      const restored =
+        folderIds.length === 0
+          ? []
+          : await db
+              .selectFrom(table)
+              .select('item_id')
+              .where('connector_id', '=', connectorId)
+              .where('scope', '=', scope)
+              .where('item_id', 'in', folderIds)
+              .where('gone', '=', true)
+              .execute();
       await db
         .insertInto(table)
         .values([...latest.values()].map((i) => ({ connector_id: connectorId, scope, item_id: i.itemId, parent_id: i.parentId, folder: i.folder, gone: false })))
@@ -64,7 +68,9 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
           oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({
             parent_id: (eb) => eb.ref('excluded.parent_id'),
             folder: (eb) => eb.ref('excluded.folder'),
-            gone: false,
+            // A deleted folder seen again stays marked until its relisting starts (revive), so that
+            // a page listed again after a failure finds it restored again.
+            gone: sql<boolean>`excluded.folder AND connector_sync.source_items.gone`,
           }),
         )
         .execute();
@@ -84,12 +90,12 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
       const { rows } = await sql<{ item_id: string; folder: boolean }>`
         WITH RECURSIVE below(item_id) AS (
           SELECT item_id FROM connector_sync.source_items
-           WHERE connector_id = ${connectorId} AND scope = ${scope} AND parent_id = ANY(${ids}::text[]) AND NOT gone
+           WHERE connector_id = ${connectorId} AND scope = ${scope} AND parent_id = ANY(${ids}::text[])
           UNION
           SELECT s.item_id FROM connector_sync.source_items s JOIN below b ON s.parent_id = b.item_id
-           WHERE s.connector_id = ${connectorId} AND s.scope = ${scope} AND NOT s.gone
+           WHERE s.connector_id = ${connectorId} AND s.scope = ${scope}
         )
-        DELETE FROM connector_sync.source_items
+        UPDATE connector_sync.source_items SET gone = true
          WHERE connector_id = ${connectorId} AND scope = ${scope}
            AND item_id IN (SELECT item_id FROM below) AND item_id <> ALL(${ids}::text[])
         RETURNING item_id, folder`.execute(db);
@@ -99,6 +105,10 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
         .onConflict((oc) => oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({ gone: true }))
         .execute();
       return { below: rows.map((r) => ({ itemId: r.item_id, folder: r.folder })), folders: folders.map((r) => r.item_id) };
+    },
+    async revive(scope, folderIds) {
+      if (folderIds.length === 0) return;
+      await db.updateTable(table).set({ gone: false }).where('connector_id', '=', connectorId).where('scope', '=', scope).where('item_id', 'in', folderIds).execute();
     },
     async clear(scope) {
       await db.deleteFrom(table).where('connector_id', '=', connectorId).where('scope', '=', scope).execute();

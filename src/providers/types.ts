@@ -73,13 +73,18 @@ export interface FolderTree {
  * stored descendants are found here, since a source may send the folder's tombstone alone.
  */
 export interface ItemParents {
-  /** Records live items; answers those among them that were recorded deleted (restored since). */
+  /**
+   * Records live items; answers the folders among them recorded deleted (restored since). Such a
+   * folder stays marked until `revive`, so a page listed again answers the same.
+   */
   record(scope: string, items: ItemParentRecord[]): Promise<string[]>;
   /**
-   * Marks the items deleted and forgets everything below them; answers the forgotten descendants,
-   * and which of the items themselves were recorded as folders.
+   * Marks the items and everything below them deleted; answers the items below, and which of the
+   * items themselves were recorded as folders. Listed again, a page gets the same answer.
    */
   removeSubtrees(scope: string, itemIds: string[]): Promise<{ below: Array<{ itemId: string; folder: boolean }>; folders: string[] }>;
+  /** The folders' restore has been acted on (their relisting began). */
+  revive(scope: string, folderIds: string[]): Promise<void>;
   clear(scope: string): Promise<void>;
 }
 

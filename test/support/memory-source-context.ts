@@ -24,8 +24,8 @@ function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents
   return {
     record(scope, items) {
       const rows = of(scope);
-      const restored = new Set(items.filter((i) => rows.get(i.itemId)?.gone === true).map((i) => i.itemId));
-      for (const i of items) rows.set(i.itemId, { parentId: i.parentId, folder: i.folder, gone: false });
+      const restored = new Set(items.filter((i) => i.folder && rows.get(i.itemId)?.gone === true).map((i) => i.itemId));
+      for (const i of items) rows.set(i.itemId, { parentId: i.parentId, folder: i.folder, gone: restored.has(i.itemId) });
       return Promise.resolve([...restored]);
     },
     removeSubtrees(scope, itemIds) {
@@ -34,14 +34,22 @@ function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents
       const below: string[] = [];
       for (let frontier = [...doomed]; frontier.length > 0; ) {
         const parents = new Set(frontier);
-        frontier = [...rows].filter(([id, row]) => !row.gone && row.parentId !== null && parents.has(row.parentId) && !doomed.has(id) && !below.includes(id)).map(([id]) => id);
+        frontier = [...rows].filter(([id, row]) => row.parentId !== null && parents.has(row.parentId) && !doomed.has(id) && !below.includes(id)).map(([id]) => id);
         below.push(...frontier);
       }
       const removed = below.map((id) => ({ itemId: id, folder: rows.get(id)?.folder === true }));
-      for (const id of below) rows.delete(id);
+      for (const id of below) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, folder: rows.get(id)?.folder === true, gone: true });
       const folders = [...doomed].filter((id) => rows.get(id)?.folder === true);
       for (const id of doomed) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, folder: rows.get(id)?.folder === true, gone: true });
       return Promise.resolve({ below: removed, folders });
+    },
+    revive(scope, folderIds) {
+      const rows = of(scope);
+      for (const id of folderIds) {
+        const row = rows.get(id);
+        if (row) rows.set(id, { ...row, gone: false });
+      }
+      return Promise.resolve();
     },
     clear(scope) {
       itemMap.delete(scope);

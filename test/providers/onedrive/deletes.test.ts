@@ -77,6 +77,25 @@ describe('OneDrive deletes', () => {
     expect(deletes(third.changes)).toEqual([]);
   });
 
+  it('answers the same when a page is listed again after a failure: the same deletes, the same restored folder', async () => {
+    const { drafts, files } = seedTeamTree();
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator);
+    const { cursor } = await walk(provider, ctx, null);
+
+    emulator.delete(drafts.id);
+    const firstTry = await provider.listChanges(ctx, cursor);
+    const retry = await provider.listChanges(ctx, cursor); // the pipeline failed before saving the first answer
+    expect(deletes(retry.changes).sort()).toEqual(deletes(firstTry.changes).sort());
+    expect(deletes(retry.changes)).toEqual(expect.arrayContaining([files.draft.id, files.old.id]));
+
+    emulator.restore(drafts.id);
+    const restoredOnce = await provider.listChanges(ctx, retry.cursor);
+    const restoredAgain = await provider.listChanges(ctx, retry.cursor);
+    expect(restoredAgain.cursor.relist?.map((t) => t.folderId)).toEqual([drafts.id]);
+    expect(restoredAgain.cursor.relist).toEqual(restoredOnce.cursor.relist);
+  });
+
   it('places a file whose folder comes on a later page by asking Graph, instead of calling it deleted', async () => {
     emulator.store.collapseDelta = true;
     emulator.addFolder('/', 'Projects');

@@ -25,7 +25,10 @@ export async function relistStep(session: OneDriveSession, listing: { driveId: s
   const { graph } = session;
   const [task, ...rest] = queue;
   if (!task) return { changes: [], remaining: [] };
-  if (task.link === undefined) await session.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
+  if (task.link === undefined) {
+    await session.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
+    await session.items.revive(listing.scope, [task.folderId]);
+  }
 
   const url =
     task.link ??
