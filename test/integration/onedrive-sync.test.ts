@@ -9,7 +9,7 @@ import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress, SyncResult } from '../../workflows/definitions.js';
-import { EMULATOR_CLIENT_ID, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
+import { EMULATOR_CLIENT_ID, EMULATOR_SITE_ID, EMULATOR_SITE_PATH, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import {
   createConnector,
   createUser,
@@ -357,6 +357,24 @@ describe('OneDrive sync end to end', () => {
     expect([docs.get(keep.id), docs.get(lost.id)]).toEqual(['pending', 'deleted']);
     expect(emulator.downloads(keep.id)).toBe(keepDownloads);
     expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('site_id in its path form stores the files of every document library of the site; a malware-flagged file is skipped with its reason', async () => {
+    emulator.addFile('/', 'policy.txt', 'default library');
+    emulator.addFile('/', 'invoice.exe.txt', 'flagged', { malware: true });
+    const contracts = emulator.store.addLibrary(EMULATOR_SITE_ID, 'Contracts');
+    emulator.store.addFile(contracts.rootId, 'contract.txt', 'second library');
+    const connectorId = await oneDriveConnector({ drive_id: undefined, site_id: EMULATOR_SITE_PATH });
+
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped (1 Microsoft flagged this file as malware and will not serve its bytes), 0 failed');
+    const docs = await documents(connectorId);
+    expect(docs.map((d) => d.title).sort()).toEqual(['contract.txt', 'policy.txt']);
+    const contract = docs.find((d) => d.title === 'contract.txt');
+    expect((await service.store.read(contract?.url ?? '')).toString()).toBe('second library');
+    expect(await reader.drain()).toHaveLength(2);
   });
 
   it('a revoked refresh token ends the sync in error telling the user to reconnect, and the rotated token is saved', async () => {
