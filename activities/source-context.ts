@@ -21,9 +21,17 @@ export function heartbeat(details: Record<string, unknown>): void {
   currentContext()?.heartbeat(details);
 }
 
-/** Heartbeats every `everyMs` while `work` runs, for steps with no natural progress points. */
-export async function withHeartbeats<T>(details: Record<string, unknown>, work: () => Promise<T>, everyMs = 10_000): Promise<T> {
-  const timer = setInterval(() => heartbeat(details), everyMs);
+/**
+ * Heartbeats every `everyMs` while `work` runs, whatever it is waiting for
+ * (details as given, or as the function reads them at each beat).
+ */
+export async function withHeartbeats<T>(
+  details: Record<string, unknown> | (() => Record<string, unknown>),
+  work: () => Promise<T>,
+  everyMs = 10_000,
+): Promise<T> {
+  const ctx = currentContext();
+  const timer = setInterval(() => ctx?.heartbeat(typeof details === 'function' ? details() : details), everyMs);
   try {
     return await work();
   } finally {

@@ -283,11 +283,28 @@ export const DEFAULT_TRANSFER_TUNING: TransferTuning = {
   inFlight: 2,
 };
 
-/** One batch of small files of a page. */
-export interface BatchInput {
+/**
+ * Names one planned transfer step (a page's files, or a round of failed-file
+ * retries): the same through every retry of its activities, and for a file a
+ * batch hands back to transferFile. Stored with each version it makes, so a
+ * retry reports that file as its earlier attempt did (new or updated), not as
+ * unchanged. Absent (a workflow started by an older version): a retry counts
+ * work an earlier attempt published as unchanged.
+ */
+interface PlannedTransfer {
   connectorId: number;
-  items: PlannedItem[];
   chunkingSession?: string;
+  transferId?: string;
+}
+
+/** One file alone. */
+export interface TransferInput extends PlannedTransfer {
+  item: PlannedItem;
+}
+
+/** One batch of small files of a page. */
+export interface BatchInput extends PlannedTransfer {
+  items: PlannedItem[];
   /** The page's number in this sync, for the activity summary and logs. */
   page: number;
 }

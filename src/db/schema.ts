@@ -108,6 +108,10 @@ export interface PublishedVersionsTable {
   signature: string;
   version: Generated<number>;
   published_at: Date | null;
+  /** The planned transfer that stored this version, and what it counted it as (new or updated) and its bytes. */
+  transfer_id: string | null;
+  transfer_result: string | null;
+  transfer_bytes: ColumnType<string | null, number | null, number | null>;
 }
 
 /** A file that failed for good in some sync, until it is stored or gone at the source. */
