@@ -1,10 +1,9 @@
 import type { Config } from '../../../config.js';
+import { CursorExpiredError, EnumerationDueError } from '../../../errors.js';
 import type { SourceProvider } from '../../types.js';
 import { resolveGraphIdentity } from '../identity.js';
-import { CursorExpiredError, EnumerationDueError } from '../../../errors.js';
-import type { OneDriveConfig } from './config.js';
 import { listDriveChanges } from './changes.js';
-import { parseOneDriveConfig } from './config.js';
+import { type OneDriveConfig, parseOneDriveConfig } from './config.js';
 import { openDriveItemContent } from './content.js';
 import { type OneDriveCursor, parseOneDriveCursor, parseSiteCursor, type SiteCursor } from './cursor.js';
 import { openOneDriveSession } from './session.js';
