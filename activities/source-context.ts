@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { SourceHttp } from '../src/http/source-http.js';
 import { PermanentSourceError } from '../src/errors.js';
-import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
+import { databaseCredentialStore, databaseFolderTree, databaseItemParents } from '../src/providers/stores.js';
 import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
@@ -68,6 +68,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
     memory: deps.sourceMemory,
     credentials: databaseCredentialStore(deps.db, connector.id),
     folders: databaseFolderTree(deps.db, connector.id),
+    items: databaseItemParents(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
     makeHttp: (options) =>

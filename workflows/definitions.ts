@@ -88,6 +88,8 @@ export interface SyncTotals {
   pages: number;
   bytes: number;
   resyncs: number;
+  /** Periodic full enumerations started in this sync (the source said one was due). */
+  scheduledEnumerations?: number;
 }
 
 export interface FailedItem {
@@ -197,6 +199,7 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
   }
   parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
+  if (t.scheduledEnumerations) parts.push('periodic full enumeration');
   return parts.join(', ');
 }
 
@@ -244,6 +247,8 @@ export interface ListedPage {
   /** Set on the last page of a full enumeration: sweep what this generation did not see. */
   sweepGeneration?: string;
   resynced: boolean;
+  /** This page starts a periodic full enumeration (not an expired cursor). */
+  scheduledEnumeration?: boolean;
 }
 
 export interface TransferOutcome {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CursorExpiredError,
+  DownloadRefusedError,
   NotFoundError,
   PermanentSourceError,
   SourceError,
@@ -45,6 +46,8 @@ export interface ErrorVerdict {
   /** Permanent failures: does it stop the item or the whole sync? */
   scope?: 'item' | 'sync';
   retryAfterMs?: number;
+  /** Unauthorized: what to tell the user when a fresh token is refused too (default: reconnect the account). */
+  advice?: string;
 }
 
 export interface FailedResponse {
@@ -53,6 +56,8 @@ export interface FailedResponse {
   /** The body as text, at most 64 KiB. */
   bodyText: string;
   url: string;
+  /** The answer came from where a redirect led (a pre-authenticated download URL), not from the URL we asked. */
+  redirected?: boolean;
 }
 
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
@@ -89,6 +94,8 @@ export interface SourceHttpOptions {
   priority?: GrantPriority | undefined;
   /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
   onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
+  /** Sent as `User-Agent` on every request, redirects included (some sources prioritise decorated traffic). */
+  userAgent?: string;
 }
 
 export interface RequestOptions {
@@ -147,7 +154,7 @@ function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: strin
   switch (verdict.kind) {
     case 'unauthorized':
       return new UnauthorizedError(
-        `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
+        `${what}: the source rejected our credentials even after a token refresh; ${verdict.advice ?? 'reconnect the account'}`,
         verdict.code ?? 'unauthorized',
         detail,
       );
@@ -192,7 +199,7 @@ interface Attempts {
   lastNetworkError?: Error | undefined;
 }
 
-type OptionalParts = 'auth' | 'classify' | 'onRetry' | 'onThrottle' | 'budget' | 'costs' | 'priority';
+type OptionalParts = 'auth' | 'classify' | 'onRetry' | 'onThrottle' | 'budget' | 'costs' | 'priority' | 'userAgent';
 
 /** A per-second bucket a source names (Teams) as a charge on the shared budget. */
 function rateCharge(rate: RateBucket): Charge {
@@ -272,16 +279,17 @@ export class SourceHttp {
     await this.spendBudget(run);
     const force = run.forceRefresh;
     run.forceRefresh = false;
-    let response: Response;
+    let answer: { response: Response; redirected: boolean };
     try {
-      response = await this.fetchOnce(run.url, options, force, run.followRedirects);
+      answer = await this.fetchOnce(run.url, options, force, run.followRedirects);
     } catch (e) {
       await this.afterNetworkError(run, e);
       return undefined;
     }
+    const { response, redirected } = answer;
     this.slowDownNearLimit(response.headers);
     if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
-    await this.afterFailedAnswer(run, response);
+    await this.afterFailedAnswer(run, response, redirected);
     return undefined;
   }
 
@@ -331,12 +339,23 @@ export class SourceHttp {
   }
 
   /** A failed answer: its verdict asks for a token refresh, a wait and another try, or leaves as its error. */
-  private async afterFailedAnswer(run: Attempts, response: Response): Promise<void> {
+  private async afterFailedAnswer(run: Attempts, response: Response, redirected: boolean): Promise<void> {
     run.lastNetworkError = undefined;
-    const failed: FailedResponse = { status: response.status, headers: response.headers, bodyText: await readCapped(response), url: redactUrl(run.url) };
+    const failed: FailedResponse = {
+      status: response.status,
+      headers: response.headers,
+      bodyText: await readCapped(response),
+      url: redactUrl(run.url),
+      ...(redirected ? { redirected } : {}),
+    };
     const verdict = verdictFor(failed, this.opts.classify);
     const what = describeFailure(run.options.method ?? 'GET', failed, verdict);
     run.lastFailure = what;
+    // The pre-authenticated URL a redirect led to refused (SharePoint's download.aspx does, for single
+    // files). Our token never went there: no refresh can help, and the sign-in is not at fault.
+    if (redirected && (failed.status === 401 || failed.status === 403)) {
+      throw new DownloadRefusedError(`${what}: the download link refused it`, { status: failed.status, url: failed.url });
+    }
     switch (verdict.kind) {
       case 'unauthorized':
         if (!this.opts.auth || run.refreshed) throw verdictError(verdict, failed, what, 0);
@@ -402,9 +421,15 @@ export class SourceHttp {
     }
   }
 
-  private async fetchOnce(url: string, options: RequestOptions, forceRefresh: boolean, followRedirects: boolean): Promise<Response> {
+  private async fetchOnce(
+    url: string,
+    options: RequestOptions,
+    forceRefresh: boolean,
+    followRedirects: boolean,
+  ): Promise<{ response: Response; redirected: boolean }> {
     const target = targetUrl(url, options);
-    const headers: Record<string, string> = { ...options.headers };
+    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent } : {};
+    const headers: Record<string, string> = { ...decoration, ...options.headers };
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
     }
@@ -431,9 +456,9 @@ export class SourceHttp {
         const next = new URL(response.headers.get('location') ?? '', target);
         await response.body?.cancel();
         // A pre-authenticated download URL: no bearer token goes with it.
-        response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal });
+        response = await this.opts.fetchImpl(next, { method: 'GET', headers: decoration, redirect: 'manual', signal });
       }
-      return response;
+      return { response, redirected: hops > 0 };
     } finally {
       clearTimeout(timer);
     }

@@ -3,7 +3,8 @@ import type { SourceHttp } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
 import { graphTokenSource } from './auth.js';
 import { classifyGraphError } from './errors.js';
-import { resolveGraphIdentity } from './identity.js';
+import { isTenantPlaceholder, resolveGraphIdentity } from './identity.js';
+import { GRAPH_USER_AGENT } from './user-agent.js';
 
 /** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
 export interface GraphClient {
@@ -16,13 +17,14 @@ export interface GraphClient {
 export function graphClient(ctx: SourceContext, settings: Config['microsoft']): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
   // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
-  // A delegated sign-in through "common" does not say its tenant, so it waits alone.
-  const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
+  // A delegated sign-in through "organizations" or "common" does not say its tenant, so it waits alone.
+  const tenantKey = isTenantPlaceholder(identity.tenantId) ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
   const http = ctx.makeHttp({
     tenantKey,
     costs: ctx.memory.quotas.sharePoint(tenantKey, identity.tenantId),
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
-    classify: classifyGraphError,
+    classify: (failed) => classifyGraphError(failed, identity),
+    userAgent: GRAPH_USER_AGENT,
   });
   return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };
 }

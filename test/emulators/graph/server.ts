@@ -26,6 +26,8 @@ export const EMULATOR_PUBLIC_CLIENT_ID = 'emulator-public-app';
 /** The user owning the default drive (`/me/drive` for delegated tokens, `/users/alice/drive`). */
 export const EMULATOR_USER = { id: 'alice', upn: 'alice@contoso.example' };
 export const EMULATOR_SITE_ID = 'contoso.example,site-1,web-1';
+/** The same site in Graph's path form (`host:/server-relative-path:`). */
+export const EMULATOR_SITE_PATH = 'contoso.example:/sites/team:';
 
 export interface RecordedRequest {
   method: string;
@@ -34,6 +36,7 @@ export interface RecordedRequest {
   search: string;
   /** Whether an Authorization header came with it. */
   authorized: boolean;
+  userAgent?: string;
   /** 0 when the emulator cut the connection instead of answering. */
   status: number;
 }
@@ -69,6 +72,12 @@ export interface GraphEmulator {
   rename(ref: string, name: string): StoredItem;
   move(ref: string, newParent: ParentRef): StoredItem;
   delete(ref: string): void;
+  /** Restores a deleted item from the recycle bin (delta reports the item alone, see GraphStore.restore). */
+  restore(id: string): StoredItem;
+  /** The next `times` download links of the item refuse with this status (see PreauthenticatedDownloads.refuse). */
+  refuseDownloads(itemId: string, status: 401 | 403, times?: number): void;
+  /** The next `times` delta requests with a token answer 404 on the live drive (see GraphRoutes.deltaTokenNotFound). */
+  loseDeltaTokens(times?: number): void;
   /** A fresh store with an empty default drive; faults, counters and issued tokens cleared. */
   reset(): void;
   close(): Promise<void>;
@@ -76,7 +85,7 @@ export interface GraphEmulator {
 
 function freshStore(graphBaseUrl: string): { store: GraphStore; drive: StoredDrive; teams: TeamsStore } {
   const store = new GraphStore();
-  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID });
+  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID, sitePath: 'contoso.example:/sites/team' });
   return { store, drive, teams: new TeamsStore(store, graphBaseUrl) };
 }
 
@@ -129,7 +138,14 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       path = url.pathname;
     }
     const method = req.method ?? 'GET';
-    const record: RecordedRequest = { method, path, search: url.search, authorized: req.headers.authorization !== undefined, status: 0 };
+    const record: RecordedRequest = {
+      method,
+      path,
+      search: url.search,
+      authorized: req.headers.authorization !== undefined,
+      status: 0,
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+    };
     requests.push(record);
     const request: EmulatedRequest = { method, path, url, headers: req.headers };
     const body = method === 'POST' ? await readBody(req) : '';
@@ -215,6 +231,11 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     rename: (ref, name) => store.rename(ref, name),
     move: (ref, newParent) => store.move(ref, newParent),
     delete: (ref) => store.delete(ref),
+    restore: (id) => store.restore(id),
+    refuseDownloads: (itemId, status, times) => downloads.refuse(itemId, status, times),
+    loseDeltaTokens(times = 1) {
+      routes.deltaTokenNotFound = times;
+    },
     reset() {
       ({ store, drive, teams } = freshStore(graphBaseUrl));
       teamsRoutes.reset();
@@ -222,6 +243,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       faults.length = 0;
       requests.length = 0;
       downloads.clear();
+      routes.deltaTokenNotFound = 0;
       identity.reset();
     },
     close: () =>

@@ -6,7 +6,8 @@ import type { Logger } from '../../../logger.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
 import type { FolderTree, SourceContext } from '../../types.js';
 import { graphTokenSource } from '../auth.js';
-import { resolveGraphIdentity } from '../identity.js';
+import { isTenantPlaceholder, resolveGraphIdentity } from '../identity.js';
+import { GRAPH_USER_AGENT } from '../user-agent.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
 import { classifyTeamsError } from './errors.js';
 
@@ -61,11 +62,12 @@ function assertGraphLink(url: string, baseUrl: string): void {
 export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft']): TeamsSession {
   const config = parseTeamsConfig(ctx.config);
   const identity = resolveGraphIdentity(ctx.config, settings);
-  const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
+  const tenantKey = isTenantPlaceholder(identity.tenantId) ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
   const http = ctx.makeHttp({
     tenantKey,
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify: classifyTeamsError,
+    userAgent: GRAPH_USER_AGENT,
   });
   const baseUrl = settings.graphBaseUrl.replace(/\/+$/, '');
   const teamKey = `teams-team:${config.teamId}`;
