@@ -11,7 +11,7 @@
 #   bash scripts/stack.sh clean     delete all stack data (servers must be stopped)
 #   bash scripts/stack.sh chromium  install Debian's chromium if missing (only the Web UI test needs it)
 #
-# TEMPORAL_PROFILE=server (for any command): Temporal's own server on the stack's
+# STACK_TEMPORAL=server (for any command): Temporal's own server on the stack's
 # PostgreSQL instead of the dev server (deploy/temporal/; built on first use, ~15 min).
 # Without it, commands follow the profile of the running stack, else the dev server.
 #
@@ -32,14 +32,15 @@ source "$LIB_DIR/postgres.sh"
 # shellcheck source=scripts/lib/s3.sh
 source "$LIB_DIR/s3.sh"
 
-# Temporal profile: dev (the CLI's dev server) or server (temporal-server on PostgreSQL).
+# Which Temporal: dev (the CLI's dev server) or server (temporal-server on PostgreSQL).
+# Not TEMPORAL_PROFILE: the Temporal CLI and SDKs read that as their client-config profile.
 # Only the server profile records a temporal-ui PID, so a running one is recognised.
-[[ -z "${TEMPORAL_PROFILE:-}" && -s "$(pid_file temporal-ui)" ]] && TEMPORAL_PROFILE=server
-case "${TEMPORAL_PROFILE:=dev}" in
+[[ -z "${STACK_TEMPORAL:-}" && -s "$(pid_file temporal-ui)" ]] && STACK_TEMPORAL=server
+case "${STACK_TEMPORAL:=dev}" in
   dev) ;;
   # shellcheck source=scripts/lib/temporal-server.sh
   server) source "$LIB_DIR/temporal-server.sh" ;;
-  *) die "TEMPORAL_PROFILE=$TEMPORAL_PROFILE: use dev (the default) or server" ;;
+  *) die "STACK_TEMPORAL=$STACK_TEMPORAL: use dev (the default) or server" ;;
 esac
 
 SERVERS=(postgres nats s3 temporal)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sets up a Temporal server that runs on deploy/temporal/config.yaml. The same
 # script runs in docker-compose.yml's production-temporal profile (admin-tools
-# image) and in `TEMPORAL_PROFILE=server bash scripts/stack.sh up`. POSIX sh.
+# image) and in `STACK_TEMPORAL=server bash scripts/stack.sh up`. POSIX sh.
 #
 #   sh deploy/temporal/setup.sh schema      create the persistence and visibility databases
 #                                           and bring their schemas to the tool's version
@@ -54,7 +54,12 @@ setup_namespace() {
     "$cli" operator namespace create --namespace "$namespace" --retention "$NAMESPACE_RETENTION"
     say "created namespace $namespace"
   fi
-  existing="$("$cli" operator search-attribute list --namespace "$namespace" -o json)"
+  # A new namespace reaches the server's namespace cache a few seconds after it is created.
+  waited=0
+  until existing="$("$cli" operator search-attribute list --namespace "$namespace" -o json 2>&1)"; do
+    [ "$waited" -lt "$SETUP_WAIT_SECONDS" ] || { say "namespace $namespace not usable after ${SETUP_WAIT_SECONDS}s: $existing"; exit 1; }
+    sleep 2; waited=$((waited + 2))
+  done
   for pair in $SEARCH_ATTRIBUTES; do
     name="${pair%%=*}" type="${pair#*=}"
     case "$existing" in

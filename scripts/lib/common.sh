@@ -22,7 +22,7 @@ NATS_SERVER_MODULE="github.com/nats-io/nats-server/v2"
 NATS_SERVER_VERSION="${NATS_SERVER_VERSION:-v2.15.2}"
 VERSITYGW_MODULE="github.com/versity/versitygw/cmd/versitygw"
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
-# TEMPORAL_PROFILE=server only (scripts/lib/temporal-server.sh): the server, its
+# STACK_TEMPORAL=server only (scripts/lib/temporal-server.sh): the server, its
 # SQL tool (same module) and the Web UI server. v1.32.1: the newest the proxy
 # serves that builds with Go 1.26.8 (v1.32.2 needs 1.26.10).
 TEMPORAL_SERVER_MODULE="go.temporal.io/server"

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 /**
  * Temporal's own server runs in two setups: docker-compose.yml's
  * production-temporal profile (as Docker Compose resolves it) and
- * `TEMPORAL_PROFILE=server bash scripts/stack.sh up`. Both must run the one
+ * `STACK_TEMPORAL=server bash scripts/stack.sh up`. Both must run the one
  * configuration in deploy/temporal/ (server config, dynamic config, setup
  * script) at the same pinned versions, so the profile CI tests is the one
  * operators deploy. Any drift between them fails here.
@@ -35,10 +35,10 @@ function pin(name: string): string {
   return m[1];
 }
 
-/** Names of the environment variables a shell function exports (`NAME=…` inside its body). */
+/** Names of the environment variables a shell function prints as `"NAME=…"` lines. */
 function exportedBy(fn: string): string[] {
   const body = new RegExp(`^${fn}\\(\\) \\{\\n([\\s\\S]*?)^\\}`, 'm').exec(read('scripts/lib/temporal-server.sh'))?.[1] ?? '';
-  return [...body.matchAll(/(?:^|\s)([A-Z][A-Z0-9_]*)=/g)].map((m) => m[1] ?? '');
+  return [...body.matchAll(/"([A-Z][A-Z0-9_]*)=/g)].map((m) => m[1] ?? '');
 }
 
 const template = read('deploy/temporal/config.yaml');
@@ -74,7 +74,7 @@ describe('deploy/temporal: one Temporal server configuration for compose and sta
     expect(services['temporal-server']?.entrypoint ?? null).toBeNull();
     expect(stackLib).toContain('TEMPORAL_DEPLOY_DIR="$REPO_ROOT/deploy/temporal"');
     expect(stackLib).toContain('"$TEMPORAL_SERVER_BIN" --config-file "$TEMPORAL_DEPLOY_DIR/config.yaml" start');
-    expect(stackLib).toContain('DYNAMIC_CONFIG_FILE_PATH="$TEMPORAL_DEPLOY_DIR/dynamicconfig.yaml"');
+    expect(stackLib).toContain('"DYNAMIC_CONFIG_FILE_PATH=$TEMPORAL_DEPLOY_DIR/dynamicconfig.yaml"');
   });
 
   it('sets up schema, namespace and search attributes with deploy/temporal/setup.sh in both', () => {
@@ -99,7 +99,7 @@ describe('deploy/temporal: one Temporal server configuration for compose and sta
   it('hands the configuration the same PostgreSQL settings, and only settings it reads', () => {
     const composeServer = Object.keys(services['temporal-server']?.environment ?? {});
     const composeSchema = Object.keys(services['temporal-schema']?.environment ?? {});
-    const stack = exportedBy('temporal_server_export');
+    const stack = exportedBy('temporal_server_env');
     for (const name of postgresSettings) {
       expect(templateVars).toContain(name);
       expect(read('deploy/temporal/setup.sh')).toContain(`\${${name}`);
