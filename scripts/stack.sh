@@ -12,7 +12,7 @@
 #   bash scripts/stack.sh chromium  install Debian's chromium if missing (only the Web UI test needs it)
 #
 # STACK_TEMPORAL=server (for any command): Temporal's own server on the stack's
-# PostgreSQL instead of the dev server (deploy/temporal/; built on first use, ~15 min).
+# PostgreSQL instead of the dev server (deploy/temporal/; built on first use, ~20 min).
 # Without it, commands follow the profile of the running stack, else the dev server.
 #
 # Everything is bound to 127.0.0.1. Data, logs and PID files live in $STACK_DIR

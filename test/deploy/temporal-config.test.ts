@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const cacheBin = join(process.env.ECHOMIND_CACHE ?? join(homedir(), '.cache', 'echomind-connector'), 'bin');
 const composeBin = join(cacheBin, 'docker-compose-2.40.3');
+const serverBin = join(cacheBin, 'temporal-server');
 const read = (path: string) => readFileSync(join(repo, path), 'utf8');
 
 interface ComposeService {
@@ -131,5 +132,25 @@ describe('deploy/temporal: one Temporal server configuration for compose and sta
     expect([...templateVars].filter((v) => /SHARD|PLUGIN|^DB$/.test(v ?? ''))).toEqual([]);
     // Task-queue fairness (priority is on by default in this server version).
     expect(read('deploy/temporal/dynamicconfig.yaml')).toMatch(/^matching\.enableFairness:\n {2}- value: true$/m);
+  });
+
+  // Built by `STACK_TEMPORAL=server bash scripts/stack.sh install` (CI builds it before `npm test`).
+  it.runIf(existsSync(serverBin))('renders to the same server configuration in both, but for addresses, ports and credentials', async () => {
+    const render = async (env: Record<string, string>) =>
+      (await run(serverBin, ['--config', 'deploy/temporal', '--env', 'config', 'render-config'], { cwd: repo, env: { PATH: process.env.PATH ?? '', ...env } })).stdout.split('\n');
+    const { stdout } = await run('bash', ['-c', 'source scripts/lib/common.sh && source scripts/lib/temporal.sh && source scripts/lib/temporal-server.sh && temporal_server_env'], {
+      cwd: repo,
+      env: { PATH: process.env.PATH ?? '', HOME: homedir(), STACK_DIR: mkdtempSync(join(tmpdir(), 'stack-env-')), TEMPORAL_PORT: '29233' },
+    });
+    const stackEnv = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    // The image's entrypoint sets the bind and broadcast address to the container's IP.
+    const composeEnv = { ...services['temporal-server']?.environment, BIND_ON_IP: '172.18.0.5', TEMPORAL_BROADCAST_ADDRESS: '172.18.0.5' };
+    const [fromCompose, fromStack] = await Promise.all([render(composeEnv), render(stackEnv)]);
+    const perSetup = new Set(['connectAddr', 'user', 'password', 'broadcastAddress', 'bindOnIP', 'grpcPort', 'httpPort', 'membershipPort', 'rpcAddress', 'httpAddress', 'filepath', 'listenAddress']);
+    const key = (line: string) => line.trim().split(':')[0] ?? '';
+    const differing = fromCompose.flatMap((line, i) => (line === fromStack[i] ? [] : [`${line.trim()} | ${fromStack[i]?.trim() ?? '(missing)'}`]));
+    expect(fromStack.length).toBe(fromCompose.length);
+    expect(differing.filter((d) => !perSetup.has(key(d)) || key(d) !== key(d.split(' | ')[1] ?? ''))).toEqual([]);
+    expect(fromCompose.join('\n')).toMatch(/^ +numHistoryShards: 4$/m);
   });
 });
