@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import type { SourceHttp } from '../../http/source-http.js';
+import type { SourceHttp, SourceHttpOptions } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
 import { graphTokenSource } from './auth.js';
 import { classifyGraphError } from './errors.js';
@@ -12,15 +12,18 @@ export interface GraphClient {
   baseUrl: string;
 }
 
-/** The Graph half of every Graph source's session (OneDrive, Teams): sign-in from the connector config, tenant pause, error rules. */
-export function graphClient(ctx: SourceContext, settings: Config['microsoft']): GraphClient {
+/**
+ * The Graph half of every Graph source's session (OneDrive, Teams): sign-in from the connector config, tenant pause, error rules
+ * (Graph's own, or a source's that adds to them).
+ */
+export function graphClient(ctx: SourceContext, settings: Config['microsoft'], classify: SourceHttpOptions['classify'] = classifyGraphError): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
   const http = ctx.makeHttp({
     // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
     // A delegated sign-in through "common" does not say its tenant, so it waits alone.
     tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
-    classify: classifyGraphError,
+    classify,
   });
   return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };
 }

@@ -24,3 +24,25 @@ export function openOneDriveSession(ctx: SourceContext, settings: Config['micros
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
 }
+
+/** A drive folder another source syncs with this code (a Teams channel's files folder): the scope typed, not written as a connector config. */
+export interface DriveFolderScope {
+  driveId: string;
+  folderId: string;
+  /** Items per delta page. */
+  pageSize: number;
+}
+
+export function driveFolderSession(
+  graph: GraphClient,
+  scope: DriveFolderScope,
+  context: { folders: FolderTree; logger: Logger; signal?: AbortSignal },
+): OneDriveSession {
+  return {
+    config: { target: { kind: 'drive', id: scope.driveId }, folder: { kind: 'id', id: scope.folderId }, pageSize: scope.pageSize },
+    graph,
+    folders: context.folders,
+    logger: context.logger,
+    ...(context.signal ? { signal: context.signal } : {}),
+  };
+}

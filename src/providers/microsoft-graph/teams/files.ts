@@ -1,8 +1,8 @@
 import { isPermanent } from '../../../errors.js';
-import type { FolderTree, SourceChange, SourceContext } from '../../types.js';
+import type { FolderTree, SourceChange } from '../../types.js';
 import { listDriveChanges } from '../onedrive/changes.js';
 import { parseOneDriveCursor } from '../onedrive/cursor.js';
-import { openOneDriveSession } from '../onedrive/session.js';
+import { driveFolderSession } from '../onedrive/session.js';
 import type { TeamsSession } from './session.js';
 import { channelFilesFolder } from './channels.js';
 import type { ChannelState } from './cursor.js';
@@ -42,14 +42,14 @@ export async function channelFilesStep(session: TeamsSession, state: ChannelStat
     session.logger.debug({ channelId: state.id }, 'the channel has no files folder yet');
     return { changes: [], state: { ...state, filesDone: true } };
   }
-  const ctx: SourceContext = {
-    ...session.context,
-    config: { ...session.context.config, drive_id: files.driveId, folder_id: files.folderId, folder_path: undefined, page_size: DRIVE_PAGE_SIZE },
-    folders: channelFolders(session.folders, state.id),
-  };
-  const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.settings.graphBaseUrl);
+  const drive = driveFolderSession(
+    session.graph,
+    { driveId: files.driveId, folderId: files.folderId, pageSize: DRIVE_PAGE_SIZE },
+    { folders: channelFolders(session.folders, state.id), logger: session.logger, ...(session.signal ? { signal: session.signal } : {}) },
+  );
+  const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.graph.baseUrl);
   try {
-    const page = await listDriveChanges(openOneDriveSession(ctx, session.settings), cursor);
+    const page = await listDriveChanges(drive, cursor);
     return { changes: page.changes, state: { ...state, files: { ...files, cursor: { ...page.cursor } }, filesDone: !page.hasMore } };
   } catch (e) {
     if (isPermanent(e) && e.code === 'driveNotFound') {
