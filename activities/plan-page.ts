@@ -197,7 +197,10 @@ async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, gener
     ...(enumerating && !page.enumerationComplete ? { generation } : {}),
   };
   result.cursor = nextState;
-  if (enumerating && page.enumerationComplete) result.sweepGeneration = generation;
+  if (enumerating && page.enumerationComplete) {
+    result.sweepGeneration = generation;
+    if (page.sweepOnly) result.sweepOnly = page.sweepOnly;
+  }
 }
 
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */

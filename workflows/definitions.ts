@@ -243,6 +243,8 @@ export interface ListedPage {
   hasMore: boolean;
   /** Set on the last page of a full enumeration: sweep what this generation did not see. */
   sweepGeneration?: string;
+  /** With sweepGeneration: sweep only documents whose source id starts with one of these. */
+  sweepOnly?: string[];
   resynced: boolean;
 }
 

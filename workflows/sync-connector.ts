@@ -113,6 +113,7 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
         connectorId,
         state: page.cursor,
         ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
+        ...(page.sweepGeneration && page.sweepOnly ? { sweepOnly: page.sweepOnly } : {}),
         failed: [...page.failed, ...settled.failed],
         cleared: settled.cleared,
       },

@@ -52,6 +52,12 @@ export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
   fullEnumeration: boolean;
   /** With fullEnumeration: this is the last page of it. */
   enumerationComplete?: boolean;
+  /**
+   * With enumerationComplete: the enumeration covered only the items whose source id
+   * starts with one of these (e.g. one Teams channel listed again), so only they may be
+   * swept. Absent: the whole scope.
+   */
+  sweepOnly?: string[];
 }
 
 /** Where a source writes back rotated credentials, so the next sync can use them. */

@@ -51,8 +51,9 @@ describe('Teams provider: scope, expiry and refusals', () => {
     const second = await pass(provider, ctx, first.cursor);
     expect(threads(second.changes).map((t) => t.sourceId)).toEqual([threads(first.changes).find((t) => t.sourceId.endsWith(keep.id))?.sourceId]);
     expect(deletes(second.changes)).toEqual([threads(first.changes).find((t) => t.sourceId.endsWith(lost.id))?.sourceId]);
-    // A channel re-listed is not a full enumeration: nothing else may be swept.
-    expect(second.pages.some((p) => p.fullEnumeration)).toBe(false);
+    // Both channels were listed again: the pass sweeps within them only, nothing else of the connector.
+    expect(second.pages.at(-1)?.enumerationComplete).toBe(true);
+    expect(second.pages.at(-1)?.sweepOnly?.sort()).toEqual([a.id, b.id].map((c) => `teams:${team.id}:${encodeURIComponent(c)}:`).sort());
   });
 
   it('a channel the app may not read is skipped with a reason; the others are synced', async () => {
@@ -62,7 +63,7 @@ describe('Teams provider: scope, expiry and refusals', () => {
     emulator.teams.post(open, { at: earlier(), html: '<p>visible</p>' });
     emulator.teams.post(closed, { at: earlier(), html: '<p>hidden</p>' });
     emulator.faults.push({ match: (r) => r.path.includes(`${closed.id}/messages`), status: 403, times: 5 });
-    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id }), null);
+    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id, include_private_channels: true }), null);
     expect(threads(changes).map((t) => t.name)).toEqual(['visible.md']);
     expect(skips(changes).map((s) => [s.name, s.reason])).toEqual([['Closed', 'channel this app may not read']]);
   });
@@ -79,7 +80,7 @@ describe('Teams provider: scope, expiry and refusals', () => {
     // A file of the team library outside any channel folder is not in scope.
     emulator.addFile(emulator.store.drives.get(g.driveId)!.rootId, 'elsewhere.txt', 'x', { driveId: g.driveId });
     const provider = teamsProvider(emulator);
-    const ctx = teamsContext({ team_id: team.id });
+    const ctx = teamsContext({ team_id: team.id, include_private_channels: true });
     const first = await pass(provider, ctx, null);
     expect(upserts(first.changes).map((i) => i.name).sort()).toEqual(['notes.md', 'plan.pdf']);
 

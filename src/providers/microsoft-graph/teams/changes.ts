@@ -7,6 +7,7 @@ import { readMessagePage } from './api.js';
 import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, TeamsCursor } from './cursor.js';
 import { channelFilesStep } from './files.js';
+import { threadSourceId } from './mapping.js';
 import { threadChanges } from './threads.js';
 
 /**
@@ -20,8 +21,9 @@ import { threadChanges } from './threads.js';
  * returning every reply chain created or changed since, and follows that
  * round's deltaLink from then on. A plain delta round would not promise to
  * bring back a thread whose only change is a reply. An expired delta token
- * (410, or 400 `syncStateNotFound`) lists that channel again (deleted threads
- * are tombstones in the listing, so their documents are deleted).
+ * (410, or 400 `syncStateNotFound`) lists that channel again within the pass,
+ * and the threads that listing did not see are swept at the pass's end (a
+ * thread removed by a retention policy leaves no tombstone).
  *
  * Channels: at the start of each pass the channel list is read again. A new
  * channel is listed from scratch; a channel that disappeared ends the cursor,
@@ -79,6 +81,8 @@ async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<Te
 interface Step {
   changes: SourceChange[];
   state: ChannelState;
+  /** The channel's delta was refused: its threads are listed again, and what that listing misses is swept at the pass's end. */
+  relist?: boolean;
 }
 
 async function messagesStep(session: TeamsSession, teamName: string, state: ChannelState): Promise<Step> {
@@ -89,7 +93,7 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
   } catch (e) {
     if (e instanceof HttpStatusError && (e.status === 410 || e.code === 'syncStateNotFound')) {
       session.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
-      return { changes: [], state: { ...state, messages: freshMessages(session, state.id) } };
+      return { changes: [], state: { ...state, messages: freshMessages(session, state.id) }, relist: true };
     }
     if (isPermanent(e) && e.code === 'accessDenied') {
       session.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
@@ -151,19 +155,33 @@ export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor
   for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
     const current = from.channels[from.position];
     if (!current) break;
-    const step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
+    const step: Step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
     changes.push(...step.changes);
     const position = from.position;
-    from = advance({ ...from, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
+    const relisting = step.relist && !from.enumerating ? { relisting: [...new Set([...(from.relisting ?? []), current.id])] } : {};
+    from = advance({ ...from, ...relisting, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
   }
+  return pageOf(session, from, changes);
+}
 
+/**
+ * The page's enumeration flags. A pass that lists channels again is an
+ * enumeration of those channels only: everything seen in it is marked, and at
+ * its end only their threads (and inline images, whose ids start with the
+ * thread's) that were not seen are swept.
+ */
+function pageOf(session: TeamsSession, from: TeamsCursor, changes: SourceChange[]): ChangePage<TeamsCursor> {
   const passOver = from.position >= from.channels.length;
-  const next: TeamsCursor = passOver ? { ...from, position: 0, inPass: false, enumerating: false } : from;
+  const relisting = from.relisting ?? [];
+  const enumerating = from.enumerating || relisting.length > 0;
+  const { relisting: _done, ...rest } = from;
+  const next: TeamsCursor = passOver ? { ...rest, position: 0, inPass: false, enumerating: false } : from;
   return {
     changes,
     cursor: next,
     hasMore: !passOver,
-    fullEnumeration: from.enumerating,
-    enumerationComplete: from.enumerating && passOver,
+    fullEnumeration: enumerating,
+    enumerationComplete: enumerating && passOver,
+    ...(!from.enumerating && relisting.length > 0 ? { sweepOnly: relisting.map((channelId) => threadSourceId(session.config.teamId, channelId, '')) } : {}),
   };
 }

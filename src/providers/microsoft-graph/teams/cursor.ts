@@ -42,6 +42,8 @@ const teamsCursor = z.object({
   inPass: z.boolean(),
   /** This pass lists everything (first sync, or after an expired cursor): its end proves absences. */
   enumerating: z.boolean(),
+  /** Channels listed again in this pass (their delta was refused): the pass's end proves absences in them only. */
+  relisting: z.array(z.string().min(1)).optional(),
 });
 
 export type ChannelState = z.infer<typeof channelState>;
