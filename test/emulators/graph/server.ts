@@ -50,6 +50,8 @@ export interface GraphEmulator {
   readonly teamsLimits: TeamsLimits;
   /** Replies inlined by `$expand=replies` before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies: number;
+  /** The expansion is cut at expandedReplies without `replies@odata.nextLink` (reported on real tenants). */
+  omitRepliesNextLink: boolean;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
@@ -194,6 +196,12 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     },
     set expandedReplies(n: number) {
       teamsRoutes.expandedReplies = n;
+    },
+    get omitRepliesNextLink() {
+      return teamsRoutes.omitRepliesNextLink;
+    },
+    set omitRepliesNextLink(omit: boolean) {
+      teamsRoutes.omitRepliesNextLink = omit;
     },
     identity,
     faults,

@@ -70,6 +70,11 @@ export class TeamsRoutes {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** Replies expanded per root before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies = EXPANDED_REPLIES;
+  /**
+   * Leave `replies@odata.nextLink` out when the expansion is cut at expandedReplies, as reported
+   * on real tenants for roots with 2,000 replies, on list and delta alike (microsoft-graph-docs-contrib#8819).
+   */
+  omitRepliesNextLink = false;
 
   constructor(
     private readonly teams: () => TeamsStore,
@@ -84,6 +89,7 @@ export class TeamsRoutes {
     this.limits.throttled = 0;
     this.limits.enforce = false;
     this.expandedReplies = EXPANDED_REPLIES;
+    this.omitRepliesNextLink = false;
   }
 
   handles(path: string): boolean {
@@ -120,6 +126,7 @@ export class TeamsRoutes {
     const thread = channel.threads.get(rootId);
     if (!thread) return graphError(404, 'NotFound', 'Message not found.');
     const listReplies = rest.endsWith('/replies');
+    // Replies, newest first: Graph's list replies and $expand=replies order (microsoft-graph-docs#12732).
     if (listReplies) return this.replies(channel, thread, url, preferUnknown);
     const message = replyId === undefined ? thread.root : thread.replies.find((r) => r.id === replyId);
     if (!message) return graphError(404, 'NotFound', 'Message not found.');
@@ -206,7 +213,7 @@ export class TeamsRoutes {
     if (url.searchParams.get('$expand') === 'replies') {
       const newestFirst = [...thread.replies].reverse();
       json.replies = newestFirst.slice(0, this.expandedReplies).map((r) => this.renderMessage(channel, r, preferUnknown));
-      if (newestFirst.length > this.expandedReplies) {
+      if (newestFirst.length > this.expandedReplies && !this.omitRepliesNextLink) {
         json['replies@odata.nextLink'] = `${this.messagesUrl(channel)}/${thread.root.id}/replies?$top=${MAX_TOP}&$skiptoken=${this.expandedReplies}`;
       }
     }
