@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { describeError, isPermanent, isThrottled, isUnreachable } from '../src/errors.js';
+import { describeError, isPermanent, isRetryLater } from '../src/errors.js';
 import { StorageError } from '../src/storage/object-store.js';
 import { FAILURE } from '../workflows/definitions.js';
 
@@ -7,8 +7,8 @@ export { FAILURE };
 
 /**
  * Turns a source error into what Temporal should do with it: a permanent one
- * stops retries; throttling asks for the source's own delay; anything else is
- * left to the retry policy.
+ * stops retries; throttling and an unreachable host ask for the HTTP layer's
+ * delay, each named as what it is; anything else is left to the retry policy.
  */
 export function toActivityFailure(e: unknown): unknown {
   if (isPermanent(e)) {
@@ -19,16 +19,12 @@ export function toActivityFailure(e: unknown): unknown {
       details: [{ code: e.code, scope: e.scope }],
     });
   }
-  if (isThrottled(e)) {
+  if (isRetryLater(e)) {
     return ApplicationFailure.create({
-      type: FAILURE.throttled,
+      type: e.reason === 'throttled' ? FAILURE.throttled : FAILURE.sourceUnreachable,
       message: e.message,
       nextRetryDelay: Math.max(1000, e.retryAfterMs),
     });
-  }
-  if (isUnreachable(e)) {
-    // A network failure, not throttling: retried on the HTTP layer's backoff, named as what it is.
-    return ApplicationFailure.create({ type: FAILURE.sourceUnreachable, message: e.message, nextRetryDelay: Math.max(1000, e.retryAfterMs) });
   }
   if (e instanceof ApplicationFailure) return e;
   return e instanceof Error ? e : new Error(describeError(e));
@@ -69,7 +65,7 @@ function dependencyDown(what: string, e: unknown): ApplicationFailure {
  * - permanent refusals and throttling as toActivityFailure says.
  */
 export function transferFailure(step: TransferStep, e: unknown): unknown {
-  if (isPermanent(e) || isThrottled(e) || isUnreachable(e) || e instanceof ApplicationFailure) return toActivityFailure(e);
+  if (isPermanent(e) || isRetryLater(e) || e instanceof ApplicationFailure) return toActivityFailure(e);
   if (e instanceof StorageError) {
     if (e.unavailable) return dependencyDown('the object store', e);
     return ApplicationFailure.create({ type: FAILURE.storeRejected, message: e.message, cause: e });

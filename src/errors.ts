@@ -1,6 +1,9 @@
 /**
- * The handful of failures the pipeline treats differently. Anything else is
- * transient and left to Temporal's retry policy.
+ * The verdicts a source's answer can carry, one class each. The HTTP layer
+ * (src/http/source-http.ts, with each source's classifier) decides the verdict
+ * once; sources and activities branch on the class (the `is…` guards below),
+ * never on an HTTP status or a message. Anything else is transient and left to
+ * Temporal's retry policy.
  */
 
 /** Where a permanent failure stops: one item (the sync goes on) or the whole sync. */
@@ -14,62 +17,120 @@ export function errorCode(code: string): string {
   return code.replace(/[_-]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase()).replace(/^[A-Z]/, (c) => c.toLowerCase());
 }
 
-/** Retrying will not help: 403 on a file, over the size cap, revoked grant, bad config. */
-export class PermanentSourceError extends Error {
-  override readonly name: string = 'PermanentSourceError';
-  /** Short machine code in camelCase, e.g. `accessDenied`, `invalidGrant`, `invalidConfig`. */
+/** What the HTTP layer saw when it decided, kept as detail (never branched on). */
+export interface SourceErrorOptions {
+  cause?: unknown;
+  /** The HTTP status of the answer, when there was one. */
+  status?: number;
+  /** The URL asked, without its query string (tokens travel there). */
+  url?: string;
+}
+
+/** A verdict about a source's answer: the source's own code, and the HTTP detail behind it. */
+export abstract class SourceError extends Error {
+  /** Short machine code in camelCase, the source's own where it gave one: `accessDenied`, `resyncRequired`, `itemNotFound`. */
   readonly code: string;
+  readonly status: number | undefined;
+  readonly url: string | undefined;
+  constructor(message: string, code: string, options: SourceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = errorCode(code);
+    this.status = options.status;
+    this.url = options.url;
+  }
+}
+
+/** Retrying will not help: 403 on a file, over the size cap, revoked grant, bad config. */
+export class PermanentSourceError extends SourceError {
+  override readonly name: string = 'PermanentSourceError';
   constructor(
     message: string,
     code: string,
     readonly scope: FailureScope,
-    options?: { cause?: unknown },
+    options?: SourceErrorOptions,
   ) {
-    super(message, options);
-    this.code = errorCode(code);
-  }
-}
-
-/** The source asked us to wait longer than an activity should sleep in place. */
-export class ThrottledError extends Error {
-  override readonly name = 'ThrottledError';
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+    super(message, code, options);
   }
 }
 
 /**
- * The source could not be reached at all (refused, reset, unknown host, timed out) on every
- * attempt: a network failure, not throttling. Transient, so Temporal retries it; the message
- * names the host and what failed, for `status_message` when the retries run out.
+ * The source refused our credentials again after the one token refresh: the
+ * whole sync stops until someone reconnects the account.
  */
-export class SourceUnreachableError extends Error {
-  override readonly name = 'SourceUnreachableError';
-  constructor(
-    message: string,
-    /** The backoff the HTTP layer suggests before the next try. */
-    readonly retryAfterMs: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class UnauthorizedError extends PermanentSourceError {
+  override readonly name: string = 'UnauthorizedError';
+  constructor(message: string, code: string, options?: SourceErrorOptions) {
+    super(message, code, 'sync', options);
   }
 }
 
+/**
+ * The item is no longer at the source (deleted, or no longer visible) although
+ * it was listed: its transfer is skipped, not failed, and the source's next
+ * page reports the deletion. Made only by `itemGoneIfNotFound`, from a
+ * NotFoundError met while opening the item.
+ */
+export class ItemGoneError extends PermanentSourceError {
+  override readonly name: string = 'ItemGoneError';
+  constructor(message: string, options?: SourceErrorOptions) {
+    super(message, 'itemGone', 'item', options);
+  }
+}
+
+/**
+ * The thing a request addressed is absent (Graph `itemNotFound`, Drive
+ * `notFound`). Not a verdict on the sync: the caller decides what absence
+ * means there (a gone item, a config naming nothing, a folder that left).
+ */
+export class NotFoundError extends SourceError {
+  override readonly name = 'NotFoundError';
+}
+
 /** The saved cursor is dead (Graph 410, Drive invalid page token): enumerate everything again. */
-export class CursorExpiredError extends Error {
+export class CursorExpiredError extends SourceError {
   override readonly name = 'CursorExpiredError';
+  /** A fresh starting cursor the source offered, if any. */
+  readonly restartFrom: Record<string, unknown> | undefined;
+  constructor(message: string, code: string, options: SourceErrorOptions & { restartFrom?: Record<string, unknown> } = {}) {
+    super(message, code, options);
+    this.restartFrom = options.restartFrom;
+  }
+}
+
+/** Why a request is to be tried again later: the source asked us to wait, or nothing answered. */
+export type RetryLaterReason = 'throttled' | 'unreachable';
+
+/**
+ * Transient, and Temporal should wait before the next try: the activity hands
+ * the wait over instead of sleeping in place. The message names the host and
+ * what failed, for `status_message` when the retries run out.
+ */
+export abstract class RetryLaterError extends SourceError {
+  abstract readonly reason: RetryLaterReason;
   constructor(
     message: string,
-    /** A fresh starting cursor the source offered, if any (Graph's Location header). */
-    readonly restartFrom?: Record<string, unknown>,
-    options?: { cause?: unknown },
+    code: string,
+    /** The source's own hint (Retry-After), or the HTTP layer's backoff. */
+    readonly retryAfterMs: number,
+    options?: SourceErrorOptions,
   ) {
-    super(message, options);
+    super(message, code, options);
   }
+}
+
+/** The source asked us to wait longer than an activity should sleep in place (or kept failing through every retry). */
+export class ThrottledError extends RetryLaterError {
+  override readonly name = 'ThrottledError';
+  readonly reason = 'throttled';
+}
+
+/**
+ * The source could not be reached at all (refused, reset, unknown host, timed out) on every
+ * attempt: a network failure, not throttling.
+ */
+export class SourceUnreachableError extends RetryLaterError {
+  override readonly name = 'SourceUnreachableError';
+  readonly reason = 'unreachable';
 }
 
 /** The source answered something that is not what its API promises. */
@@ -77,24 +138,24 @@ export class SourceProtocolError extends Error {
   override readonly name = 'SourceProtocolError';
 }
 
-/**
- * The item is no longer at the source (deleted, or no longer visible) although
- * it was listed: its transfer is skipped, not failed, and the source's next
- * page reports the deletion. Sources throw it from openContent on their 404;
- * the pipeline recognises it by type, never by code or message.
- */
-export class ItemGoneError extends PermanentSourceError {
-  override readonly name: string = 'ItemGoneError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'itemGone', 'item', options);
-  }
-}
-
-export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
+export const isUnauthorized = (e: unknown): e is UnauthorizedError => e instanceof UnauthorizedError;
+export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
+export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
+export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
+export const isRetryLater = (e: unknown): e is RetryLaterError => e instanceof RetryLaterError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
 export const isUnreachable = (e: unknown): e is SourceUnreachableError => e instanceof SourceUnreachableError;
-export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
+
+/**
+ * The one rule for "gone": opening an item the source listed, a NotFoundError
+ * means the item went away since (its deletion comes with the next page).
+ * Anything else passes through unchanged.
+ */
+export function itemGoneIfNotFound(e: unknown, message: string): unknown {
+  if (!isNotFound(e)) return e;
+  return new ItemGoneError(message, { cause: e, status: e.status, url: e.url });
+}
 
 export function describeError(e: unknown): string {
   if (e instanceof Error) return e.message;

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
@@ -46,8 +46,45 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The clients every role shares, connected once. */
+interface Clients {
+  db: Kysely<Database>;
+  store: ObjectStore;
+  nats: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  temporalConnection: Connection;
+  temporal: Client;
+}
+
+interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+  connection: NativeConnection;
+}
+
 /** Wires the real clients once: the bridge, the worker, or both, and the health endpoint. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  const clients = await connectClients(config, logger, options);
+  const counters = new Counters();
+  const worker = config.role === 'all' || config.role === 'worker' ? await startWorker(config, logger, options, clients) : undefined;
+  const bridge = config.role === 'all' || config.role === 'bridge' ? await startBridge(config, logger, clients, counters) : undefined;
+  const health = options.health === false ? undefined : await startHealth(config, logger, options, clients, counters, { worker, bridge });
+  const { db, nats, store, temporal } = clients;
+  return {
+    db,
+    nats,
+    store,
+    temporal,
+    counters,
+    ...(worker ? { worker: worker.worker, workerDone: worker.done } : {}),
+    ...(bridge ? { bridge } : {}),
+    stop: stopOnce(logger, clients, { worker, bridge, health }),
+  };
+}
+
+/** PostgreSQL (migrated on request), the bucket, NATS with JetStream, and Temporal's client. */
+async function connectClients(config: Config, logger: Logger, options: ServiceOptions): Promise<Clients> {
   const db = createDatabase(config.databaseUrl);
   if (options.migrate) {
     const applied = await migrateToLatest(db);
@@ -60,108 +97,108 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const jsm = await jetstreamManager(nats);
   const temporalConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
-  const counters = new Counters();
+  return { db, store, nats, js, jsm, temporalConnection, temporal };
+}
 
-  const runWorker = config.role === 'all' || config.role === 'worker';
-  const runBridge = config.role === 'all' || config.role === 'bridge';
-
-  let worker: Worker | undefined;
-  let workerDone: Promise<void> | undefined;
-  let workerConnection: NativeConnection | undefined;
-  if (runWorker) {
-    workerConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
-    worker = await createSyncWorker({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
-      ...(options.workerTuning ? { tuning: options.workerTuning } : {}),
-      deps: {
-        db,
-        store,
-        jetstream: js,
-        providers: options.providers ?? createProviders(config, db),
-        sourceMemory: new SourceMemory(),
-        logger,
-        maxFileSizeBytes: config.maxFileSizeBytes,
-        filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
-        transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker, config.transfers.bodyBytesInMemoryPerWorker),
-        ...(options.http ? { http: options.http } : {}),
-      },
-    });
-    workerDone = worker.run();
-  }
-
-  let bridge: SyncBridge | undefined;
-  if (runBridge) {
-    bridge = new SyncBridge({
-      js,
-      jsm,
-      temporal,
-      streamName: config.nats.streamName,
-      taskQueue: config.temporal.taskQueue,
+/** The Temporal worker on its own native connection, with the activities' dependencies built once. */
+async function startWorker(config: Config, logger: Logger, options: ServiceOptions, { db, store, js }: Clients): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const worker = await createSyncWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
+    ...(options.workerTuning ? { tuning: options.workerTuning } : {}),
+    deps: {
+      db,
+      store,
+      jetstream: js,
+      providers: options.providers ?? createProviders(config, db),
+      sourceMemory: new SourceMemory(),
       logger,
-      counters,
-      describeConnector: async (id) => {
-        const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
-        return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
-      },
-    });
-    await bridge.start();
-  }
+      maxFileSizeBytes: config.maxFileSizeBytes,
+      filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
+      transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker, config.transfers.bodyBytesInMemoryPerWorker),
+      ...(options.http ? { http: options.http } : {}),
+    },
+  });
+  return { worker, done: worker.run(), connection };
+}
 
-  let health: Server | undefined;
-  if (options.health !== false) {
-    health = await startHealthServer({
-      host: config.health.host,
-      port: config.health.port,
-      counters,
-      ...(options.runtimeMetricsUrl ? { runtimeMetricsUrl: options.runtimeMetricsUrl } : {}),
-      checks: {
-        nats: async () => {
-          if (nats.isClosed()) throw new Error('connection closed');
-          await nats.flush();
-        },
-        minio: () => store.ping(),
-        database: async () => {
-          await sql`select 1`.execute(db);
-        },
-        temporal: async () => {
-          await temporalConnection.workflowService.getSystemInfo({});
-        },
-      },
-      isReady: () => (!runBridge || (bridge?.isConsuming ?? false)) && (!runWorker || worker?.getState() === 'RUNNING'),
-    });
-    const address = health.address();
-    const port = address && typeof address === 'object' ? address.port : config.health.port;
-    logger.info({ port, host: config.health.host }, 'health endpoint listening');
-  }
+/** The bridge from EchoMind's sync requests on NATS to Temporal runs. */
+async function startBridge(config: Config, logger: Logger, { db, js, jsm, temporal }: Clients, counters: Counters): Promise<SyncBridge> {
+  const bridge = new SyncBridge({
+    js,
+    jsm,
+    temporal,
+    streamName: config.nats.streamName,
+    taskQueue: config.temporal.taskQueue,
+    logger,
+    counters,
+    describeConnector: async (id) => {
+      const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
+      return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
+    },
+  });
+  await bridge.start();
+  return bridge;
+}
 
+/** /healthz, /readyz and /metrics: a check per dependency, ready once each role runs. */
+async function startHealth(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions,
+  { db, store, nats, temporalConnection }: Clients,
+  counters: Counters,
+  roles: { worker: RunningWorker | undefined; bridge: SyncBridge | undefined },
+): Promise<Server> {
+  const { worker, bridge } = roles;
+  const health = await startHealthServer({
+    host: config.health.host,
+    port: config.health.port,
+    counters,
+    ...(options.runtimeMetricsUrl ? { runtimeMetricsUrl: options.runtimeMetricsUrl } : {}),
+    checks: {
+      nats: async () => {
+        if (nats.isClosed()) throw new Error('connection closed');
+        await nats.flush();
+      },
+      minio: () => store.ping(),
+      database: async () => {
+        await sql`select 1`.execute(db);
+      },
+      temporal: async () => {
+        await temporalConnection.workflowService.getSystemInfo({});
+      },
+    },
+    isReady: () => (!bridge || bridge.isConsuming) && (!worker || worker.worker.getState() === 'RUNNING'),
+  });
+  const address = health.address();
+  const port = address && typeof address === 'object' ? address.port : config.health.port;
+  logger.info({ port, host: config.health.host }, 'health endpoint listening');
+  return health;
+}
+
+/** Stops once, however often called: new requests first, then in-flight transfers finish or checkpoint, then the clients. */
+function stopOnce(
+  logger: Logger,
+  { db, nats, temporalConnection }: Clients,
+  running: { worker: RunningWorker | undefined; bridge: SyncBridge | undefined; health: Server | undefined },
+): () => Promise<void> {
+  const { worker, bridge, health } = running;
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  return () => {
     stopping ??= (async () => {
-      // Stop taking new requests first, then let in-flight transfers finish or checkpoint.
       await bridge?.stop().catch((e: unknown) => logger.warn({ error: String(e) }, 'bridge stop failed'));
-      if (worker?.getState() === 'RUNNING') worker.shutdown();
-      await workerDone?.catch(() => undefined);
-      await workerConnection?.close().catch(() => undefined);
+      if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
+      await worker?.done.catch(() => undefined);
+      await worker?.connection.close().catch(() => undefined);
       await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
       await nats.drain().catch(() => undefined);
       await temporalConnection.close().catch(() => undefined);
       await db.destroy();
     })();
     return stopping;
-  };
-
-  return {
-    db,
-    nats,
-    store,
-    temporal,
-    counters,
-    ...(worker ? { worker } : {}),
-    ...(bridge ? { bridge } : {}),
-    ...(workerDone ? { workerDone } : {}),
-    stop,
   };
 }

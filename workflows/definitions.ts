@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChangeCursor, SourceItem } from '../src/providers/types.js';
-import type { ThrottleTally } from './run-details.js';
+import type { ThrottleTally } from '../src/telemetry/throttle-tally.js';
 
 /**
  * Names and shapes shared by the workflow, its activities, the bridge and

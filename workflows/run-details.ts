@@ -1,4 +1,5 @@
 import { setCurrentDetails } from '@temporalio/workflow';
+import type { ThrottleTally } from '../src/telemetry/throttle-tally.js';
 import { sourceLabel, type SyncCarry, type SyncPhase, type SyncTotals } from './definitions.js';
 import type { ControlState } from './controls.js';
 
@@ -8,14 +9,6 @@ import type { ControlState } from './controls.js';
  * phase and page, counts so far, bytes, throttle waits, and what operators asked.
  * Deterministic code only.
  */
-
-/** Throttle waits the source imposed, as activities report them once they return. */
-export interface ThrottleTally {
-  waits: number;
-  waitedMs: number;
-  /** When the latest wait ended (or ends), ISO 8601. */
-  until?: string;
-}
 
 export interface RunView {
   connectorId: number;

@@ -1,10 +1,15 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  CursorExpiredError,
+  NotFoundError,
   PermanentSourceError,
+  SourceError,
   SourceProtocolError,
   SourceUnreachableError,
   ThrottledError,
+  UnauthorizedError,
+  type SourceErrorOptions,
 } from '../errors.js';
 import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
@@ -15,6 +20,8 @@ import type { TenantPauses } from './tenant-pauses.js';
  * `Retry-After` (seconds or HTTP-date), one token refresh on 401, and a pause of
  * every request to a tenant while that tenant is throttled. Sources describe
  * their errors through `classify`; they never loop on failures themselves.
+ * A failure leaves here as the class of its verdict (src/errors.ts), so no
+ * caller reads an HTTP status again.
  */
 
 export interface AccessTokenSource {
@@ -22,7 +29,13 @@ export interface AccessTokenSource {
   getAccessToken(forceRefresh: boolean): Promise<string>;
 }
 
-/** What a source says about a failed response. Unset fields fall back to the HTTP defaults for the same kind. */
+/**
+ * What a source says about a failed response. Unset fields fall back to the HTTP
+ * defaults for the same kind. Each kind leaves the HTTP layer as one class
+ * (`verdictError`): unauthorized → UnauthorizedError (after the one refresh),
+ * permanent → PermanentSourceError, not-found → NotFoundError, expired-cursor →
+ * CursorExpiredError, throttle and retry → ThrottledError once waiting in place is over.
+ */
 export interface ErrorVerdict {
   kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'expired-cursor' | 'not-found';
   /** Short machine code, e.g. `accessDenied`, `dailyLimitExceeded`. */
@@ -42,21 +55,6 @@ export interface FailedResponse {
 }
 
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
-
-export class HttpStatusError extends Error {
-  override readonly name = 'HttpStatusError';
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | undefined,
-    readonly response: FailedResponse,
-  ) {
-    super(message);
-  }
-}
-
-/** The source answered 404 (or what its classifier calls not-found): the caller decides what absence means there. */
-export const isNotFound = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError && e.status === 404;
 
 export interface SourceHttpOptions {
   /** Requests to one tenant share a throttling pause. */
@@ -105,7 +103,7 @@ async function readCapped(response: Response, limit = 64 * 1024): Promise<string
 
 function defaultVerdict(status: number): ErrorVerdict {
   if (status === 401) return { kind: 'unauthorized' };
-  if (status === 404) return { kind: 'not-found', code: 'notFound', scope: 'item' };
+  if (status === 404) return { kind: 'not-found', code: 'notFound' };
   if (status === 410) return { kind: 'expired-cursor', code: 'resyncRequired' };
   if (status === 429 || status === 503) return { kind: 'throttle' };
   if (status === 408 || status === 423 || status === 500 || status === 502 || status === 504) return { kind: 'retry' };
@@ -113,6 +111,45 @@ function defaultVerdict(status: number): ErrorVerdict {
   if (status === 507) return { kind: 'permanent', code: 'insufficientStorage', scope: 'sync' };
   if (status >= 500) return { kind: 'retry' };
   return { kind: 'permanent', code: `http${status}`, scope: 'item' };
+}
+
+/** A verdict merged from the source's classifier over the HTTP defaults. */
+function verdictFor(failed: FailedResponse, classify: Classifier | undefined): ErrorVerdict {
+  const fallback = defaultVerdict(failed.status);
+  const custom = classify?.(failed);
+  // A verdict of another kind keeps none of the default's fields: a 403 a source calls throttling is not "accessDenied".
+  return custom === undefined ? fallback : custom.kind === fallback.kind ? { ...fallback, ...custom } : custom;
+}
+
+/** What a person reads first: the request, the status, the source's code. */
+function describeFailure(method: string, failed: FailedResponse, verdict: ErrorVerdict): string {
+  return `${method} ${failed.url} answered ${failed.status}${verdict.code ? ` (${verdict.code})` : ''}`;
+}
+
+/**
+ * The one table from a final verdict to the error callers branch on (by type).
+ * `throttle` and `retry` reach here only once waiting in place is over.
+ */
+function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: string, retryAfterMs: number): SourceError {
+  const detail: SourceErrorOptions = { status: failed.status, url: failed.url };
+  const told = verdict.message ? `${what}: ${verdict.message}` : what;
+  switch (verdict.kind) {
+    case 'unauthorized':
+      return new UnauthorizedError(
+        `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
+        verdict.code ?? 'unauthorized',
+        detail,
+      );
+    case 'permanent':
+      return new PermanentSourceError(told, verdict.code ?? `http${failed.status}`, verdict.scope ?? 'item', detail);
+    case 'not-found':
+      return new NotFoundError(told, verdict.code ?? 'notFound', detail);
+    case 'expired-cursor':
+      return new CursorExpiredError(told, verdict.code ?? 'resyncRequired', detail);
+    case 'throttle':
+    case 'retry':
+      return new ThrottledError(`${what}; retry in ${Math.ceil(retryAfterMs / 1000)} s`, verdict.code ?? `http${failed.status}`, retryAfterMs, detail);
+  }
 }
 
 function isNetworkError(e: unknown): boolean {
@@ -127,6 +164,21 @@ function isNetworkError(e: unknown): boolean {
       cause?.code ?? '',
     )
   );
+}
+
+/** One request's way through its attempts. */
+interface Attempts {
+  readonly url: string;
+  readonly options: RequestOptions;
+  readonly followRedirects: boolean;
+  /** Attempts used so far; a token refresh does not count. */
+  attempt: number;
+  /** The one token refresh after a 401 is spent. */
+  refreshed: boolean;
+  /** Only the request right after a 401 forces a new token; later retries reuse it. */
+  forceRefresh: boolean;
+  lastFailure: string;
+  lastNetworkError?: Error | undefined;
 }
 
 export class SourceHttp {
@@ -185,94 +237,102 @@ export class SourceHttp {
 
   /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) response. */
   async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Response> {
-    const { maxAttempts, baseDelayMs, maxDelayMs, maxInlineWaitMs, random } = this.opts;
-    let refreshedAfter401 = false;
-    // Only the request right after a 401 forces a new token; later retries reuse it.
-    let forceRefresh = false;
-    let lastFailure = 'no attempt made';
-    let lastNetworkError: Error | undefined;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      await this.waitForTenant(options.signal);
-      if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
-      let response: Response;
-      const force = forceRefresh;
-      forceRefresh = false;
-      try {
-        response = await this.fetchOnce(url, options, force, behaviour.followRedirects ?? false);
-      } catch (e) {
-        if (e instanceof PermanentSourceError || e instanceof ThrottledError) throw e;
-        if (!isNetworkError(e) || options.signal?.aborted) throw e;
-        lastNetworkError = e as Error;
-        lastFailure = `network error: ${networkFailure(e as Error)}`;
-        if (attempt === maxAttempts - 1) break;
-        const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-        this.opts.onRetry?.({ url: redactUrl(url), attempt, delayMs, reason: lastFailure });
-        await sleep(delayMs, undefined, { signal: options.signal });
-        continue;
-      }
-      if (response.ok || (response.status >= 300 && response.status < 400 && !behaviour.followRedirects)) return response;
-
-      lastNetworkError = undefined;
-      const failed: FailedResponse = {
-        status: response.status,
-        headers: response.headers,
-        bodyText: await readCapped(response),
-        url: redactUrl(url),
-      };
-      const fallback = defaultVerdict(response.status);
-      const custom = this.opts.classify?.(failed);
-      // A verdict of another kind keeps none of the default's fields: a 403 a source calls throttling is not "accessDenied".
-      const verdict: ErrorVerdict = custom === undefined ? fallback : custom.kind === fallback.kind ? { ...fallback, ...custom } : custom;
-      const what = `${options.method ?? 'GET'} ${failed.url} answered ${response.status}${verdict.code ? ` (${verdict.code})` : ''}`;
-      lastFailure = what;
-      switch (verdict.kind) {
-        case 'unauthorized':
-          if (this.opts.auth && !refreshedAfter401) {
-            refreshedAfter401 = true;
-            forceRefresh = true;
-            attempt--; // a token refresh is not a failed attempt
-            continue;
-          }
-          throw new PermanentSourceError(
-            `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
-            verdict.code ?? 'unauthorized',
-            'sync',
-          );
-        case 'permanent':
-          throw new PermanentSourceError(verdict.message ? `${what}: ${verdict.message}` : what, verdict.code ?? `http${response.status}`, verdict.scope ?? 'item');
-        case 'not-found':
-          throw new HttpStatusError(verdict.message ? `${what}: ${verdict.message}` : what, response.status, verdict.code, failed);
-        case 'expired-cursor':
-          throw new HttpStatusError(what, response.status, verdict.code ?? 'resyncRequired', failed);
-        case 'throttle':
-        case 'retry': {
-          const hinted = verdict.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'));
-          const delayMs = hinted ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-          const handedOver = delayMs > maxInlineWaitMs || attempt === maxAttempts - 1;
-          if (verdict.kind === 'throttle' || hinted !== undefined) {
-            this.opts.pauses.pause(this.opts.tenantKey, delayMs);
-            this.opts.onThrottle?.({ tenantKey: this.opts.tenantKey, delayMs, handedOver });
-          }
-          if (handedOver) {
-            const gaveUp = attempt === maxAttempts - 1 ? `gave up after ${maxAttempts} attempts: ` : '';
-            throw new ThrottledError(`${gaveUp}${what}; retry in ${Math.ceil(delayMs / 1000)} s`, delayMs);
-          }
-          this.opts.onRetry?.({ url: failed.url, status: response.status, attempt, delayMs, reason: what });
-          await sleep(delayMs, undefined, { signal: options.signal });
-          continue;
-        }
-      }
+    const run: Attempts = { url, options, followRedirects: behaviour.followRedirects ?? false, attempt: 0, refreshed: false, forceRefresh: false, lastFailure: 'no attempt made' };
+    for (; run.attempt < this.opts.maxAttempts; run.attempt++) {
+      const response = await this.attemptOnce(run);
+      if (response) return response;
     }
+    throw this.gaveUp(run);
+  }
+
+  /** One attempt: the tenant's pause and the rate budget first, then the request. Undefined means "try again". */
+  private async attemptOnce(run: Attempts): Promise<Response | undefined> {
+    const { options } = run;
+    await this.waitForTenant(options.signal);
+    if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
+    const force = run.forceRefresh;
+    run.forceRefresh = false;
+    let response: Response;
+    try {
+      response = await this.fetchOnce(run.url, options, force, run.followRedirects);
+    } catch (e) {
+      await this.afterNetworkError(run, e);
+      return undefined;
+    }
+    if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
+    await this.afterFailedAnswer(run, response);
+    return undefined;
+  }
+
+  /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
+  private async afterNetworkError(run: Attempts, e: unknown): Promise<void> {
+    // A verdict already made (by the token endpoint's own SourceHttp) travels as it is.
+    if (e instanceof SourceError) throw e;
+    if (!isNetworkError(e) || run.options.signal?.aborted) throw e;
+    run.lastNetworkError = e as Error;
+    run.lastFailure = `network error: ${networkFailure(e as Error)}`;
+    if (run.attempt === this.opts.maxAttempts - 1) return;
+    const delayMs = backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    this.opts.onRetry?.({ url: redactUrl(run.url), attempt: run.attempt, delayMs, reason: run.lastFailure });
+    await sleep(delayMs, undefined, { signal: run.options.signal });
+  }
+
+  /** A failed answer: its verdict asks for a token refresh, a wait and another try, or leaves as its error. */
+  private async afterFailedAnswer(run: Attempts, response: Response): Promise<void> {
+    run.lastNetworkError = undefined;
+    const failed: FailedResponse = { status: response.status, headers: response.headers, bodyText: await readCapped(response), url: redactUrl(run.url) };
+    const verdict = verdictFor(failed, this.opts.classify);
+    const what = describeFailure(run.options.method ?? 'GET', failed, verdict);
+    run.lastFailure = what;
+    switch (verdict.kind) {
+      case 'unauthorized':
+        if (!this.opts.auth || run.refreshed) throw verdictError(verdict, failed, what, 0);
+        run.refreshed = true;
+        run.forceRefresh = true;
+        run.attempt--; // a token refresh is not a failed attempt
+        return;
+      case 'throttle':
+      case 'retry':
+        return this.waitBeforeRetry(run, verdict, failed, what);
+      default:
+        throw verdictError(verdict, failed, what, 0);
+    }
+  }
+
+  /**
+   * Waits in place before another try, pausing the whole tenant when the source
+   * throttled (or named a wait). A wait longer than `maxInlineWaitMs`, or one
+   * after the last attempt, is handed to Temporal as a ThrottledError instead.
+   */
+  private async waitBeforeRetry(run: Attempts, verdict: ErrorVerdict, failed: FailedResponse, what: string): Promise<void> {
+    const { maxAttempts, maxInlineWaitMs, tenantKey } = this.opts;
+    const hinted = verdict.retryAfterMs ?? parseRetryAfter(failed.headers.get('retry-after'));
+    const delayMs = hinted ?? backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    const lastAttempt = run.attempt === maxAttempts - 1;
+    const handedOver = delayMs > maxInlineWaitMs || lastAttempt;
+    if (verdict.kind === 'throttle' || hinted !== undefined) {
+      this.opts.pauses.pause(tenantKey, delayMs);
+      this.opts.onThrottle?.({ tenantKey, delayMs, handedOver });
+    }
+    if (handedOver) throw verdictError(verdict, failed, `${lastAttempt ? `gave up after ${maxAttempts} attempts: ` : ''}${what}`, delayMs);
+    this.opts.onRetry?.({ url: failed.url, status: failed.status, attempt: run.attempt, delayMs, reason: what });
+    await sleep(delayMs, undefined, { signal: run.options.signal });
+  }
+
+  /** Every attempt used: a host that never answered is named as unreachable, not as throttling. */
+  private gaveUp(run: Attempts): Error {
+    const { maxAttempts, baseDelayMs, maxDelayMs, random } = this.opts;
     const retryAfterMs = backoffDelay(maxAttempts, baseDelayMs, maxDelayMs, random);
-    if (lastNetworkError) {
-      // Nothing answered: say which host and what failed, and do not call it throttling.
-      throw new SourceUnreachableError(
-        `gave up after ${maxAttempts} attempts: ${options.method ?? 'GET'} ${redactUrl(url)}: could not reach ${hostOf(url)} (${networkFailure(lastNetworkError)})`,
+    const url = redactUrl(run.url);
+    if (run.lastNetworkError) {
+      return new SourceUnreachableError(
+        `gave up after ${maxAttempts} attempts: ${run.options.method ?? 'GET'} ${url}: could not reach ${hostOf(run.url)} (${networkFailure(run.lastNetworkError)})`,
+        'unreachable',
         retryAfterMs,
-        { cause: lastNetworkError },
+        { cause: run.lastNetworkError, url },
       );
     }
-    throw new ThrottledError(`gave up after ${maxAttempts} attempts: ${lastFailure}`, retryAfterMs);
+    return new ThrottledError(`gave up after ${maxAttempts} attempts: ${run.lastFailure}`, 'gaveUp', retryAfterMs, { url });
   }
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
@@ -280,7 +340,7 @@ export class SourceHttp {
       const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
-        throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, wait);
+        throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);
       }
       await sleep(wait, undefined, { signal });
     }

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ThrottleTally } from '../../workflows/run-details.js';
 
 /**
  * The throttle waits of one activity attempt, collected where the HTTP layer
@@ -9,6 +8,15 @@ import type { ThrottleTally } from '../../workflows/run-details.js';
  * over to Temporal's retry ends the attempt: the Web UI shows it on the pending
  * activity (its last failure and next attempt time) instead.
  */
+
+/** Throttle waits the source imposed on one activity attempt; the workflow reads it as a type only. */
+export interface ThrottleTally {
+  waits: number;
+  waitedMs: number;
+  /** When the latest wait ended (or ends), ISO 8601. */
+  until?: string;
+}
+
 const storage = new AsyncLocalStorage<ThrottleTally>();
 
 export function withThrottleTally<T>(work: () => Promise<T>): Promise<{ result: T; tally: ThrottleTally }> {

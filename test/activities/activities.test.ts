@@ -6,8 +6,7 @@ import { createActivities } from '../../activities/index.js';
 import { findDocuments } from '../../src/db/documents.js';
 import { listFailures, retryDelayMs } from '../../src/db/failed-items.js';
 import type { Database } from '../../src/db/schema.js';
-import { ItemGoneError, PermanentSourceError } from '../../src/errors.js';
-import { HttpStatusError } from '../../src/http/source-http.js';
+import { ItemGoneError, NotFoundError, PermanentSourceError, SourceProtocolError, SourceUnreachableError, ThrottledError, UnauthorizedError } from '../../src/errors.js';
 import { StorageError } from '../../src/storage/object-store.js';
 import { emptyTotals, FAILURE, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
 import type { ActivityDeps } from '../../activities/deps.js';
@@ -184,7 +183,7 @@ describe('transferFile', () => {
 
   it('blames a failure on the file or on our dependencies by its kind', async () => {
     const it = item('a.txt');
-    source.downloadFailures.set(it.sourceId, new HttpStatusError('GET /content answered 500', 500, undefined, { status: 500, headers: new Headers(), bodyText: '', url: '' }));
+    source.downloadFailures.set(it.sourceId, new SourceProtocolError('GET /content: the body ended before its Content-Length'));
     expect((await failedTransfer(it)).type).toBe(FAILURE.sourceItemError);
     source.downloadFailures.clear();
 
@@ -202,6 +201,20 @@ describe('transferFile', () => {
     const syncWide = await failedTransfer(it);
     expect(syncWide.type).toBe(FAILURE.sourcePermanent);
     expect(syncWide.nonRetryable).toBe(true);
+    source.downloadFailures.set(it.sourceId, new UnauthorizedError('refused after a refresh; reconnect the account', 'invalidAuthenticationToken'));
+    expect(await failedTransfer(it)).toMatchObject({ type: FAILURE.sourcePermanent, nonRetryable: true, details: [{ code: 'invalidAuthenticationToken', scope: 'sync' }] });
+  });
+
+  it('hands a wait the source asked for, or an unreachable host, to Temporal with its delay and under its own name', async () => {
+    const it = item('a.txt');
+    source.downloadFailures.set(it.sourceId, new ThrottledError('GET /content answered 429; retry in 120 s', 'tooManyRequests', 120_000));
+    expect(await failedTransfer(it)).toMatchObject({ type: FAILURE.throttled, nextRetryDelay: 120_000, nonRetryable: false });
+    source.downloadFailures.set(it.sourceId, new SourceUnreachableError('could not reach graph.example (ECONNREFUSED)', 'unreachable', 400));
+    // Never sooner than a second, whatever the backoff said.
+    expect(await failedTransfer(it)).toMatchObject({ type: FAILURE.sourceUnreachable, nextRetryDelay: 1000, nonRetryable: false });
+    // Absence alone is no verdict on the file: only the source's own openContent turns it into "gone".
+    source.downloadFailures.set(it.sourceId, new NotFoundError('GET /content answered 404', 'itemNotFound'));
+    expect((await failedTransfer(it)).type).toBe(FAILURE.sourceItemError);
   });
 });
 
@@ -278,7 +291,7 @@ describe('transferBatch', () => {
 
   it('a file meeting a passing failure comes back to be retried alone; the rest is stored', async () => {
     const items = [item('a.txt'), item('b.txt'), item('c.txt')];
-    source.downloadFailures.set('id-b.txt', new HttpStatusError('GET /content answered 503', 503, undefined, { status: 503, headers: new Headers(), bodyText: '', url: '' }));
+    source.downloadFailures.set('id-b.txt', Object.assign(new Error('GET /content: read ECONNRESET'), { code: 'ECONNRESET' }));
     const outcomes = await batch(items);
     expect(outcomes).toEqual([
       expect.objectContaining({ sourceId: 'id-a.txt', result: 'new' }),

@@ -119,17 +119,15 @@ describe('pause and resume', () => {
     await waitFor('a first file', async () => (await documentsOf(service, connectorId)).length > 0);
     await readmeCommand(/--name pause/, connectorId);
 
-    const paused = await waitFor('the pause', async () => {
-      const row = await connectorRowOf(service, connectorId);
-      return row.status_message?.includes('paused') && row;
-    });
+    // The workflow reports paused only once the connector's row is marked, so the row is read after that.
+    await waitFor('the pause', async () => (await handle.query(progressQuery)).paused);
+    const paused = await connectorRowOf(service, connectorId);
     expect(paused.status).toBe('active');
     expect(paused.status_message).toMatch(
       new RegExp(`^OneDrive sync paused after page (\\d+) \\(maintenance window\\); cursor saved; resume with: temporal workflow signal --workflow-id connector-sync-${connectorId} --name resume$`),
     );
     const pausedAfter = Number(/after page (\d+)/.exec(paused.status_message ?? '')?.[1]);
     expect((paused.state as { cursor?: unknown }).cursor).toBeTruthy();
-    expect((await handle.query(progressQuery)).paused).toBe(true);
     // Nothing moves while paused.
     const stored = (await documentsOf(service, connectorId)).length;
     expect(stored).toBeLessThan(4);

@@ -3,16 +3,31 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PermanentSourceError, SourceProtocolError, SourceUnreachableError, ThrottledError } from '../../src/errors.js';
 import {
-  HttpStatusError,
-  SourceHttp,
-  redactUrl,
-  type AccessTokenSource,
-  type SourceHttpOptions,
-} from '../../src/http/source-http.js';
+  CursorExpiredError,
+  isCursorExpired,
+  isItemGone,
+  isNotFound,
+  isPermanent,
+  isRetryLater,
+  isThrottled,
+  isUnauthorized,
+  isUnreachable,
+  itemGoneIfNotFound,
+  ItemGoneError,
+  NotFoundError,
+  PermanentSourceError,
+  SourceProtocolError,
+  SourceUnreachableError,
+  ThrottledError,
+  UnauthorizedError,
+} from '../../src/errors.js';
+import { SourceHttp, redactUrl, type AccessTokenSource, type Classifier, type SourceHttpOptions } from '../../src/http/source-http.js';
 import { RequestRateLimiter } from '../../src/http/rate-limit.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
+import { classifyDriveError } from '../../src/providers/google-drive/errors.js';
+import { classifyGraphError } from '../../src/providers/microsoft-graph/errors.js';
+import { classifyTeamsError } from '../../src/providers/microsoft-graph/teams/errors.js';
 
 /**
  * SourceHttp against a real HTTP server on 127.0.0.1. Each test mounts its own
@@ -371,6 +386,7 @@ describe('token refresh on 401', () => {
     const url = route('/revoked', json(401, {}));
     const auth = tokenSource();
     const error = await caught(client({ auth }).json(url));
+    expect(error).toBeInstanceOf(UnauthorizedError);
     expect(error).toBeInstanceOf(PermanentSourceError);
     expect((error as PermanentSourceError).scope).toBe('sync');
     expect((error as Error).message).toContain('reconnect');
@@ -414,30 +430,27 @@ describe('failures that are not retried', () => {
     expect(hitsOf(`/status-${status}`)).toHaveLength(1);
   });
 
-  it('reports a 404 as an HttpStatusError with the status', async () => {
+  it('reports a 404 as a NotFoundError with the status and the URL, without retrying', async () => {
     const url = route('/gone-item', json(404, { error: 'itemNotFound' }));
     const error = await caught(client().json(url));
-    expect(error).toBeInstanceOf(HttpStatusError);
-    expect((error as HttpStatusError).status).toBe(404);
-    expect((error as HttpStatusError).code).toBe('notFound');
-    expect((error as HttpStatusError).response.bodyText).toBe('{"error":"itemNotFound"}');
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ status: 404, code: 'notFound', url: `${base}/gone-item` });
     expect(hitsOf('/gone-item')).toHaveLength(1);
   });
 
-  it('reports a 410 as an HttpStatusError asking for a resync', async () => {
+  it('reports a 410 as a CursorExpiredError asking for a resync, without retrying', async () => {
     const url = route('/delta', json(410, {}, { location: `${base}/delta?token=fresh` }));
     const error = await caught(client().json(url));
-    expect(error).toBeInstanceOf(HttpStatusError);
-    expect((error as HttpStatusError).status).toBe(410);
-    expect((error as HttpStatusError).code).toBe('resyncRequired');
-    expect((error as HttpStatusError).response.headers.get('location')).toBe(`${base}/delta?token=fresh`);
+    expect(error).toBeInstanceOf(CursorExpiredError);
+    expect(error).toMatchObject({ status: 410, code: 'resyncRequired' });
+    expect(hitsOf('/delta')).toHaveLength(1);
   });
 
-  it('keeps tokens in the query string out of error messages', async () => {
+  it('keeps tokens in the query string out of error messages and URLs', async () => {
     const url = route('/secret', json(404, {}));
     const error = await caught(client().json(`${url}?token=SECRET&$skiptoken=SECRET2`));
     expect((error as Error).message).toBe(`GET ${base}/secret answered 404 (notFound)`);
-    expect((error as HttpStatusError).response.url).not.toContain('SECRET');
+    expect((error as NotFoundError).url).toBe(`${base}/secret`);
   });
 });
 
@@ -474,6 +487,96 @@ describe('a source classifier', () => {
     );
     expect((error as Error).message).toBe(`GET ${base}/drive-quota answered 403 (dailyLimitExceeded): quota used up`);
     expect((error as PermanentSourceError).scope).toBe('sync');
+  });
+});
+
+/**
+ * The verdict table: which class a failed answer leaves the HTTP layer as, with
+ * each source's classifier. Callers branch on these classes only, so a status
+ * mapped to the wrong one here is a wrong decision downstream.
+ */
+describe('verdicts as classes', () => {
+  type Verdict = abstract new (...args: never[]) => Error;
+  const graphBody = (code: string) => ({ error: { code, message: 'm' } });
+  const driveBody = (reason: string, extra: Record<string, string> = {}) => ({ error: { code: 0, message: 'm', errors: [{ reason, message: 'm', ...extra }] } });
+  const rows: Array<{
+    name: string;
+    path: string;
+    answer: Handler;
+    classify?: Classifier;
+    options?: Partial<SourceHttpOptions>;
+    is: Verdict;
+    code: string;
+    scope?: 'item' | 'sync';
+  }> = [
+    { name: 'default 401 after the one refresh', path: '/d/401', answer: json(401, {}), options: { auth: tokenSource() }, is: UnauthorizedError, code: 'unauthorized', scope: 'sync' },
+    { name: 'default 403', path: '/d/403', answer: json(403, {}), is: PermanentSourceError, code: 'accessDenied', scope: 'item' },
+    { name: 'default 404', path: '/d/404', answer: json(404, {}), is: NotFoundError, code: 'notFound' },
+    { name: 'default 410', path: '/d/410', answer: json(410, {}), is: CursorExpiredError, code: 'resyncRequired' },
+    { name: 'default 418', path: '/d/418', answer: json(418, {}), is: PermanentSourceError, code: 'http418', scope: 'item' },
+    { name: 'default 429 with a long Retry-After', path: '/d/429', answer: json(429, {}, { 'retry-after': '120' }), is: ThrottledError, code: 'http429' },
+    { name: 'default 500 on the last attempt', path: '/d/500', answer: json(500, {}), options: { maxAttempts: 1 }, is: ThrottledError, code: 'http500' },
+    { name: 'default 507', path: '/d/507', answer: json(507, {}), is: PermanentSourceError, code: 'insufficientStorage', scope: 'sync' },
+    { name: 'no answer at all', path: '/d/reset', answer: destroySocket, options: { maxAttempts: 1 }, is: SourceUnreachableError, code: 'unreachable' },
+    { name: 'Graph 401 after the one refresh', path: '/g/me', answer: json(401, graphBody('InvalidAuthenticationToken')), classify: classifyGraphError, options: { auth: tokenSource() }, is: UnauthorizedError, code: 'invalidAuthenticationToken', scope: 'sync' },
+    { name: 'Graph 400 on a delta link', path: '/g/root/delta', answer: json(400, {}), classify: classifyGraphError, is: CursorExpiredError, code: 'resyncRequired' },
+    { name: 'Graph 410 resyncChangesApplyDifferences', path: '/g/drive/root/delta', answer: json(410, graphBody('resyncChangesApplyDifferences')), classify: classifyGraphError, is: CursorExpiredError, code: 'resyncChangesApplyDifferences' },
+    { name: 'Graph 404 on a download', path: '/g/items/1/content', answer: json(404, graphBody('itemNotFound')), classify: classifyGraphError, is: NotFoundError, code: 'itemNotFound' },
+    { name: 'Graph 403 on a download', path: '/g/items/2/content', answer: json(403, graphBody('accessDenied')), classify: classifyGraphError, is: PermanentSourceError, code: 'accessDenied', scope: 'item' },
+    { name: 'Graph 403 on a listing', path: '/g/items/3/children', answer: json(403, graphBody('accessDenied')), classify: classifyGraphError, is: PermanentSourceError, code: 'accessDenied', scope: 'sync' },
+    { name: 'Graph 429 on the last attempt', path: '/g/429', answer: json(429, graphBody('activityLimitReached')), classify: classifyGraphError, options: { maxAttempts: 1 }, is: ThrottledError, code: 'activityLimitReached' },
+    { name: 'Teams 400 syncStateNotFound', path: '/t/messages/delta', answer: json(400, graphBody('syncStateNotFound')), classify: classifyTeamsError, is: CursorExpiredError, code: 'syncStateNotFound' },
+    { name: 'Teams 404 on a message', path: '/t/messages/1', answer: json(404, graphBody('NotFound')), classify: classifyTeamsError, is: NotFoundError, code: 'notFound' },
+    { name: 'Drive 404 on a file', path: '/drive/v3/files/abc', answer: json(404, driveBody('notFound')), classify: classifyDriveError, is: NotFoundError, code: 'notFound' },
+    { name: 'Drive 404 on changes.list', path: '/drive/v3/changes', answer: json(404, driveBody('notFound')), classify: classifyDriveError, is: CursorExpiredError, code: 'invalidPageToken' },
+    { name: 'Drive 400 on a listing page token', path: '/drive/v3/files', answer: json(400, driveBody('invalid', { location: 'pageToken' })), classify: classifyDriveError, is: CursorExpiredError, code: 'invalidPageToken' },
+    { name: 'Drive 403 rateLimitExceeded on the last attempt', path: '/drive/v3/about', answer: json(403, driveBody('rateLimitExceeded')), classify: classifyDriveError, options: { maxAttempts: 1 }, is: ThrottledError, code: 'rateLimitExceeded' },
+    { name: 'Drive 403 dailyLimitExceeded', path: '/drive/v3/drives', answer: json(403, driveBody('dailyLimitExceeded')), classify: classifyDriveError, is: PermanentSourceError, code: 'dailyLimitExceeded', scope: 'sync' },
+    { name: 'Drive 403 downloadQuotaExceeded', path: '/drive/v3/files/big', answer: json(403, driveBody('downloadQuotaExceeded')), classify: classifyDriveError, is: PermanentSourceError, code: 'downloadQuotaExceeded', scope: 'item' },
+  ];
+
+  it.each(rows)('$name leaves as $is.name ($code)', async ({ path, answer, classify, options, is, code, scope }) => {
+    const url = route(path, answer);
+    const error = await caught(client({ maxInlineWaitMs: 1_000, ...options, ...(classify ? { classify } : {}) }).json(`${url}?token=SECRET`));
+    // The exact class, not a relative: a 403 must not pass for an UnauthorizedError or an ItemGoneError.
+    expect(Object.getPrototypeOf(error)).toBe(is.prototype);
+    expect(error).toMatchObject({ code, url: `${base}${path}` });
+    if (scope) expect((error as PermanentSourceError).scope).toBe(scope);
+    if (answer !== destroySocket) expect((error as NotFoundError).status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('each guard answers for its own verdict only', () => {
+    const errors = {
+      permanent: new PermanentSourceError('m', 'accessDenied', 'item'),
+      unauthorized: new UnauthorizedError('m', 'unauthorized'),
+      gone: new ItemGoneError('m'),
+      notFound: new NotFoundError('m', 'notFound'),
+      cursor: new CursorExpiredError('m', 'resyncRequired'),
+      throttled: new ThrottledError('m', 'tooManyRequests', 1000),
+      unreachable: new SourceUnreachableError('m', 'unreachable', 1000),
+      protocol: new SourceProtocolError('m'),
+    };
+    const accepted = (guard: (e: unknown) => boolean) => Object.entries(errors).flatMap(([name, e]) => (guard(e) ? [name] : []));
+    expect(accepted(isPermanent)).toEqual(['permanent', 'unauthorized', 'gone']);
+    expect(accepted(isUnauthorized)).toEqual(['unauthorized']);
+    expect(accepted(isItemGone)).toEqual(['gone']);
+    expect(accepted(isNotFound)).toEqual(['notFound']);
+    expect(accepted(isCursorExpired)).toEqual(['cursor']);
+    expect(accepted(isRetryLater)).toEqual(['throttled', 'unreachable']);
+    expect(accepted(isThrottled)).toEqual(['throttled']);
+    expect(accepted(isUnreachable)).toEqual(['unreachable']);
+    expect([errors.throttled.reason, errors.unreachable.reason]).toEqual(['throttled', 'unreachable']);
+  });
+
+  it('makes a NotFoundError met while opening an item an ItemGoneError, and passes anything else through', () => {
+    const absent = new NotFoundError('GET /items/1/content answered 404 (itemNotFound)', 'itemNotFound', { status: 404, url: 'https://graph/items/1/content' });
+    const gone = itemGoneIfNotFound(absent, 'item 1 no longer exists in the drive');
+    expect(gone).toBeInstanceOf(ItemGoneError);
+    expect(gone).toMatchObject({ message: 'item 1 no longer exists in the drive', code: 'itemGone', scope: 'item', status: 404, url: 'https://graph/items/1/content', cause: absent });
+    const denied = new PermanentSourceError('m', 'accessDenied', 'item');
+    expect(itemGoneIfNotFound(denied, 'x')).toBe(denied);
+    const expired = new CursorExpiredError('m', 'resyncRequired');
+    expect(itemGoneIfNotFound(expired, 'x')).toBe(expired);
   });
 });
 

@@ -188,6 +188,42 @@ describe('pause and resume', () => {
     expect(c.statusLog).toEqual(['syncing', `active: ${paused.message}`, 'syncing', 'active: 3 new, 0 updated, 0 deleted, 0 failed']);
   });
 
+  it('reports paused only once the connector row says so (a query during the status write sees no pause yet)', async () => {
+    const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
+    const writing = latch();
+    const written = latch();
+    const base = fakeActivities(c);
+    const held = holding(c, 'a.txt', {
+      pauseSync: async (input) => {
+        writing.open();
+        await written.promise;
+        return base.pauseSync(input);
+      },
+    });
+    const { during, after } = await withWorker(env, bundle, held.activities, async (queue) => {
+      const handle = await start(queue);
+      await held.reached;
+      await handle.signal(pauseSignal, 'maintenance');
+      held.release();
+      await writing.promise;
+      // The status write has started and is held: whatever a query says now, the row is not paused yet.
+      const during = { progress: await handle.query(progressQuery), status: c.status };
+      written.open();
+      const after = await until('the pause', async () => {
+        const p = await handle.query(progressQuery);
+        return p.paused && { progress: p, status: c.status };
+      });
+      await handle.signal(resumeSignal);
+      await handle.result();
+      return { during, after };
+    });
+    expect(during.status).toBe('syncing');
+    expect(during.progress.paused).toBe(false);
+    expect(during.progress.phase).not.toBe('paused');
+    expect(after.status).toBe('active');
+    expect(after.progress.phase).toBe('paused');
+  });
+
   it('stop while paused ends the sync in error with the cursor kept', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
     const held = holding(c, 'a.txt');

@@ -86,7 +86,7 @@ export async function applyChange(page: PageContext, change: DriveChange): Promi
 export async function checkBeforePass(session: DriveSession, cursor: ChangesCursor): Promise<void> {
   for (const log of cursor.logs) {
     if (!(await session.folders.get(log.root))?.inScope) {
-      throw new CursorExpiredError('the folder tree of this Google Drive connector is missing; enumerating the source again');
+      throw new CursorExpiredError('the folder tree of this Google Drive connector is missing; enumerating the source again', 'folderTreeMissing');
     }
   }
   if (session.config.scope.kind !== 'all-shared-drives') return;
@@ -97,6 +97,7 @@ export async function checkBeforePass(session: DriveSession, cursor: ChangesCurs
   if (added.length > 0 || lost.length > 0) {
     throw new CursorExpiredError(
       `the shared drives visible to this identity changed (${added.length} added, ${lost.length} gone); enumerating them all again`,
+      'sharedDrivesChanged',
     );
   }
 }

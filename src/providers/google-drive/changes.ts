@@ -59,6 +59,7 @@ export async function listDriveChanges(session: DriveSession, cursor: DriveCurso
   if (cursor.scope !== scope) {
     throw new CursorExpiredError(
       `the connector's Google Drive scope or export formats changed (${cursor.scope} → ${scope}); enumerating the scope again`,
+      'scopeChanged',
     );
   }
   return cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, cursor);

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { CursorExpiredError, SourceProtocolError } from '../../errors.js';
-import { HttpStatusError, isNotFound, type SourceHttp } from '../../http/source-http.js';
+import { isNotFound, SourceProtocolError } from '../../errors.js';
+import type { SourceHttp } from '../../http/source-http.js';
 import {
   changeListSchema,
   driveFileSchema,
@@ -15,7 +15,8 @@ import {
 /**
  * Drive v3 calls this source makes, typed. Every request goes through the
  * shared SourceHttp (retries, throttling, token refresh); this class only knows
- * paths, parameters and answer shapes.
+ * paths, parameters and answer shapes. A page token Drive rejects arrives as a
+ * CursorExpiredError, decided by the classifier (errors.ts).
  */
 
 /** Items per list page: one page is the unit of work of one listChanges call. */
@@ -32,14 +33,6 @@ export interface ChangeListing {
   changes: DriveChange[];
   nextPageToken?: string;
   newStartPageToken?: string;
-}
-
-/** Drive rejecting a page token (400 invalid, 410 gone…), as the error the pipeline restarts on. */
-function expiredCursor(e: unknown, what: string): unknown {
-  if (e instanceof HttpStatusError && (e.code === 'invalidPageToken' || e.status === 410)) {
-    return new CursorExpiredError(`Google Drive rejected the saved ${what} page token; the source is enumerated again`, undefined, { cause: e });
-  }
-  return e;
 }
 
 /** A Drive query literal: ids never hold quotes, but a config value might. */
@@ -74,21 +67,17 @@ export class DriveClient {
 
   /** One page of a folder's direct children (Drive's `in parents` is one level deep). */
   async listChildren(folder: { folderId: string; driveId?: string | undefined }, pageToken?: string): Promise<FolderListing> {
-    try {
-      const { data } = await this.http.json(this.url('/files'), {
-        query: {
-          q: `${quoted(folder.folderId)} in parents and trashed=false`,
-          fields: `nextPageToken,files(${FILE_FIELDS})`,
-          pageSize: PAGE_SIZE,
-          pageToken,
-          ...ALL_DRIVES,
-          ...(folder.driveId ? { corpora: 'drive', driveId: folder.driveId } : {}),
-        },
-      });
-      return parseDriveAnswer(fileListSchema, data, 'files.list');
-    } catch (e) {
-      throw expiredCursor(e, 'folder listing');
-    }
+    const { data } = await this.http.json(this.url('/files'), {
+      query: {
+        q: `${quoted(folder.folderId)} in parents and trashed=false`,
+        fields: `nextPageToken,files(${FILE_FIELDS})`,
+        pageSize: PAGE_SIZE,
+        pageToken,
+        ...ALL_DRIVES,
+        ...(folder.driveId ? { corpora: 'drive', driveId: folder.driveId } : {}),
+      },
+    });
+    return parseDriveAnswer(fileListSchema, data, 'files.list');
   }
 
   async startPageToken(driveId?: string): Promise<string> {
@@ -102,20 +91,16 @@ export class DriveClient {
   }
 
   async listChanges(pageToken: string, driveId?: string): Promise<ChangeListing> {
-    try {
-      const { data } = await this.http.json(this.url('/changes'), {
-        query: {
-          pageToken,
-          pageSize: PAGE_SIZE,
-          fields: `nextPageToken,newStartPageToken,changes(fileId,removed,file(${FILE_FIELDS}))`,
-          ...ALL_DRIVES,
-          ...(driveId ? { driveId } : {}),
-        },
-      });
-      return parseDriveAnswer(changeListSchema, data, 'changes.list');
-    } catch (e) {
-      throw expiredCursor(e, 'changes');
-    }
+    const { data } = await this.http.json(this.url('/changes'), {
+      query: {
+        pageToken,
+        pageSize: PAGE_SIZE,
+        fields: `nextPageToken,newStartPageToken,changes(fileId,removed,file(${FILE_FIELDS}))`,
+        ...ALL_DRIVES,
+        ...(driveId ? { driveId } : {}),
+      },
+    });
+    return parseDriveAnswer(changeListSchema, data, 'changes.list');
   }
 
   /** Every shared drive the identity is a member of (a few pages at most). */

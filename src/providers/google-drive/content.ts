@@ -1,5 +1,4 @@
-import { isPermanent, ItemGoneError, PermanentSourceError } from '../../errors.js';
-import { isNotFound } from '../../http/source-http.js';
+import { isPermanent, itemGoneIfNotFound, PermanentSourceError } from '../../errors.js';
 import type { ItemContent, SourceItem } from '../types.js';
 import { readDriveFetch } from './mapping.js';
 import type { DriveSession } from './session.js';
@@ -53,9 +52,6 @@ export async function openDriveContent(session: DriveSession, item: SourceItem):
     if (fetch.export) return await openExport(session, fetch.fileId, fetch.export, fetch.exportLink);
     return toContent(await session.client.download(fetch.fileId));
   } catch (e) {
-    if (isNotFound(e)) {
-      throw new ItemGoneError(`"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`, { cause: e });
-    }
-    throw e;
+    throw itemGoneIfNotFound(e, `"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`);
   }
 }

@@ -92,10 +92,15 @@ export const classifyDriveError: Classifier = (response): ErrorVerdict | undefin
     return withHint({ kind: 'throttle', code: code ?? 'rateLimitExceeded' });
   }
   if (status >= 500) return withHint({ kind: status === 503 ? 'throttle' : 'retry', code: code ?? `http${status}` });
-  if (status === 400 && isPageTokenError(info)) return { kind: 'expired-cursor', code: 'invalidPageToken' };
+  const rejectedToken: ErrorVerdict = {
+    kind: 'expired-cursor',
+    code: 'invalidPageToken',
+    message: `Google Drive rejected the saved ${isChangesList(response.url) ? 'changes' : 'folder listing'} page token; the source is enumerated again`,
+  };
+  if (status === 400 && isPageTokenError(info)) return rejectedToken;
   // changes.list with a saved token: Google says a rejected token, for any reason, is discarded and the listing restarted.
-  if (isChangesList(response.url) && (status === 400 || status === 404 || status === 410)) return { kind: 'expired-cursor', code: 'invalidPageToken' };
-  if (status === 404) return { kind: 'not-found', code: 'notFound', scope: 'item' };
+  if (isChangesList(response.url) && (status === 400 || status === 404 || status === 410)) return rejectedToken;
+  if (status === 404) return { kind: 'not-found', code: 'notFound' };
   if (code !== undefined && SYNC_REASONS[code]) return { kind: 'permanent', code, scope: 'sync', message: SYNC_REASONS[code] };
   if (code !== undefined && ITEM_REASONS[code]) return { kind: 'permanent', code, scope: 'item', message: ITEM_REASONS[code] };
   if (status === 403) return { kind: 'permanent', code: code ?? 'forbidden', scope: 'item', message: 'Google Drive refused access to this item' };

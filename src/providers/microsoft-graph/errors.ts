@@ -37,8 +37,9 @@ function isDeltaLink(url: string): boolean {
 
 export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undefined {
   const { code, message } = readGraphError(failed.bodyText);
-  // A delta link Graph refuses (410 resyncRequired, or 400 for a token it cannot read): start the enumeration again.
-  if (isDeltaLink(failed.url) && (failed.status === 400 || failed.status === 410)) {
+  // The delta token is dead: 410 (resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences),
+  // or 400 on a delta link for a token Graph cannot read. Start the enumeration again.
+  if (failed.status === 410 || (isDeltaLink(failed.url) && failed.status === 400)) {
     return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
   }
   switch (failed.status) {
@@ -47,10 +48,7 @@ export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undef
     case 403:
       return { kind: 'permanent', code: code ?? 'accessDenied', scope: scopeOf(failed.url), message };
     case 404:
-      return { kind: 'not-found', code: code ?? 'itemNotFound', scope: 'item', message };
-    case 410:
-      // resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences: the delta token is dead.
-      return { kind: 'expired-cursor', code: code ?? 'resyncRequired', message };
+      return { kind: 'not-found', code: code ?? 'itemNotFound', message };
     case 423:
       return { kind: 'retry', code: code ?? 'resourceLocked', message };
     case 429:

@@ -30,8 +30,9 @@ describe('classifyDriveError', () => {
   });
 
   it('recognises an invalid page token, a 404 and a 401', () => {
-    expect(verdict(400, body(400, 'invalid', 'Invalid Value', { location: 'pageToken' }))).toEqual({ kind: 'expired-cursor', code: 'invalidPageToken' });
-    expect(verdict(400, body(400, 'badRequest', 'The page token is no longer valid'))).toEqual({ kind: 'expired-cursor', code: 'invalidPageToken' });
+    const listingToken = { kind: 'expired-cursor', code: 'invalidPageToken', message: expect.stringContaining('rejected the saved folder listing page token') };
+    expect(verdict(400, body(400, 'invalid', 'Invalid Value', { location: 'pageToken' }))).toEqual(listingToken);
+    expect(verdict(400, body(400, 'badRequest', 'The page token is no longer valid'))).toEqual(listingToken);
     expect(verdict(404, body(404, 'notFound'))).toMatchObject({ kind: 'not-found', code: 'notFound' });
     expect(verdict(401, body(401, 'authError'))).toEqual({ kind: 'unauthorized', code: 'authError' });
     expect(verdict(400, body(400, 'badRequest', 'Invalid query'))).toBeUndefined();

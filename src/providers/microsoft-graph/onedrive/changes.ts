@@ -1,5 +1,4 @@
-import { CursorExpiredError, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
-import { HttpStatusError, isNotFound } from '../../../http/source-http.js';
+import { CursorExpiredError, isNotFound, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import type { GraphClient } from '../client.js';
 import { DRIVE_ITEM_FIELDS, type DriveItemPage, readDriveItemPage } from './api.js';
@@ -32,15 +31,16 @@ async function startEnumeration(session: OneDriveSession): Promise<OneDriveCurso
   };
 }
 
+/**
+ * A delta token Graph refuses arrives as CursorExpiredError (decided by the
+ * Graph classifier) and goes up as it is: Location may offer a restart link, but
+ * only a full enumeration proves what was deleted meanwhile.
+ */
 async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSignal): Promise<DriveItemPage> {
   try {
     const { data } = await graph.http.json(link, { signal });
     return readDriveItemPage(data, 'GET delta');
   } catch (e) {
-    if (e instanceof HttpStatusError && (e.status === 410 || e.status === 400)) {
-      // Location may offer a restart link, but only a full enumeration proves what was deleted meanwhile.
-      throw new CursorExpiredError(`Graph no longer accepts the saved delta token (${e.code ?? 'resyncRequired'}): enumerating the drive again`, undefined, { cause: e });
-    }
     if (isNotFound(e)) {
       throw new PermanentSourceError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', 'sync', { cause: e });
     }
@@ -50,7 +50,7 @@ async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSi
 
 export async function listDriveChanges(session: OneDriveSession, cursor: OneDriveCursor | null): Promise<ChangePage<OneDriveCursor>> {
   if (cursor && cursor.scope !== scopeKey(session.config)) {
-    throw new CursorExpiredError('the connector now names another drive or folder: enumerating it afresh');
+    throw new CursorExpiredError('the connector now names another drive or folder: enumerating it afresh', 'scopeChanged');
   }
   const from = cursor ?? (await startEnumeration(session));
 

@@ -1,5 +1,4 @@
-import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
-import { isNotFound } from '../../../http/source-http.js';
+import { itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
 import type { ItemContent, SourceItem } from '../../types.js';
 import type { DriveItemRef } from './mapping.js';
 import type { OneDriveSession } from './session.js';
@@ -29,10 +28,7 @@ export async function openDriveItemContent({ graph, signal }: Pick<OneDriveSessi
       size: length !== null && /^\d+$/.test(length) ? Number(length) : undefined,
     };
   } catch (e) {
-    // Deleted since it was listed: this file fails; the next delta page reports its deletion.
-    if (isNotFound(e)) {
-      throw new ItemGoneError(`item ${item.sourceId} no longer exists in the drive`, { cause: e });
-    }
-    throw e;
+    // Deleted since it was listed: the next delta page reports its deletion.
+    throw itemGoneIfNotFound(e, `item ${item.sourceId} no longer exists in the drive`);
   }
 }

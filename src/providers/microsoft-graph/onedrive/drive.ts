@@ -1,5 +1,4 @@
-import { PermanentSourceError, SourceProtocolError } from '../../../errors.js';
-import { isNotFound } from '../../../http/source-http.js';
+import { isNotFound, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { GraphClient } from '../client.js';
 import { readDriveItem } from './api.js';
 import type { DriveTarget, FolderScope } from './config.js';

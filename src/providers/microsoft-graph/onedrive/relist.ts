@@ -1,4 +1,4 @@
-import { isNotFound } from '../../../http/source-http.js';
+import { isNotFound } from '../../../errors.js';
 import type { SourceChange } from '../../types.js';
 import { DRIVE_ITEM_FIELDS, isContainer, PAGE_SIZE, readDriveItemPage } from './api.js';
 import type { RelistTask } from './cursor.js';

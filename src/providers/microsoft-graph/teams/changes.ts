@@ -1,5 +1,4 @@
-import { CursorExpiredError, isPermanent, SourceProtocolError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { CursorExpiredError, isCursorExpired, isNotFound, isPermanent, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage, SourceChange } from '../../types.js';
 import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
@@ -67,7 +66,7 @@ async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<Te
   const now = new Map(current.map((c) => [c.id, c]));
   const gone = cursor.channels.filter((c) => !now.has(c.id));
   if (gone.length > 0) {
-    throw new CursorExpiredError(`${gone.length} channel(s) left the team or the sync scope: enumerating the team again so their documents are deleted`);
+    throw new CursorExpiredError(`${gone.length} channel(s) left the team or the sync scope: enumerating the team again so their documents are deleted`, 'channelsGone');
   }
   const known = new Map(cursor.channels.map((c) => [c.id, c]));
   const channels = current.map((c): ChannelState => {
@@ -91,7 +90,7 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
   try {
     data = await session.json(state.messages.link, { channelId: state.id, messages: true });
   } catch (e) {
-    if (e instanceof HttpStatusError && (e.status === 410 || e.code === 'syncStateNotFound')) {
+    if (isCursorExpired(e)) {
       session.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
       return { changes: [], state: { ...state, messages: freshMessages(session, state.id) }, relist: true };
     }
@@ -99,8 +98,8 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
       session.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
       return { changes: [{ kind: 'skip', sourceId: `teams-channel:${state.id}`, name: state.name, reason: UNREADABLE_CHANNEL_REASON }], state: { ...state, messagesDone: true, filesDone: true } };
     }
-    if (e instanceof HttpStatusError && e.status === 404) {
-      throw new CursorExpiredError(`channel "${state.name}" no longer exists: enumerating the team again`, undefined, { cause: e });
+    if (isNotFound(e)) {
+      throw new CursorExpiredError(`channel "${state.name}" no longer exists: enumerating the team again`, 'channelGone', { cause: e });
     }
     throw e;
   }
@@ -143,7 +142,7 @@ function advance(cursor: TeamsCursor): TeamsCursor {
 
 export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
   if (cursor && cursor.scope !== teamsScopeKey(session.config)) {
-    throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh');
+    throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh', 'scopeChanged');
   }
   let from = cursor === null ? await startEnumeration(session) : cursor.inPass ? cursor : await startPass(session, cursor);
   from = advance(from);

@@ -1,5 +1,4 @@
-import { PermanentSourceError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { isNotFound, PermanentSourceError } from '../../../errors.js';
 import type { TeamsSession } from './session.js';
 import { type GraphChannel, readChannelList } from './api.js';
 
@@ -16,7 +15,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
+    if (isNotFound(e)) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
     throw e;
   }
 }
@@ -60,7 +59,7 @@ export async function channelFilesFolder(session: TeamsSession, channelId: strin
     if (typeof data.id !== 'string' || typeof driveId !== 'string') return null;
     return { driveId, folderId: data.id };
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) return null;
+    if (isNotFound(e)) return null;
     throw e;
   }
 }

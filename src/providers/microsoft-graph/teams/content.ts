@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { ItemGoneError, PermanentSourceError } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { ItemGoneError, itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
 import type { ItemContent, SourceItem } from '../../types.js';
 import { openDriveItemContent } from '../onedrive/content.js';
 import type { TeamsSession } from './session.js';
@@ -23,9 +22,7 @@ function text(fetch: Record<string, unknown>, key: string, item: SourceItem): st
   return value;
 }
 
-function gone(item: SourceItem, e: unknown): never {
-  throw new ItemGoneError(`${item.name} no longer exists in Teams`, { cause: e });
-}
+const goneMessage = (item: SourceItem): string => `${item.name} no longer exists in Teams`;
 
 async function openThread(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
   const channelId = text(item.fetch, 'channelId', item);
@@ -35,8 +32,7 @@ async function openThread(session: TeamsSession, item: SourceItem): Promise<Item
     const data = await session.json(`${session.channelUrl(channelId)}/messages/${encodeURIComponent(rootId)}`, { channelId, messages: true });
     root = readChatMessage(data, 'GET message');
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
-    throw e;
+    throw itemGoneIfNotFound(e, goneMessage(item));
   }
   const heading = {
     teamName: text(item.fetch, 'teamName', item),
@@ -48,15 +44,14 @@ async function openThread(session: TeamsSession, item: SourceItem): Promise<Item
     try {
       for await (const piece of source) yield Buffer.from(piece);
     } catch (e) {
-      if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
-      throw e;
+      throw itemGoneIfNotFound(e, goneMessage(item));
     }
   };
   if (isDeleted(root)) {
     // A deleted root keeps its document while a reply is readable: read it whole first, a thread with none left is gone.
     const all: string[] = [];
     for await (const piece of notFoundIsGone(pieces)) all.push(piece.toString());
-    if (!all.includes(REPLIES_HEADING)) gone(item, undefined);
+    if (!all.includes(REPLIES_HEADING)) throw new ItemGoneError(goneMessage(item));
     return { body: Readable.from(all.map((piece) => Buffer.from(piece))), contentType: 'text/markdown' };
   }
   return { body: Readable.from(notFoundIsGone(pieces)), contentType: 'text/markdown' };
@@ -70,8 +65,7 @@ async function openHosted(session: TeamsSession, item: SourceItem): Promise<Item
     const length = headers.get('content-length');
     return { body, contentType: headers.get('content-type') ?? undefined, size: length !== null && /^\d+$/.test(length) ? Number(length) : undefined };
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) gone(item, e);
-    throw e;
+    throw itemGoneIfNotFound(e, goneMessage(item));
   }
 }
 

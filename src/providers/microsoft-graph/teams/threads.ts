@@ -1,5 +1,4 @@
-import { isPermanent } from '../../../errors.js';
-import { HttpStatusError } from '../../../http/source-http.js';
+import { isNotFound, isPermanent } from '../../../errors.js';
 import { resolveContentType } from '../../../contract.js';
 import type { SourceChange } from '../../types.js';
 import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
@@ -72,7 +71,7 @@ export function snippetReader(session: TeamsSession, channelId: string): RenderR
       try {
         ({ body } = await session.stream(url, { channelId, messages: true }));
       } catch (e) {
-        if (e instanceof HttpStatusError && e.status === 404) return null;
+        if (isNotFound(e)) return null;
         throw e;
       }
       const chunks: Buffer[] = [];
@@ -116,7 +115,7 @@ async function resolveShared(page: ChannelPage, url: string, skipId: string): Pr
     change = fileChange(item, item.parentReference?.driveId ?? '');
   } catch (e) {
     // Gone, or shared with people but not with this app: the thread still links it by name.
-    if ((e instanceof HttpStatusError && e.status === 404) || isPermanent(e)) change = { kind: 'skip', sourceId: skipId, reason: GONE_SHARE_REASON };
+    if (isNotFound(e) || isPermanent(e)) change = { kind: 'skip', sourceId: skipId, reason: GONE_SHARE_REASON };
     else throw e;
   }
   page.shared.set(url, change);
@@ -147,7 +146,7 @@ async function hostedChange(page: ChannelPage, threadId: string, title: string, 
     body.destroy();
     contentType = resolveContentType('', headers.get('content-type') ?? undefined);
   } catch (e) {
-    if (e instanceof HttpStatusError && e.status === 404) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
+    if (isNotFound(e)) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
     throw e;
   }
   return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...hosted }, contentType, index, webUrl) };
@@ -176,7 +175,7 @@ export async function threadChanges(page: ChannelPage, root: RootMessage): Promi
     digest = await digestThread(renderThread(heading, root, collecting(), undefined, snippetReader(session, channel.id)));
   } catch (e) {
     // A deleted root whose whole thread is gone (retention, or every reply deleted with it).
-    if (rootDeleted && e instanceof HttpStatusError && e.status === 404) return [{ kind: 'delete', sourceId: threadId }];
+    if (rootDeleted && isNotFound(e)) return [{ kind: 'delete', sourceId: threadId }];
     throw e;
   }
   // In Teams a deleted root leaves its replies readable: the thread goes only when nothing readable is left.
