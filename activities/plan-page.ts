@@ -135,6 +135,10 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
     result.skipped.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}) });
     return;
   }
+  if (change.kind === 'fail') {
+    result.failed.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}), ...(change.code ? { code: change.code } : {}) });
+    return;
+  }
   if (change.kind === 'delete') {
     const doc = plan.known.get(change.sourceId);
     if (doc && doc.status !== 'deleted') {

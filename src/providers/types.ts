@@ -33,7 +33,13 @@ export type SourceChange =
   | { kind: 'upsert'; item: SourceItem }
   | { kind: 'delete'; sourceId: string }
   /** Seen, but not stored: folders are never reported; this is for counted reasons (forms, dangling shortcuts…). */
-  | { kind: 'skip'; sourceId: string; name?: string; reason: string };
+  | { kind: 'skip'; sourceId: string; name?: string; reason: string }
+  /**
+   * A part of the source that could not be read this time (a Teams channel the app is refused): recorded
+   * as a failure with its reason, retried by the source's next pass (not by the failed-files retry). A
+   * later `delete` of the same source id clears the record.
+   */
+  | { kind: 'fail'; sourceId: string; name?: string; reason: string; code?: string };
 
 /** A provider's cursor: JSON, validated by the provider when loaded. */
 export type ChangeCursor = Record<string, unknown>;

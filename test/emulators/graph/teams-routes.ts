@@ -4,7 +4,7 @@ import { type Json, renderItem } from './render.js';
 import type { DownloadAnswer } from './downloads.js';
 import { graphError } from './routes.js';
 import type { GraphStore } from './store.js';
-import type { StoredChannel, StoredMessage, StoredTeam, StoredThread, TeamsStore } from './teams-store.js';
+import type { StoredChannel, StoredMessage, StoredTeam, StoredThread, TeamsRefusal, TeamsStore } from './teams-store.js';
 
 /**
  * Graph's Teams endpoints as its reference documents them:
@@ -55,6 +55,18 @@ function decodeToken(raw: string): DeltaToken | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Teams' 403s carry Teams' codes, never SharePoint's `accessDenied`: `Forbidden`
+ * and `UnknownError` (microsoft-graph-docs#6318, #10792), and the protected-API
+ * refusal (https://learn.microsoft.com/en-us/graph/teams-protected-apis).
+ */
+function refusal(kind: TeamsRefusal): DownloadAnswer {
+  if (kind === 'protectedApi') {
+    return graphError(403, 'Forbidden', 'Invoked API requires Protected API access in application-only context when not using Resource Specific Consent. Visit https://docs.microsoft.com/en-us/graph/teams-protected-apis for more details.');
+  }
+  return kind === 'UnknownError' ? graphError(403, 'UnknownError', '') : graphError(403, 'Forbidden', 'Forbidden');
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -118,6 +130,7 @@ export class TeamsRoutes {
     if (!channel || channel.deleted) return graphError(404, 'NotFound', 'Channel not found.');
     if (rest === '') return { status: 200, body: this.renderChannel(team, channel, preferUnknown) };
     if (rest === '/filesFolder') return this.filesFolder(channel);
+    if (channel.denies && rest.startsWith('/messages')) return refusal(channel.denies);
     if (rest === '/messages') return this.list(channel, url, preferUnknown);
     if (rest === '/messages/delta') return this.delta(channel, url, preferUnknown);
     const msg = /^\/messages\/([^/]+)(?:\/replies(?:\/([^/]+))?)?(\/hostedContents\/([^/]+)\/\$value)?$/.exec(rest);
@@ -169,6 +182,11 @@ export class TeamsRoutes {
   }
 
   private filesFolder(channel: StoredChannel): DownloadAnswer {
+    // A private or shared channel's site is provisioned lazily: until then filesFolder answers 404
+    // "Sharepoint folder not found", 403 or 500 (microsoft-graph-docs#6440, microsoft-graph-docs-contrib#8982, #4452).
+    if (channel.filesFolderAnswer === 404) return graphError(404, 'NotFound', 'Sharepoint folder not found.');
+    if (channel.filesFolderAnswer === 403) return graphError(403, 'Forbidden', 'Forbidden');
+    if (channel.filesFolderAnswer === 500) return graphError(500, 'UnknownError', 'Failed to execute request.');
     const item = channel.filesFolder ? this.drives().item(channel.filesFolder.itemId) : undefined;
     if (!item || item.deleted) return graphError(404, 'NotFound', 'Files folder not found.');
     return { status: 200, body: renderItem(this.drives(), item, { inDelta: false }) };
@@ -302,6 +320,8 @@ export class TeamsRoutes {
         const filter = url.searchParams.get('$filter');
         let after: number | undefined;
         if (filter !== null) {
+          // "Parameter 'Filter' not supported for this request" (microsoft-graph-docs#17270, #20728, microsoft-graph-docs-contrib#172).
+          if (channel.refusesFilter) return graphError(400, 'BadRequest', "Parameter 'Filter' not supported for this request.");
           const f = /^lastModifiedDateTime gt (\S+)$/.exec(filter.trim());
           const time = f ? Date.parse(f[1] ?? '') : NaN;
           if (Number.isNaN(time)) return graphError(400, 'BadRequest', 'Only lastModifiedDateTime gt <time> is supported in $filter.');

@@ -73,7 +73,16 @@ export interface StoredChannel {
   tokenGeneration: number;
   /** How an expired token is refused: 410 `resyncRequired` or 400 `syncStateNotFound`. */
   expiredAnswer: 410 | 400;
+  /** How Graph refuses this app the channel's messages (403), if it does: see TeamsRoutes. */
+  denies?: TeamsRefusal;
+  /** Graph answers 400 to a `$filter` on this channel's delta (reported, app-only sign-in among them). */
+  refusesFilter?: boolean;
+  /** What `filesFolder` answers while the channel's SharePoint site is not provisioned (private and shared channels). */
+  filesFolderAnswer?: 403 | 404 | 500;
 }
+
+/** Teams' own 403s: a plain refusal, the unspecific one, and the protected-API refusal for app-only sign-in. */
+export type TeamsRefusal = 'Forbidden' | 'UnknownError' | 'protectedApi';
 
 export interface StoredTeam {
   id: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ItemGoneError, PermanentSourceError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, pass, skips, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
+import { deletes, pass, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 useGraphEmulator((e) => (emulator = e));
@@ -54,18 +54,6 @@ describe('Teams provider: scope, expiry and refusals', () => {
     // Both channels were listed again: the pass sweeps within them only, nothing else of the connector.
     expect(second.pages.at(-1)?.enumerationComplete).toBe(true);
     expect(second.pages.at(-1)?.sweepOnly?.sort()).toEqual([a.id, b.id].map((c) => `teams:${team.id}:${encodeURIComponent(c)}:`).sort());
-  });
-
-  it('a channel the app may not read is skipped with a reason; the others are synced', async () => {
-    const team = emulator.teams.addTeam('T');
-    const open = emulator.teams.addChannel(team.id, 'Open');
-    const closed = emulator.teams.addChannel(team.id, 'Closed', { membershipType: 'private' });
-    emulator.teams.post(open, { at: earlier(), html: '<p>visible</p>' });
-    emulator.teams.post(closed, { at: earlier(), html: '<p>hidden</p>' });
-    emulator.faults.push({ match: (r) => r.path.includes(`${closed.id}/messages`), status: 403, times: 5 });
-    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id, include_private_channels: true }), null);
-    expect(threads(changes).map((t) => t.name)).toEqual(['visible.md']);
-    expect(skips(changes).map((s) => [s.name, s.reason])).toEqual([['Closed', 'channel this app may not read']]);
   });
 
   it('channel files: new, changed and deleted files of each channel folder, through the OneDrive code', async () => {
