@@ -282,6 +282,33 @@ describe('Teams sync end to end', () => {
     await reader.drain();
   }, 180_000);
 
+  it('one refused channel is a failure with its reason, the rest syncs; every channel refused ends in error with a sentence an admin can act on', async () => {
+    const { team, general } = launchTeam();
+    const locked = emulator.teams.addChannel(team.id, 'Locked');
+    emulator.teams.post(general, { at: earlier(), html: '<p>Readable</p>' });
+    emulator.teams.post(locked, { at: earlier(), html: '<p>Not for this app</p>' });
+    // Teams' own 403 code, not SharePoint's accessDenied (microsoft-graph-docs#6318).
+    locked.denies = 'Forbidden';
+    const connectorId = await teamsConnector(team.id, { include_files: false });
+    const row = await syncViaNats(connectorId);
+    expect(row.status).toBe('active');
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 failed \(Locked; retried by later syncs/);
+    expect((await live(connectorId)).map((d) => d.title)).toEqual(['Readable.md']);
+    await reader.drain();
+
+    const closed = emulator.teams.addTeam('Closed');
+    for (const name of ['One', 'Two']) {
+      const channel = emulator.teams.addChannel(closed.id, name, { withoutFilesFolder: true });
+      emulator.teams.post(channel, { at: earlier(), html: `<p>${name}</p>` });
+      channel.denies = 'protectedApi';
+    }
+    const refused = await teamsConnector(closed.id);
+    const failed = await syncViaNats(refused);
+    expect(failed.status).toBe('error');
+    expect(failed.status_message).toMatch(/Microsoft Graph refuses this app the messages of every channel of team "Closed": .*protected-API approval/);
+    expect(await documents(refused)).toEqual([]);
+  }, 120_000);
+
   it('stays under the Teams request budgets: the emulator enforcing them never throttles a sync', async () => {
     const team = emulator.teams.addTeam('Busy');
     for (let c = 0; c < 3; c++) {
