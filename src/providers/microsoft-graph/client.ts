@@ -14,14 +14,20 @@ export interface GraphClient {
 
 /**
  * The Graph half of every Graph source's session (OneDrive, Teams): sign-in from the connector config, tenant pause, error rules
- * (Graph's own, or a source's that adds to them).
+ * (Graph's own, or a source's that adds to them). `pauseGroup` names the calls one 429 pauses: Graph's drive and site
+ * calls share `graph`; Teams' own calls, throttled by Teams' separate limits, pause only each other (`teams`).
  */
-export function graphClient(ctx: SourceContext, settings: Config['microsoft'], classify: SourceHttpOptions['classify'] = classifyGraphError): GraphClient {
+export function graphClient(
+  ctx: SourceContext,
+  settings: Config['microsoft'],
+  classify: SourceHttpOptions['classify'] = classifyGraphError,
+  pauseGroup: 'graph' | 'teams' = 'graph',
+): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
   const http = ctx.makeHttp({
     // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
     // A delegated sign-in through "common" does not say its tenant, so it waits alone.
-    tenantKey: identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`,
+    tenantKey: identity.tenantId === 'common' ? `${pauseGroup}:connector-${ctx.connector.id}` : `${pauseGroup}:${identity.tenantId}`,
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify,
   });

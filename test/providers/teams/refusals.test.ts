@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { deletes, pass, skips, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
+import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
+import { SourceMemory } from '../../../src/providers/source-memory.js';
 import type { SourceChange } from '../../../src/providers/types.js';
+import { connectorRow, memorySourceContext } from '../../support/memory-source-context.js';
 
 let emulator: GraphEmulator;
 useGraphEmulator((e) => (emulator = e));
@@ -127,5 +130,24 @@ describe('Teams refusals, by what they mean', () => {
     emulator.addFile(folder.id, 'notes.txt', 'hi', { driveId: folder.driveId });
     const third = await pass(provider, ctx, second.cursor);
     expect(upserts(third.changes).map((i) => i.name)).toEqual(['notes.txt']);
+  });
+});
+
+describe('Teams throttling', () => {
+  it('a Teams 429 pauses the Teams calls of the tenant, not its OneDrive connectors', async () => {
+    const memory = new SourceMemory();
+    const { t } = team(['Busy']);
+    emulator.addFile(emulator.drive.rootId, 'a.txt', 'a');
+    // Longer than the HTTP layer waits in place: the wait is handed over, and the pause stays.
+    emulator.faults.push({ match: /\/messages$/, status: 429, code: 'TooManyRequests', retryAfter: '120' });
+    const teamsCtx = memorySourceContext(connectorRow({ id: 9101, type: 'teams', config: { team_id: t.id } }), { memory });
+    await expect(teamsProvider(emulator).listChanges(teamsCtx, null)).rejects.toThrow(/paused|429/);
+    const tenant = emulator.settings.tenantId;
+    expect(memory.pauses.pausedFor(`teams:${tenant}`)).toBeGreaterThan(60_000);
+    expect(memory.pauses.pausedFor(`graph:${tenant}`)).toBe(0);
+
+    const driveCtx = memorySourceContext(connectorRow({ id: 9102, type: 'onedrive', config: { drive_id: emulator.drive.id } }), { memory });
+    const page = await createOneDriveProvider(emulator.settings).listChanges(driveCtx, null);
+    expect(page.changes.length).toBeGreaterThan(0);
   });
 });

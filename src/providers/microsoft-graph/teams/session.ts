@@ -21,7 +21,7 @@ import { classifyTeamsError } from './errors.js';
 export const TEAM_OR_CHANNEL_PER_SECOND = 4 * 0.9;
 export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20 * 0.9;
 
-/** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API). */
+/** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API, which also pauses with the tenant's drive calls). */
 export interface RequestScope {
   channelId?: string;
   /** A channel-messages call (list, delta, replies, one message, hosted content). */
@@ -54,8 +54,9 @@ function assertGraphLink(url: string, baseUrl: string): void {
 
 export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft']): TeamsSession {
   const config = parseTeamsConfig(ctx.config);
+  // Drive and shares calls pause with the tenant's other Graph calls; Teams' own calls, under Teams' limits, only with each other.
   const graph = graphClient(ctx, settings, classifyTeamsError);
-  const { http, baseUrl } = graph;
+  const { http, baseUrl } = graphClient(ctx, settings, classifyTeamsError, 'teams');
   const teamKey = `teams-team:${config.teamId}`;
   // A channel's requests are also the team's: both budgets apply.
   const buckets = (scope: RequestScope): RateBucket[] =>
@@ -75,12 +76,12 @@ export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft
     graph,
     async json<T>(url: string, scope: RequestScope) {
       assertGraphLink(url, baseUrl);
-      const { data } = await http.json<T>(url, { headers, rate: buckets(scope), signal: ctx.signal });
+      const { data } = await (scope.outsideTeams ? graph.http : http).json<T>(url, { headers, rate: buckets(scope), signal: ctx.signal });
       return data;
     },
     async stream(url: string, scope: RequestScope) {
       assertGraphLink(url, baseUrl);
-      const { body, headers: answered } = await http.stream(url, { headers, rate: buckets(scope), signal: ctx.signal });
+      const { body, headers: answered } = await (scope.outsideTeams ? graph.http : http).stream(url, { headers, rate: buckets(scope), signal: ctx.signal });
       return { body, headers: answered };
     },
     channelUrl: (channelId) => `${baseUrl}/teams/${encodeURIComponent(config.teamId)}/channels/${encodeURIComponent(channelId)}`,
