@@ -73,7 +73,18 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
       deps,
       connector,
       known: await findDocuments(deps.db, connector.id, changes.map(sourceIdOf)),
-      result: { transfers: [], unchanged: 0, renamed: 0, deleted: 0, skipped: [], failed: [], cursor: readSyncState(null, connector.type), hasMore: page.hasMore, resynced: listed.resynced },
+      result: {
+        transfers: [],
+        unchanged: 0,
+        renamed: 0,
+        deleted: 0,
+        skipped: [],
+        failed: [],
+        cursor: readSyncState(null, connector.type),
+        hasMore: page.hasMore,
+        resynced: listed.resynced,
+        ...(page.relisted ? { relisted: page.relisted } : {}),
+      },
     };
     for (const change of changes) await planChange(plan, change);
     await clearFailures(deps.db, connector.id, changes.filter((c) => c.kind === 'delete').map(sourceIdOf));

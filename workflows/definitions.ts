@@ -88,6 +88,8 @@ export interface SyncTotals {
   pages: number;
   bytes: number;
   resyncs: number;
+  /** Parts of the scope (Teams channels) listed again after the source refused their saved cursor. */
+  relisted?: number;
 }
 
 export interface FailedItem {
@@ -197,6 +199,7 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
   }
   parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
+  if (t.relisted) parts.push(`${t.relisted} listed again after an expired cursor`);
   return parts.join(', ');
 }
 
@@ -246,6 +249,8 @@ export interface ListedPage {
   /** With sweepGeneration: sweep only documents whose source id starts with one of these. */
   sweepOnly?: string[];
   resynced: boolean;
+  /** Parts of the scope (Teams channels) listed again because the source refused their saved cursor. */
+  relisted?: number;
 }
 
 export interface TransferOutcome {

@@ -130,6 +130,7 @@ function countPlanned(run: SyncRun, page: ListedPage): void {
   totals.renamed += page.renamed;
   totals.deleted += page.deleted;
   if (page.resynced) totals.resyncs++;
+  if (page.relisted) totals.relisted = (totals.relisted ?? 0) + page.relisted;
   for (const skip of page.skipped) countSkip(run, skip.reason);
   for (const failure of page.failed) recordFailure(run, { sourceId: failure.sourceId, ...(failure.name ? { name: failure.name } : {}), reason: failure.reason });
 }

@@ -64,6 +64,8 @@ export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
    * swept. Absent: the whole scope.
    */
   sweepOnly?: string[];
+  /** Parts of the scope (Teams channels) this page began listing again because the source refused their saved cursor. */
+  relisted?: number;
 }
 
 /** Where a source writes back rotated credentials, so the next sync can use them. */

@@ -195,7 +195,8 @@ describe('Teams sync end to end', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, \d+ unchanged, 0 failed/);
+    // Both channels listed again, counted where operators read it.
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, \d+ unchanged, 0 failed, 2 listed again after an expired cursor$/);
     expect(emulator.faults.every((f) => f.hits === 1)).toBe(true);
     const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
     expect(docs.get(threadId(team, general, keep.id))).toBe('pending');
@@ -247,7 +248,7 @@ describe('Teams sync end to end', () => {
     const second = await syncViaNats(connectorId);
     expect(second.status).toBe('active');
     // The question's document is rewritten without it; the purged thread is swept by the channel's relisting.
-    expect(second.status_message).toMatch(/^0 new, 1 updated, 1 deleted, \d+ unchanged, 0 failed$/);
+    expect(second.status_message).toMatch(/^0 new, 1 updated, 1 deleted, \d+ unchanged, 0 failed, 1 listed again after an expired cursor$/);
     const kept = await read(question.id);
     expect(kept.status).not.toBe('deleted');
     expect(kept.text).toContain('(original message deleted)');

@@ -57,6 +57,7 @@ describe('Teams refusals, by what they mean', () => {
     emulator.faults.push({ match: (r) => r.path.includes(`${list[0]!.id}/messages/delta`), status: 400, code: 'BadRequest', message: "Parameter 'DeltaToken' not supported for this request." });
     const second = await pass(provider, ctx, first.cursor);
     expect(second.cursor.channels[0]?.relists).toBe(1);
+    expect(second.pages.reduce((n, p) => n + (p.relisted ?? 0), 0)).toBe(1);
     expect(second.pages.at(-1)?.sweepOnly).toEqual([`teams:${t.id}:${encodeURIComponent(list[0]!.id)}:`]);
 
     // Refused on every delta request: listed again, and when the round after that listing is refused too, the channel is listed daily instead.

@@ -188,6 +188,7 @@ export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor
   // Steps that find little (a quiet channel's delta, an unchanged files folder) share one page,
   // so a resync with nothing to do is a handful of activities, not two per channel.
   const changes: SourceChange[] = [];
+  let relisted = 0;
   const started = Date.now();
   for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
     const current = from.channels[from.position];
@@ -195,12 +196,13 @@ export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor
     const step: Step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
     changes.push(...step.changes);
     const position = from.position;
+    if (step.relist) relisted++;
     const relisting = step.relist && !from.enumerating ? { relisting: [...new Set([...(from.relisting ?? []), current.id])] } : {};
     const denied = step.denied !== undefined ? { denied: { count: (from.denied?.count ?? 0) + 1, graphSays: step.denied } } : {};
     from = advance({ ...from, ...relisting, ...denied, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
   }
   if (from.position >= from.channels.length) assertSomeChannelReadable(from);
-  return pageOf(session, from, changes);
+  return { ...pageOf(session, from, changes), ...(relisted > 0 ? { relisted } : {}) };
 }
 
 /**
