@@ -767,3 +767,159 @@ describe('a worker killed mid-sync', () => {
     expect(await storedText(sample?.url ?? null)).toBe('contents of file 42 '.repeat(200));
   }, 300_000);
 });
+
+// ---- Drive as it really behaves: sharing, corpora, lost scopes, restrictions -------------
+
+describe('sharing, corpora and lost scopes as Drive has them', () => {
+  it('syncs a shared-drive folder shared with a non-member of the drive, and its later edits, without one 404 wedging the sync', async () => {
+    const legal = emu.addSharedDrive('Legal', ['manager@example.com']);
+    const contracts = emu.addFolder(legal, 'Contracts');
+    const nda = emu.addFile(contracts, 'nda.pdf', '%PDF nda v1', { mimeType: 'application/pdf' });
+    const signed = emu.addFolder(contracts, 'Signed');
+    emu.addFile(signed, 'lease.pdf', '%PDF lease', { mimeType: 'application/pdf' });
+    emu.share(contracts, DEFAULT_USER);
+    await googleCredential();
+    const connectorId = await driveConnector({ folder_id: `https://drive.google.com/drive/folders/${contracts}` });
+
+    const first = await syncViaNats(connectorId);
+    expect(first.status).toBe('active');
+    expect(first.status_message).toBe('2 new, 0 updated, 0 deleted, 0 failed');
+    expect(await titles(connectorId)).toEqual(['lease.pdf', 'nda.pdf']);
+    expect(emu.requestsTo('/drive/v3/files', { corpora: 'drive' })).toEqual([]);
+    await reader.drain();
+
+    emu.update(nda, { content: '%PDF nda v2' });
+    const added = emu.addFile(signed, 'addendum.pdf', '%PDF addendum', { mimeType: 'application/pdf' });
+    const second = await syncViaNats(connectorId);
+    expect(second.status).toBe('active');
+    expect(second.status_message).toBe('1 new, 1 updated, 0 deleted, 0 failed');
+    expect(await storedText((await documentFor(connectorId, nda)).url)).toBe('%PDF nda v2');
+    expect(await storedText((await documentFor(connectorId, added)).url)).toBe('%PDF addendum');
+    expect(await reader.drain()).toHaveLength(2);
+  });
+
+  it("deletes the rows and objects below a trashed folder although only the folder's own change is logged", async () => {
+    const root = emu.myDrive();
+    const scope = emu.addFolder(root, 'Team');
+    const keep = emu.addFile(scope, 'keep.txt', 'stays', { mimeType: 'text/plain' });
+    const old = emu.addFolder(scope, 'Old');
+    const a = emu.addFile(old, 'a.txt', 'a', { mimeType: 'text/plain' });
+    const deeper = emu.addFolder(old, 'Deeper');
+    const b = emu.addFile(deeper, 'b.txt', 'b', { mimeType: 'text/plain' });
+    await googleCredential();
+    const connectorId = await driveConnector({ folder_id: scope });
+    await syncViaNats(connectorId);
+    const before = new Map((await documents(connectorId)).map((d) => [d.source_id, d]));
+    await reader.drain();
+
+    const logged = emu.store.log.length;
+    emu.trash(old);
+    expect(emu.store.log.slice(logged).map((e) => e.fileId)).toEqual([old]);
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 2 deleted, 0 failed');
+    for (const id of [a, b]) {
+      expect((await documentFor(connectorId, id)).status).toBe('deleted');
+      expect(await objectExists(before.get(id)?.url ?? null)).toBe(false);
+    }
+    expect(await titles(connectorId)).toEqual(['keep.txt']);
+    expect(await objectExists(before.get(keep)?.url ?? null)).toBe(true);
+  });
+
+  it('updates and then deletes the document of a shortcut target whose changes are logged only in its shared drive', async () => {
+    const sales = emu.addSharedDrive('Sales');
+    const deck = emu.addFile(sales, 'deck.pdf', '%PDF deck v1', { mimeType: 'application/pdf' });
+    emu.addShortcut(emu.myDrive(), 'deck', deck);
+    await googleCredential();
+    const connectorId = await driveConnector();
+    expect((await syncViaNats(connectorId)).status_message).toBe('1 new, 0 updated, 0 deleted, 0 failed');
+    const stored = await documentFor(connectorId, deck);
+    await reader.drain();
+
+    emu.update(deck, { content: '%PDF deck v2' });
+    const edited = await syncViaNats(connectorId);
+    expect(edited.status_message).toBe('0 new, 1 updated, 0 deleted, 0 failed');
+    expect(await storedText((await documentFor(connectorId, deck)).url)).toBe('%PDF deck v2');
+    expect(await reader.drain()).toHaveLength(1);
+
+    emu.trash(deck);
+    const trashed = await syncViaNats(connectorId);
+    expect(trashed.status_message).toBe('0 new, 0 updated, 1 deleted, 0 failed');
+    expect((await documentFor(connectorId, deck)).status).toBe('deleted');
+    expect(await objectExists(stored.url)).toBe(false);
+  });
+
+  it('stores a link-shared shortcut target, fetched with its resource key', async () => {
+    const colleague = emu.addUser('colleague@example.com');
+    const memo = emu.addFile(colleague, 'memo.pdf', '%PDF memo by link', { mimeType: 'application/pdf' });
+    emu.shareByLink(memo);
+    emu.addShortcut(emu.myDrive(), 'memo', memo);
+    await googleCredential();
+    const connectorId = await driveConnector();
+    const row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('1 new, 0 updated, 0 deleted, 0 failed');
+    expect(await storedText((await documentFor(connectorId, memo)).url)).toBe('%PDF memo by link');
+  });
+
+  it('a drive_id that is deleted: the sync says what will happen, the next one removes its documents, later ones end in error', async () => {
+    const sales = emu.addSharedDrive('Sales');
+    const deal = emu.addFile(sales, 'deal.pdf', '%PDF deal', { mimeType: 'application/pdf' });
+    emu.addFile(sales, 'pitch.pdf', '%PDF pitch', { mimeType: 'application/pdf' });
+    await googleCredential();
+    const connectorId = await driveConnector({ drive_id: sales });
+    expect((await syncViaNats(connectorId)).status_message).toBe('2 new, 0 updated, 0 deleted, 0 failed');
+    const stored = await documentFor(connectorId, deal);
+    await reader.drain();
+
+    emu.deleteSharedDrive(sales);
+    const warned = await syncViaNats(connectorId);
+    expect(warned.status).toBe('active');
+    expect(warned.status_message).toMatch(/1 skipped \(1 connector config "drive_id" names no shared drive .*still gone at the next sync.*removed from EchoMind\), 0 failed$/);
+    expect(await titles(connectorId)).toEqual(['deal.pdf', 'pitch.pdf']);
+
+    const swept = await syncViaNats(connectorId);
+    expect(swept.status).toBe('active');
+    expect(swept.status_message).toMatch(/^0 new, 0 updated, 2 deleted/);
+    expect(await titles(connectorId)).toEqual([]);
+    expect(await objectExists(stored.url)).toBe(false);
+
+    const after = await syncViaNats(connectorId);
+    expect(after.status).toBe('error');
+    expect(after.status_message).toMatch(/drive_id.*were removed from EchoMind\. Point the connector at a folder or shared drive it can read/);
+  });
+
+  it('skips a download-restricted file with its reason, and a sharing edit of a Doc exports nothing again', async () => {
+    const root = emu.myDrive();
+    const locked = emu.addFile(root, 'locked.pdf', '%PDF locked', { mimeType: 'application/pdf' });
+    emu.restrictDownload(locked);
+    const doc = emu.addNativeFile(root, 'Plan', NATIVE.document, { exports: { [MIME.docx]: 'DOCX of Plan' } });
+    await googleCredential();
+    const connectorId = await driveConnector();
+    const first = await syncViaNats(connectorId);
+    expect(first.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 skipped \(1 download restricted: .*\), 0 failed$/);
+    expect(downloads(locked)).toBe(0);
+    await reader.drain();
+
+    emu.share(doc, 'reader@example.com');
+    const second = await syncViaNats(connectorId);
+    expect(second.status_message).toMatch(/^0 new, 0 updated, 0 deleted/);
+    expect(emu.counters.exports.get(doc)).toBe(1);
+    expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('fails a drive.file-only grant with a sentence saying what to do, before calling Drive', async () => {
+    const credential = await googleCredential();
+    await service.db
+      .updateTable('google_credentials')
+      .set({ granted_scopes: ['https://www.googleapis.com/auth/drive.file'] })
+      .where('id', '=', credential.id)
+      .execute();
+    emu.addFile(emu.myDrive(), 'a.txt', 'a', { mimeType: 'text/plain' });
+    const connectorId = await driveConnector({}, { googleCredentialId: credential.id });
+    const row = await syncViaNats(connectorId);
+    expect(row.status).toBe('error');
+    expect(row.status_message).toMatch(/without read access to Drive \(it granted only https:\/\/www\.googleapis\.com\/auth\/drive\.file\); reconnect the Google account/);
+    expect(emu.requests.filter((r) => r.path.startsWith('/drive/'))).toEqual([]);
+  });
+});

@@ -16,19 +16,33 @@ export const driveFileSchema = z.object({
   md5Checksum: z.string().optional(),
   version: z.string().optional(),
   trashed: z.boolean().optional(),
-  shortcutDetails: z.object({ targetId: z.string().min(1), targetMimeType: z.string().optional() }).optional(),
+  shortcutDetails: z
+    .object({ targetId: z.string().min(1), targetMimeType: z.string().optional(), targetResourceKey: z.string().optional() })
+    .optional(),
   webViewLink: z.string().optional(),
   exportLinks: z.record(z.string(), z.string()).optional(),
+  /** Link-shared items (Google's 2021 security update): sent back in `X-Goog-Drive-Resource-Keys`. */
+  resourceKey: z.string().optional(),
+  capabilities: z.object({ canDownload: z.boolean().optional() }).optional(),
+  downloadRestrictions: z
+    .object({
+      effectiveDownloadRestrictionWithContext: z
+        .object({ restrictedForReaders: z.boolean().optional(), restrictedForWriters: z.boolean().optional() })
+        .optional(),
+    })
+    .optional(),
 });
 
 export type DriveFile = z.infer<typeof driveFileSchema>;
 
 /** Every field the mapping needs; Drive returns only what `fields` names. */
 export const FILE_FIELDS =
-  'id,name,mimeType,parents,driveId,modifiedTime,size,md5Checksum,version,trashed,shortcutDetails,webViewLink,exportLinks';
+  'id,name,mimeType,parents,driveId,modifiedTime,size,md5Checksum,version,trashed,shortcutDetails,webViewLink,exportLinks,resourceKey,capabilities/canDownload,downloadRestrictions';
 
 export const fileListSchema = z.object({
   nextPageToken: z.string().optional(),
+  /** "some search results may be missing … when searching multiple drives with the allDrives corpora" (FileList). */
+  incompleteSearch: z.boolean().optional(),
   files: z.array(driveFileSchema).default([]),
 });
 
@@ -38,8 +52,10 @@ export const changeListSchema = z.object({
   changes: z
     .array(
       z.object({
-        // Drive-level changes (a shared drive renamed) carry no fileId; they are ignored.
+        /** `file`, or `drive` for a shared drive's own change (renamed, deleted, left): those carry no fileId. */
+        changeType: z.string().optional(),
         fileId: z.string().optional(),
+        driveId: z.string().optional(),
         removed: z.boolean().default(false),
         file: driveFileSchema.optional(),
       }),

@@ -51,6 +51,24 @@ export function classifyTokenError(kind: GrantKind): Classifier {
   };
 }
 
+/** Scopes that read every file the user can open; `drive.file` sees only what this app created or was handed. */
+const READ_ALL_SCOPES = ['https://www.googleapis.com/auth/drive.readonly', 'https://www.googleapis.com/auth/drive'];
+
+/**
+ * Checked before the first Drive call: with only `drive.file` (or `drive.metadata…`),
+ * files.list answers 200 with almost nothing, and the sync would "succeed" empty.
+ */
+function checkGrantedScopes(row: GoogleCredential): void {
+  const granted = row.grantedScopes;
+  if (!granted || granted.length === 0) return; // not recorded: Drive's own 403 insufficientPermissions speaks if it must
+  if (granted.some((scope) => READ_ALL_SCOPES.includes(scope))) return;
+  throw new PermanentSourceError(
+    `the Google account was connected without read access to Drive (it granted only ${granted.join(', ')}); reconnect the Google account in EchoMind and allow "See and download all your Google Drive files" (drive.readonly)`,
+    'insufficientScopes',
+    'sync',
+  );
+}
+
 function userCredentialsIn(row: GoogleCredential | null, config: DriveConnectorConfig): boolean {
   return Boolean(row?.refreshToken || row?.accessToken || config.oauth.refreshToken || config.oauth.accessToken);
 }
@@ -112,6 +130,7 @@ function userIdentity(
 ): DriveIdentity {
   // The row is what EchoMind's OAuth flow keeps current; config tokens are the older place.
   const fromRow = row !== null && Boolean(row.refreshToken || row.accessToken);
+  if (fromRow) checkGrantedScopes(row);
   const label = fromRow ? `google-credential:${row.id}` : `connector:${ctx.connector.id}`;
   const refreshToken = (fromRow ? row.refreshToken : config.oauth.refreshToken) ?? undefined;
   const clientId = (fromRow ? row.clientId : undefined) ?? config.oauth.clientId;

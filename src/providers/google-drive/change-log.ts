@@ -1,8 +1,9 @@
-import { CursorExpiredError, SourceProtocolError } from '../../errors.js';
+import { CursorExpiredError, isCursorExpired, SourceProtocolError } from '../../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ChangeLog, ChangesCursor, FolderTask } from './cursor.js';
 import type { DriveChange, DriveFile } from './api.js';
 import { isFolder, isShortcut, mapDriveFile } from './mapping.js';
+import { rootLost } from './lost-scope.js';
 import { sharedDrivesOf } from './roots.js';
 import { shortcutKey } from './scope.js';
 import type { DriveSession } from './session.js';
@@ -20,22 +21,27 @@ interface PageContext {
   log: ChangeLog;
   /** With several logs, the shared drives that have their own: the identity's log need not report them twice. */
   drivesWithOwnLog: ReadonlySet<string>;
-  /** The scope roots: their own changes (renames, the root trashed) never move the scope. */
+  /** The scope roots: a rename never moves the scope; the root trashed or removed loses it. */
   roots: ReadonlySet<string>;
+  /** The cursor's scope key (for the `lost` cursor). */
+  scope: string;
   tasks: FolderTask[];
 }
 
 /** A folder changed: a new scope state starts a walk of its subtree. */
 async function onFolder(page: PageContext, folder: DriveFile): Promise<void> {
   const { session } = page;
-  if (page.roots.has(folder.id)) return;
+  if (page.roots.has(folder.id)) {
+    if (folder.trashed) throw rootLost(session, page.scope, 'the folder the connector syncs was trashed');
+    return;
+  }
   const before = await session.folders.get(folder.id);
   const now = !folder.trashed && (await session.scope.itemInScope(folder));
   await session.folders.put([{ folderId: folder.id, parentId: folder.parents?.[0] ?? null, inScope: now }]);
-  const drive = folder.driveId ? { driveId: folder.driveId } : {};
-  if (now && !before?.inScope) page.tasks.push({ folderId: folder.id, ...drive, mode: 'upsert' });
-  // Trashed folders too: their children normally come as trashed changes, this covers them if not.
-  if (!now && before?.inScope) page.tasks.push({ folderId: folder.id, ...drive, mode: 'delete' });
+  const task = { folderId: folder.id, ...session.corpora.listingDrive(folder.driveId), ...(folder.resourceKey ? { resourceKey: folder.resourceKey } : {}) };
+  if (now && !before?.inScope) page.tasks.push({ ...task, mode: 'upsert' });
+  // Trashed folders too: bulk trash may log the folder alone ("might take time", delete guide), so the walk lists its trashed children.
+  if (!now && before?.inScope) page.tasks.push({ ...task, mode: 'delete' });
 }
 
 /** `removed`: deleted for good, or no longer visible to the identity. No file comes with it. */
@@ -46,10 +52,13 @@ async function onGone(page: PageContext, fileId: string): Promise<SourceChange[]
     const file = await session.client.findFile(fileId);
     if (file && !file.trashed) return onFile(page, file);
   }
+  if (page.roots.has(fileId)) throw rootLost(session, page.scope, 'the folder the connector syncs was deleted or is no longer shared with this identity');
   const folder = await session.folders.get(fileId);
   if (folder) {
     await session.folders.remove([fileId]);
-    return []; // a folder is never a document; its children report their own removal
+    // Its children may get no removal of their own: a delete walk (a 404 there means a new enumeration, whose sweep removes them).
+    if (folder.inScope) page.tasks.push({ folderId: fileId, mode: 'delete' });
+    return []; // a folder is never a document
   }
   if (await session.folders.get(shortcutKey(fileId))) return dropShortcut(session, fileId, page.tasks);
   return [{ kind: 'delete', sourceId: fileId }];
@@ -69,7 +78,19 @@ async function onFile(page: PageContext, file: DriveFile): Promise<SourceChange[
   return inScope ? [mapDriveFile(file, session.config.exportFormats)] : [{ kind: 'delete', sourceId: file.id }];
 }
 
+/**
+ * A shared drive's own change (`changeType: drive`). Removed (deleted, or this
+ * identity left it): a drive we read a log of is gone. For all_shared_drives a
+ * new enumeration sweeps it; a connector scoped to that drive has lost its scope.
+ */
+function onDrive(page: PageContext, change: DriveChange): SourceChange[] {
+  const driveId = change.driveId ?? change.fileId;
+  if (!change.removed || !driveId || !page.session.corpora.drives.has(driveId)) return [];
+  throw rootLost(page.session, page.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+}
+
 export async function applyChange(page: PageContext, change: DriveChange): Promise<SourceChange[]> {
+  if (change.changeType === 'drive') return onDrive(page, change);
   if (!change.fileId) return [];
   if (change.removed || !change.file) return onGone(page, change.fileId);
   const file = change.file;
@@ -102,6 +123,21 @@ export async function checkBeforePass(session: DriveSession, cursor: ChangesCurs
   }
 }
 
+/**
+ * A shared drive's log refusing the saved token (404 included) asks whether the
+ * drive still exists before giving up: gone or left means the scope is lost (or,
+ * for all_shared_drives, a new enumeration without it); still there means the
+ * token alone is bad, and the source is enumerated again.
+ */
+async function readLog(session: DriveSession, cursor: ChangesCursor, log: ChangeLog) {
+  try {
+    return await session.client.listChanges(log.token, log.driveId);
+  } catch (e) {
+    if (!isCursorExpired(e) || !log.driveId || (await session.client.findSharedDrive(log.driveId))) throw e;
+    throw rootLost(session, cursor.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+  }
+}
+
 /** Reads the next page of `cursor.logs[cursor.next]`; returns the changes and the advanced cursor. */
 export async function readChangeLogPage(
   session: DriveSession,
@@ -110,13 +146,14 @@ export async function readChangeLogPage(
   const logs = cursor.logs.map((l) => ({ ...l }));
   const log = logs[cursor.next];
   if (!log) return { changes: [], cursor };
-  const listing = await session.client.listChanges(log.token, log.driveId);
+  const listing = await readLog(session, cursor, log);
   const severalLogs = logs.length > 1;
   const page: PageContext = {
     session,
     log,
     drivesWithOwnLog: new Set(severalLogs ? logs.flatMap((l) => (l.driveId ? [l.driveId] : [])) : []),
     roots: new Set(logs.map((l) => l.root)),
+    scope: cursor.scope,
     tasks: [],
   };
   const changes: SourceChange[] = [];

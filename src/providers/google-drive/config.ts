@@ -11,7 +11,7 @@ export type DriveScope =
   /** The identity's whole My Drive (the default). */
   | { kind: 'my-drive' }
   /** One folder and everything below it, in My Drive or (with `driveId`) a shared drive. */
-  | { kind: 'folder'; folderId: string; driveId?: string }
+  | { kind: 'folder'; folderId: string; driveId?: string; resourceKey?: string }
   | { kind: 'shared-drive'; driveId: string }
   /** Every shared drive the identity is a member of, plus its My Drive. */
   | { kind: 'all-shared-drives' };
@@ -44,6 +44,16 @@ function driveIdFrom(value: string): string {
 
 const driveRef = optionalText.transform((value) => (value === undefined ? undefined : driveIdFrom(value)));
 
+/**
+ * A folder id, or a pasted folder URL with the `resourcekey` a link-shared
+ * folder needs (Google's 2021 resource key update: `…/folders/<id>?resourcekey=<key>`).
+ */
+const folderRef = optionalText.transform((value) => {
+  if (value === undefined) return undefined;
+  const key = /[?&]resourcekey=([A-Za-z0-9_-]+)/i.exec(value)?.[1];
+  return { id: driveIdFrom(value), ...(key ? { resourceKey: key } : {}) };
+});
+
 const email = optionalText.refine((value) => value === undefined || value.includes('@'), { error: "must be a Workspace user's email address" });
 
 /** An ISO date or epoch milliseconds. */
@@ -58,7 +68,7 @@ const expiry = z.preprocess(
 
 const driveConfigSchema = z
   .object({
-    folder_id: driveRef,
+    folder_id: folderRef,
     drive_id: driveRef,
     all_shared_drives: optionalFlag,
     export_formats: z.unknown().optional(),
@@ -104,9 +114,16 @@ const driveConfigSchema = z
     };
   });
 
-function scopeOf(config: { folder_id?: string; drive_id?: string; all_shared_drives?: boolean }): DriveScope {
+function scopeOf(config: { folder_id?: { id: string; resourceKey?: string }; drive_id?: string; all_shared_drives?: boolean }): DriveScope {
   if (config.all_shared_drives) return { kind: 'all-shared-drives' };
-  if (config.folder_id) return { kind: 'folder', folderId: config.folder_id, ...(config.drive_id ? { driveId: config.drive_id } : {}) };
+  if (config.folder_id) {
+    return {
+      kind: 'folder',
+      folderId: config.folder_id.id,
+      ...(config.drive_id ? { driveId: config.drive_id } : {}),
+      ...(config.folder_id.resourceKey ? { resourceKey: config.folder_id.resourceKey } : {}),
+    };
+  }
   if (config.drive_id) return { kind: 'shared-drive', driveId: config.drive_id };
   return { kind: 'my-drive' };
 }

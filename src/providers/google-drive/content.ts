@@ -1,6 +1,6 @@
 import { isPermanent, itemGoneIfNotFound, PermanentSourceError } from '../../errors.js';
 import type { ItemContent, SourceItem } from '../types.js';
-import { readDriveFetch } from './mapping.js';
+import { readDriveFetch, type DriveFetch } from './mapping.js';
 import type { DriveSession } from './session.js';
 
 /**
@@ -33,15 +33,16 @@ function toContent(response: { body: ItemContent['body']; headers: Headers }, de
   };
 }
 
-async function openExport(session: DriveSession, fileId: string, mime: string, knownLink: string | undefined): Promise<ItemContent> {
+async function openExport(session: DriveSession, fetch: DriveFetch & { export: string }): Promise<ItemContent> {
+  const { fileId, export: mime, resourceKey } = fetch;
   try {
-    return toContent(await session.client.export(fileId, mime), mime);
+    return toContent(await session.client.export(fileId, mime, resourceKey), mime);
   } catch (e) {
     if (!isPermanent(e) || e.code !== 'exportSizeLimitExceeded') throw e;
-    const link = knownLink ?? (await session.client.getFile(fileId, 'id,exportLinks')).exportLinks?.[mime];
+    const link = fetch.exportLink ?? (await session.client.getFile(fileId, 'id,exportLinks', resourceKey)).exportLinks?.[mime];
     if (!link) throw e;
     session.logger.info({ fileId }, 'Google Drive: export over 10 MB, fetching it through its export link');
-    return toContent(await session.client.exportLink(checkExportLink(link, session.apiOrigin)), mime);
+    return toContent(await session.client.exportLink(checkExportLink(link, session.apiOrigin), { id: fileId, resourceKey }), mime);
   }
 }
 
@@ -49,8 +50,8 @@ export async function openDriveContent(session: DriveSession, item: SourceItem):
   const fetch = readDriveFetch(item.fetch);
   if (!fetch) throw new PermanentSourceError(`"${item.name}" has no Google Drive file id to fetch`, 'invalidFetch', 'item');
   try {
-    if (fetch.export) return await openExport(session, fetch.fileId, fetch.export, fetch.exportLink);
-    return toContent(await session.client.download(fetch.fileId));
+    if (fetch.export) return await openExport(session, { ...fetch, export: fetch.export });
+    return toContent(await session.client.download(fetch.fileId, fetch.resourceKey));
   } catch (e) {
     throw itemGoneIfNotFound(e, `"${item.name}" is no longer in Google Drive (or no longer visible to this identity)`);
   }

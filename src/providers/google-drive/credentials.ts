@@ -15,6 +15,8 @@ export interface GoogleCredential {
   expiresAt: Date | null;
   clientId: string | null;
   clientSecret: string | null;
+  /** What the user granted at sign-in (`granted_scopes`); null when EchoMind did not record it. */
+  grantedScopes?: string[] | null;
 }
 
 /** The connector fields that say which row is its. */
@@ -45,6 +47,7 @@ export function databaseGoogleCredentials(db: Kysely<Database>): GoogleCredentia
         expiresAt: row.token_expires_at,
         clientId: row.client_id,
         clientSecret: row.client_secret,
+        grantedScopes: row.granted_scopes,
       };
     },
     async save(owner, update) {

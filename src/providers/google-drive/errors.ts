@@ -48,6 +48,7 @@ const ITEM_REASONS: Readonly<Record<string, string>> = {
   cannotDownloadAbusiveFile: 'Google flagged the file as malware or abuse and refuses to hand it out',
   exportSizeLimitExceeded: 'the export is over the 10 MB limit of files.export',
   cannotExportFile: 'the owner does not allow this file to be exported',
+  cannotDownloadFile: 'download restricted: the owner or an admin does not allow this identity to download the file',
   fileNotDownloadable: 'the file has no binary content to download',
   insufficientFilePermissions: 'the identity may not read this file',
   appNotAuthorizedToFile: 'the app is not authorized for this file',

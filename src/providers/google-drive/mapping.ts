@@ -16,23 +16,29 @@ export interface DriveFetch {
   export?: string;
   /** The file's `exportLinks[export]`: used when files.export refuses a file over 10 MB. Needs our bearer token. */
   exportLink?: string;
+  /** A link-shared file's resource key, sent in `X-Goog-Drive-Resource-Keys` (not a secret on its own: it needs our token too). */
+  resourceKey?: string;
 }
+
+const fetchOf = (file: DriveFile): DriveFetch => ({ fileId: file.id, ...(file.resourceKey ? { resourceKey: file.resourceKey } : {}) });
 
 export const isFolder = (file: DriveFile): boolean => file.mimeType === GOOGLE_APPS.folder;
 export const isShortcut = (file: DriveFile): boolean => file.mimeType === GOOGLE_APPS.shortcut;
 export const isGoogleNative = (mimeType: string): boolean => mimeType.startsWith(GOOGLE_APPS_PREFIX);
 
 function nativeItem(file: DriveFile, exportMime: string): SourceItem {
-  const fetch: DriveFetch = { fileId: file.id, export: exportMime };
+  const fetch: DriveFetch = { ...fetchOf(file), export: exportMime };
   const link = file.exportLinks?.[exportMime];
   if (link) fetch.exportLink = link;
   const extension = extensionFor(exportMime);
   return {
     sourceId: file.id,
     name: withExtension(file.name, extension),
-    // `version` grows with every edit; the export type is part of it, because
-    // changing export_formats must fetch new bytes, not rename the old ones.
-    signature: `v:${file.version ?? file.modifiedTime ?? '0'}:${extension ?? exportMime}`,
+    // `modifiedTime` is "the last time the file was modified by anyone"; `version` also moves on
+    // sharing edits and moves ("every change made to the file on the server, even those not
+    // visible to the user"), and Docs have no md5Checksum or headRevisionId. The export type is
+    // part of it, because changing export_formats must fetch new bytes, not rename the old ones.
+    signature: file.modifiedTime ? `mt:${file.modifiedTime}:${extension ?? exportMime}` : `v:${file.version ?? '0'}:${extension ?? exportMime}`,
     contentType: exportMime,
     ...(file.webViewLink ? { webUrl: file.webViewLink } : {}),
     fetch: { ...fetch },
@@ -46,7 +52,7 @@ function binaryItem(file: DriveFile): SourceItem {
     : file.version
       ? `v:${file.version}`
       : `modified:${file.modifiedTime ?? ''}`;
-  const fetch: DriveFetch = { fileId: file.id };
+  const fetch = fetchOf(file);
   return {
     sourceId: file.id,
     name: file.name,
@@ -63,6 +69,8 @@ function binaryItem(file: DriveFile): SourceItem {
  * (forms, sites, maps…). Folders and shortcuts are handled by the walk, not here.
  */
 export function mapDriveFile(file: DriveFile, formats: ExportFormats): SourceChange {
+  const restricted = downloadRestriction(file);
+  if (restricted) return { kind: 'skip', sourceId: file.id, name: file.name, reason: restricted };
   if (isGoogleNative(file.mimeType)) {
     const exportMime = formats[file.mimeType];
     if (!exportMime) return { kind: 'skip', sourceId: file.id, name: file.name, reason: `not exportable: ${file.mimeType}` };
@@ -71,11 +79,25 @@ export function mapDriveFile(file: DriveFile, formats: ExportFormats): SourceCha
   return { kind: 'upsert', item: binaryItem(file) };
 }
 
+/**
+ * Downloads turned off for this identity: `capabilities.canDownload` false, or
+ * an effective restriction (item settings and DLP rules) for readers and writers
+ * alike. Such a file answers 403 `cannotDownloadFile` on every try: skipped with
+ * a reason rather than retried.
+ */
+function downloadRestriction(file: DriveFile): string | null {
+  const effective = file.downloadRestrictions?.effectiveDownloadRestrictionWithContext;
+  if (file.capabilities?.canDownload === false) return 'download restricted: the owner or an admin does not allow this identity to download or export the file';
+  if (effective?.restrictedForReaders && effective.restrictedForWriters) return 'download restricted: downloads are turned off for this file (item setting or DLP rule)';
+  return null;
+}
+
 /** Reads `SourceItem.fetch` back; null when it is not one of ours. */
 export function readDriveFetch(fetch: Record<string, unknown>): DriveFetch | null {
   if (typeof fetch.fileId !== 'string' || fetch.fileId === '') return null;
   const result: DriveFetch = { fileId: fetch.fileId };
   if (typeof fetch.export === 'string' && fetch.export !== '') result.export = fetch.export;
   if (typeof fetch.exportLink === 'string' && fetch.exportLink !== '') result.exportLink = fetch.exportLink;
+  if (typeof fetch.resourceKey === 'string' && fetch.resourceKey !== '') result.resourceKey = fetch.resourceKey;
   return result;
 }

@@ -60,6 +60,45 @@ describe('drive emulator', () => {
     expect((await get(`/drive/v3/files?corpora=drive&driveId=${drive}`)).status).toBe(400);
   });
 
+  it('shows a shared-drive folder shared with a non-member, but answers 404 to its drive-scoped calls', async () => {
+    const drive = emu.addSharedDrive('Legal', ['manager@example.com']);
+    const folder = emu.addFolder(drive, 'Contracts');
+    const file = emu.addFile(folder, 'nda.pdf', 'nda');
+    emu.share(folder, DEFAULT_USER);
+    expect((await get(`/drive/v3/files/${file}?supportsAllDrives=true`)).status).toBe(200);
+    expect((await get(`/drive/v3/drives/${drive}`)).status).toBe(404);
+    expect((await get(`/drive/v3/files?corpora=drive&driveId=${drive}&supportsAllDrives=true&includeItemsFromAllDrives=true`)).status).toBe(404);
+    expect((await get(`/drive/v3/changes/startPageToken?driveId=${drive}&supportsAllDrives=true`)).status).toBe(404);
+    const listed = await get(`/drive/v3/files?corpora=allDrives&supportsAllDrives=true&includeItemsFromAllDrives=true&q=${encodeURIComponent(`'${folder}' in parents`)}`);
+    expect(((await listed.json()) as { files: Array<{ id: string }> }).files.map((f) => f.id)).toEqual([file]);
+  });
+
+  it("keeps a member drive's changes out of the user log, and puts a non-member's shared items in it", async () => {
+    const start = ((await (await get('/drive/v3/changes/startPageToken')).json()) as { startPageToken: string }).startPageToken;
+    const member = emu.addSharedDrive('Sales');
+    emu.addFile(member, 'deck.pdf', 'deck');
+    const other = emu.addSharedDrive('Legal', ['manager@example.com']);
+    const folder = emu.addFolder(other, 'Contracts');
+    emu.share(folder, DEFAULT_USER);
+    const nda = emu.addFile(folder, 'nda.pdf', 'nda');
+    const all = 'supportsAllDrives=true&includeItemsFromAllDrives=true&fields=changes(changeType,fileId,driveId,removed)';
+    const userLog = (await (await get(`/drive/v3/changes?pageToken=${start}&${all}`)).json()) as { changes: Array<{ fileId?: string }> };
+    expect(userLog.changes.map((c) => c.fileId)).toEqual([folder, nda]);
+    emu.removeMember(member, DEFAULT_USER);
+    const later = (await (await get(`/drive/v3/changes?pageToken=${start}&${all}`)).json()) as { changes: unknown[] };
+    expect(later.changes).toContainEqual({ changeType: 'drive', driveId: member, removed: true });
+  });
+
+  it('answers 404 for a link-shared item without its resource key, and serves it with the key', async () => {
+    const colleague = emu.addUser('colleague@example.com');
+    const file = emu.addFile(colleague, 'memo.pdf', 'memo');
+    const key = emu.shareByLink(file);
+    expect((await get(`/drive/v3/files/${file}?alt=media`)).status).toBe(404);
+    const withKey = await get(`/drive/v3/files/${file}?alt=media`, { 'X-Goog-Drive-Resource-Keys': `${file}/${key}` });
+    expect(withKey.status).toBe(200);
+    expect(await withKey.text()).toBe('memo');
+  });
+
   it('refuses unknown queries and forged page tokens with 400', async () => {
     expect((await get(`/drive/v3/files?q=${encodeURIComponent("fullText contains 'x'")}`)).status).toBe(400);
     const forged = await get('/drive/v3/files?pageToken=abc');

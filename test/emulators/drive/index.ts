@@ -15,6 +15,15 @@ export { DEFAULT_USER, NATIVE } from './store.js';
  * drives), export links, and Google's OAuth token endpoint, on 127.0.0.1 at an
  * ephemeral port. Tests build drives through the methods below, inject faults
  * with `fail`, and read what the source did from `counters` and `requests`.
+ *
+ * Where Drive is hard on a client, so is the emulator (each rule cites its
+ * reference beside it): items shared one by one with non-members of their
+ * shared drive, who get 404 from every drive-scoped call (`share`); a user log
+ * without the changes of member drives; bulk trash, restore and deletion logged
+ * for the top item only; link-shared items refused without their resource key
+ * (`shareByLink`); download restrictions (`restrictDownload`); drives deleted or
+ * left (`deleteSharedDrive`, `removeMember`) as `changeType: drive` entries;
+ * incomplete allDrives searches on demand (`incompleteSearches`).
  */
 
 export interface RecordedRequest {
@@ -125,10 +134,38 @@ export class DriveEmulator {
     this.store.remove(id);
   }
 
+  /** Shares one item (and what is below it) with a user, member of its drive or not. */
+  share(id: string, email: string): void {
+    this.store.share(id, email);
+  }
+
+  /** Shares an item by link: returns its resource key (needed by whoever has no direct access). */
+  shareByLink(id: string): string {
+    return this.store.shareByLink(id);
+  }
+
+  /** Downloads turned off for readers (capabilities.canDownload false; 403 cannotDownloadFile). */
+  restrictDownload(id: string): void {
+    this.store.restrictDownload(id);
+  }
+
+  removeMember(driveId: string, email: string): void {
+    this.store.removeMember(driveId, email);
+  }
+
+  deleteSharedDrive(driveId: string): void {
+    this.store.deleteSharedDrive(driveId);
+  }
+
   /** Every change page token issued so far becomes invalid (400 on use). */
   expireChangeTokens(): void {
     this.store.nextSeq += 1;
     this.store.oldestValidToken = this.store.nextSeq;
+  }
+
+  /** The next `count` corpora=allDrives listings answer incompleteSearch: true, missing their last file. */
+  set incompleteSearches(count: number) {
+    this.routes.incompleteSearches = count;
   }
 
   /** Largest page handed out, whatever `pageSize` asks. */

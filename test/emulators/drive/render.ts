@@ -20,6 +20,13 @@ export function renderFile(store: DriveStore, file: StoredFile, baseUrl: string)
         : `https://drive.google.com/file/d/${file.id}/view?usp=drivesdk`,
   };
   if (file.parents.length === 0) delete resource.parents;
+  if (file.resourceKey) resource.resourceKey = file.resourceKey;
+  // https://developers.google.com/workspace/drive/api/reference/rest/v3/files: capabilities.canDownload, downloadRestrictions.
+  resource.capabilities = { canDownload: !file.downloadRestricted, canEdit: false };
+  if (file.downloadRestricted) {
+    const restriction = { restrictedForReaders: true, restrictedForWriters: false };
+    resource.downloadRestrictions = { itemDownloadRestriction: restriction, effectiveDownloadRestrictionWithContext: restriction };
+  }
   if (file.driveId) resource.driveId = file.driveId;
   if (file.content) {
     resource.size = String(file.content.length);
@@ -32,7 +39,12 @@ export function renderFile(store: DriveStore, file: StoredFile, baseUrl: string)
   }
   if (file.mimeType === SHORTCUT && file.shortcutTargetId) {
     const target = store.files.get(file.shortcutTargetId);
-    resource.shortcutDetails = { targetId: file.shortcutTargetId, ...(target ? { targetMimeType: target.mimeType } : {}) };
+    resource.shortcutDetails = {
+      targetId: file.shortcutTargetId,
+      ...(target ? { targetMimeType: target.mimeType } : {}),
+      // "the resource key for the shortcut target is returned on shortcutDetails.targetResourceKey" (resource-keys guide).
+      ...(target?.resourceKey ? { targetResourceKey: target.resourceKey } : {}),
+    };
   }
   return resource;
 }

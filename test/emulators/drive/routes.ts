@@ -54,9 +54,35 @@ export function masked(value: unknown, fields: string | null, fallback: string):
 
 export const isMember = (store: DriveStore, identity: string, driveId: string): boolean => store.drives.get(driveId)?.members.has(identity) ?? false;
 
+/** `X-Goog-Drive-Resource-Keys: id/key,id/key` (https://developers.google.com/workspace/drive/api/guides/resource-keys). */
+export function resourceKeysOf(req: Pick<DriveRequest, 'headers'>): Map<string, string> {
+  const keys = new Map<string, string>();
+  const raw = req.headers['x-goog-drive-resource-keys'];
+  for (const pair of (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',')) {
+    const slash = pair.indexOf('/');
+    if (slash > 0) keys.set(pair.slice(0, slash).trim(), pair.slice(slash + 1).trim());
+  }
+  return keys;
+}
+
+/**
+ * A shared drive scoped call (drives.get, corpora=drive, changes with driveId)
+ * by someone who is not a member: 404 "Shared drive not found", even when some
+ * of its folders are shared with them item by item (those are reached through
+ * the user corpus and the user change log: about-changelogs; support 9310251).
+ */
+export const driveNotFound = (driveId: string): DriveReply => googleError(404, 'notFound', `Shared drive not found: ${driveId}`);
+
 export class DriveRoutes {
   /** Largest page the emulator hands out, whatever pageSize asks (tests force paging with it). */
   maxPageSize = 1000;
+  /**
+   * The next N `corpora=allDrives` listings answer `incompleteSearch: true` and leave out their
+   * last file: "some search results may be missing, since all documents were not searched. This
+   * may occur when searching multiple drives with the allDrives corpora" (FileList,
+   * https://developers.google.com/workspace/drive/api/reference/rest/v3/files/list).
+   */
+  incompleteSearches = 0;
 
   constructor(
     private readonly store: DriveStore,
@@ -87,7 +113,8 @@ export class DriveRoutes {
   private visible(req: DriveRequest, id: string): StoredFile | undefined {
     const fileId = id === 'root' ? this.store.users.get(req.identity)?.rootId : id;
     const file = fileId ? this.store.files.get(fileId) : undefined;
-    if (!file || !this.store.canSee(req.identity, file)) return undefined;
+    // Link-shared items need their own key when the identity has no direct access (resource-keys guide: "may result in a 404").
+    if (!file || !(this.store.canSee(req.identity, file) || this.store.canSeeByLink(file, resourceKeysOf(req)))) return undefined;
     // Without supportsAllDrives, shared-drive items do not exist for a request (Drive's legacy default).
     if (file.driveId && !flag(req.query, 'supportsAllDrives') && !req.pathname.startsWith('/feeds/')) return undefined;
     return file;
@@ -104,14 +131,22 @@ export class DriveRoutes {
       return badRequest('The driveId parameter needs corpora=drive, supportsAllDrives=true and includeItemsFromAllDrives=true.', 'driveId');
     }
     if (corpora === 'drive' && !driveId) return badRequest('The driveId parameter is required with corpora=drive.', 'driveId');
-    if (driveId && !isMember(this.store, req.identity, driveId)) return googleError(404, 'notFound', `Shared drive not found: ${driveId}`);
+    if (driveId && !isMember(this.store, req.identity, driveId)) return driveNotFound(driveId);
+    const keys = resourceKeysOf(req);
+    // `'<id>' in parents` naming a folder that is gone or not visible: 404 File not found, as for files.get
+    // (what Drive answers is for a real tenant to settle; the source also checks an empty delete walk's folder).
+    const parent = /^'((?:[^'\\]|\\.)*)'\s+in\s+parents/.exec(query.get('q') ?? '')?.[1]?.replace(/\\(.)/g, '$1');
+    if (parent !== undefined) {
+      const folder = this.store.files.get(parent);
+      if (!folder || !(this.store.canSee(req.identity, folder) || this.store.canSeeByLink(folder, keys))) return notFound(parent);
+    }
     const inCorpus = (f: StoredFile): boolean => {
       if (corpora === 'drive') return f.driveId === driveId;
       if (f.driveId) return allDrives && (corpora === 'allDrives' || corpora === 'user');
       return true;
     };
     const matching = [...this.store.files.values()]
-      .filter((f) => f.parents.length > 0 && this.store.canSee(req.identity, f) && inCorpus(f) && predicate(f))
+      .filter((f) => f.parents.length > 0 && (this.store.canSee(req.identity, f) || this.store.canSeeByLink(f, keys)) && inCorpus(f) && predicate(f))
       .sort((a, b) => byNameThenId(a.name, a.id, b.name, b.id));
 
     // Keyset paging (after the last name+id handed out): files added mid-listing never shift a page.
@@ -127,10 +162,12 @@ export class DriveRoutes {
     const size = this.pageSize(query, 100, 1000);
     const chunk = rest.slice(0, size);
     const last = chunk.at(-1);
+    const incomplete = corpora === 'allDrives' && this.incompleteSearches > 0;
+    if (incomplete) this.incompleteSearches -= 1;
     const body = {
       kind: 'drive#fileList',
-      incompleteSearch: false,
-      files: chunk.map((f) => renderFile(this.store, f, this.baseUrl())),
+      incompleteSearch: incomplete,
+      files: (incomplete ? chunk.slice(0, -1) : chunk).map((f) => renderFile(this.store, f, this.baseUrl())),
       ...(rest.length > size && last ? { nextPageToken: encodePageToken({ listing, after: [last.name, last.id] }) } : {}),
     };
     return masked(body, query.get('fields'), DEFAULT_FIELDS.fileList);
@@ -140,6 +177,7 @@ export class DriveRoutes {
     const file = this.visible(req, id);
     if (!file) return notFound(id);
     if (req.query.get('alt') !== 'media') return masked(renderFile(this.store, file, this.baseUrl()), req.query.get('fields'), DEFAULT_FIELDS.file);
+    if (file.downloadRestricted) return cannotDownload();
     if (!file.content) {
       return googleError(403, 'fileNotDownloadable', 'Only files with binary content can be downloaded. Use Export with Docs Editors files.');
     }
@@ -161,6 +199,7 @@ export class DriveRoutes {
     const file = this.visible(req, id);
     if (!file) return notFound(id);
     if (!file.exports) return googleError(403, 'fileNotExportable', 'Export only supports Docs Editors files.');
+    if (file.downloadRestricted) return cannotDownload();
     const mime = req.query.get('mimeType');
     if (!mime) return badRequest('Required parameter: mimeType', 'mimeType');
     const bytes = file.exports.get(mime);
@@ -193,10 +232,14 @@ export class DriveRoutes {
 
   private getDrive(req: DriveRequest, id: string): DriveReply {
     const drive = this.store.drives.get(id);
-    if (!drive || !drive.members.has(req.identity)) return googleError(404, 'notFound', `Shared drive not found: ${id}`);
+    if (!drive || !drive.members.has(req.identity)) return driveNotFound(id);
     return masked({ kind: 'drive#drive', id: drive.id, name: drive.name }, req.query.get('fields'), DEFAULT_FIELDS.drive);
   }
 }
+
+/** A download-restricted file (files reference, downloadRestrictions; Drive's error reason `cannotDownloadFile`). */
+const cannotDownload = (): DriveReply =>
+  googleError(403, 'cannotDownloadFile', 'The user does not have sufficient permissions for this file: downloading it is restricted.');
 
 function byNameThenId(aName: string, aId: string, bName: string, bId: string): number {
   if (aName !== bName) return aName < bName ? -1 : 1;

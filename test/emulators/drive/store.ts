@@ -37,14 +37,45 @@ export interface StoredFile {
   /** Declared export size (to trip the 10 MB cap without building 10 MB). */
   exportSize?: number;
   shortcutTargetId?: string;
+  /**
+   * Users this item is shared with directly (a permission of type=user), members
+   * of its shared drive or not: a shared-drive manager may share one folder with
+   * a non-member, who then sees it (and what is below it) under "Shared with me"
+   * (https://support.google.com/a/users/answer/9310251).
+   */
+  sharedWith?: Set<string>;
+  /**
+   * Shared by link (type=anyone, allowFileDiscovery=false) after Google's 2021
+   * security update: someone without direct access must send this key in
+   * `X-Goog-Drive-Resource-Keys` (https://developers.google.com/workspace/drive/api/guides/resource-keys).
+   */
+  resourceKey?: string;
+  /**
+   * The owner or an admin turned downloads off for readers: `capabilities.canDownload`
+   * is false and `downloadRestrictions` says so
+   * (https://developers.google.com/workspace/drive/api/reference/rest/v3/files, `downloadRestrictions`).
+   */
+  downloadRestricted?: boolean;
 }
 
 export interface ChangeEntry {
   seq: number;
+  /** A file's change, or a shared drive's (`changeType: drive`: deleted, left, renamed). */
+  type: 'file' | 'drive';
+  /** The file, or for a drive entry the shared drive's id. */
   fileId: string;
   corpus: string;
   /** The file left this corpus (moved to another drive); removed for this log. */
   leftCorpus: boolean;
+  /**
+   * Who else gets this entry in their own user log: people with item-level
+   * access who are not members of its shared drive (or do not own its My
+   * Drive). "If a non-member is granted file access to individual items in a
+   * shared drive, changes to those items are tracked in the user change log"
+   * (https://developers.google.com/workspace/drive/api/guides/about-changelogs).
+   * For a drive entry: the members it concerns.
+   */
+  alsoTo: string[];
 }
 
 export interface SharedDrive {
@@ -116,14 +147,49 @@ export class DriveStore {
     return file.driveId ? `drive:${file.driveId}` : `user:${file.owner ?? DEFAULT_USER}`;
   }
 
-  canSee(identity: string, file: StoredFile): boolean {
+  /** Access by corpus: a member of its shared drive, or the owner of its My Drive. */
+  inOwnCorpus(identity: string, file: StoredFile): boolean {
     if (file.driveId) return this.drives.get(file.driveId)?.members.has(identity) ?? false;
     return file.owner === identity;
   }
 
+  /** The item and its folders up to the top of its corpus (sharing a folder shares what is below it). */
+  private lineage(file: StoredFile): StoredFile[] {
+    const chain: StoredFile[] = [];
+    let at: StoredFile | undefined = file;
+    while (at && chain.length < 100) {
+      chain.push(at);
+      const parentId: string | undefined = at.parents[0];
+      at = parentId ? this.files.get(parentId) : undefined;
+    }
+    return chain;
+  }
+
+  /** Direct access: its corpus, or an item-level share of it or of a folder above it. */
+  canSee(identity: string, file: StoredFile): boolean {
+    return this.inOwnCorpus(identity, file) || this.sharedDirectly(identity, file);
+  }
+
+  sharedDirectly(identity: string, file: StoredFile): boolean {
+    return this.lineage(file).some((f) => f.sharedWith?.has(identity) ?? false);
+  }
+
+  /** Access through a link: the item (or a folder above it, for a listing) is link-shared and its key was sent. */
+  canSeeByLink(file: StoredFile, keys: ReadonlyMap<string, string>): boolean {
+    return this.lineage(file).some((f) => f.resourceKey !== undefined && keys.get(f.id) === f.resourceKey);
+  }
+
+  /** People with item-level access to the file who do not reach it through its corpus. */
+  private sharedViewers(file: StoredFile): string[] {
+    const viewers = new Set<string>();
+    for (const f of this.lineage(file)) for (const who of f.sharedWith ?? []) viewers.add(who);
+    return [...viewers].filter((who) => !this.inOwnCorpus(who, file));
+  }
+
   private record(file: StoredFile, leftCorpus?: string): void {
-    if (leftCorpus) this.log.push({ seq: this.nextSeq++, fileId: file.id, corpus: leftCorpus, leftCorpus: true });
-    this.log.push({ seq: this.nextSeq++, fileId: file.id, corpus: this.corpusOf(file), leftCorpus: false });
+    const alsoTo = this.sharedViewers(file);
+    if (leftCorpus) this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: leftCorpus, leftCorpus: true, alsoTo });
+    this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: this.corpusOf(file), leftCorpus: false, alsoTo });
   }
 
   private create(parentId: string, fields: Omit<StoredFile, 'id' | 'parents' | 'trashed' | 'version' | 'modifiedTime'>, prefix: string): string {
@@ -224,28 +290,95 @@ export class DriveStore {
     }
   }
 
-  /** Trashing a folder trashes its subtree, each with a change (what Drive reports). */
+  /**
+   * Trashing a folder trashes its subtree (`trashed` is true "either explicitly
+   * or from a trashed parent folder"), but only the folder gets a change: "If you
+   * trash, restore, or permanently delete multiple files or folders at once, it
+   * might take time for you to notice the changes"
+   * (https://developers.google.com/workspace/drive/api/guides/delete). The worst
+   * plausible reading: the descendants' changes never come.
+   */
   trash(id: string): void {
-    for (const file of [this.get(id), ...this.descendants(id)]) {
-      file.trashed = true;
-      this.touch(file);
-    }
+    const top = this.get(id);
+    for (const file of this.descendants(id)) file.trashed = true;
+    top.trashed = true;
+    this.touch(top);
   }
 
+  /** Restoring is the same bulk operation: one change, for the restored item only. */
   untrash(id: string): void {
-    for (const file of [this.get(id), ...this.descendants(id)]) {
-      file.trashed = false;
-      this.touch(file);
-    }
+    const top = this.get(id);
+    for (const file of this.descendants(id)) file.trashed = false;
+    top.trashed = false;
+    this.touch(top);
   }
 
-  /** Deletes for good: the log reports `removed` for the file and its subtree. */
+  /**
+   * Deletes for good, the subtree with it. Permanent deletion is a bulk operation like trashing
+   * ("it might take time for you to notice the changes", delete guide): only the top item's
+   * removal is logged.
+   */
   remove(id: string): void {
-    for (const file of [this.get(id), ...this.descendants(id)]) {
-      const corpus = this.corpusOf(file);
-      this.files.delete(file.id);
-      this.log.push({ seq: this.nextSeq++, fileId: file.id, corpus, leftCorpus: false });
-    }
+    const top = this.get(id);
+    const corpus = this.corpusOf(top);
+    const alsoTo = this.sharedViewers(top);
+    for (const file of [top, ...this.descendants(id)]) this.files.delete(file.id);
+    this.log.push({ seq: this.nextSeq++, type: 'file', fileId: top.id, corpus, leftCorpus: false, alsoTo });
+  }
+
+  /**
+   * An item-level share (a permission of type=user). A sharing edit changes
+   * `version` ("reflects every change made to the file on the server, even those
+   * not visible to the user") but not `modifiedTime` ("the last time the file was
+   * modified by anyone"): https://developers.google.com/workspace/drive/api/reference/rest/v3/files.
+   */
+  share(id: string, email: string): void {
+    const file = this.get(id);
+    (file.sharedWith ??= new Set()).add(email);
+    file.version += 1;
+    this.record(file);
+    // The new viewer's log learns of what is below a shared folder too.
+    if (file.mimeType === FOLDER) for (const child of this.descendants(id)) this.record(child);
+  }
+
+  /** Shared by link after the 2021 security update: the item and what is below it get resource keys. */
+  shareByLink(id: string): string {
+    const file = this.get(id);
+    for (const f of [file, ...this.descendants(id)]) f.resourceKey ??= `0-rk${f.id}`;
+    file.version += 1;
+    this.record(file);
+    return file.resourceKey as string;
+  }
+
+  restrictDownload(id: string): void {
+    const file = this.get(id);
+    file.downloadRestricted = true;
+    file.version += 1;
+    this.record(file);
+  }
+
+  /**
+   * A shared drive deleted, or a member leaving it: a `changeType: drive` entry
+   * in the user log of those it concerns, `removed` for them
+   * (https://developers.google.com/workspace/drive/api/reference/rest/v3/changes).
+   */
+  private recordDrive(driveId: string, concerns: string[]): void {
+    this.log.push({ seq: this.nextSeq++, type: 'drive', fileId: driveId, corpus: `drive:${driveId}`, leftCorpus: false, alsoTo: concerns });
+  }
+
+  removeMember(driveId: string, email: string): void {
+    const drive = this.drives.get(driveId);
+    if (!drive) throw new Error(`emulator: no shared drive ${driveId}`);
+    drive.members.delete(email);
+    this.recordDrive(driveId, [email]);
+  }
+
+  deleteSharedDrive(driveId: string): void {
+    const drive = this.drives.get(driveId);
+    if (!drive) throw new Error(`emulator: no shared drive ${driveId}`);
+    for (const file of [...this.files.values()]) if (file.driveId === driveId) this.files.delete(file.id);
+    this.drives.delete(driveId);
+    this.recordDrive(driveId, [...drive.members]);
   }
 
   md5(file: StoredFile): string | undefined {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CursorExpiredError } from '../../../src/errors.js';
 import type { SourceChange } from '../../../src/providers/types.js';
 import { fault, type DriveEmulator } from '../../emulators/drive/index.js';
-import { deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator } from './harness.js';
+import { deletes, drain, driveContext, names, providerFor, syncOnce, upserts, useDriveEmulator, walking } from './harness.js';
 
 let emu: DriveEmulator;
 useDriveEmulator((e) => (emu = e));
@@ -65,6 +65,42 @@ describe('the change phase', () => {
     emu.remove(added);
     const removed = await drain(provider, ctx, created.cursor);
     expect(deletes(removed.changes)).toEqual([added]);
+  });
+
+  it('deletes every file below a trashed folder though only the folder gets a change (bulk trash), listing its trashed children', async () => {
+    const { provider, ctx, cursor, docs, keep } = await syncedTeamFolder();
+    const nested = emu.addFolder(docs, 'Nested');
+    const deep = emu.addFile(nested, 'deep.txt', 'deep', { mimeType: 'text/plain' });
+    const added = await drain(provider, ctx, cursor);
+    expect([...new Set(names(added.changes))]).toEqual(['deep.txt']); // a new folder is walked too: its file may come twice
+    const logMark = emu.store.log.length;
+    emu.trash(docs);
+    expect(emu.store.log.slice(logMark).map((e) => e.fileId)).toEqual([docs]); // no change for keep.txt or deep.txt
+    const next = await drain(provider, ctx, added.cursor);
+    expect(deletes(next.changes).sort()).toEqual([deep, keep].sort());
+    const walk = emu.requestsTo('/drive/v3/files', { q: `'${docs}' in parents` });
+    expect(walk).toHaveLength(1);
+  });
+
+  it('a folder deleted for good (only its own removal logged): its files are deleted by a new enumeration', async () => {
+    const { provider, ctx, cursor, docs, keep, report } = await syncedTeamFolder();
+    emu.remove(docs);
+    const next = await syncOnce(provider, ctx, cursor);
+    // The delete walk cannot list a deleted folder: the scope is enumerated again, and its sweep removes keep.txt.
+    expect(next.restarted).toBe(true);
+    expect(next.swept).toBe(true);
+    expect(upserts(next.changes).map((i) => i.sourceId)).toEqual([report]);
+    expect(upserts(next.changes).map((i) => i.sourceId)).not.toContain(keep);
+  });
+
+  it('the same when the deleted folder lists as empty instead of 404', async () => {
+    const { provider, ctx, cursor, docs, keep } = await syncedTeamFolder();
+    emu.remove(docs);
+    emu.fail({ path: '/drive/v3/files', query: { q: `'${docs}' in parents` }, reply: { status: 200, body: { files: [] } } });
+    const next = await syncOnce(provider, ctx, cursor);
+    expect(next.restarted).toBe(true);
+    expect(next.swept).toBe(true);
+    expect(upserts(next.changes).map((i) => i.sourceId)).not.toContain(keep);
   });
 
   it('deletes a file moved out of scope and reports a file moved in', async () => {
@@ -142,7 +178,7 @@ describe('the change phase', () => {
     expect(next.pages.length).toBeGreaterThanOrEqual(3);
     expect(next.pages.slice(0, -1).every((p) => p.hasMore)).toBe(true);
     expect(next.cursor).toMatchObject({ phase: 'changes', next: 1 });
-    expect(next.cursor.logs[0]?.token).toBe(String(emu.store.nextSeq));
+    expect(walking(next.cursor).logs[0]?.token).toBe(String(emu.store.nextSeq));
   });
 
   it('throws CursorExpiredError when Drive no longer accepts the saved page token', async () => {

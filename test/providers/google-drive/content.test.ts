@@ -49,7 +49,7 @@ describe('Google-native files', () => {
         ['Sketch.pdf', MIME.pdf],
       ].sort(),
     );
-    expect(byName(items, 'Plan.docx')).toMatchObject({ sourceId: ids.doc, signature: 'v:1:docx', fetch: { fileId: ids.doc, export: MIME.docx } });
+    expect(byName(items, 'Plan.docx')).toMatchObject({ sourceId: ids.doc, signature: expect.stringMatching(/^mt:.+:docx$/), fetch: { fileId: ids.doc, export: MIME.docx } });
   });
 
   it('opens the export bytes through files.export', async () => {
@@ -69,7 +69,7 @@ describe('Google-native files', () => {
     const provider = providerFor(emu);
     const ctx = driveContext(emu, { export_formats: { document: 'application/pdf', 'application/vnd.google-apps.drawing': 'image/png' } });
     const items = upserts((await crawl(provider, ctx)).changes);
-    expect(byName(items, 'Plan.pdf')).toMatchObject({ contentType: MIME.pdf, signature: 'v:1:pdf' });
+    expect(byName(items, 'Plan.pdf')).toMatchObject({ contentType: MIME.pdf, signature: expect.stringMatching(/^mt:.+:pdf$/) });
     expect(byName(items, 'Notes.docx.pdf').contentType).toBe(MIME.pdf);
     expect(byName(items, 'Sketch.png').contentType).toBe('image/png');
     expect(byName(items, 'Deck.pptx').contentType).toBe(MIME.pptx);

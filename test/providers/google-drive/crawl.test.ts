@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CursorExpiredError, PermanentSourceError } from '../../../src/errors.js';
 import type { DriveEmulator } from '../../emulators/drive/index.js';
-import { crawl, deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator } from './harness.js';
+import { crawl, deletes, drain, driveContext, names, providerFor, upserts, useDriveEmulator, walking } from './harness.js';
 
 let emu: DriveEmulator;
 useDriveEmulator((e) => (emu = e));
@@ -75,7 +75,7 @@ describe('the first sync (full enumeration)', () => {
       page = await provider.listChanges(ctx, page.cursor);
       before.push(...page.changes);
     }
-    expect(page.cursor.current?.pageToken).toBeTruthy();
+    expect(walking(page.cursor).current?.pageToken).toBeTruthy();
     const resumed = provider.parseCursor(JSON.parse(JSON.stringify(page.cursor)));
     const rest = await drain(provider, ctx, resumed);
     const q1Before = names(before).filter((n) => n.startsWith('q1-'));
@@ -117,14 +117,32 @@ describe('the first sync (full enumeration)', () => {
     await expect(provider.listChanges(driveContext(emu, { folder_id: other }), cursor)).rejects.toBeInstanceOf(CursorExpiredError);
   });
 
+  it('never hands on an incomplete allDrives listing: it narrows to the user corpus, for the rest of that folder too', async () => {
+    const root = emu.myDrive();
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) emu.addFile(root, name, name, { mimeType: 'text/plain' });
+    emu.maxPageSize = 2;
+    emu.incompleteSearches = 1;
+    const result = await drain(providerFor(emu), driveContext(emu), null);
+    expect(names(result.changes)).toEqual(['a.txt', 'b.txt', 'c.txt']);
+    expect(emu.requestsTo('/drive/v3/files', { corpora: 'user' })).toHaveLength(2);
+  });
+
+  it('fails the page (to be retried) rather than report an incomplete listing twice over', async () => {
+    emu.addFile(emu.myDrive(), 'a.txt', 'a', { mimeType: 'text/plain' });
+    emu.incompleteSearches = 1;
+    emu.fail({ path: '/drive/v3/files', query: { corpora: 'user' }, reply: { status: 200, body: { files: [], incompleteSearch: true } } });
+    await expect(providerFor(emu).listChanges(driveContext(emu), null)).rejects.toThrow(/incomplete listing/);
+  });
+
   it('turns a listing page token Drive no longer knows into CursorExpiredError', async () => {
     buildTree();
     emu.maxPageSize = 2;
     const provider = providerFor(emu);
     const ctx = driveContext(emu);
     let page = await provider.listChanges(ctx, null);
-    while (!page.cursor.current?.pageToken) page = await provider.listChanges(ctx, page.cursor);
-    const cursor = provider.parseCursor({ ...page.cursor, current: { ...page.cursor.current, pageToken: 'forged' } });
+    while (!walking(page.cursor).current?.pageToken) page = await provider.listChanges(ctx, page.cursor);
+    const at = walking(page.cursor);
+    const cursor = provider.parseCursor({ ...at, current: { ...at.current, pageToken: 'forged' } });
     await expect(provider.listChanges(ctx, cursor)).rejects.toBeInstanceOf(CursorExpiredError);
   });
 });
@@ -150,7 +168,7 @@ describe('shared drives', () => {
     const ctx = driveContext(emu, { drive_id: sales });
     const result = await drain(provider, ctx, null);
     expect(names(result.changes)).toEqual(['deal.pdf', 'pitch.pdf']);
-    expect(result.cursor.logs).toEqual([expect.objectContaining({ driveId: sales, root: sales })]);
+    expect(walking(result.cursor).logs).toEqual([expect.objectContaining({ driveId: sales, root: sales })]);
     expect(emu.requestsTo('/drive/v3/changes/startPageToken', { driveId: sales, supportsAllDrives: 'true' })).toHaveLength(1);
     expect(emu.requestsTo('/drive/v3/files', { corpora: 'drive', driveId: sales, includeItemsFromAllDrives: 'true' }).length).toBeGreaterThan(0);
 
@@ -172,7 +190,7 @@ describe('shared drives', () => {
     const ctx = driveContext(emu, { folder_id: deals });
     const result = await drain(providerFor(emu), ctx, null);
     expect(names(result.changes)).toEqual(['deal.pdf']);
-    expect(result.cursor.logs).toEqual([expect.objectContaining({ driveId: sales, root: deals })]);
+    expect(walking(result.cursor).logs).toEqual([expect.objectContaining({ driveId: sales, root: deals })]);
     await expect(providerFor(emu).listChanges(driveContext(emu, { folder_id: deals, drive_id: 'other' }), null)).rejects.toMatchObject({
       code: 'folderNotInDrive' });
   });
@@ -183,7 +201,7 @@ describe('shared drives', () => {
     const ctx = driveContext(emu, { all_shared_drives: true });
     const result = await drain(provider, ctx, null);
     expect(names(result.changes)).toEqual(['deal.pdf', 'mine.txt', 'nda.pdf', 'pitch.pdf']);
-    expect(result.cursor.logs.map((l) => l.driveId ?? `my:${l.root}`).sort()).toEqual([legal, `my:${root}`, sales].sort());
+    expect(walking(result.cursor).logs.map((l) => l.driveId ?? `my:${l.root}`).sort()).toEqual([legal, `my:${root}`, sales].sort());
 
     emu.addFile(legal, 'nda-2.pdf', 'nda 2', { mimeType: 'application/pdf' });
     emu.addFile(root, 'mine-2.txt', 'mine 2', { mimeType: 'text/plain' });

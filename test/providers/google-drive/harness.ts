@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../src/config.js';
+import { CursorExpiredError } from '../../../src/errors.js';
 import type { GoogleCredential, GoogleCredentialStore } from '../../../src/providers/google-drive/credentials.js';
-import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
+import type { ChangesCursor, CrawlCursor, DriveCursor } from '../../../src/providers/google-drive/cursor.js';
 import { createGoogleDriveProvider } from '../../../src/providers/google-drive/provider.js';
 import { SourceMemory } from '../../../src/providers/source-memory.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
@@ -64,6 +65,12 @@ export function driveContext(
   return Object.defineProperty(ctx, 'googleCredential', { get: () => credentialRows.get(ctx.connector) ?? null }) as DriveTestContext;
 }
 
+/** The cursor of a scope that is not lost (crawl or changes), for tests that read its logs or frontier. */
+export function walking(cursor: DriveCursor): CrawlCursor | ChangesCursor {
+  if (cursor.phase === 'lost') throw new Error('expected a crawl or changes cursor, got a lost scope');
+  return cursor;
+}
+
 export interface Drained {
   pages: Array<ChangePage<DriveCursor>>;
   changes: SourceChange[];
@@ -87,6 +94,42 @@ export async function drain(
     if (!page.hasMore) return { pages, changes: pages.flatMap((p) => p.changes), cursor: page.cursor };
   }
   throw new Error(`still hasMore after ${maxPages} pages`);
+}
+
+export interface Synced extends Drained {
+  /** The source rejected the cursor (CursorExpiredError) and the sync started over from what it offered. */
+  restarted: boolean;
+  /** A page ended a full enumeration: the pipeline would sweep what it did not see. */
+  swept: boolean;
+}
+
+/**
+ * One sync as the pipeline runs it (activities/plan-page.ts): pages until
+ * caught up; a CursorExpiredError restarts from the cursor it offers (the
+ * folder tree kept) or from nothing (the folder tree cleared), once.
+ */
+export async function syncOnce(provider: ReturnType<typeof createGoogleDriveProvider>, ctx: MemorySourceContext, cursor: DriveCursor | null): Promise<Synced> {
+  const pages: Array<ChangePage<DriveCursor>> = [];
+  let at = cursor === null ? null : provider.parseCursor(JSON.parse(JSON.stringify(cursor)));
+  let restarted = false;
+  for (let i = 0; i < 200; i++) {
+    let page: ChangePage<DriveCursor>;
+    try {
+      page = await provider.listChanges(ctx, at);
+    } catch (e) {
+      if (!(e instanceof CursorExpiredError) || restarted) throw e;
+      restarted = true;
+      at = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
+      if (at === null) await ctx.folders.clear();
+      continue;
+    }
+    pages.push(page);
+    at = provider.parseCursor(JSON.parse(JSON.stringify(page.cursor)));
+    if (!page.hasMore) {
+      return { pages, changes: pages.flatMap((p) => p.changes), cursor: page.cursor, restarted, swept: pages.some((p) => p.enumerationComplete === true) };
+    }
+  }
+  throw new Error('still hasMore after 200 pages');
 }
 
 /** Drains only the full enumeration (up to enumerationComplete). */
