@@ -43,6 +43,8 @@ interface DeltaWalk {
   generation: number;
   /** Seq the round started from (undefined for a first round): roots changed since are reported as changes. */
   since?: number;
+  /** An empty channel's round whose nextLink Graph then refuses. */
+  refusedNext?: boolean;
 }
 
 type DeltaToken = { w: string; o: number } | { mode: 'roots' | 'chains'; s: number; g: number; c: string };
@@ -336,10 +338,17 @@ export class TeamsRoutes {
         walk = { channelKey, rootIds: chosen.map((t) => t.root.id), mode, upToSeq: this.teams().currentSeq, generation: channel.tokenGeneration };
       }
       walkId = randomBytes(6).toString('hex');
+      if (channel.emptyDeltaRefused && deltaRaw === null && threads.length === 0) walk.refusedNext = true;
       this.walks.set(walkId, walk);
     }
     const walk = this.walks.get(walkId);
     if (!walk || walk.channelKey !== channelKey) return graphError(400, 'BadRequest', 'Invalid skip token.');
+    // An empty channel: an empty page with a nextLink, which then answers "Parameter 'DeltaToken' not supported"
+    // (msgraph-beta-sdk-dotnet#243, microsoft-graph-docs#8864, #7382).
+    if (walk.refusedNext) {
+      if (skip !== null) return graphError(400, 'BadRequest', "Parameter 'DeltaToken' not supported for this request.");
+      return { status: 200, body: { value: [], '@odata.nextLink': link('$skiptoken', { w: walkId, o: 0 }) } };
+    }
     if (walk.generation < channel.tokenGeneration) return expired();
     const value = walk.rootIds.slice(offset, offset + top).flatMap((id): Json[] => {
       const thread = channel.threads.get(id);

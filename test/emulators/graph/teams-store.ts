@@ -77,6 +77,8 @@ export interface StoredChannel {
   denies?: TeamsRefusal;
   /** Graph answers 400 to a `$filter` on this channel's delta (reported, app-only sign-in among them). */
   refusesFilter?: boolean;
+  /** While the channel has no message, a delta round answers an empty page with a nextLink that then answers 400 (reported). */
+  emptyDeltaRefused?: boolean;
   /** What `filesFolder` answers while the channel's SharePoint site is not provisioned (private and shared channels). */
   filesFolderAnswer?: 403 | 404 | 500;
 }

@@ -108,6 +108,25 @@ describe('Teams refusals, by what they mean', () => {
     const daily = await pass(provider, ctx, due);
     expect(threads(daily.changes).map((d) => d.name).sort()).toEqual(['later post.md', 'post 0.md']);
     expect(daily.pages.at(-1)?.sweepOnly).toEqual([`teams:${t.id}:${encodeURIComponent(list[0]!.id)}:`]);
+    expect(daily.cursor.channels[0]?.periodic).toBeDefined();
+  });
+
+  it('an empty channel whose delta Graph refuses after its first empty page is listed daily instead, and its first post arrives then', async () => {
+    const t = emulator.teams.addTeam('Contoso');
+    const empty = emulator.teams.addChannel(t.id, 'Empty', { withoutFilesFolder: true });
+    empty.emptyDeltaRefused = true;
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: t.id });
+    const first = await pass(provider, ctx, null);
+    expect(failures(first.changes)).toEqual([]);
+    expect(first.cursor.channels[0]?.periodic).toBeDefined();
+
+    emulator.teams.post(empty, { html: '<p>finally a post</p>' });
+    const due = { ...first.cursor, channels: first.cursor.channels.map((c) => ({ ...c, periodic: { listedAt: new Date(Date.now() - 25 * 3600_000).toISOString() } })) };
+    const daily = await pass(provider, ctx, due);
+    expect(threads(daily.changes).map((d) => d.name)).toEqual(['finally a post.md']);
+    // With a post, its delta works: back to delta rounds.
+    expect(daily.cursor.channels[0]?.periodic).toBeUndefined();
   });
 
   it('a private channel whose site is not provisioned yet (filesFolder 403 or 500) skips its files for the pass, not its messages', async () => {

@@ -130,9 +130,12 @@ function refusal(session: TeamsSession, state: ChannelState, e: unknown): Step {
   throw e;
 }
 
-/** The listing is over: a filtered delta round from its start, or (Graph refusing those) nothing until the next full listing. */
-function afterListing(session: TeamsSession, state: ChannelState, startedAt: string): Pick<ChannelState, 'messages' | 'messagesDone' | 'periodic'> {
-  if (state.periodic) return { messages: freshMessages(session, state.id), messagesDone: true, periodic: { listedAt: startedAt } };
+/**
+ * The listing is over: a delta round filtered from its start. A channel listed
+ * daily tries it again too (an empty channel's refusal may not outlive its
+ * first post); refused again, it stays on daily listings.
+ */
+function afterListing(session: TeamsSession, state: ChannelState, startedAt: string): Pick<ChannelState, 'messages' | 'messagesDone'> {
   // Changes made while it ran come from a delta round filtered from its start.
   const since = new Date(Date.parse(startedAt) - LISTING_OVERLAP_MS).toISOString();
   const link = `${session.channelUrl(state.id)}/messages/delta?$filter=${encodeURIComponent(`lastModifiedDateTime gt ${since}`)}&$top=${session.config.pageSize}&$expand=replies`;
@@ -164,7 +167,9 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
   const link = deltaLink ?? next;
   if (link === undefined) return refusal(session, state, new SourceProtocolError('GET messages/delta answered a page with neither @odata.nextLink nor @odata.deltaLink'));
   const firstRound = state.messages.firstRound === true && deltaLink === undefined;
-  return { changes, state: { ...recovered, messages: { mode: 'delta', link, ...(firstRound ? { firstRound } : {}) }, messagesDone: deltaLink !== undefined } };
+  // A round that reaches its deltaLink: the channel has a working delta again.
+  const periodic = deltaLink !== undefined ? { periodic: undefined } : {};
+  return { changes, state: { ...recovered, ...periodic, messages: { mode: 'delta', link, ...(firstRound ? { firstRound } : {}) }, messagesDone: deltaLink !== undefined } };
 }
 
 /** Moves past every channel this pass is done with. */
