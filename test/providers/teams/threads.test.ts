@@ -76,6 +76,22 @@ describe('Teams threads as Graph answers them', () => {
     expect(deletes(third.changes)).toEqual([id]);
   });
 
+  it('a thread that vanishes while its replies are read is deleted, not taken for a vanished channel', async () => {
+    const { team, general } = channel();
+    const root = emulator.teams.post(general, { at: earlier(), html: '<p>Going</p>' });
+    emulator.teams.reply(general, root.id, { html: '<p>reply one</p>' });
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: team.id });
+    const first = await pass(provider, ctx, null);
+    emulator.teams.reply(general, root.id, { html: '<p>reply two</p>' });
+    // One reply expanded, the rest behind replies@odata.nextLink, which answers 404: the thread is gone by then.
+    emulator.expandedReplies = 1;
+    emulator.faults.push({ match: (r) => r.path.endsWith(`/messages/${root.id}/replies`), status: 404, code: 'NotFound' });
+    const second = await pass(provider, ctx, first.cursor);
+    expect(deletes(second.changes)).toEqual([threads(first.changes)[0]?.sourceId]);
+    expect(second.pages.some((p) => p.fullEnumeration)).toBe(false);
+  });
+
   it('writes cards, forwarded messages and code snippets into the thread instead of skipping them', async () => {
     const { team, general } = channel();
     // Shapes from the chatMessageAttachment reference and the Adaptive Cards schema: the text lives in `content` (JSON), the body holds only <attachment id>.

@@ -174,8 +174,8 @@ export async function threadChanges(page: ChannelPage, root: RootMessage): Promi
   try {
     digest = await digestThread(renderThread(heading, root, collecting(), undefined, snippetReader(session, channel.id)));
   } catch (e) {
-    // A deleted root whose whole thread is gone (retention, or every reply deleted with it).
-    if (rootDeleted && isNotFound(e)) return [{ kind: 'delete', sourceId: threadId }];
+    // The thread went away while it was read (a deleted root's whole thread, or one removed for good): not the channel.
+    if (isNotFound(e)) return [{ kind: 'delete', sourceId: threadId }];
     throw e;
   }
   // In Teams a deleted root leaves its replies readable: the thread goes only when nothing readable is left.
