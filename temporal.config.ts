@@ -14,6 +14,9 @@ export const workerTuning = {
   shutdownGraceTime: '30 seconds',
   // An activity that ignores cancellation must not keep a stopping worker alive forever.
   shutdownForceTime: '60 seconds',
+  // Beats reach Temporal this often (not only every 0.8 × the heartbeat timeout), so a transfer's
+  // short heartbeat timeout (workflows/activity-options.ts) has room for three lost beats.
+  maxHeartbeatThrottleInterval: '2 seconds',
 } satisfies Partial<WorkerOptions>;
 
 /**

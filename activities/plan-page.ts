@@ -3,7 +3,7 @@ import { isIngestible } from '../src/contract.js';
 import { findDocuments, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
 import { clearFailures } from '../src/db/failed-items.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { describeError, isCursorExpired } from '../src/errors.js';
+import { describeError, isCursorExpired, isEnumerationDue } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ChangePage, SourceChange, SourceContext, SourceItem, SourceProvider } from '../src/providers/types.js';
 import { formatBytes } from '../src/storage/object-store.js';
@@ -84,6 +84,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
         hasMore: page.hasMore,
         resynced: listed.resynced,
         ...(page.relisted ? { relisted: page.relisted } : {}),
+        ...(listed.scheduled ? { scheduledEnumeration: true } : {}),
       },
     };
     for (const change of changes) await planChange(plan, change);
@@ -118,7 +119,7 @@ async function listFromSavedCursor(
   connector: ConnectorRow,
   restart: boolean,
   log: Logger,
-): Promise<{ page: ChangePage; generation: string | undefined; resynced: boolean }> {
+): Promise<{ page: ChangePage; generation: string | undefined; resynced: boolean; scheduled?: boolean }> {
   const saved = readSyncState(connector.state, connector.type);
   const cursor = restart ? null : provider.parseCursor(saved.cursor);
   const generation = restart ? undefined : saved.generation;
@@ -135,7 +136,8 @@ async function listFromSavedCursor(
     log.warn({ reason: e.message }, 'saved cursor expired; enumerating the whole source again');
     const restartAt = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
     if (restartAt === null) await ctx.folders.clear();
-    return fromScratch(await provider.listChanges(ctx, restartAt), undefined, true);
+    const listed = fromScratch(await provider.listChanges(ctx, restartAt), undefined, !isEnumerationDue(e));
+    return isEnumerationDue(e) ? { ...listed, scheduled: true } : listed;
   }
 }
 

@@ -2,11 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { SourceHttp } from '../src/http/source-http.js';
 import { PermanentSourceError } from '../src/errors.js';
-import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
+import { databaseCredentialStore, databaseFolderTree, databaseItemParents } from '../src/providers/stores.js';
 import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
 import type { ActivityDeps } from './deps.js';
+import { grantPriority } from './sync-state.js';
 
 function currentContext(): Context | undefined {
   try {
@@ -21,9 +22,17 @@ export function heartbeat(details: Record<string, unknown>): void {
   currentContext()?.heartbeat(details);
 }
 
-/** Heartbeats every `everyMs` while `work` runs, for steps with no natural progress points. */
-export async function withHeartbeats<T>(details: Record<string, unknown>, work: () => Promise<T>, everyMs = 10_000): Promise<T> {
-  const timer = setInterval(() => heartbeat(details), everyMs);
+/**
+ * Heartbeats every `everyMs` while `work` runs, whatever it is waiting for
+ * (details as given, or as the function reads them at each beat).
+ */
+export async function withHeartbeats<T>(
+  details: Record<string, unknown> | (() => Record<string, unknown>),
+  work: () => Promise<T>,
+  everyMs = 10_000,
+): Promise<T> {
+  const ctx = currentContext();
+  const timer = setInterval(() => ctx?.heartbeat(typeof details === 'function' ? details() : details), everyMs);
   try {
     return await work();
   } finally {
@@ -59,6 +68,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
     memory: deps.sourceMemory,
     credentials: databaseCredentialStore(deps.db, connector.id),
     folders: databaseFolderTree(deps.db, connector.id),
+    items: databaseItemParents(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
     makeHttp: (options) =>
@@ -66,6 +76,8 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         ...deps.http,
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
+        budget: deps.sourceMemory.budget,
+        priority: grantPriority(connector.state, connector.type),
         onRetry: heartbeatOnRetry(deps, connector.id),
         onThrottle: (t) => {
           noteThrottleWait(t.delayMs);

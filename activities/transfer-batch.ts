@@ -1,11 +1,12 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { findDocuments } from '../src/db/documents.js';
 import { describeError } from '../src/errors.js';
 import { UPLOAD_PART_BYTES } from '../src/storage/object-store.js';
 import { FAILURE, type BatchInput, type BatchOutcome, type PlannedItem } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { transferFailure } from './failures.js';
-import { heartbeat } from './source-context.js';
+import { TRANSFER_HEARTBEAT_EVERY_MS } from '../workflows/activity-options.js';
+import { heartbeat, withHeartbeats } from './source-context.js';
 import { openTransferScope, transferItem, type TransferScope } from './transfer-file.js';
 
 /**
@@ -15,7 +16,11 @@ import { openTransferScope, transferItem, type TransferScope } from './transfer-
  * the shared slots). Each file's outcome is a value. A file that hits a passing
  * failure comes back as `retry` for the workflow to send through transferFile;
  * an outage of our own dependencies fails the whole batch, and its retry skips
- * the files already finished (heartbeat details carry their outcomes).
+ * the files already finished (heartbeat details carry their outcomes). The
+ * batch beats every few seconds whatever its files are doing (a large file
+ * downloading, a wait for a transfer slot), so a dead worker's batch is taken
+ * over soon; a file finished after the last beat that got out is recognised by
+ * the transfer id its stored version records.
  */
 
 /** Files in flight per batch when the worker does not say. */
@@ -73,31 +78,39 @@ async function transferOneOfBatch(scope: TransferScope, item: PlannedItem, known
 export function transferBatchActivity(deps: ActivityDeps) {
   return async function transferBatch(input: BatchInput): Promise<BatchOutcome[]> {
     const done = finishedBefore();
-    const todo = input.items.filter((item) => !done.has(item.sourceId));
-    const scope = await openTransferScope(deps, input.connectorId, input.chunkingSession).catch((e: unknown) => {
-      throw transferFailure('lookup', e);
-    });
-    const known = await findDocuments(deps.db, scope.connector.id, todo.map((i) => i.sourceId)).catch((e: unknown) => {
-      throw transferFailure('lookup', e);
-    });
-    const report = () => heartbeat({ page: input.page, files: input.items.length, finished: [...done.values()] });
-    let next = 0;
-    let stopped = false;
-    const lanes = Array.from({ length: Math.min(deps.filesInFlightPerBatch ?? DEFAULT_FILES_IN_FLIGHT_PER_BATCH, todo.length) }, async () => {
-      while (!stopped && next < todo.length) {
-        const item = todo[next++] as PlannedItem;
-        try {
-          const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));
-          done.set(item.sourceId, outcome);
-          report();
-        } catch (e) {
-          stopped = true;
-          throw e;
-        }
-      }
-    });
-    await Promise.all(lanes);
-    scope.log.info({ page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length }, 'transferred a batch');
-    return input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
+    const details = () => ({ page: input.page, files: input.items.length, finished: [...done.values()] });
+    return withHeartbeats(details, () => transferTheRest(deps, input, done, () => heartbeat(details())), TRANSFER_HEARTBEAT_EVERY_MS);
   };
+}
+
+/** The batch's files not finished by an earlier attempt, `filesInFlightPerBatch` at a time; `report` after each. */
+async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<string, BatchOutcome>, report: () => void): Promise<BatchOutcome[]> {
+  const todo = input.items.filter((item) => !done.has(item.sourceId));
+  const scope = await openTransferScope(deps, input).catch((e: unknown) => {
+    throw transferFailure('lookup', e);
+  });
+  const known = await findDocuments(deps.db, scope.connector.id, todo.map((i) => i.sourceId)).catch((e: unknown) => {
+    throw transferFailure('lookup', e);
+  });
+  let next = 0;
+  let stopped = false;
+  // Cancelled (Temporal gave this attempt up, say after its heartbeats were lost): no new file; its retry takes them.
+  const cancelled = () => scope.source.signal?.aborted === true;
+  const lanes = Array.from({ length: Math.min(deps.filesInFlightPerBatch ?? DEFAULT_FILES_IN_FLIGHT_PER_BATCH, todo.length) }, async () => {
+    while (!stopped && next < todo.length) {
+      if (cancelled()) throw new CancelledFailure('the batch was cancelled before all its files were taken');
+      const item = todo[next++] as PlannedItem;
+      try {
+        const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));
+        done.set(item.sourceId, outcome);
+        report();
+      } catch (e) {
+        stopped = true;
+        throw e;
+      }
+    }
+  });
+  await Promise.all(lanes);
+  scope.log.info({ page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length }, 'transferred a batch');
+  return input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
 }

@@ -1,18 +1,19 @@
 import { Readable } from 'node:stream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
-import { findDocuments, recordPublished, upsertDocument, type KnownDocument } from '../src/db/documents.js';
+import { findDocuments, recordPublished, upsertDocument, type KnownDocument, type StoredBy } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { describeError, isItemGone, isPermanent } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ItemContent, SourceContext, SourceProvider } from '../src/providers/types.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import { encodeDocumentProcessRequest } from '../src/wire/messages.js';
-import type { PlannedItem, TransferOutcome } from '../workflows/definitions.js';
+import { TRANSFER_HEARTBEAT_EVERY_MS } from '../workflows/activity-options.js';
+import type { PlannedItem, TransferInput, TransferOutcome } from '../workflows/definitions.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { transferFailure, type TransferStep } from './failures.js';
-import { buildSourceContext, heartbeat, providerFor } from './source-context.js';
+import { buildSourceContext, providerFor, withHeartbeats } from './source-context.js';
 
 /**
  * One file from the source into the bucket, its row and its
@@ -32,17 +33,26 @@ export interface TransferScope {
   provider: SourceProvider;
   source: SourceContext;
   chunkingSession: string;
+  /**
+   * The planned transfer these files belong to (the same through every retry):
+   * each stored version records it, so a retry tells its own earlier attempt's
+   * work (counted as that attempt counted it) from a second sighting (unchanged).
+   */
+  transferId?: string;
+  /** Bytes of a file stored so far, for the activity's heartbeat details. */
+  onProgress?: (item: PlannedItem, bytes: number) => void;
   log: Logger;
 }
 
-export async function openTransferScope(deps: ActivityDeps, connectorId: number, chunkingSession?: string): Promise<TransferScope> {
-  const connector = await loadConnector(deps, connectorId);
+export async function openTransferScope(deps: ActivityDeps, input: Pick<TransferInput, 'connectorId' | 'chunkingSession' | 'transferId'>): Promise<TransferScope> {
+  const connector = await loadConnector(deps, input.connectorId);
   return {
     deps,
     connector,
     provider: providerFor(deps, connector),
     source: buildSourceContext(deps, connector),
-    chunkingSession: chunkingSession ?? '',
+    chunkingSession: input.chunkingSession ?? '',
+    ...(input.transferId ? { transferId: input.transferId } : {}),
     log: deps.logger.child({ connectorId: connector.id }),
   };
 }
@@ -94,19 +104,32 @@ async function publish(scope: TransferScope, documentId: string, objectKey: stri
 /** The source reported no bytes: nothing to download. */
 const emptyContent = (): ItemContent => ({ body: Readable.from([]), size: 0 });
 
+/** How the transfer that stored `known`'s version counted it, when that transfer is this one (an earlier attempt of it). */
+function storedByThisTransfer(scope: TransferScope, known: KnownDocument): StoredBy | undefined {
+  return scope.transferId !== undefined && known.storedBy?.transferId === scope.transferId ? known.storedBy : undefined;
+}
+
 /**
  * What an earlier attempt left durable: the same version already published
- * (unchanged), or stored and recorded but not yet published (publish it under
- * the same version, so JetStream drops a duplicate). Undefined: store anew.
+ * (by an earlier attempt of this transfer: counted as that attempt counted it;
+ * by another: unchanged), or stored and recorded but not yet published (publish
+ * it under the same version, so JetStream drops a duplicate). Undefined: store anew.
  */
 async function resumeDurableVersion(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome | undefined> {
   if (known === undefined || known.status === 'deleted' || known.signature !== item.signature || !known.objectKey) return undefined;
-  if (known.publishedSignature === item.signature) return { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
+  if (known.publishedSignature === item.signature) {
+    const earlierAttempt = storedByThisTransfer(scope, known);
+    return earlierAttempt
+      ? { sourceId: item.sourceId, result: earlierAttempt.result, bytes: earlierAttempt.bytes }
+      : { sourceId: item.sourceId, result: 'unchanged', bytes: 0 };
+  }
   const objectKey = known.objectKey;
   const version = known.unpublishedVersion;
   if (version === null || !(await step('store', () => scope.deps.store.exists(objectKey)))) return undefined;
   await publish(scope, known.id, objectKey, version);
-  return { sourceId: item.sourceId, result: version === 1 ? 'new' : 'updated', bytes: 0 };
+  // Stored by a transfer that did not get it out (this one's earlier attempt, or a sync that failed): counted here.
+  const stored = known.storedBy;
+  return { sourceId: item.sourceId, result: stored?.result ?? (version === 1 ? 'new' : 'updated'), bytes: stored?.bytes ?? 0 };
 }
 
 async function storeAndPublish(scope: TransferScope, item: PlannedItem, known: KnownDocument | undefined): Promise<TransferOutcome> {
@@ -119,22 +142,17 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
   const live = known !== undefined && known.status !== 'deleted';
   const key = objectKeyFor(connector.id, item.sourceId, item.name);
   const content = item.size === 0 ? emptyContent() : await step('download', () => scope.provider.openContent(scope.source, item));
-  let lastBeat = 0;
   const stored = await step('store', () =>
     deps.store.putStream(key, content.body, {
       contentType: item.contentType,
       maxBytes: deps.maxFileSizeBytes,
       // The response's own length (never the listing's, which may be older): the body then streams straight through.
       ...(content.size !== undefined ? { length: content.size } : {}),
-      onProgress: (bytes) => {
-        const now = Date.now();
-        if (now - lastBeat > 1000) {
-          lastBeat = now;
-          heartbeat({ sourceId: item.sourceId, bytes, size: item.size ?? content.size ?? null });
-        }
-      },
+      ...(scope.onProgress ? { onProgress: (bytes: number) => scope.onProgress?.(item, bytes) } : {}),
     }),
   );
+  // A document not live before is new (a restore included); its row exists whenever it is live.
+  const result = live ? 'updated' : 'new';
   const row = await step('record', () =>
     upsertDocument(deps.db, {
       connectorId: connector.id,
@@ -145,12 +163,13 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
       contentType: item.contentType,
       signature: item.signature,
       chunkingSession: scope.chunkingSession || null,
+      ...(scope.transferId ? { storedBy: { transferId: scope.transferId, result, bytes: stored.size } } : {}),
     }),
   );
   const previousKey = known?.objectKey;
   if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
-  await publish(scope, row.id, key, row.version);
-  const result = row.inserted || !live ? 'new' : 'updated';
+  // Published by another attempt of this transfer running at the same time: nothing more to send.
+  if (!row.published) await publish(scope, row.id, key, row.version);
   scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
   return { sourceId: item.sourceId, result, bytes: stored.size };
 }
@@ -183,13 +202,21 @@ export async function transferItem(scope: TransferScope, item: PlannedItem, know
 
 export function transferFileActivity(deps: ActivityDeps) {
   /** Streams one item into the bucket, upserts its row and publishes its DocumentProcessRequest. */
-  return async function transferFile(input: { connectorId: number; item: PlannedItem; chunkingSession?: string }): Promise<TransferOutcome> {
-    const scope = await openTransferScope(deps, input.connectorId, input.chunkingSession).catch((e: unknown) => {
-      throw transferFailure('lookup', e);
-    });
-    const known = await step('lookup', () => findDocuments(deps.db, scope.connector.id, [input.item.sourceId])).catch((e: unknown) => {
-      throw transferFailure('lookup', e instanceof StepFailure ? e.failure : e);
-    });
-    return transferItem(scope, input.item, known.get(input.item.sourceId));
+  return async function transferFile(input: TransferInput): Promise<TransferOutcome> {
+    const { item } = input;
+    let progress = { sourceId: item.sourceId, bytes: 0, size: item.size ?? null };
+    // A beat every few seconds whatever the file is doing (waiting for the source's answer included): a dead worker's file is taken over soon.
+    return withHeartbeats(() => progress, async () => {
+      const scope = await openTransferScope(deps, input).catch((e: unknown) => {
+        throw transferFailure('lookup', e);
+      });
+      scope.onProgress = (_item, bytes) => {
+        progress = { ...progress, bytes };
+      };
+      const known = await step('lookup', () => findDocuments(deps.db, scope.connector.id, [item.sourceId])).catch((e: unknown) => {
+        throw transferFailure('lookup', e instanceof StepFailure ? e.failure : e);
+      });
+      return transferItem(scope, item, known.get(item.sourceId));
+    }, TRANSFER_HEARTBEAT_EVERY_MS);
   };
 }

@@ -64,7 +64,7 @@ async function mapLimited<T>(items: T[], limit: number, work: (item: T) => Promi
 
 async function sync(run: BaselineRun): Promise<BaselineResult> {
   // The service's own per-file step (transferItem: GET, PUT, upsert, publish, record), outside any activity.
-  const scope = await openTransferScope(deps, run.connectorId);
+  const scope = await openTransferScope(deps, { connectorId: run.connectorId });
   const { connector, provider, source: ctx } = scope;
   const saved = (connector.state as { cursor?: unknown } | null)?.cursor;
   let cursor = provider.parseCursor(saved ?? null);

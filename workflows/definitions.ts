@@ -90,6 +90,8 @@ export interface SyncTotals {
   resyncs: number;
   /** Parts of the scope (Teams channels) listed again after the source refused their saved cursor. */
   relisted?: number;
+  /** Periodic full enumerations started in this sync (the source said one was due). */
+  scheduledEnumerations?: number;
 }
 
 export interface FailedItem {
@@ -200,6 +202,7 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
   parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
   if (t.relisted) parts.push(`${t.relisted} listed again after an expired cursor`);
+  if (t.scheduledEnumerations) parts.push('periodic full enumeration');
   return parts.join(', ');
 }
 
@@ -251,6 +254,8 @@ export interface ListedPage {
   resynced: boolean;
   /** Parts of the scope (Teams channels) listed again because the source refused their saved cursor. */
   relisted?: number;
+  /** This page starts a periodic full enumeration (not an expired cursor). */
+  scheduledEnumeration?: boolean;
 }
 
 export interface TransferOutcome {
@@ -285,11 +290,28 @@ export const DEFAULT_TRANSFER_TUNING: TransferTuning = {
   inFlight: 2,
 };
 
-/** One batch of small files of a page. */
-export interface BatchInput {
+/**
+ * Names one planned transfer step (a page's files, or a round of failed-file
+ * retries): the same through every retry of its activities, and for a file a
+ * batch hands back to transferFile. Stored with each version it makes, so a
+ * retry reports that file as its earlier attempt did (new or updated), not as
+ * unchanged. Absent (a workflow started by an older version): a retry counts
+ * work an earlier attempt published as unchanged.
+ */
+interface PlannedTransfer {
   connectorId: number;
-  items: PlannedItem[];
   chunkingSession?: string;
+  transferId?: string;
+}
+
+/** One file alone. */
+export interface TransferInput extends PlannedTransfer {
+  item: PlannedItem;
+}
+
+/** One batch of small files of a page. */
+export interface BatchInput extends PlannedTransfer {
+  items: PlannedItem[];
   /** The page's number in this sync, for the activity summary and logs. */
   page: number;
 }

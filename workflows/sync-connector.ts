@@ -131,6 +131,7 @@ function countPlanned(run: SyncRun, page: ListedPage): void {
   totals.deleted += page.deleted;
   if (page.resynced) totals.resyncs++;
   if (page.relisted) totals.relisted = (totals.relisted ?? 0) + page.relisted;
+  if (page.scheduledEnumeration) totals.scheduledEnumerations = (totals.scheduledEnumerations ?? 0) + 1;
   for (const skip of page.skipped) countSkip(run, skip.reason);
   for (const failure of page.failed) recordFailure(run, { sourceId: failure.sourceId, ...(failure.name ? { name: failure.name } : {}), reason: failure.reason });
 }

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, type ActivityInterfaceFor } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, uuid4, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.js';
 import {
   DEFAULT_TRANSFER_TUNING,
@@ -66,7 +66,7 @@ interface Attempt {
   doubtful?: unknown;
 }
 
-async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem): Promise<Attempt> {
+async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem, transferId: string): Promise<Attempt> {
   run.inFlight++;
   try {
     // The activity's summary in the Web UI names the file it moves.
@@ -75,6 +75,7 @@ async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem)
       {
         connectorId: run.connectorId,
         item,
+        transferId,
         ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}),
       },
     ]);
@@ -132,14 +133,14 @@ function batchSummary(page: number, items: PlannedItem[]): string {
 }
 
 /** A batch; files it hands back (and every file of a batch that failed as a whole) go alone. */
-async function transferBatch(run: SyncRun, activities: Proxied, items: PlannedItem[], attempts: number | undefined): Promise<Attempt[]> {
+async function transferBatch(run: SyncRun, activities: Proxied, items: PlannedItem[], attempts: number | undefined, transferId: string): Promise<Attempt[]> {
   const page = run.carry.totals.pages;
   run.inFlight += items.length;
   let outcomes: BatchOutcome[] | undefined;
   try {
     outcomes = await activities.transferBatch.executeWithOptions(
       { ...profiles.transfer(attempts), summary: batchSummary(page, items) },
-      [{ connectorId: run.connectorId, items, page, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) }],
+      [{ connectorId: run.connectorId, items, page, transferId, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) }],
     );
   } catch (e) {
     if (isCancellation(e)) throw e;
@@ -151,7 +152,7 @@ async function transferBatch(run: SyncRun, activities: Proxied, items: PlannedIt
   for (const [i, item] of items.entries()) {
     const outcome = outcomes?.[i];
     if (outcome && outcome.result !== 'retry') results.push({ item, outcome });
-    else results.push(await transferOne(run, activities, item));
+    else results.push(await transferOne(run, activities, item, transferId));
   }
   return results;
 }
@@ -175,8 +176,12 @@ export async function transferItems(
   const attemptsPerFile = run.input.transferAttempts;
   const activities = proxyActivities<SyncActivities>(profiles.transfer(attemptsPerFile));
   const units = planUnits(items, tuning);
+  // One id for this transfer step, stored with every version it makes: its retries tell their own earlier work from a second sighting.
+  const transferId = uuid4();
   const perUnit = await mapLimited(units, tuning.inFlight, (unit) =>
-    unit.kind === 'batch' ? transferBatch(run, activities, unit.items, attemptsPerFile) : transferOne(run, activities, unit.item).then((a) => [a]),
+    unit.kind === 'batch'
+      ? transferBatch(run, activities, unit.items, attemptsPerFile, transferId)
+      : transferOne(run, activities, unit.item, transferId).then((a) => [a]),
   );
   const attempts = perUnit.flat();
   const doubtful = attempts.find((a) => a.doubtful !== undefined);

@@ -15,11 +15,25 @@ export interface KnownDocument {
   publishedSignature: string | null;
   /** The row version stored last and not yet published (a retry publishes it under the same id). */
   unpublishedVersion: number | null;
+  /** The planned transfer that stored the latest version, and how it counted it. */
+  storedBy: StoredBy | null;
+}
+
+/** Which planned transfer stored a version, and what it counted: a retry of that transfer reports the same. */
+export interface StoredBy {
+  transferId: string;
+  result: 'new' | 'updated';
+  bytes: number;
+}
+
+function storedByOf(transferId: string | null | undefined, result: string | null | undefined, bytes: string | number | null | undefined): StoredBy | null {
+  if (!transferId || (result !== 'new' && result !== 'updated')) return null;
+  return { transferId, result, bytes: Number(bytes ?? 0) };
 }
 
 type DocumentFields = Pick<DocumentRow, 'id' | 'source_id' | 'url' | 'title' | 'original_url' | 'signature' | 'status'>;
 
-function toKnownDocument(r: DocumentFields, publishedSignature: string | null, unpublishedVersion: number | null = null): KnownDocument {
+function toKnownDocument(r: DocumentFields, publishedSignature: string | null, unpublishedVersion: number | null = null, storedBy: StoredBy | null = null): KnownDocument {
   return {
     id: String(r.id),
     sourceId: r.source_id,
@@ -30,6 +44,7 @@ function toKnownDocument(r: DocumentFields, publishedSignature: string | null, u
     status: r.status,
     publishedSignature,
     unpublishedVersion,
+    storedBy,
   };
 }
 
@@ -38,7 +53,7 @@ export async function findDocuments(db: Kysely<Database>, connectorId: number, s
   const rows = await db
     .selectFrom('documents as d')
     .leftJoin('connector_sync.published_versions as p', 'p.document_id', 'd.id')
-    .select(['d.id', 'd.source_id', 'd.url', 'd.title', 'd.original_url', 'd.signature', 'd.status', 'p.signature as version_signature', 'p.version', 'p.published_at'])
+    .select(['d.id', 'd.source_id', 'd.url', 'd.title', 'd.original_url', 'd.signature', 'd.status', 'p.signature as version_signature', 'p.version', 'p.published_at', 'p.transfer_id', 'p.transfer_result', 'p.transfer_bytes'])
     .where('d.connector_id', '=', connectorId)
     .where('d.source_id', 'in', sourceIds)
     .execute();
@@ -46,7 +61,8 @@ export async function findDocuments(db: Kysely<Database>, connectorId: number, s
     rows.map((r) => {
       const published = r.published_at !== null && r.published_at !== undefined;
       const pending = !published && r.version_signature === r.signature && typeof r.version === 'number' ? r.version : null;
-      return [r.source_id, toKnownDocument(r, published ? (r.version_signature ?? null) : null, pending)];
+      const storedBy = r.version_signature === r.signature ? storedByOf(r.transfer_id, r.transfer_result, r.transfer_bytes) : null;
+      return [r.source_id, toKnownDocument(r, published ? (r.version_signature ?? null) : null, pending, storedBy)];
     }),
   );
 }
@@ -60,6 +76,8 @@ export interface DocumentUpsert {
   contentType: string;
   signature: string;
   chunkingSession: string | null;
+  /** The planned transfer storing this version, and how it counts it. */
+  storedBy?: StoredBy;
 }
 
 /**
@@ -75,13 +93,19 @@ export interface StoredVersion {
   inserted: boolean;
   /** The row version this store made: its message id is `doc-<id>-v<version>`. */
   version: number;
+  /** This version was already stored and published by another attempt of the same transfer. */
+  published: boolean;
 }
 
 /**
  * Inserts or updates the rows and allocates each a new version to publish, in
  * one statement, race-free: the unique (connector_id, source_id) index decides
  * insert or update. Every call makes a new version (a restore included), so its
- * publication gets a new message id. `docs` must not repeat a source id.
+ * publication gets a new message id; except that an attempt of the transfer
+ * that stored the same signature last (two attempts running at once, when
+ * Temporal gave up on a worker that was still alive) gets that version back,
+ * so its message id is the same and JetStream drops the repeat.
+ * `docs` must not repeat a source id.
  */
 export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert[]): Promise<Map<string, StoredVersion>> {
   if (docs.length === 0) return new Map();
@@ -90,8 +114,13 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
     (d) =>
       sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${pgText(d.originalUrl)}, ${pgText(d.title)}, ${d.contentType}, ${d.signature}, ${pgText(d.chunkingSession)}, 'pending', null::text, ${now}::timestamptz)`,
   );
-  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number }>`
-    with doc as (
+  const sameTransfer = sql`p.transfer_id = excluded.transfer_id and p.signature = excluded.signature`;
+  const transfers = docs.map(
+    (d) => sql`(${d.sourceId}, ${d.storedBy?.transferId ?? null}::text, ${d.storedBy?.result ?? null}::text, ${d.storedBy?.bytes ?? null}::bigint)`,
+  );
+  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number; published: boolean }>`
+    with transfer (source_id, transfer_id, transfer_result, transfer_bytes) as (values ${sql.join(transfers)}),
+    doc as (
       insert into documents (connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, status, status_message, last_update)
       values ${sql.join(values)}
       on conflict (connector_id, source_id) do update set
@@ -101,13 +130,16 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
         last_update = excluded.last_update
       returning id, source_id, signature, (xmax = 0) as inserted
     ), pub as (
-      insert into connector_sync.published_versions as p (document_id, signature, version, published_at)
-      select id, signature, 1, null from doc
-      on conflict (document_id) do update set signature = excluded.signature, version = p.version + 1, published_at = null
-      returning document_id, version
+      insert into connector_sync.published_versions as p (document_id, signature, version, published_at, transfer_id, transfer_result, transfer_bytes)
+      select doc.id, doc.signature, 1, null, t.transfer_id, t.transfer_result, t.transfer_bytes from doc join transfer t on t.source_id = doc.source_id
+      on conflict (document_id) do update set signature = excluded.signature,
+        version = case when ${sameTransfer} then p.version else p.version + 1 end,
+        published_at = case when ${sameTransfer} then p.published_at end,
+        transfer_id = excluded.transfer_id, transfer_result = excluded.transfer_result, transfer_bytes = excluded.transfer_bytes
+      returning document_id, version, published_at is not null as published
     )
-    select doc.source_id, doc.id::text as id, doc.inserted, pub.version from doc join pub on pub.document_id = doc.id`.execute(db);
-  return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version) }]));
+    select doc.source_id, doc.id::text as id, doc.inserted, pub.version, pub.published from doc join pub on pub.document_id = doc.id`.execute(db);
+  return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version), published: r.published }]));
 }
 
 export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<StoredVersion> {

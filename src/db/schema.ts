@@ -92,12 +92,26 @@ export interface SourceFoldersTable {
   in_scope: boolean;
 }
 
+/** Every listed item's parent, per listing scope (a drive and folder), for expanding folder deletes. */
+export interface SourceItemsTable {
+  connector_id: number;
+  scope: string;
+  item_id: string;
+  parent_id: string | null;
+  folder: Generated<boolean>;
+  gone: Generated<boolean>;
+}
+
 /** Per document: the latest stored version's signature and number, and when its message went out (null: not yet). */
 export interface PublishedVersionsTable {
   document_id: string;
   signature: string;
   version: Generated<number>;
   published_at: Date | null;
+  /** The planned transfer that stored this version, and what it counted it as (new or updated) and its bytes. */
+  transfer_id: string | null;
+  transfer_result: string | null;
+  transfer_bytes: ColumnType<string | null, number | null, number | null>;
 }
 
 /** A file that failed for good in some sync, until it is stored or gone at the source. */
@@ -121,6 +135,7 @@ export interface Database {
   documents: DocumentsTable;
   'connector_sync.enumeration_marks': EnumerationMarksTable;
   'connector_sync.source_folders': SourceFoldersTable;
+  'connector_sync.source_items': SourceItemsTable;
   'connector_sync.published_versions': PublishedVersionsTable;
   'connector_sync.failed_items': FailedItemsTable;
 }

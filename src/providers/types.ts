@@ -82,6 +82,32 @@ export interface FolderTree {
   clear(): Promise<void>;
 }
 
+/**
+ * Every listed item's parent, per listing scope (`connector_sync.source_items`): a deleted folder's
+ * stored descendants are found here, since a source may send the folder's tombstone alone.
+ */
+export interface ItemParents {
+  /**
+   * Records live items; answers the folders among them recorded deleted (restored since). Such a
+   * folder stays marked until `revive`, so a page listed again answers the same.
+   */
+  record(scope: string, items: ItemParentRecord[]): Promise<string[]>;
+  /**
+   * Marks the items and everything below them deleted; answers the items below, and which of the
+   * items themselves were recorded as folders. Listed again, a page gets the same answer.
+   */
+  removeSubtrees(scope: string, itemIds: string[]): Promise<{ below: Array<{ itemId: string; folder: boolean }>; folders: string[] }>;
+  /** The folders' restore has been acted on (their relisting began). */
+  revive(scope: string, folderIds: string[]): Promise<void>;
+  clear(scope: string): Promise<void>;
+}
+
+export interface ItemParentRecord {
+  itemId: string;
+  parentId: string | null;
+  folder: boolean;
+}
+
 /** Everything a source needs for one call, built fresh per activity from the connector row. */
 export interface SourceContext {
   connector: ConnectorRow;
@@ -92,11 +118,12 @@ export interface SourceContext {
    * retry tuning and progress reporting; the source gives its tenant key (requests
    * that share a throttling budget), its token source and its error classifier.
    */
-  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify' | 'costs' | 'userAgent'>): SourceHttp;
   /** What the worker's sources remember between activities: tokens, tenant pauses, keys. */
   memory: SourceMemory;
   credentials: CredentialStore;
   folders: FolderTree;
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
 }

@@ -1,14 +1,17 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { findDocuments } from '../../src/db/documents.js';
 import { listFailures, retryDelayMs } from '../../src/db/failed-items.js';
 import type { Database } from '../../src/db/schema.js';
 import { ItemGoneError, NotFoundError, PermanentSourceError, SourceProtocolError, SourceUnreachableError, ThrottledError, UnauthorizedError } from '../../src/errors.js';
 import { StorageError } from '../../src/storage/object-store.js';
-import { emptyTotals, FAILURE, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
+import { profiles, TRANSFER_HEARTBEAT_EVERY_MS } from '../../workflows/activity-options.js';
+import { emptyTotals, FAILURE, type BatchInput, type BatchOutcome, type ListedPage, type SyncState } from '../../workflows/definitions.js';
+import type { SourceItem } from '../../src/providers/types.js';
+import { workerTuning } from '../../temporal.config.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { TransferSlots } from '../../activities/transfer-slots.js';
 import { activityDeps, connector, emptyTables, item, MemoryBucket, MemoryJetStream, memoryDatabase, ScriptedSource, statements, upsert } from './harness.js';
@@ -327,5 +330,160 @@ describe('transferBatch', () => {
     expect(retried.map((o) => o.result)).toEqual(['new', 'new', 'new']);
     expect(source.downloads.slice(downloads)).toEqual(['id-c.txt']);
     expect(jetstream.accepted).toHaveLength(3);
+  });
+});
+
+/** A source whose first download of `held` waits for `release`: the point where a worker "dies" is explicit. */
+class HoldingSource extends ScriptedSource {
+  held = '';
+  private markReached: () => void = () => undefined;
+  /** Resolves once the download of `held` has begun. */
+  readonly reached = new Promise<void>((resolve) => (this.markReached = resolve));
+  private settle: (error?: Error) => void = () => undefined;
+  private readonly released = new Promise<void>((resolve, reject) => (this.settle = (error) => (error ? reject(error) : resolve())));
+
+  /** Lets the held download go on, or fail with `error`. */
+  release(error?: Error): void {
+    this.settle(error);
+  }
+
+  override openContent(ctx: unknown, it: SourceItem) {
+    if (it.sourceId !== this.held) return super.openContent(ctx, it);
+    this.held = '';
+    this.markReached();
+    return this.released.then(() => super.openContent(ctx, it));
+  }
+}
+
+describe('a transfer retried after its worker died counts its files as its first attempt did', () => {
+  /** Runs a batch attempt until it reaches the download of `held` and leaves it there, as a SIGKILL would. */
+  async function attemptDyingAt(holding: HoldingSource, held: string, input: BatchInput): Promise<{ buried: () => Promise<void> }> {
+    holding.held = held;
+    // Its heartbeats never reach Temporal: the retry starts with no record of what it finished.
+    const attempt = new MockActivityEnvironment().run(activities.transferBatch, input).then(
+      () => undefined,
+      () => undefined,
+    );
+    await holding.reached;
+    return {
+      buried: async () => {
+        holding.release(new Error('the worker is gone'));
+        await attempt;
+      },
+    };
+  }
+
+  let holding: HoldingSource;
+  beforeEach(() => {
+    holding = new HoldingSource();
+    deps.providers = { onedrive: holding };
+    deps.filesInFlightPerBatch = 1;
+    activities = createActivities(deps);
+  });
+
+  const analyzed = async () => Number(await docsAnalyzed());
+
+  it('a first sync: files the dead attempt published are new, not unchanged; a later transfer of the same bytes is unchanged', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    const input: BatchInput = { connectorId, items, page: 1, transferId: 'page-1' };
+    const dead = await attemptDyingAt(holding, 'id-c.txt', input);
+    expect(jetstream.accepted).toHaveLength(2);
+
+    const downloads = holding.downloads.length;
+    const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
+    await dead.buried();
+    expect(retried.map((o) => o.result)).toEqual(['new', 'new', 'new']);
+    expect(retried.map((o) => o.bytes)).toEqual(items.map((it) => `bytes of ${it.name}`.length));
+    // Nothing fetched or published twice: only c is downloaded again.
+    expect(holding.downloads.slice(downloads)).toEqual(['id-c.txt']);
+    expect(jetstream.accepted).toHaveLength(3);
+    expect(jetstream.dropped).toEqual([]);
+    expect(await analyzed()).toBe(3);
+
+    // A file the batch hands back goes alone under the same transfer: still new.
+    expect(await env.run(activities.transferFile, { connectorId, item: items[0] as SourceItem, transferId: 'page-1' })).toMatchObject({ result: 'new' });
+    // Another transfer (a later page or sync) seeing the same bytes: unchanged.
+    const later: BatchOutcome[] = await env.run(activities.transferBatch, { connectorId, items, page: 2, transferId: 'page-2' });
+    expect(later.map((o) => o.result)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(jetstream.accepted).toHaveLength(3);
+  });
+
+  it('an edit: files the dead attempt published are updated; a restored file is new', async () => {
+    const [a, b, c] = [item('a.txt'), item('b.txt'), item('c.txt')];
+    for (const it of [a, b, c]) await transfer(it);
+    source.pages = [{ changes: [{ kind: 'delete', sourceId: b.sourceId }], hasMore: false, fullEnumeration: false }];
+    deps.providers = { onedrive: source };
+    await env.run(createActivities(deps).planPage, { connectorId });
+    deps.providers = { onedrive: holding };
+    const edited = [
+      { ...a, signature: 'sig-a-2' },
+      { ...b, signature: 'sig-b-2' },
+      { ...c, signature: 'sig-c-2' },
+    ];
+    const input: BatchInput = { connectorId, items: edited, page: 1, transferId: 'edit' };
+    const dead = await attemptDyingAt(holding, c.sourceId, input);
+    const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
+    await dead.buried();
+    expect(retried.map((o) => o.result)).toEqual(['updated', 'new', 'updated']);
+    expect(await analyzed()).toBe(6);
+  });
+
+  it('two attempts running at once (Temporal gave up on a live worker) store one version and publish it once', async () => {
+    const items = [item('a.txt')];
+    const input: BatchInput = { connectorId, items, page: 1, transferId: 'page-1' };
+    holding.held = 'id-a.txt';
+    const zombie: Promise<BatchOutcome[]> = new MockActivityEnvironment().run(activities.transferBatch, input);
+    await holding.reached;
+    const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
+    holding.release();
+    expect((await zombie).map((o) => o.result)).toEqual(['new']);
+    expect(retried.map((o) => o.result)).toEqual(['new']);
+    const id = (await known(items[0] as SourceItem))?.id;
+    expect(jetstream.accepted.map((p) => p.msgId)).toEqual([`doc-${id}-v1`]);
+    expect(await analyzed()).toBe(1);
+  });
+
+  it('a file stored but not yet published when the worker died is published once and counted once', async () => {
+    const it = item('a.txt');
+    jetstream.failNext.push(new Error('the worker is gone'));
+    const firstAttempt = await env.run(activities.transferFile, { connectorId, item: it, transferId: 'alone' }).catch((e: unknown) => e);
+    expect(firstAttempt).toBeInstanceOf(ApplicationFailure);
+    expect(await env.run(activities.transferFile, { connectorId, item: it, transferId: 'alone' })).toMatchObject({ result: 'new', bytes: 'bytes of a.txt'.length });
+    expect(jetstream.accepted).toHaveLength(1);
+    expect(await analyzed()).toBe(1);
+  });
+});
+
+describe('a transfer keeps its heartbeats coming while one file is slow', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('the batch beats every TRANSFER_HEARTBEAT_EVERY_MS while a download waits, carrying what it finished', async () => {
+    const slow = new HoldingSource();
+    slow.held = 'id-big.bin';
+    deps.providers = { onedrive: slow };
+    deps.filesInFlightPerBatch = 1;
+    activities = createActivities(deps);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const on = new MockActivityEnvironment();
+    const beats: Array<{ finished?: BatchOutcome[] }> = [];
+    on.on('heartbeat', (d: { finished?: BatchOutcome[] }) => beats.push(d));
+    const running: Promise<BatchOutcome[]> = on.run(activities.transferBatch, { connectorId, items: [item('small.txt'), item('big.bin')], page: 1, transferId: 't' });
+    await slow.reached;
+    const before = beats.length;
+    for (let i = 0; i < 3; i++) vi.advanceTimersByTime(TRANSFER_HEARTBEAT_EVERY_MS);
+    expect(beats.length - before).toBe(3);
+    expect(beats.at(-1)?.finished?.map((o) => o.sourceId)).toEqual(['id-small.txt']);
+    slow.release();
+    expect((await running).map((o) => o.result)).toEqual(['new', 'new']);
+  });
+
+  it('Temporal declares a transfer dead after a few missed beats, within 10 s, and beats reach it at least that often', () => {
+    const timeout = profiles.transfer().heartbeatTimeout as number;
+    const throttle = workerTuning.maxHeartbeatThrottleInterval;
+    expect(throttle).toBe(`${TRANSFER_HEARTBEAT_EVERY_MS / 1000} seconds`);
+    expect(timeout).toBeGreaterThanOrEqual(3 * TRANSFER_HEARTBEAT_EVERY_MS);
+    expect(timeout).toBeLessThanOrEqual(10_000);
   });
 });

@@ -1,5 +1,7 @@
+import { optionalTsToMs } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import { profiles } from '../../workflows/activity-options.js';
 import type { SyncResult } from '../../workflows/definitions.js';
 import { createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
 import { syncRequestBytes } from '../support/service-harness.js';
@@ -16,13 +18,17 @@ import {
   spawnService,
   startHoldingProxy,
   type Observer,
+  type ServiceProcess,
 } from './support.js';
 
 /**
  * Item 1 of issue 11: the worker process SIGKILLed at random moments of one
  * sync, restarted each time; and the bridge killed after Temporal accepted a
  * request but before it acknowledged the message. Afterwards: exactly one
- * object, one live row and one DocumentProcessRequest per file, connector `active`.
+ * object, one live row and one DocumentProcessRequest per file, connector `active`,
+ * and counts that say so: every file new, none unchanged. Each kill lands while
+ * a batch runs on the killed worker; the test measures how long until another
+ * worker has it (the transfer heartbeat timeout and the first retry's delay).
  */
 
 let observer: Observer;
@@ -58,6 +64,83 @@ async function isClosed(workflowId: string): Promise<boolean> {
   return d.status.name !== 'RUNNING';
 }
 
+const TRANSFER_ACTIVITIES = new Set(['transferBatch', 'transferFile']);
+const TRANSFER_HEARTBEAT_TIMEOUT_MS = profiles.transfer().heartbeatTimeout as number;
+
+/** A transfer activity as Temporal shows it: its attempt, which worker started it and when, and the retry's times. */
+interface TransferAttempt {
+  activityId: string;
+  type: string;
+  attempt: number;
+  worker: string;
+  startedAt: number | undefined;
+  /** When the retry becomes available to any worker. */
+  retryAt: number | undefined;
+}
+
+async function pendingTransfers(workflowId: string): Promise<TransferAttempt[]> {
+  const d = await observer.temporal.workflow.getHandle(workflowId).describe();
+  return (d.raw.pendingActivities ?? [])
+    .filter((a) => TRANSFER_ACTIVITIES.has(a.activityType?.name ?? ''))
+    .map((a) => ({
+      activityId: a.activityId ?? '',
+      type: a.activityType?.name ?? '',
+      attempt: a.attempt ?? 0,
+      worker: a.lastWorkerIdentity ?? '',
+      startedAt: optionalTsToMs(a.lastStartedTime),
+      retryAt: optionalTsToMs(a.nextAttemptScheduleTime),
+    }));
+}
+
+/** The worker's identity as Temporal records it (the SDK's default: pid@host). */
+const identityOf = (worker: ServiceProcess) => `${worker.child.pid}@`;
+
+const seconds1 = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
+
+const runningOn = (worker: ServiceProcess, all: TransferAttempt[]) => all.filter((a) => a.worker.startsWith(identityOf(worker)) && a.startedAt !== undefined);
+
+/** What the takeover of a dead worker's transfers took, in ms from the kill (the slowest of them); undefined: none was cut off. */
+interface Takeover {
+  /** Until Temporal declared the attempts dead (heartbeat timeout), as the test saw the next attempt appear. */
+  declaredDead: number;
+  /** Until their retries were open to any live worker. */
+  retryOpen: number;
+  /** Until another worker had started them (in this test, the replacement worker once it is up). */
+  restarted: number;
+}
+
+/** Watches the dead worker's transfers until another worker has started each (or it is no longer pending). */
+async function takeoverAfter(workflowId: string, killed: TransferAttempt[], killedAt: number): Promise<Takeover | undefined> {
+  const seen = new Map<string, { declaredDead?: number; retryOpen?: number; restarted?: number }>(killed.map((a) => [a.activityId, {}]));
+  await waitFor(
+    "another worker to take over the dead worker's transfers",
+    async () => {
+      const now = await pendingTransfers(workflowId);
+      for (const before of killed) {
+        const record = seen.get(before.activityId) ?? {};
+        const after = now.find((a) => a.activityId === before.activityId);
+        if (!after) {
+          record.restarted ??= Date.now();
+          continue;
+        }
+        if (after.attempt <= before.attempt) continue;
+        record.declaredDead ??= Date.now();
+        record.retryOpen ??= after.retryAt ?? after.startedAt;
+        if (after.startedAt !== undefined && after.startedAt >= killedAt) record.restarted ??= after.startedAt;
+      }
+      return [...seen.values()].every((r) => r.restarted !== undefined);
+    },
+    180_000,
+    100,
+  );
+  // Only the transfers the kill cut off (the others had finished as it came).
+  const cut = [...seen.values()].filter((r) => r.declaredDead !== undefined);
+  if (cut.length === 0) return undefined;
+  const slowest = (pick: (r: { declaredDead?: number; retryOpen?: number; restarted?: number }) => number | undefined) =>
+    Math.max(...cut.map((r) => (pick(r) ?? killedAt) - killedAt));
+  return { declaredDead: slowest((r) => r.declaredDead), retryOpen: slowest((r) => r.retryOpen), restarted: slowest((r) => r.restarted) };
+}
+
 async function killDuringOneSync(source: SourceUnderTest) {
   sources.push(source);
   const files = SCALE.killFiles;
@@ -79,6 +162,9 @@ async function killDuringOneSync(source: SourceUnderTest) {
   // (a small sync takes about two seconds now, so a longer pause could let it finish before the kill).
   const random = seededRandom();
   const killedAt: number[] = [];
+  const takeovers: Array<Takeover | undefined> = [];
+  const workerStartMs: number[] = [];
+  const retryOpenBoundMs: number[] = [];
   for (let k = 0; k < SCALE.kills; k++) {
     const before = await countDocuments(connectorId);
     const target = before + Math.floor(random.next() * ((files - before) / (SCALE.kills - k + 1)));
@@ -89,10 +175,28 @@ async function killDuringOneSync(source: SourceUnderTest) {
       50,
     );
     await sleep(random.next() * 100);
+    // Mid-batch: the kill comes while a batch runs on this worker (it is killed at once when one does).
+    let running: TransferAttempt[] = [];
+    await waitFor(
+      'a batch running on the worker',
+      async () => {
+        running = runningOn(worker, await pendingTransfers(workflowId));
+        return running.some((a) => a.type === 'transferBatch') || (await isClosed(workflowId));
+      },
+      600_000,
+      20,
+    );
     if (await isClosed(workflowId)) break;
     await worker.kill();
+    const killTime = Date.now();
+    const takeover = takeoverAfter(workflowId, running, killTime);
     killedAt.push(await countDocuments(connectorId));
     worker = await spawnService(config, { role: 'worker' });
+    workerStartMs.push(Date.now() - killTime);
+    takeovers.push(await takeover);
+    // Temporal's wait before a retry doubles with each attempt (2 s before the second): the bound for this kill.
+    const retryDelayMs = 2_000 * 2 ** (Math.max(1, ...running.map((a) => a.attempt)) - 1);
+    retryOpenBoundMs.push(TRANSFER_HEARTBEAT_TIMEOUT_MS + retryDelayMs + 2_000);
   }
   const result = (await observer.temporal.workflow.getHandle(workflowId).result()) as SyncResult;
   const seconds = Math.round((Date.now() - startedAt) / 1000);
@@ -101,8 +205,16 @@ async function killDuringOneSync(source: SourceUnderTest) {
     files,
     kills: killedAt.length,
     filesStoredAtEachKill: killedAt.join(' '),
+    // From each kill: until Temporal declared the dead worker's transfers dead, until their retries were
+    // open to any live worker, until the replacement worker (started after the kill) had them running.
+    // "-": the kill cut no transfer off (they had just finished).
+    declaredDeadSeconds: takeovers.map((t) => seconds1(t?.declaredDead)).join(' '),
+    retryOpenSeconds: takeovers.map((t) => seconds1(t?.retryOpen)).join(' '),
+    restartedSeconds: takeovers.map((t) => seconds1(t?.restarted)).join(' '),
+    replacementWorkerStartSeconds: workerStartMs.map((ms) => (ms / 1000).toFixed(1)).join(' '),
     seed: random.seed,
     seconds,
+    totals: JSON.stringify(result.totals),
     ...outcome,
   });
 
@@ -120,6 +232,12 @@ async function killDuringOneSync(source: SourceUnderTest) {
     duplicateMessages: 0,
     messagesForUnknownRows: 0,
   });
+  // Every file was stored once by this first sync: the counts say so, however often a batch was retried.
+  expect(result.totals).toMatchObject({ new: files, updated: 0, unchanged: 0, failed: 0 });
+  expect(outcome.statusMessage).toMatch(new RegExp(`^${files} new, 0 updated`));
+  expect(outcome.statusMessage).not.toMatch(/unchanged/);
+  // A dead worker's batch is open to another worker once the heartbeat timeout and the retry's delay passed.
+  takeovers.forEach((t, k) => expect(t?.retryOpen ?? 0, `retry open after kill ${k + 1}`).toBeLessThanOrEqual(retryOpenBoundMs[k] ?? 0));
 }
 
 describe('worker SIGKILLed at random moments of one sync', () => {

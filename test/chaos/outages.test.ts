@@ -166,6 +166,9 @@ describe.each(['nats', 'postgres', 's3', 'temporal'] as const)('%s stopped in th
       distinctMessages: files,
       duplicateMessages: 0,
     });
+    // A first sync: every file new, whichever transfers the outage made Temporal retry.
+    expect(mainOutcome.statusMessage).toMatch(new RegExp(`^${files} new, 0 updated`));
+    expect(mainOutcome.statusMessage).not.toMatch(/unchanged/);
     expect(secondOutcome).toMatchObject({ status: 'active', liveRows: 5, objects: 5, messages: 5, distinctMessages: 5, duplicateMessages: 0 });
     expect(secondRuns).toBe(1);
   }, 900_000);

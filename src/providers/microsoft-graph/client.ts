@@ -1,9 +1,13 @@
 import type { Config } from '../../config.js';
-import type { SourceHttp, SourceHttpOptions } from '../../http/source-http.js';
+import type { SourceHttp } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
 import { graphTokenSource } from './auth.js';
 import { classifyGraphError } from './errors.js';
-import { resolveGraphIdentity } from './identity.js';
+import { isTenantPlaceholder, resolveGraphIdentity } from './identity.js';
+import { GRAPH_USER_AGENT } from './user-agent.js';
+
+/** Graph's error rules, or a Graph source's that add to them; told who signs in (app-only refusals need an administrator). */
+export type GraphClassifier = typeof classifyGraphError;
 
 /** What every Graph call of one activity goes through: the shared HTTP layer, signed in as this connector. */
 export interface GraphClient {
@@ -20,16 +24,20 @@ export interface GraphClient {
 export function graphClient(
   ctx: SourceContext,
   settings: Config['microsoft'],
-  classify: SourceHttpOptions['classify'] = classifyGraphError,
+  classify: GraphClassifier = classifyGraphError,
   pauseGroup: 'graph' | 'teams' = 'graph',
 ): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
+  // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
+  // A delegated sign-in through "organizations" or "common" does not say its tenant, so it waits alone.
+  const tenantKey = isTenantPlaceholder(identity.tenantId) ? `${pauseGroup}:connector-${ctx.connector.id}` : `${pauseGroup}:${identity.tenantId}`;
   const http = ctx.makeHttp({
-    // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
-    // A delegated sign-in through "common" does not say its tenant, so it waits alone.
-    tenantKey: identity.tenantId === 'common' ? `${pauseGroup}:connector-${ctx.connector.id}` : `${pauseGroup}:${identity.tenantId}`,
+    tenantKey,
+    // SharePoint's resource units are charged to drive and site calls; Teams' calls are charged to Teams' per-second buckets by the Teams session.
+    ...(pauseGroup === 'graph' ? { costs: ctx.memory.quotas.sharePoint(tenantKey, identity.tenantId) } : {}),
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
-    classify,
+    classify: (failed) => classify(failed, identity),
+    userAgent: GRAPH_USER_AGENT,
   });
   return { http, baseUrl: settings.graphBaseUrl.replace(/\/+$/, '') };
 }

@@ -17,7 +17,7 @@ import { classifyGraphError, readGraphError } from '../errors.js';
  *   SharePoint's `accessDenied`. Every 403 of a Teams URL reads `accessDenied`,
  *   Graph's own code kept in the message.
  */
-export function classifyTeamsError(failed: FailedResponse): ErrorVerdict | undefined {
+export function classifyTeamsError(failed: FailedResponse, signIn?: Parameters<typeof classifyGraphError>[1]): ErrorVerdict | undefined {
   const { code, message } = readGraphError(failed.bodyText);
   const { status, url } = failed;
   if (/\/messages\/delta$/.test(url) && status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 429) {
@@ -26,5 +26,5 @@ export function classifyTeamsError(failed: FailedResponse): ErrorVerdict | undef
   if (status === 403 && /\/teams\//.test(url)) {
     return { kind: 'permanent', code: 'accessDenied', scope: 'sync', message: `${code ?? 'Forbidden'}${message ? `: ${message}` : ''}` };
   }
-  return classifyGraphError(failed);
+  return classifyGraphError(failed, signIn);
 }

@@ -67,7 +67,7 @@ export async function channelFilesStep(session: TeamsSession, state: ChannelStat
   const drive = driveFolderSession(
     session.graph,
     { driveId: files.driveId, folderId: files.folderId, pageSize: DRIVE_PAGE_SIZE },
-    { folders: channelFolders(session.folders, state.id), logger: session.logger, ...(session.signal ? { signal: session.signal } : {}) },
+    { folders: channelFolders(session.folders, state.id), items: session.items, logger: session.logger, ...(session.signal ? { signal: session.signal } : {}) },
   );
   const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.graph.baseUrl);
   try {

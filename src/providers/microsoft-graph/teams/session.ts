@@ -3,7 +3,7 @@ import type { Config } from '../../../config.js';
 import { SourceProtocolError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
-import type { FolderTree, SourceContext } from '../../types.js';
+import type { FolderTree, ItemParents, SourceContext } from '../../types.js';
 import { type GraphClient, graphClient } from '../client.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
 import { classifyTeamsError } from './errors.js';
@@ -33,6 +33,8 @@ export interface TeamsSession {
   config: TeamsConfig;
   /** The connector's folder ancestry (channel files folders keep their entries apart in it). */
   folders: FolderTree;
+  /** Where the OneDrive code keeps listed items' parents, per drive-folder scope (each channel folder is its own). */
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
   /** The shared Graph client (sign-in, HTTP layer, tenant pause): channel files and shared files go through it as OneDrive's code does. */
@@ -71,6 +73,7 @@ export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft
   return {
     config,
     folders: ctx.folders,
+    items: ctx.items,
     logger: ctx.logger,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     graph,
