@@ -58,6 +58,8 @@ export interface GraphEmulator {
   expandedReplies: number;
   /** The expansion is cut at expandedReplies without `replies@odata.nextLink` (reported on real tenants). */
   omitRepliesNextLink: boolean;
+  /** Page the channel list this many at a time (unset: one page). */
+  channelsPerPage: number | undefined;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
@@ -224,6 +226,12 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     },
     set omitRepliesNextLink(omit: boolean) {
       teamsRoutes.omitRepliesNextLink = omit;
+    },
+    get channelsPerPage() {
+      return teamsRoutes.channelsPerPage;
+    },
+    set channelsPerPage(n: number | undefined) {
+      teamsRoutes.channelsPerPage = n;
     },
     identity,
     faults,

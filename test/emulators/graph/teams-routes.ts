@@ -89,6 +89,8 @@ export class TeamsRoutes {
    * on real tenants for roots with 2,000 replies, on list and delta alike (microsoft-graph-docs-contrib#8819).
    */
   omitRepliesNextLink = false;
+  /** Page the channel list this many channels at a time (unset: one page, as the reference shows). */
+  channelsPerPage: number | undefined = undefined;
 
   constructor(
     private readonly teams: () => TeamsStore,
@@ -104,6 +106,7 @@ export class TeamsRoutes {
     this.limits.enforce = false;
     this.expandedReplies = EXPANDED_REPLIES;
     this.omitRepliesNextLink = false;
+    this.channelsPerPage = undefined;
   }
 
   handles(path: string): boolean {
@@ -126,7 +129,17 @@ export class TeamsRoutes {
     if (!path.includes('/channels')) return { status: 200, body: { id: team.id, displayName: team.displayName } };
     if (channelId === undefined) {
       const value = [...team.channels.values()].filter((c) => !c.deleted).map((c) => this.renderChannel(team, c, preferUnknown));
-      return { status: 200, body: { '@odata.count': value.length, value } };
+      // The channel-list reference shows one page; a collection may still be paged with @odata.nextLink
+      // (https://learn.microsoft.com/en-us/graph/paging): with channelsPerPage set, the emulator pages it.
+      if (this.channelsPerPage === undefined) return { status: 200, body: { '@odata.count': value.length, value } };
+      const offset = Number(url.searchParams.get('$skiptoken') ?? '0') || 0;
+      const body: Json = { value: value.slice(offset, offset + this.channelsPerPage) };
+      if (offset + this.channelsPerPage < value.length) {
+        const next = new URL(url.toString());
+        next.searchParams.set('$skiptoken', String(offset + this.channelsPerPage));
+        body['@odata.nextLink'] = `${this.graphBaseUrl}${path}${next.search}`;
+      }
+      return { status: 200, body };
     }
     const channel = team.channels.get(channelId);
     if (!channel || channel.deleted) return graphError(404, 'NotFound', 'Channel not found.');

@@ -24,6 +24,15 @@ describe('Teams provider: scope, expiry and refusals', () => {
     await expect(provider.listChanges(teamsContext({ team_id: team.id, channel_ids: ['19:nope@thread.tacv2'] }), null)).rejects.toThrow('"channel_ids" names no channel');
   });
 
+  it('reads every page of a paged channel list', async () => {
+    const team = emulator.teams.addTeam('T');
+    for (const name of ['A', 'B', 'C']) emulator.teams.post(emulator.teams.addChannel(team.id, name, { withoutFilesFolder: true }), { at: earlier(), html: `<p>in ${name}</p>` });
+    emulator.channelsPerPage = 2;
+    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id }), null);
+    expect(threads(changes).map((t) => t.name).sort()).toEqual(['in A.md', 'in B.md', 'in C.md']);
+    expect(emulator.requests.filter((r) => r.path.endsWith('/channels')).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('syncs only the configured channels', async () => {
     const team = emulator.teams.addTeam('T');
     const a = emulator.teams.addChannel(team.id, 'A');
