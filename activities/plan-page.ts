@@ -73,7 +73,19 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
       deps,
       connector,
       known: await findDocuments(deps.db, connector.id, changes.map(sourceIdOf)),
-      result: { transfers: [], unchanged: 0, renamed: 0, deleted: 0, skipped: [], failed: [], cursor: readSyncState(null, connector.type), hasMore: page.hasMore, resynced: listed.resynced, ...(listed.scheduled ? { scheduledEnumeration: true } : {}) },
+      result: {
+        transfers: [],
+        unchanged: 0,
+        renamed: 0,
+        deleted: 0,
+        skipped: [],
+        failed: [],
+        cursor: readSyncState(null, connector.type),
+        hasMore: page.hasMore,
+        resynced: listed.resynced,
+        ...(page.relisted ? { relisted: page.relisted } : {}),
+        ...(listed.scheduled ? { scheduledEnumeration: true } : {}),
+      },
     };
     for (const change of changes) await planChange(plan, change);
     await clearFailures(deps.db, connector.id, changes.filter((c) => c.kind === 'delete').map(sourceIdOf));
@@ -134,6 +146,10 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   const { result } = plan;
   if (change.kind === 'skip') {
     result.skipped.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}) });
+    return;
+  }
+  if (change.kind === 'fail') {
+    result.failed.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}), ...(change.code ? { code: change.code } : {}) });
     return;
   }
   if (change.kind === 'delete') {
@@ -198,7 +214,10 @@ async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, gener
     ...(enumerating && !page.enumerationComplete ? { generation } : {}),
   };
   result.cursor = nextState;
-  if (enumerating && page.enumerationComplete) result.sweepGeneration = generation;
+  if (enumerating && page.enumerationComplete) {
+    result.sweepGeneration = generation;
+    if (page.sweepOnly) result.sweepOnly = page.sweepOnly;
+  }
 }
 
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   });
   const connector = await db
     .insertInto('connectors')
-    .values({ name: `bench teams ${runId}`, type: 'teams', config: JSON.stringify({ team_id: team.id }), user_id: user.id })
+    .values({ name: `bench teams ${runId}`, type: 'teams', config: JSON.stringify({ team_id: team.id, include_private_channels: true }), user_id: user.id })
     .returning('id')
     .executeTakeFirstOrThrow();
 

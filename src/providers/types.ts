@@ -33,7 +33,13 @@ export type SourceChange =
   | { kind: 'upsert'; item: SourceItem }
   | { kind: 'delete'; sourceId: string }
   /** Seen, but not stored: folders are never reported; this is for counted reasons (forms, dangling shortcuts…). */
-  | { kind: 'skip'; sourceId: string; name?: string; reason: string };
+  | { kind: 'skip'; sourceId: string; name?: string; reason: string }
+  /**
+   * A part of the source that could not be read this time (a Teams channel the app is refused): recorded
+   * as a failure with its reason, retried by the source's next pass (not by the failed-files retry). A
+   * later `delete` of the same source id clears the record.
+   */
+  | { kind: 'fail'; sourceId: string; name?: string; reason: string; code?: string };
 
 /** A provider's cursor: JSON, validated by the provider when loaded. */
 export type ChangeCursor = Record<string, unknown>;
@@ -52,6 +58,14 @@ export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
   fullEnumeration: boolean;
   /** With fullEnumeration: this is the last page of it. */
   enumerationComplete?: boolean;
+  /**
+   * With enumerationComplete: the enumeration covered only the items whose source id
+   * starts with one of these (e.g. one Teams channel listed again), so only they may be
+   * swept. Absent: the whole scope.
+   */
+  sweepOnly?: string[];
+  /** Parts of the scope (Teams channels) this page began listing again because the source refused their saved cursor. */
+  relisted?: number;
 }
 
 /** Where a source writes back rotated credentials, so the next sync can use them. */

@@ -56,6 +56,10 @@ export interface GraphEmulator {
   readonly quota: GraphQuota;
   /** Replies inlined by `$expand=replies` before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies: number;
+  /** The expansion is cut at expandedReplies without `replies@odata.nextLink` (reported on real tenants). */
+  omitRepliesNextLink: boolean;
+  /** Page the channel list this many at a time (unset: one page). */
+  channelsPerPage: number | undefined;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
@@ -216,6 +220,18 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     },
     set expandedReplies(n: number) {
       teamsRoutes.expandedReplies = n;
+    },
+    get omitRepliesNextLink() {
+      return teamsRoutes.omitRepliesNextLink;
+    },
+    set omitRepliesNextLink(omit: boolean) {
+      teamsRoutes.omitRepliesNextLink = omit;
+    },
+    get channelsPerPage() {
+      return teamsRoutes.channelsPerPage;
+    },
+    set channelsPerPage(n: number | undefined) {
+      teamsRoutes.channelsPerPage = n;
     },
     identity,
     faults,

@@ -27,3 +27,27 @@ export function openOneDriveSession(ctx: SourceContext, settings: Config['micros
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
 }
+
+/** A drive folder another source syncs with this code (a Teams channel's files folder): the scope typed, not written as a connector config. */
+export interface DriveFolderScope {
+  driveId: string;
+  folderId: string;
+  /** Items per delta page. */
+  pageSize: number;
+}
+
+export function driveFolderSession(
+  graph: GraphClient,
+  scope: DriveFolderScope,
+  context: { folders: FolderTree; items: ItemParents; logger: Logger; signal?: AbortSignal },
+): OneDriveSession {
+  return {
+    // Periodic full enumerations are the calling source's to schedule (OneDrive's provider does its own): none here.
+    config: { target: { kind: 'drive', id: scope.driveId }, folder: { kind: 'id', id: scope.folderId }, pageSize: scope.pageSize, fullEnumerationDays: 0 },
+    graph,
+    folders: context.folders,
+    items: context.items,
+    logger: context.logger,
+    ...(context.signal ? { signal: context.signal } : {}),
+  };
+}
