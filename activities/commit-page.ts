@@ -12,6 +12,8 @@ export interface PageCommit extends ItemSettlement {
   state: SyncState;
   /** Set after the last page of a full enumeration: delete what it did not see. */
   sweepGeneration?: string;
+  /** With sweepGeneration: the enumeration covered only source ids starting with one of these. */
+  sweepOnly?: string[];
 }
 
 /**
@@ -19,15 +21,15 @@ export interface PageCommit extends ItemSettlement {
  * the failure records of files it did not see. Safe to repeat: the marks stay
  * until the cursor is saved.
  */
-async function sweepAfterEnumeration(deps: ActivityDeps, connectorId: number, generation: string): Promise<number> {
+async function sweepAfterEnumeration(deps: ActivityDeps, connectorId: number, generation: string, within?: string[]): Promise<number> {
   let swept = 0;
   for (;;) {
-    const gone = await findUnseen(deps.db, connectorId, generation, SWEEP_BATCH);
+    const gone = await findUnseen(deps.db, connectorId, generation, SWEEP_BATCH, within);
     for (const doc of gone) await deleteDocument(deps, doc);
     swept += gone.length;
     if (gone.length < SWEEP_BATCH) break;
   }
-  await clearFailuresNotSeen(deps.db, connectorId, generation);
+  await clearFailuresNotSeen(deps.db, connectorId, generation, within);
   if (swept > 0) deps.logger.info({ connectorId, swept }, 'deleted documents the full enumeration did not find');
   return swept;
 }
@@ -39,7 +41,7 @@ export function commitPageActivity(deps: ActivityDeps) {
    * failures, drops the records of files now stored, and saves the cursor.
    */
   return async function commitPage(input: PageCommit): Promise<{ swept: number }> {
-    const swept = input.sweepGeneration ? await sweepAfterEnumeration(deps, input.connectorId, input.sweepGeneration) : 0;
+    const swept = input.sweepGeneration ? await sweepAfterEnumeration(deps, input.connectorId, input.sweepGeneration, input.sweepOnly) : 0;
     await deps.db.transaction().execute(async (tx) => {
       await recordFailures(tx, input.connectorId, input.failed, deps.failedItemRetry ?? DEFAULT_RETRY_DELAYS);
       await clearFailures(tx, input.connectorId, input.cleared);

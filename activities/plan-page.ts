@@ -3,7 +3,7 @@ import { isIngestible } from '../src/contract.js';
 import { findDocuments, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
 import { clearFailures } from '../src/db/failed-items.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { describeError, isCursorExpired } from '../src/errors.js';
+import { describeError, isCursorExpired, isEnumerationDue } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ChangePage, SourceChange, SourceContext, SourceItem, SourceProvider } from '../src/providers/types.js';
 import { formatBytes } from '../src/storage/object-store.js';
@@ -74,7 +74,19 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
       deps,
       connector,
       known: await findDocuments(deps.db, connector.id, changes.map(sourceIdOf)),
-      result: { transfers: [], unchanged: 0, renamed: 0, deleted: 0, skipped: [], failed: [], cursor: readSyncState(null, connector.type), hasMore: page.hasMore, resynced: listed.resynced },
+      result: {
+        transfers: [],
+        unchanged: 0,
+        renamed: 0,
+        deleted: 0,
+        skipped: [],
+        failed: [],
+        cursor: readSyncState(null, connector.type),
+        hasMore: page.hasMore,
+        resynced: listed.resynced,
+        ...(page.relisted ? { relisted: page.relisted } : {}),
+        ...(listed.scheduled ? { scheduledEnumeration: true } : {}),
+      },
     };
     for (const change of changes) await planChange(plan, change);
     await clearFailures(deps.db, connector.id, changes.filter((c) => c.kind === 'delete').map(sourceIdOf));
@@ -108,7 +120,7 @@ async function listFromSavedCursor(
   connector: ConnectorRow,
   restart: boolean,
   log: Logger,
-): Promise<{ page: ChangePage; generation: string | undefined; resynced: boolean }> {
+): Promise<{ page: ChangePage; generation: string | undefined; resynced: boolean; scheduled?: boolean }> {
   const saved = readSyncState(connector.state, connector.type);
   const cursor = restart ? null : provider.parseCursor(saved.cursor);
   const generation = restart ? undefined : saved.generation;
@@ -125,7 +137,8 @@ async function listFromSavedCursor(
     log.warn({ reason: e.message }, 'saved cursor expired; enumerating the whole source again');
     const restartAt = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
     if (restartAt === null) await ctx.folders.clear();
-    return fromScratch(await provider.listChanges(ctx, restartAt), undefined, true);
+    const listed = fromScratch(await provider.listChanges(ctx, restartAt), undefined, !isEnumerationDue(e));
+    return isEnumerationDue(e) ? { ...listed, scheduled: true } : listed;
   }
 }
 
@@ -134,6 +147,10 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   const { result } = plan;
   if (change.kind === 'skip') {
     result.skipped.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}) });
+    return;
+  }
+  if (change.kind === 'fail') {
+    result.failed.push({ sourceId: change.sourceId, reason: change.reason, ...(change.name ? { name: change.name } : {}), ...(change.code ? { code: change.code } : {}) });
     return;
   }
   if (change.kind === 'delete') {
@@ -198,7 +215,10 @@ async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, gener
     ...(enumerating && !page.enumerationComplete ? { generation } : {}),
   };
   result.cursor = nextState;
-  if (enumerating && page.enumerationComplete) result.sweepGeneration = generation;
+  if (enumerating && page.enumerationComplete) {
+    result.sweepGeneration = generation;
+    if (page.sweepOnly) result.sweepOnly = page.sweepOnly;
+  }
 }
 
 /** Object first, then the row: a crash between them leaves a row that the next attempt deletes again. */

@@ -2,11 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { SourceHttp } from '../src/http/source-http.js';
 import { PermanentSourceError } from '../src/errors.js';
-import { databaseCredentialStore, databaseFolderTree } from '../src/providers/stores.js';
+import { databaseCredentialStore, databaseFolderTree, databaseItemParents } from '../src/providers/stores.js';
 import type { SourceContext, SourceProvider } from '../src/providers/types.js';
 import { recordThrottleWait } from '../src/telemetry/sync-metrics.js';
 import { noteThrottleWait } from '../src/telemetry/throttle-tally.js';
 import type { ActivityDeps } from './deps.js';
+import { grantPriority } from './sync-state.js';
 
 function currentContext(): Context | undefined {
   try {
@@ -67,6 +68,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
     memory: deps.sourceMemory,
     credentials: databaseCredentialStore(deps.db, connector.id),
     folders: databaseFolderTree(deps.db, connector.id),
+    items: databaseItemParents(deps.db, connector.id),
     logger: deps.logger.child({ connectorId: connector.id, connectorType: connector.type }),
     ...(ctx ? { signal: ctx.cancellationSignal } : {}),
     makeHttp: (options) =>
@@ -74,6 +76,8 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         ...deps.http,
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
+        budget: deps.sourceMemory.budget,
+        priority: grantPriority(connector.state, connector.type),
         onRetry: heartbeatOnRetry(deps, connector.id),
         onThrottle: (t) => {
           noteThrottleWait(t.delayMs);

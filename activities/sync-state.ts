@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { GrantPriority } from '../src/budget/quotas.js';
 import type { Database } from '../src/db/schema.js';
 import type { ChangeCursor } from '../src/providers/types.js';
 import type { SyncState } from '../workflows/definitions.js';
@@ -26,4 +27,14 @@ export async function saveSyncState(db: Kysely<Database>, connectorId: number, s
     .set({ state: JSON.stringify({ ...state, savedAt: new Date().toISOString() }), last_update: new Date() })
     .where('id', '=', connectorId)
     .execute();
+}
+
+/**
+ * A first sync (no cursor yet) or a whole enumeration under way (a generation
+ * saved until its last page) is a backfill: when the tenant's budget is short it
+ * waits behind incremental and operator-requested syncs.
+ */
+export function grantPriority(raw: unknown, type: string): GrantPriority {
+  const saved = readSyncState(raw, type);
+  return saved.cursor === null || saved.generation !== undefined ? 'backfill' : 'interactive';
 }

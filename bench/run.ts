@@ -331,6 +331,8 @@ async function main(): Promise<void> {
     MINIO_BUCKET: `echomind-bench-${runId}`,
     TEMPORAL_TASK_QUEUE: `echomind-bench-${runId}`,
     NATS_STREAM_NAME: process.env.NATS_STREAM_NAME ?? 'ECHOMIND',
+    // The emulator meters no quota here: the service runs unmetered too, so the ratio measures our code.
+    SOURCE_BUDGET: process.env.SOURCE_BUDGET ?? 'per-worker',
   });
   const db = createDatabase(base.databaseUrl);
   await migrateToLatest(db);

@@ -11,6 +11,10 @@
 #   bash scripts/stack.sh clean     delete all stack data (servers must be stopped)
 #   bash scripts/stack.sh chromium  install Debian's chromium if missing (only the Web UI test needs it)
 #
+# STACK_TEMPORAL=server (for any command): Temporal's own server on the stack's
+# PostgreSQL instead of the dev server (deploy/temporal/; built on first use, ~20 min).
+# Without it, commands follow the profile of the running stack, else the dev server.
+#
 # Everything is bound to 127.0.0.1. Data, logs and PID files live in $STACK_DIR
 # (default <repo>/.stack); Go-built binaries in ${ECHOMIND_CACHE:-~/.cache/echomind-connector}/bin.
 # See docs/stack.md.
@@ -27,6 +31,17 @@ source "$LIB_DIR/nats.sh"
 source "$LIB_DIR/postgres.sh"
 # shellcheck source=scripts/lib/s3.sh
 source "$LIB_DIR/s3.sh"
+
+# Which Temporal: dev (the CLI's dev server) or server (temporal-server on PostgreSQL).
+# Not TEMPORAL_PROFILE: the Temporal CLI and SDKs read that as their client-config profile.
+# Only the server profile records a temporal-ui PID, so a running one is recognised.
+[[ -z "${STACK_TEMPORAL:-}" && -s "$(pid_file temporal-ui)" ]] && STACK_TEMPORAL=server
+case "${STACK_TEMPORAL:=dev}" in
+  dev) ;;
+  # shellcheck source=scripts/lib/temporal-server.sh
+  server) source "$LIB_DIR/temporal-server.sh" ;;
+  *) die "STACK_TEMPORAL=$STACK_TEMPORAL: use dev (the default) or server" ;;
+esac
 
 SERVERS=(postgres nats s3 temporal)
 
@@ -140,7 +155,7 @@ cmd_chromium() {
 }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import type { QuotaSettings } from './budget/source-quotas.js';
 import { z } from 'zod';
 import { transferConcurrency } from '../temporal.config.js';
 
@@ -50,6 +51,12 @@ const readableFile = z.string().refine((path) => existsSync(path) && statSync(pa
 });
 
 const bool = z.enum(['true', 'false'], { message: 'must be true or false' });
+
+/** `tenant-id=number,other-id=number`: a number per Microsoft tenant. */
+const perTenant = z
+  .string()
+  .regex(/^\s*([^=,\s]+\s*=\s*\d+\s*)(,\s*[^=,\s]+\s*=\s*\d+\s*)*$/, { message: 'must be tenant-id=number pairs separated by commas, e.g. contoso-id=12000' })
+  .transform((raw) => Object.fromEntries(raw.split(',').map((pair) => pair.split('=').map((s) => s.trim())).map(([k, v]) => [k ?? '', Number(v)])));
 
 export const envSchema = z.object({
   NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).default('nats://127.0.0.1:4222'),
@@ -110,6 +117,14 @@ export const envSchema = z.object({
   CONNECTOR_ROLE: z
     .enum(['all', 'bridge', 'worker'], { message: 'must be all, bridge or worker' })
     .default('all'),
+  /** Request budgets: shared by every replica through PostgreSQL, or kept by each worker alone. */
+  SOURCE_BUDGET: z.enum(['shared', 'per-worker'], { message: 'must be shared or per-worker' }).default('shared'),
+  /** Licence count of a Microsoft tenant not listed in SHAREPOINT_TENANT_LICENSES (its resource-unit tier). */
+  SHAREPOINT_LICENSES: z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must be 0 or more' }).default(0),
+  SHAREPOINT_TENANT_LICENSES: perTenant.optional(),
+  SHAREPOINT_TENANT_UNITS_PER_MINUTE: perTenant.optional(),
+  GOOGLE_DRIVE_QUERIES_PER_MINUTE: positiveInt.default(12_000),
+  GOOGLE_DRIVE_QUERIES_PER_MINUTE_PER_USER: positiveInt.default(12_000),
 }).superRefine((e, ctx) => {
   if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY'], message: 'must be set with TEMPORAL_TLS_CERT (a client certificate needs its private key)' });
@@ -164,6 +179,7 @@ export interface Config {
   transfers: { filesInFlightPerBatch: number; filesInFlightPerWorker: number; bodyBytesInMemoryPerWorker: number };
   logLevel: Env['LOG_LEVEL'];
   role: Env['CONNECTOR_ROLE'];
+  budgets: { mode: Env['SOURCE_BUDGET'] } & QuotaSettings;
 }
 
 export class ConfigError extends Error {
@@ -244,5 +260,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     logLevel: e.LOG_LEVEL,
     role: e.CONNECTOR_ROLE,
+    budgets: {
+      mode: e.SOURCE_BUDGET,
+      sharePoint: {
+        defaultLicenses: e.SHAREPOINT_LICENSES,
+        tenantLicenses: e.SHAREPOINT_TENANT_LICENSES ?? {},
+        tenantUnitsPerMinute: e.SHAREPOINT_TENANT_UNITS_PER_MINUTE ?? {},
+      },
+      drive: { queriesPerMinute: e.GOOGLE_DRIVE_QUERIES_PER_MINUTE, queriesPerMinutePerUser: e.GOOGLE_DRIVE_QUERIES_PER_MINUTE_PER_USER },
+    },
   };
 }

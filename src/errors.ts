@@ -78,6 +78,18 @@ export class ItemGoneError extends PermanentSourceError {
 }
 
 /**
+ * The pre-authenticated URL a download was redirected to refused it (401 or 403). Our token never
+ * goes there, so this says nothing about the sign-in: that one item fails, and a fresh link (a new
+ * request to the source) may work. Made only by the HTTP layer.
+ */
+export class DownloadRefusedError extends PermanentSourceError {
+  override readonly name: string = 'DownloadRefusedError';
+  constructor(message: string, options?: SourceErrorOptions) {
+    super(message, 'downloadRefused', 'item', options);
+  }
+}
+
+/**
  * The thing a request addressed is absent (Graph `itemNotFound`, Drive
  * `notFound`). Not a verdict on the sync: the caller decides what absence
  * means there (a gone item, a config naming nothing, a folder that left).
@@ -94,6 +106,17 @@ export class CursorExpiredError extends SourceError {
   constructor(message: string, code: string, options: SourceErrorOptions & { restartFrom?: Record<string, unknown> } = {}) {
     super(message, code, options);
     this.restartFrom = options.restartFrom;
+  }
+}
+
+/**
+ * Not a dead cursor: the periodic full enumeration is due (the safety net for tombstones that
+ * never came and changes a change log missed). The pipeline treats it as an expired cursor,
+ * enumerates everything again and sweeps what it did not see, and says it was scheduled.
+ */
+export class EnumerationDueError extends CursorExpiredError {
+  constructor(message: string, options?: SourceErrorOptions) {
+    super(message, 'enumerationDue', options);
   }
 }
 
@@ -141,8 +164,10 @@ export class SourceProtocolError extends Error {
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isUnauthorized = (e: unknown): e is UnauthorizedError => e instanceof UnauthorizedError;
 export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
+export const isDownloadRefused = (e: unknown): e is DownloadRefusedError => e instanceof DownloadRefusedError;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;
+export const isEnumerationDue = (e: unknown): e is EnumerationDueError => e instanceof EnumerationDueError;
 export const isRetryLater = (e: unknown): e is RetryLaterError => e instanceof RetryLaterError;
 export const isThrottled = (e: unknown): e is ThrottledError => e instanceof ThrottledError;
 export const isUnreachable = (e: unknown): e is SourceUnreachableError => e instanceof SourceUnreachableError;

@@ -13,7 +13,7 @@ import { startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
 import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
-import { SourceMemory } from './providers/source-memory.js';
+import { workerSourceMemory } from './budget/worker-budget.js';
 import { TransferSlots } from '../activities/transfer-slots.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
@@ -114,7 +114,7 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
       store,
       jetstream: js,
       providers: options.providers ?? createProviders(config, db),
-      sourceMemory: new SourceMemory(),
+      sourceMemory: workerSourceMemory(config, db),
       logger,
       maxFileSizeBytes: config.maxFileSizeBytes,
       filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,

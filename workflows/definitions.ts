@@ -89,6 +89,10 @@ export interface SyncTotals {
   pages: number;
   bytes: number;
   resyncs: number;
+  /** Parts of the scope (Teams channels) listed again after the source refused their saved cursor. */
+  relisted?: number;
+  /** Periodic full enumerations started in this sync (the source said one was due). */
+  scheduledEnumerations?: number;
 }
 
 export interface FailedItem {
@@ -191,6 +195,8 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
   if (t.skipped) parts.push(skippedSummary(t.skipped, skippedReasons));
   parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
+  if (t.relisted) parts.push(`${t.relisted} listed again after an expired cursor`);
+  if (t.scheduledEnumerations) parts.push('periodic full enumeration');
   return parts.join(', ');
 }
 
@@ -237,7 +243,13 @@ export interface ListedPage {
   hasMore: boolean;
   /** Set on the last page of a full enumeration: sweep what this generation did not see. */
   sweepGeneration?: string;
+  /** With sweepGeneration: sweep only documents whose source id starts with one of these. */
+  sweepOnly?: string[];
   resynced: boolean;
+  /** Parts of the scope (Teams channels) listed again because the source refused their saved cursor. */
+  relisted?: number;
+  /** This page starts a periodic full enumeration (not an expired cursor). */
+  scheduledEnumeration?: boolean;
 }
 
 export interface TransferOutcome {

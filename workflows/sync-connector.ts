@@ -113,6 +113,7 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
         connectorId,
         state: page.cursor,
         ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
+        ...(page.sweepGeneration && page.sweepOnly ? { sweepOnly: page.sweepOnly } : {}),
         failed: [...page.failed, ...settled.failed],
         cleared: settled.cleared,
       },
@@ -129,6 +130,8 @@ function countPlanned(run: SyncRun, page: ListedPage): void {
   totals.renamed += page.renamed;
   totals.deleted += page.deleted;
   if (page.resynced) totals.resyncs++;
+  if (page.relisted) totals.relisted = (totals.relisted ?? 0) + page.relisted;
+  if (page.scheduledEnumeration) totals.scheduledEnumerations = (totals.scheduledEnumerations ?? 0) + 1;
   for (const skip of page.skipped) countSkip(run, skip.reason);
   for (const failure of page.failed) recordFailure(run, { sourceId: failure.sourceId, ...(failure.name ? { name: failure.name } : {}), reason: failure.reason });
 }

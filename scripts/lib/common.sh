@@ -22,6 +22,13 @@ NATS_SERVER_MODULE="github.com/nats-io/nats-server/v2"
 NATS_SERVER_VERSION="${NATS_SERVER_VERSION:-v2.15.2}"
 VERSITYGW_MODULE="github.com/versity/versitygw/cmd/versitygw"
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
+# STACK_TEMPORAL=server only (scripts/lib/temporal-server.sh): the server, its
+# SQL tool (same module) and the Web UI server. v1.32.1: the newest the proxy
+# serves that builds with Go 1.26.8 (v1.32.2 needs 1.26.10).
+TEMPORAL_SERVER_MODULE="go.temporal.io/server"
+TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.32.1}"
+TEMPORAL_UI_SERVER_MODULE="github.com/temporalio/ui-server/v2"
+TEMPORAL_UI_SERVER_VERSION="${TEMPORAL_UI_SERVER_VERSION:-v2.45.1}"
 
 # ---------------------------------------------------------------------------
 # Ports (all servers bind 127.0.0.1 only) and local credentials
@@ -180,12 +187,13 @@ go_module_version() {
   go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
 }
 
-# go_install_pinned NAME MODULE VERSION [LDFLAGS]: installs MODULE@VERSION into
-# BIN_DIR unless the binary there already has that version. Waits for another
+# go_install_pinned NAME MODULE VERSION [LDFLAGS] [BUILT]: installs MODULE@VERSION
+# into BIN_DIR as NAME (BUILT: the name `go install` gives it, when that differs)
+# unless the binary there already has that version. Waits for another
 # `go install` of the same module (e.g. a build started by hand) instead of
 # racing it; a lock keeps two stack.sh runs from building at once.
 go_install_pinned() {
-  local name="$1" module="$2" version="$3" ldflags="${4:-}"
+  local name="$1" module="$2" version="$3" ldflags="${4:-}" built="${5:-}"
   command -v go >/dev/null || die "Go is not installed; it is needed to build $name ($module@$version)"
   mkdir -p "$BIN_DIR"
 
@@ -209,8 +217,10 @@ go_install_pinned() {
     log "$name: building $module@$version (go install; several minutes on 2 cores)"
     local args=(install)
     [[ -n "$ldflags" ]] && args+=(-ldflags "$ldflags")
-    GOBIN="$BIN_DIR" GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" \
-      go "${args[@]}" "$module@$version" || die "$name: go install $module@$version failed"
+    local gobin="$BIN_DIR"; [[ -n "$built" ]] && gobin="$BIN_DIR/.build-$name"
+    GOBIN="$gobin" GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" \
+      ${GO_BUILD_NICE:+nice -n "$GO_BUILD_NICE"} go "${args[@]}" "$module@$version" || die "$name: go install $module@$version failed"
+    if [[ -n "$built" ]]; then mv -f "$gobin/$built" "$BIN_DIR/$name" && rmdir "$gobin" || die "$name: could not move $gobin/$built"; fi
     log "$name $version: built in $(( $(now_s) - t0 ))s"
   ) 9>"$BIN_DIR/.build.lock"
 }

@@ -6,6 +6,8 @@ import * as m0001 from './migrations/0001-echomind-tables.js';
 import * as m0002 from './migrations/0002-connector-sync-schema.js';
 import * as m0003 from './migrations/0003-failed-items-and-publications.js';
 import * as m0005 from './migrations/0005-publications-name-their-transfer.js';
+import * as m0006 from './migrations/0006-request-budgets.js';
+import * as m0007 from './migrations/0007-onedrive-item-parents.js';
 
 // BIGINT columns come back as strings by default; ids we hand to int32 protobuf
 // fields are parsed explicitly where used.
@@ -28,6 +30,8 @@ const migrations: Record<string, Migration> = {
   '0002-connector-sync-schema': m0002,
   '0003-failed-items-and-publications': m0003,
   '0005-publications-name-their-transfer': m0005,
+  '0006-request-budgets': m0006,
+  '0007-onedrive-item-parents': m0007,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type SqlBool } from 'kysely';
 import type { Database, DocumentRow } from './schema.js';
 
 /** What the pipeline needs to know about an existing document to plan a change. */
@@ -202,8 +202,14 @@ export async function markSeen(db: Kysely<Database>, connectorId: number, genera
     .execute();
 }
 
-/** Live documents a complete enumeration of `generation` did not see: proven gone. */
-export async function findUnseen(db: Kysely<Database>, connectorId: number, generation: string, limit: number): Promise<KnownDocument[]> {
+/** `column` starts with one of the prefixes (none: nothing matches); no LIKE, so `%` and `_` in ids stay literal. */
+export function sourceIdStartsWith(column: 'd.source_id' | 'f.source_id', prefixes: string[]): RawBuilder<SqlBool> {
+  if (prefixes.length === 0) return sql<SqlBool>`false`;
+  return sql<SqlBool>`(${sql.join(prefixes.map((prefix) => sql`left(${sql.ref(column)}, ${prefix.length}) = ${prefix}`), sql` or `)})`;
+}
+
+/** Live documents a complete enumeration of `generation` did not see (within these source-id prefixes, if given): proven gone. */
+export async function findUnseen(db: Kysely<Database>, connectorId: number, generation: string, limit: number, within?: string[]): Promise<KnownDocument[]> {
   const rows = await db
     .selectFrom('documents as d')
     .leftJoin('connector_sync.enumeration_marks as m', (join) =>
@@ -213,6 +219,7 @@ export async function findUnseen(db: Kysely<Database>, connectorId: number, gene
     .where('d.connector_id', '=', connectorId)
     .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', '!=', 'deleted')]))
     .where('m.source_id', 'is', null)
+    .$if(within !== undefined, (q) => q.where(sourceIdStartsWith('d.source_id', within ?? [])))
     .limit(limit)
     .execute();
   return rows.map((r) => toKnownDocument(r, null));

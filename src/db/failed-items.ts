@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { SourceItem } from '../providers/types.js';
+import { sourceIdStartsWith } from './documents.js';
 import type { Database } from './schema.js';
 
 /**
@@ -78,8 +79,8 @@ export async function clearFailures(db: Kysely<Database>, connectorId: number, s
   await db.deleteFrom('connector_sync.failed_items').where('connector_id', '=', connectorId).where('source_id', 'in', sourceIds).execute();
 }
 
-/** After a complete enumeration: a recorded file it did not see is gone at the source. */
-export async function clearFailuresNotSeen(db: Kysely<Database>, connectorId: number, generation: string): Promise<number> {
+/** After a complete enumeration (of the items within these source-id prefixes, if given): a recorded file it did not see is gone at the source. */
+export async function clearFailuresNotSeen(db: Kysely<Database>, connectorId: number, generation: string, within?: string[]): Promise<number> {
   const result = await db
     .deleteFrom('connector_sync.failed_items as f')
     .where('f.connector_id', '=', connectorId)
@@ -95,6 +96,7 @@ export async function clearFailuresNotSeen(db: Kysely<Database>, connectorId: nu
         ),
       ),
     )
+    .$if(within !== undefined, (q) => q.where(sourceIdStartsWith('f.source_id', within ?? [])))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -92,6 +92,16 @@ export interface SourceFoldersTable {
   in_scope: boolean;
 }
 
+/** Every listed item's parent, per listing scope (a drive and folder), for expanding folder deletes. */
+export interface SourceItemsTable {
+  connector_id: number;
+  scope: string;
+  item_id: string;
+  parent_id: string | null;
+  folder: Generated<boolean>;
+  gone: Generated<boolean>;
+}
+
 /** Per document: the latest stored version's signature and number, and when its message went out (null: not yet). */
 export interface PublishedVersionsTable {
   document_id: string;
@@ -125,6 +135,7 @@ export interface Database {
   documents: DocumentsTable;
   'connector_sync.enumeration_marks': EnumerationMarksTable;
   'connector_sync.source_folders': SourceFoldersTable;
+  'connector_sync.source_items': SourceItemsTable;
   'connector_sync.published_versions': PublishedVersionsTable;
   'connector_sync.failed_items': FailedItemsTable;
 }

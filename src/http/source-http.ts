@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CursorExpiredError,
+  DownloadRefusedError,
   NotFoundError,
   PermanentSourceError,
   SourceError,
@@ -11,6 +12,7 @@ import {
   UnauthorizedError,
   type SourceErrorOptions,
 } from '../errors.js';
+import type { Charge, GrantPriority, RequestBudget } from '../budget/quotas.js';
 import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
 import type { TenantPauses } from './tenant-pauses.js';
@@ -44,6 +46,8 @@ export interface ErrorVerdict {
   /** Permanent failures: does it stop the item or the whole sync? */
   scope?: 'item' | 'sync';
   retryAfterMs?: number;
+  /** Unauthorized: what to tell the user when a fresh token is refused too (default: reconnect the account). */
+  advice?: string;
 }
 
 export interface FailedResponse {
@@ -52,6 +56,8 @@ export interface FailedResponse {
   /** The body as text, at most 64 KiB. */
   bodyText: string;
   url: string;
+  /** The answer came from where a redirect led (a pre-authenticated download URL), not from the URL we asked. */
+  redirected?: boolean;
 }
 
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
@@ -76,8 +82,20 @@ export interface SourceHttpOptions {
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
   /** Where requests naming `rate` buckets wait their turn: the worker's, shared by every SourceHttp it builds. */
   rateLimiter: RequestRateLimiter;
+  /**
+   * The budget every replica shares (SharedRequestBudget): when set, each attempt
+   * first takes its `costs` and its `rate` buckets from it, instead of the
+   * worker's own `rateLimiter`.
+   */
+  budget?: RequestBudget | undefined;
+  /** What one call costs the source's quotas (e.g. SharePoint resource units), from its method and URL. */
+  costs?: ((method: string, url: URL) => Charge[]) | undefined;
+  /** Whose turn first when the budget is short: a backfill waits behind incremental and operator syncs. */
+  priority?: GrantPriority | undefined;
   /** Called when the source throttles this tenant (for metrics): waited in place, or handed over to Temporal's retry. */
   onThrottle?: (info: { tenantKey: string; delayMs: number; handedOver: boolean }) => void;
+  /** Sent as `User-Agent` on every request, redirects included (some sources prioritise decorated traffic). */
+  userAgent?: string;
 }
 
 export interface RequestOptions {
@@ -136,7 +154,7 @@ function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: strin
   switch (verdict.kind) {
     case 'unauthorized':
       return new UnauthorizedError(
-        `${what}: the source rejected our credentials even after a token refresh; reconnect the account`,
+        `${what}: the source rejected our credentials even after a token refresh; ${verdict.advice ?? 'reconnect the account'}`,
         verdict.code ?? 'unauthorized',
         detail,
       );
@@ -181,9 +199,18 @@ interface Attempts {
   lastNetworkError?: Error | undefined;
 }
 
+type OptionalParts = 'auth' | 'classify' | 'onRetry' | 'onThrottle' | 'budget' | 'costs' | 'priority' | 'userAgent';
+
+/** A per-second bucket a source names (Teams) as a charge on the shared budget. */
+function rateCharge(rate: RateBucket): Charge {
+  return { bucket: { key: rate.key, limit: rate.perSecond, windowMs: 1000 }, units: 1 };
+}
+
+/** Below this share of the minute's units left, the tenant waits for SharePoint's reset. */
+const NEAR_LIMIT_SHARE = 0.1;
+
 export class SourceHttp {
-  private readonly opts: Required<Omit<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>> &
-    Pick<SourceHttpOptions, 'auth' | 'classify' | 'onRetry' | 'onThrottle'>;
+  private readonly opts: Required<Omit<SourceHttpOptions, OptionalParts>> & Pick<SourceHttpOptions, OptionalParts>;
 
   constructor(options: SourceHttpOptions) {
     this.opts = {
@@ -245,23 +272,57 @@ export class SourceHttp {
     throw this.gaveUp(run);
   }
 
-  /** One attempt: the tenant's pause and the rate budget first, then the request. Undefined means "try again". */
+  /** One attempt: the tenant's pause and the request budget first, then the request. Undefined means "try again". */
   private async attemptOnce(run: Attempts): Promise<Response | undefined> {
     const { options } = run;
     await this.waitForTenant(options.signal);
-    if (options.rate) await this.opts.rateLimiter.acquire(options.rate, options.signal);
+    await this.spendBudget(run);
     const force = run.forceRefresh;
     run.forceRefresh = false;
-    let response: Response;
+    let answer: { response: Response; redirected: boolean };
     try {
-      response = await this.fetchOnce(run.url, options, force, run.followRedirects);
+      answer = await this.fetchOnce(run.url, options, force, run.followRedirects);
     } catch (e) {
       await this.afterNetworkError(run, e);
       return undefined;
     }
+    const { response, redirected } = answer;
+    this.slowDownNearLimit(response.headers);
     if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
-    await this.afterFailedAnswer(run, response);
+    await this.afterFailedAnswer(run, response, redirected);
     return undefined;
+  }
+
+  /** Every attempt costs its units (SharePoint counts throttled requests too): from the shared budget, or the worker's own per-second one. */
+  private async spendBudget(run: Attempts): Promise<void> {
+    const { budget, priority, rateLimiter } = this.opts;
+    const rate = run.options.rate ?? [];
+    if (!budget) {
+      if (rate.length > 0) await rateLimiter.acquire(rate, run.options.signal);
+      return;
+    }
+    const charges = this.chargesOf(run);
+    if (charges.length > 0) await budget.take(charges, priority ?? 'interactive', run.options.signal);
+  }
+
+  private chargesOf(run: Attempts): Charge[] {
+    const method = run.options.method ?? 'GET';
+    return [...(this.opts.costs?.(method, targetUrl(run.url, run.options)) ?? []), ...(run.options.rate ?? []).map(rateCharge)];
+  }
+
+  /**
+   * SharePoint sends `RateLimit-Limit`/`-Remaining`/`-Reset` once an app has spent
+   * 80 % of a tenant's minute ("Avoid getting throttled or blocked in SharePoint
+   * Online", RateLimit headers). With under a tenth left, every request to the
+   * tenant waits for the reset it names (at most `maxInlineWaitMs`), before any 429.
+   */
+  private slowDownNearLimit(headers: Headers): void {
+    const limit = Number(headers.get('ratelimit-limit') ?? Number.NaN);
+    const remaining = Number(headers.get('ratelimit-remaining') ?? Number.NaN);
+    const resetS = Number(headers.get('ratelimit-reset') ?? Number.NaN);
+    if (!(limit > 0) || !Number.isFinite(remaining) || !(resetS > 0)) return;
+    if (remaining > limit * NEAR_LIMIT_SHARE) return;
+    this.opts.pauses.pause(this.opts.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
   }
 
   /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
@@ -278,12 +339,23 @@ export class SourceHttp {
   }
 
   /** A failed answer: its verdict asks for a token refresh, a wait and another try, or leaves as its error. */
-  private async afterFailedAnswer(run: Attempts, response: Response): Promise<void> {
+  private async afterFailedAnswer(run: Attempts, response: Response, redirected: boolean): Promise<void> {
     run.lastNetworkError = undefined;
-    const failed: FailedResponse = { status: response.status, headers: response.headers, bodyText: await readCapped(response), url: redactUrl(run.url) };
+    const failed: FailedResponse = {
+      status: response.status,
+      headers: response.headers,
+      bodyText: await readCapped(response),
+      url: redactUrl(run.url),
+      ...(redirected ? { redirected } : {}),
+    };
     const verdict = verdictFor(failed, this.opts.classify);
     const what = describeFailure(run.options.method ?? 'GET', failed, verdict);
     run.lastFailure = what;
+    // The pre-authenticated URL a redirect led to refused (SharePoint's download.aspx does, for single
+    // files). Our token never went there: no refresh can help, and the sign-in is not at fault.
+    if (redirected && (failed.status === 401 || failed.status === 403)) {
+      throw new DownloadRefusedError(`${what}: the download link refused it`, { status: failed.status, url: failed.url });
+    }
     switch (verdict.kind) {
       case 'unauthorized':
         if (!this.opts.auth || run.refreshed) throw verdictError(verdict, failed, what, 0);
@@ -313,6 +385,9 @@ export class SourceHttp {
     if (verdict.kind === 'throttle' || hinted !== undefined) {
       this.opts.pauses.pause(tenantKey, delayMs);
       this.opts.onThrottle?.({ tenantKey, delayMs, handedOver });
+      // The other replicas hold off too: the budget they share owes the wait.
+      // Best effort: when PostgreSQL cannot be told, this worker's own pause still holds.
+      if (verdict.kind === 'throttle') await this.opts.budget?.holdOff?.(this.chargesOf(run), delayMs).catch(() => undefined);
     }
     if (handedOver) throw verdictError(verdict, failed, `${lastAttempt ? `gave up after ${maxAttempts} attempts: ` : ''}${what}`, delayMs);
     this.opts.onRetry?.({ url: failed.url, status: failed.status, attempt: run.attempt, delayMs, reason: what });
@@ -346,12 +421,15 @@ export class SourceHttp {
     }
   }
 
-  private async fetchOnce(url: string, options: RequestOptions, forceRefresh: boolean, followRedirects: boolean): Promise<Response> {
-    const target = new URL(url);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) target.searchParams.set(key, String(value));
-    }
-    const headers: Record<string, string> = { ...options.headers };
+  private async fetchOnce(
+    url: string,
+    options: RequestOptions,
+    forceRefresh: boolean,
+    followRedirects: boolean,
+  ): Promise<{ response: Response; redirected: boolean }> {
+    const target = targetUrl(url, options);
+    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent } : {};
+    const headers: Record<string, string> = { ...decoration, ...options.headers };
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
     }
@@ -378,13 +456,21 @@ export class SourceHttp {
         const next = new URL(response.headers.get('location') ?? '', target);
         await response.body?.cancel();
         // A pre-authenticated download URL: no bearer token goes with it.
-        response = await this.opts.fetchImpl(next, { method: 'GET', redirect: 'manual', signal });
+        response = await this.opts.fetchImpl(next, { method: 'GET', headers: decoration, redirect: 'manual', signal });
       }
-      return response;
+      return { response, redirected: hops > 0 };
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+function targetUrl(url: string, options: RequestOptions): URL {
+  const target = new URL(url);
+  for (const [key, value] of Object.entries(options.query ?? {})) {
+    if (value !== undefined) target.searchParams.set(key, String(value));
+  }
+  return target;
 }
 
 function withoutLength(headers: Headers): Headers {

@@ -1,3 +1,5 @@
+import type { RequestBudget } from '../budget/quotas.js';
+import { SourceQuotas } from '../budget/source-quotas.js';
 import { RequestRateLimiter } from '../http/rate-limit.js';
 import { TenantPauses } from '../http/tenant-pauses.js';
 import { ServiceAccountKeys } from './google-drive/service-account.js';
@@ -13,10 +15,19 @@ import { TokenCache } from './token-cache.js';
 export class SourceMemory {
   /** Per-tenant throttling pauses, shared by every request to the same tenant. */
   readonly pauses = new TenantPauses();
-  /** Per-second request budgets a source announces (Teams). */
+  /** Per-second request budgets a source announces (Teams), when no shared budget is set. */
   readonly rates = new RequestRateLimiter();
   /** Access tokens per identity, for every source. */
   readonly tokens = new TokenCache();
   /** GOOGLE_SERVICE_ACCOUNT_JSON, read and checked once. */
   readonly serviceAccountKeys = new ServiceAccountKeys();
+  /** The request budgets every replica shares (SOURCE_BUDGET=shared); absent: each worker keeps its own. */
+  readonly budget: RequestBudget | undefined;
+  /** What each source call costs, per tenant, project and user. */
+  readonly quotas: SourceQuotas;
+
+  constructor(options: { budget?: RequestBudget | undefined; quotas?: SourceQuotas } = {}) {
+    this.budget = options.budget;
+    this.quotas = options.quotas ?? new SourceQuotas();
+  }
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { CredentialStore, FolderTree } from './types.js';
+import type { CredentialStore, FolderTree, ItemParents } from './types.js';
 
 /** Folder ancestry for one connector, in `connector_sync.source_folders`. */
 export function databaseFolderTree(db: Kysely<Database>, connectorId: number): FolderTree {
@@ -37,6 +37,81 @@ export function databaseFolderTree(db: Kysely<Database>, connectorId: number): F
     },
     async clear() {
       await db.deleteFrom('connector_sync.source_folders').where('connector_id', '=', connectorId).execute();
+    },
+  };
+}
+
+/** Items' parents for one connector, in `connector_sync.source_items`. */
+export function databaseItemParents(db: Kysely<Database>, connectorId: number): ItemParents {
+  const table = 'connector_sync.source_items' as const;
+  return {
+    async record(scope, items) {
+      if (items.length === 0) return [];
+      // One row per id (the last wins): an upsert may not touch a row twice.
+      const latest = new Map(items.map((i) => [i.itemId, i]));
+      const folderIds = [...latest.values()].filter((i) => i.folder).map((i) => i.itemId);
+      const restored =
+        folderIds.length === 0
+          ? []
+          : await db
+              .selectFrom(table)
+              .select('item_id')
+              .where('connector_id', '=', connectorId)
+              .where('scope', '=', scope)
+              .where('item_id', 'in', folderIds)
+              .where('gone', '=', true)
+              .execute();
+      await db
+        .insertInto(table)
+        .values([...latest.values()].map((i) => ({ connector_id: connectorId, scope, item_id: i.itemId, parent_id: i.parentId, folder: i.folder, gone: false })))
+        .onConflict((oc) =>
+          oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({
+            parent_id: (eb) => eb.ref('excluded.parent_id'),
+            folder: (eb) => eb.ref('excluded.folder'),
+            // A deleted folder seen again stays marked until its relisting starts (revive), so that
+            // a page listed again after a failure finds it restored again.
+            gone: sql<boolean>`excluded.folder AND connector_sync.source_items.gone`,
+          }),
+        )
+        .execute();
+      return restored.map((r) => r.item_id);
+    },
+    async removeSubtrees(scope, itemIds) {
+      if (itemIds.length === 0) return { below: [], folders: [] };
+      const ids = [...new Set(itemIds)];
+      const folders = await db
+        .selectFrom(table)
+        .select('item_id')
+        .where('connector_id', '=', connectorId)
+        .where('scope', '=', scope)
+        .where('item_id', 'in', ids)
+        .where('folder', '=', true)
+        .execute();
+      const { rows } = await sql<{ item_id: string; folder: boolean }>`
+        WITH RECURSIVE below(item_id) AS (
+          SELECT item_id FROM connector_sync.source_items
+           WHERE connector_id = ${connectorId} AND scope = ${scope} AND parent_id = ANY(${ids}::text[])
+          UNION
+          SELECT s.item_id FROM connector_sync.source_items s JOIN below b ON s.parent_id = b.item_id
+           WHERE s.connector_id = ${connectorId} AND s.scope = ${scope}
+        )
+        UPDATE connector_sync.source_items SET gone = true
+         WHERE connector_id = ${connectorId} AND scope = ${scope}
+           AND item_id IN (SELECT item_id FROM below) AND item_id <> ALL(${ids}::text[])
+        RETURNING item_id, folder`.execute(db);
+      await db
+        .insertInto(table)
+        .values(ids.map((itemId) => ({ connector_id: connectorId, scope, item_id: itemId, parent_id: null, gone: true })))
+        .onConflict((oc) => oc.columns(['connector_id', 'scope', 'item_id']).doUpdateSet({ gone: true }))
+        .execute();
+      return { below: rows.map((r) => ({ itemId: r.item_id, folder: r.folder })), folders: folders.map((r) => r.item_id) };
+    },
+    async revive(scope, folderIds) {
+      if (folderIds.length === 0) return;
+      await db.updateTable(table).set({ gone: false }).where('connector_id', '=', connectorId).where('scope', '=', scope).where('item_id', 'in', folderIds).execute();
+    },
+    async clear(scope) {
+      await db.deleteFrom(table).where('connector_id', '=', connectorId).where('scope', '=', scope).execute();
     },
   };
 }

@@ -33,7 +33,13 @@ export type SourceChange =
   | { kind: 'upsert'; item: SourceItem }
   | { kind: 'delete'; sourceId: string }
   /** Seen, but not stored: folders are never reported; this is for counted reasons (forms, dangling shortcuts…). */
-  | { kind: 'skip'; sourceId: string; name?: string; reason: string };
+  | { kind: 'skip'; sourceId: string; name?: string; reason: string }
+  /**
+   * A part of the source that could not be read this time (a Teams channel the app is refused): recorded
+   * as a failure with its reason, retried by the source's next pass (not by the failed-files retry). A
+   * later `delete` of the same source id clears the record.
+   */
+  | { kind: 'fail'; sourceId: string; name?: string; reason: string; code?: string };
 
 /** A provider's cursor: JSON, validated by the provider when loaded. */
 export type ChangeCursor = Record<string, unknown>;
@@ -52,6 +58,14 @@ export interface ChangePage<C extends ChangeCursor = ChangeCursor> {
   fullEnumeration: boolean;
   /** With fullEnumeration: this is the last page of it. */
   enumerationComplete?: boolean;
+  /**
+   * With enumerationComplete: the enumeration covered only the items whose source id
+   * starts with one of these (e.g. one Teams channel listed again), so only they may be
+   * swept. Absent: the whole scope.
+   */
+  sweepOnly?: string[];
+  /** Parts of the scope (Teams channels) this page began listing again because the source refused their saved cursor. */
+  relisted?: number;
 }
 
 /** Where a source writes back rotated credentials, so the next sync can use them. */
@@ -68,6 +82,32 @@ export interface FolderTree {
   clear(): Promise<void>;
 }
 
+/**
+ * Every listed item's parent, per listing scope (`connector_sync.source_items`): a deleted folder's
+ * stored descendants are found here, since a source may send the folder's tombstone alone.
+ */
+export interface ItemParents {
+  /**
+   * Records live items; answers the folders among them recorded deleted (restored since). Such a
+   * folder stays marked until `revive`, so a page listed again answers the same.
+   */
+  record(scope: string, items: ItemParentRecord[]): Promise<string[]>;
+  /**
+   * Marks the items and everything below them deleted; answers the items below, and which of the
+   * items themselves were recorded as folders. Listed again, a page gets the same answer.
+   */
+  removeSubtrees(scope: string, itemIds: string[]): Promise<{ below: Array<{ itemId: string; folder: boolean }>; folders: string[] }>;
+  /** The folders' restore has been acted on (their relisting began). */
+  revive(scope: string, folderIds: string[]): Promise<void>;
+  clear(scope: string): Promise<void>;
+}
+
+export interface ItemParentRecord {
+  itemId: string;
+  parentId: string | null;
+  folder: boolean;
+}
+
 /** Everything a source needs for one call, built fresh per activity from the connector row. */
 export interface SourceContext {
   connector: ConnectorRow;
@@ -78,11 +118,12 @@ export interface SourceContext {
    * retry tuning and progress reporting; the source gives its tenant key (requests
    * that share a throttling budget), its token source and its error classifier.
    */
-  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify'>): SourceHttp;
+  makeHttp(options: Pick<SourceHttpOptions, 'tenantKey' | 'auth' | 'classify' | 'costs' | 'userAgent'>): SourceHttp;
   /** What the worker's sources remember between activities: tokens, tenant pauses, keys. */
   memory: SourceMemory;
   credentials: CredentialStore;
   folders: FolderTree;
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
 }

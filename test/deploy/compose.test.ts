@@ -44,9 +44,15 @@ function dockerfileCmd(): string[] {
   return JSON.parse(line?.slice(4) ?? '[]') as string[];
 }
 
-/** NAME=Type pairs scripts/stack.sh registers in the local Temporal. */
+/** NAME=Type pairs scripts/stack.sh registers in the local Temporal dev server. */
 function stackSearchAttributes(): string[] {
   const m = /^TEMPORAL_SEARCH_ATTRIBUTES=\(([^)]*)\)/m.exec(readFileSync(join(repo, 'scripts/lib/temporal.sh'), 'utf8'));
+  return (m?.[1] ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** NAME=Type pairs deploy/temporal/setup.sh registers in Temporal's own server (compose and stack.sh's server profile). */
+function setupSearchAttributes(): string[] {
+  const m = /^SEARCH_ATTRIBUTES="([^"]*)"/m.exec(readFileSync(join(repo, 'deploy/temporal/setup.sh'), 'utf8'));
   return (m?.[1] ?? '').split(/\s+/).filter(Boolean);
 }
 
@@ -68,7 +74,8 @@ describe('docker-compose.yml', () => {
     );
     expect(production['temporal-server']?.image).toMatch(/^temporalio\/server:/);
     expect(production['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
-    expect(production['temporal-server']?.environment?.DB).toBe('postgres12');
+    // The server runs on the repository's configuration (test/deploy/temporal-config.test.ts).
+    expect(production['temporal-server']?.environment?.TEMPORAL_SERVER_CONFIG_FILE_PATH).toBe('/etc/temporal/echomind/config.yaml');
     // Either way the connector reaches Temporal as temporal:7233.
     expect(production['temporal-server']?.networks?.default?.aliases).toContain('temporal');
   });
@@ -106,7 +113,8 @@ describe('docker-compose.yml', () => {
     expect(stackSearchAttributes()).toEqual(expectedPairs);
     const devPairs = (dev.temporal?.command ?? []).filter((a) => a.startsWith('--search-attribute=')).map((a) => a.slice('--search-attribute='.length));
     expect(devPairs).toEqual(expectedPairs);
-    const setup = (production['temporal-setup']?.command ?? []).join('\n');
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(setup).toContain(`--name ${name} --type ${type}`);
+    const setup = production['temporal-setup'];
+    expect([...(setup?.entrypoint ?? []), ...(setup?.command ?? [])]).toEqual(['sh', '/etc/temporal/echomind/setup.sh', 'namespace']);
+    expect(setupSearchAttributes()).toEqual(expectedPairs);
   });
 });

@@ -2,13 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowFailedError } from '@temporalio/client';
+import { sql } from 'kysely';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress, SyncResult } from '../../workflows/definitions.js';
-import { EMULATOR_CLIENT_ID, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
+import { EMULATOR_CLIENT_ID, EMULATOR_SITE_ID, EMULATOR_SITE_PATH, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import {
   createConnector,
   createUser,
@@ -246,6 +247,134 @@ describe('OneDrive sync end to end', () => {
     expect(docs.get(keep.id)).toBe('pending');
     expect(docs.get(lost.id)).toBe('deleted');
     expect(emulator.downloads(keep.id)).toBe(keepDownloads);
+  });
+
+  it('a download link that refuses one file (SharePoint 401) fails that file alone: the sync ends active and the sign-in is left alone', async () => {
+    emulator.addFile('/', 'fine.txt', 'ok');
+    const locked = emulator.addFile('/', 'locked.docx', 'refused bytes');
+    emulator.refuseDownloads(locked.id, 401);
+    const refreshToken = emulator.identity.issueRefreshToken(EMULATOR_CLIENT_ID, EMULATOR_USER.id);
+    const connectorId = await oneDriveConnector({ refresh_token: refreshToken, client_id: EMULATOR_CLIENT_ID, client_secret: emulator.settings.clientSecret });
+
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 failed \(locked\.docx; retried by later syncs/);
+    expect((await documents(connectorId)).map((d) => d.title)).toEqual(['fine.txt']);
+    expect((await reader.drain()).map((m) => m.request.documentId)).toHaveLength(1);
+    const progress = await service.temporal.workflow.getHandle(`connector-sync-${connectorId}`).query<SyncProgress>('progress');
+    expect(progress.failedItems.find((f) => f.name === 'locked.docx')?.reason).toMatch(/download link.*refused it twice/);
+    // One sign-in for the whole sync: a refused link never forces a refresh (which would rotate the user's token).
+    expect(emulator.identity.tokenRequests).toHaveLength(1);
+    expect(emulator.requestCount(new RegExp(`/items/${locked.id}/content$`))).toBeLessThanOrEqual(4); // a fresh link once per attempt, not a loop
+  });
+
+  it('a 404 on the saved delta link of a drive that still exists re-enumerates instead of failing the connector', async () => {
+    const keep = emulator.addFile('/', 'keep.txt', 'keep');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const downloads = emulator.downloads(keep.id);
+
+    emulator.loseDeltaTokens();
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 1 unchanged, 0 failed, full re-enumeration after an expired cursor');
+    expect(emulator.downloads(keep.id)).toBe(downloads);
+    expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('a deleted folder takes its stored files with it though Graph sends only the folder, and a restore brings them back', async () => {
+    const team = emulator.addFolder('/', 'Team');
+    emulator.addFolder('/Team', 'Drafts');
+    const plan = emulator.addFile('/Team', 'plan.txt', 'the plan');
+    const draft = emulator.addFile('/Team/Drafts', 'draft.txt', 'a draft');
+    const keep = emulator.addFile('/', 'keep.txt', 'keep');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    expect(await reader.drain()).toHaveLength(3);
+    const before = new Map((await documents(connectorId)).map((d) => [d.source_id, d]));
+
+    emulator.delete(team.id);
+    let row = await syncViaNats(connectorId);
+
+    expect(row.status_message).toBe('0 new, 0 updated, 2 deleted, 0 failed');
+    let after = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([after.get(plan.id), after.get(draft.id), after.get(keep.id)]).toEqual(['deleted', 'deleted', 'pending']);
+    expect(await service.store.exists(before.get(plan.id)?.url ?? '')).toBe(false);
+    expect(await service.store.exists(before.get(draft.id)?.url ?? '')).toBe(false);
+
+    emulator.restore(team.id);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    after = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([after.get(plan.id), after.get(draft.id)]).toEqual(['pending', 'pending']);
+    expect((await reader.drain()).map((m) => m.request.documentId).sort()).toEqual(
+      (await documents(connectorId)).filter((d) => d.source_id !== keep.id).map((d) => Number(d.id)).sort(),
+    );
+  });
+
+  it('a file Graph lists without hash or cTag (Business delta) is renamed without a download or a new message', async () => {
+    const file = emulator.addFile('/', 'draft.docx', 'not downloaded yet', { withoutHash: true });
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const downloads = emulator.downloads(file.id);
+    const [before] = await documents(connectorId);
+
+    emulator.rename(file.id, 'final.docx');
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status_message).toBe('0 new, 0 updated, 1 renamed, 0 deleted, 0 failed');
+    expect(emulator.downloads(file.id)).toBe(downloads);
+    expect(await reader.drain()).toHaveLength(0);
+    const [after] = await documents(connectorId);
+    expect(after).toMatchObject({ title: 'final.docx', signature: before?.signature });
+    expect(after?.signature).toMatch(/^cTag:/);
+  });
+
+  it('a periodic full enumeration deletes a file whose tombstone never came, downloads nothing unchanged, and says so', async () => {
+    const keep = emulator.addFile('/', 'keep.txt', 'keep');
+    const lost = emulator.addFile('/', 'lost.txt', 'lost');
+    const connectorId = await oneDriveConnector({ full_enumeration_days: 1 });
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const keepDownloads = emulator.downloads(keep.id);
+
+    emulator.store.loseTombstone(lost.id);
+    let row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed'); // delta alone never tells
+
+    // A day later (the saved cursor's last full enumeration moved back two days).
+    await sql`update connectors set state = jsonb_set(state, '{cursor,enumeratedAt}', to_jsonb(${new Date(Date.now() - 2 * 86_400_000).toISOString()}::text)) where id = ${connectorId}`.execute(service.db);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 1 deleted, 1 unchanged, 0 failed, periodic full enumeration');
+    const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([docs.get(keep.id), docs.get(lost.id)]).toEqual(['pending', 'deleted']);
+    expect(emulator.downloads(keep.id)).toBe(keepDownloads);
+    expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('site_id in its path form stores the files of every document library of the site; a malware-flagged file is skipped with its reason', async () => {
+    emulator.addFile('/', 'policy.txt', 'default library');
+    emulator.addFile('/', 'invoice.exe.txt', 'flagged', { malware: true });
+    const contracts = emulator.store.addLibrary(EMULATOR_SITE_ID, 'Contracts');
+    emulator.store.addFile(contracts.rootId, 'contract.txt', 'second library');
+    const connectorId = await oneDriveConnector({ drive_id: undefined, site_id: EMULATOR_SITE_PATH });
+
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped (1 Microsoft flagged this file as malware and will not serve its bytes), 0 failed');
+    const docs = await documents(connectorId);
+    expect(docs.map((d) => d.title).sort()).toEqual(['contract.txt', 'policy.txt']);
+    const contract = docs.find((d) => d.title === 'contract.txt');
+    expect((await service.store.read(contract?.url ?? '')).toString()).toBe('second library');
+    expect(await reader.drain()).toHaveLength(2);
   });
 
   it('a revoked refresh token ends the sync in error telling the user to reconnect, and the rotated token is saved', async () => {

@@ -20,7 +20,7 @@ let userId: number;
 
 const MONTH = 30 * 24 * 3600_000;
 /** Posted before the sync, outside the few minutes the first delta round re-reads. */
-const earlier = () => new Date(Date.now() - 20 * 60_000);
+const earlier = (minutesAgo = 20) => new Date(Date.now() - minutesAgo * 60_000);
 
 beforeAll(async () => {
   emulator = await startGraphEmulator();
@@ -96,7 +96,7 @@ describe('Teams sync end to end', () => {
     emulator.teams.post(partners, { at: earlier(), html: '<p>Shared with Fabrikam</p>' });
     emulator.teams.post(general, { at: new Date(Date.now() - 12 * MONTH), subject: 'Old news', html: '<p>From last year</p>' });
     const group = await service.db.insertInto('teams').values({ name: 'launch' }).returning('id').executeTakeFirstOrThrow();
-    const connectorId = await teamsConnector(team.id, {}, { scope: 'team', teamId: group.id });
+    const connectorId = await teamsConnector(team.id, { include_private_channels: true }, { scope: 'team', teamId: group.id });
 
     const row = await syncViaNats(connectorId, 'chunk-teams');
 
@@ -164,7 +164,7 @@ describe('Teams sync end to end', () => {
     const { team, general, leadership } = launchTeam();
     emulator.teams.post(general, { at: earlier(), html: '<p>Stays</p>' });
     emulator.teams.post(leadership, { at: earlier(), html: '<p>Goes with the channel</p>' });
-    const connectorId = await teamsConnector(team.id, { include_files: false });
+    const connectorId = await teamsConnector(team.id, { include_files: false, include_private_channels: true });
     await syncViaNats(connectorId);
     await reader.drain();
 
@@ -182,7 +182,7 @@ describe('Teams sync end to end', () => {
     const { team, general, leadership } = launchTeam();
     const keep = emulator.teams.post(general, { at: earlier(), html: '<p>Keep me</p>' });
     const lost = emulator.teams.post(leadership, { at: earlier(), html: '<p>Lost while the token was dead</p>' });
-    const connectorId = await teamsConnector(team.id, { include_files: false });
+    const connectorId = await teamsConnector(team.id, { include_files: false, include_private_channels: true });
     await syncViaNats(connectorId);
     await reader.drain();
 
@@ -195,11 +195,119 @@ describe('Teams sync end to end', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, \d+ unchanged, 0 failed/);
+    // Both channels listed again, counted where operators read it.
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, \d+ unchanged, 0 failed, 2 listed again after an expired cursor$/);
     expect(emulator.faults.every((f) => f.hits === 1)).toBe(true);
     const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
     expect(docs.get(threadId(team, general, keep.id))).toBe('pending');
     expect(docs.get(threadId(team, leadership, lost.id))).toBe('deleted');
+  }, 120_000);
+
+  it('threads read as Teams shows them: replies oldest first, card and forwarded text, a deleted root keeps its replies, a thread removed for good is swept', async () => {
+    const { team, general } = launchTeam();
+    const question = emulator.teams.post(general, { at: earlier(30), subject: 'Which database?', html: '<p>Postgres or MySQL?</p>' });
+    emulator.teams.reply(general, question.id, { at: earlier(25), html: '<p>first answer: Postgres</p>' });
+    emulator.teams.reply(general, question.id, { at: earlier(24), html: '<p>second answer: agreed</p>' });
+    // A Workflows post: an adaptive card and nothing else (chatMessageAttachment reference: the text is in `content`).
+    const alert = emulator.teams.post(general, {
+      at: earlier(),
+      author: null,
+      html: '<attachment id="c1"></attachment>',
+      attachments: [
+        {
+          id: 'c1',
+          contentType: 'application/vnd.microsoft.card.adaptive',
+          content: JSON.stringify({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Disk almost full on db-7' }, { type: 'FactSet', facts: [{ title: 'Usage', value: '93%' }] }] }),
+        },
+      ],
+    });
+    const forward = emulator.teams.post(general, {
+      at: earlier(),
+      html: '<attachment id="f1"></attachment>',
+      attachments: [{ id: 'f1', contentType: 'forwardedMessageReference', content: JSON.stringify({ messagePreview: 'Offsite moved to May', messageSender: { user: { displayName: 'Dana Lead' } } }) }],
+    });
+    const purged = emulator.teams.post(general, { at: earlier(), html: '<p>Removed by retention</p>' });
+    const connectorId = await teamsConnector(team.id, { include_files: false });
+    const first = await syncViaNats(connectorId);
+    expect(first.status_message).toBe('4 new, 0 updated, 0 deleted, 0 failed');
+    await reader.drain();
+    const read = async (rootId: string) => {
+      const doc = (await documents(connectorId)).find((d) => d.source_id === threadId(team, general, rootId));
+      return { status: doc?.status, text: doc?.status === 'deleted' ? '' : (await service.store.read(doc?.url ?? '')).toString() };
+    };
+    const thread = (await read(question.id)).text;
+    expect(thread.indexOf('Postgres or MySQL?')).toBeLessThan(thread.indexOf('first answer'));
+    expect(thread.indexOf('first answer')).toBeLessThan(thread.indexOf('second answer'));
+    expect((await read(alert.id)).text).toContain('Disk almost full on db-7\n\nUsage: 93%');
+    expect((await read(alert.id)).text).not.toContain('(no text)');
+    expect((await read(forward.id)).text).toContain('> Forwarded from **Dana Lead**\n> Offsite moved to May');
+
+    emulator.teams.deleteMessage(general, question.id);
+    emulator.teams.purgeThread(general, purged.id);
+    emulator.teams.expireDeltaTokens(general, 410);
+    const second = await syncViaNats(connectorId);
+    expect(second.status).toBe('active');
+    // The question's document is rewritten without it; the purged thread is swept by the channel's relisting.
+    expect(second.status_message).toMatch(/^0 new, 1 updated, 1 deleted, \d+ unchanged, 0 failed, 1 listed again after an expired cursor$/);
+    const kept = await read(question.id);
+    expect(kept.status).not.toBe('deleted');
+    expect(kept.text).toContain('(original message deleted)');
+    expect(kept.text).not.toContain('Postgres or MySQL?');
+    expect(kept.text).toContain('second answer: agreed');
+    expect((await read(purged.id)).status).toBe('deleted');
+    expect((await read(alert.id)).status).not.toBe('deleted');
+  }, 120_000);
+
+  it('private and shared channels are synced only when asked for; turning them off deletes their documents on the next sync', async () => {
+    const { team, general, leadership, partners } = launchTeam();
+    emulator.teams.post(general, { at: earlier(), html: '<p>For the whole team</p>' });
+    emulator.teams.post(leadership, { at: earlier(), html: '<p>Leadership only</p>' });
+    emulator.teams.post(partners, { at: earlier(), html: '<p>Partners only</p>' });
+
+    const standardOnly = await teamsConnector(team.id, { include_files: false });
+    await syncViaNats(standardOnly);
+    expect((await live(standardOnly)).map((d) => d.title)).toEqual(['For the whole team.md']);
+    const named = await teamsConnector(team.id, { include_files: false, channel_ids: [leadership.id] });
+    await syncViaNats(named);
+    expect((await live(named)).map((d) => d.title)).toEqual(['Leadership only.md']);
+
+    // A connector that synced every channel before the rule: its next sync without the opt-in deletes and counts them.
+    const existing = await teamsConnector(team.id, { include_files: false, include_private_channels: true });
+    await syncViaNats(existing);
+    expect((await live(existing))).toHaveLength(3);
+    await service.db.updateTable('connectors').set({ config: JSON.stringify({ team_id: team.id, include_files: false }) }).where('id', '=', existing).execute();
+    const row = await syncViaNats(existing);
+    expect(row.status).toBe('active');
+    expect(row.status_message).toMatch(/^0 new, 0 updated, 2 deleted, /);
+    expect((await live(existing)).map((d) => d.title)).toEqual(['For the whole team.md']);
+    await reader.drain();
+  }, 180_000);
+
+  it('one refused channel is a failure with its reason, the rest syncs; every channel refused ends in error with a sentence an admin can act on', async () => {
+    const { team, general } = launchTeam();
+    const locked = emulator.teams.addChannel(team.id, 'Locked');
+    emulator.teams.post(general, { at: earlier(), html: '<p>Readable</p>' });
+    emulator.teams.post(locked, { at: earlier(), html: '<p>Not for this app</p>' });
+    // Teams' own 403 code, not SharePoint's accessDenied (microsoft-graph-docs#6318).
+    locked.denies = 'Forbidden';
+    const connectorId = await teamsConnector(team.id, { include_files: false });
+    const row = await syncViaNats(connectorId);
+    expect(row.status).toBe('active');
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 failed \(Locked; retried by later syncs/);
+    expect((await live(connectorId)).map((d) => d.title)).toEqual(['Readable.md']);
+    await reader.drain();
+
+    const closed = emulator.teams.addTeam('Closed');
+    for (const name of ['One', 'Two']) {
+      const channel = emulator.teams.addChannel(closed.id, name, { withoutFilesFolder: true });
+      emulator.teams.post(channel, { at: earlier(), html: `<p>${name}</p>` });
+      channel.denies = 'protectedApi';
+    }
+    const refused = await teamsConnector(closed.id);
+    const failed = await syncViaNats(refused);
+    expect(failed.status).toBe('error');
+    expect(failed.status_message).toMatch(/Microsoft Graph refuses this app the messages of every channel of team "Closed": .*protected-API approval/);
+    expect(await documents(refused)).toEqual([]);
   }, 120_000);
 
   it('stays under the Teams request budgets: the emulator enforcing them never throttles a sync', async () => {

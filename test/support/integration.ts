@@ -24,6 +24,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     MINIO_BUCKET: `echomind-test-${randomUUID().slice(0, 8)}`,
     TEMPORAL_TASK_QUEUE: `echomind-test-${randomUUID().slice(0, 8)}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The emulators do not meter quotas unless a test turns them on; neither do the services under test.
+    SOURCE_BUDGET: 'per-worker',
     ...env,
   });
 }

@@ -2,7 +2,7 @@ import type { ConnectorRow } from '../../src/db/schema.js';
 import { SourceHttp, type SourceHttpOptions } from '../../src/http/source-http.js';
 import { createLogger } from '../../src/logger.js';
 import { SourceMemory } from '../../src/providers/source-memory.js';
-import type { CredentialStore, FolderTree, SourceContext } from '../../src/providers/types.js';
+import type { CredentialStore, FolderTree, ItemParents, SourceContext } from '../../src/providers/types.js';
 
 /**
  * A SourceContext whose credential store and folder tree live in memory, for
@@ -14,6 +14,48 @@ export interface MemorySourceContext extends SourceContext {
   /** Every config patch the provider wrote back, in order. */
   configPatches: Array<Record<string, unknown>>;
   folderMap: Map<string, { parentId: string | null; inScope: boolean }>;
+  /** Per listing scope: item id → its parent, and whether it was deleted. */
+  itemMap: Map<string, Map<string, { parentId: string | null; folder: boolean; gone: boolean }>>;
+}
+
+/** ItemParents in memory, with the database version's rules (see src/providers/stores.ts). */
+function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents {
+  const of = (scope: string) => itemMap.get(scope) ?? itemMap.set(scope, new Map()).get(scope) ?? new Map<string, { parentId: string | null; folder: boolean; gone: boolean }>();
+  return {
+    record(scope, items) {
+      const rows = of(scope);
+      const restored = new Set(items.filter((i) => i.folder && rows.get(i.itemId)?.gone === true).map((i) => i.itemId));
+      for (const i of items) rows.set(i.itemId, { parentId: i.parentId, folder: i.folder, gone: restored.has(i.itemId) });
+      return Promise.resolve([...restored]);
+    },
+    removeSubtrees(scope, itemIds) {
+      const rows = of(scope);
+      const doomed = new Set(itemIds);
+      const below: string[] = [];
+      for (let frontier = [...doomed]; frontier.length > 0; ) {
+        const parents = new Set(frontier);
+        frontier = [...rows].filter(([id, row]) => row.parentId !== null && parents.has(row.parentId) && !doomed.has(id) && !below.includes(id)).map(([id]) => id);
+        below.push(...frontier);
+      }
+      const removed = below.map((id) => ({ itemId: id, folder: rows.get(id)?.folder === true }));
+      for (const id of below) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, folder: rows.get(id)?.folder === true, gone: true });
+      const folders = [...doomed].filter((id) => rows.get(id)?.folder === true);
+      for (const id of doomed) rows.set(id, { parentId: rows.get(id)?.parentId ?? null, folder: rows.get(id)?.folder === true, gone: true });
+      return Promise.resolve({ below: removed, folders });
+    },
+    revive(scope, folderIds) {
+      const rows = of(scope);
+      for (const id of folderIds) {
+        const row = rows.get(id);
+        if (row) rows.set(id, { ...row, gone: false });
+      }
+      return Promise.resolve();
+    },
+    clear(scope) {
+      itemMap.delete(scope);
+      return Promise.resolve();
+    },
+  };
 }
 
 export function connectorRow(overrides: Partial<ConnectorRow> = {}): ConnectorRow {
@@ -47,12 +89,15 @@ export function memorySourceContext(
 ): MemorySourceContext {
   const configPatches: Array<Record<string, unknown>> = [];
   const folderMap = new Map<string, { parentId: string | null; inScope: boolean }>();
+  const itemMap: MemorySourceContext['itemMap'] = new Map();
   const memory = options.memory ?? new SourceMemory();
   const ctx: MemorySourceContext = {
     connector,
     config: { ...(connector.config) },
     configPatches,
     folderMap,
+    itemMap,
+    items: memoryItemParents(itemMap),
     logger: createLogger('silent'),
     memory,
     makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts }),

@@ -59,6 +59,7 @@ export function envFor(config: Config, extra: Record<string, string> = {}): Reco
     GOOGLE_OAUTH_TOKEN_URL: config.google.oauthTokenUrl,
     GOOGLE_SERVICE_ACCOUNT_JSON: config.google.serviceAccountJson,
     MAX_FILE_SIZE_BYTES: String(config.maxFileSizeBytes),
+    SOURCE_BUDGET: config.budgets.mode,
     LOG_LEVEL: 'info',
     ...extra,
   };

@@ -55,7 +55,9 @@ export class LogCorpora {
 export async function openDriveSession(ctx: SourceContext, settings: Config['google'], credentials: GoogleCredentialStore): Promise<DriveSession> {
   const config = parseDriveConfig(ctx.config);
   const identity = await resolveDriveIdentity(ctx, settings, config, credentials);
-  const http = ctx.makeHttp({ tenantKey: `google-drive:${identity.label}`, auth: identity.tokens, classify: classifyDriveError });
+  // One deployment calls Drive as one Cloud project: every user's queries also count against the project's minute.
+  const costs = ctx.memory.quotas.drive('deployment', identity.label);
+  const http = ctx.makeHttp({ tenantKey: `google-drive:${identity.label}`, auth: identity.tokens, classify: classifyDriveError, costs });
   const baseUrl = settings.driveBaseUrl.replace(/\/+$/, '');
   const client = new DriveClient(http, baseUrl);
   return {

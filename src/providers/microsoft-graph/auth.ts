@@ -3,7 +3,9 @@ import { errorCode } from '../../errors.js';
 import { readOAuthError, requestToken } from '../oauth.js';
 import { fingerprint } from '../token-cache.js';
 import type { SourceContext } from '../types.js';
+import { adminConsentAdvice } from './errors.js';
 import type { GraphIdentity } from './identity.js';
+import { GRAPH_USER_AGENT } from './user-agent.js';
 
 /**
  * Access tokens for Microsoft Graph from the identity platform's token endpoint
@@ -21,14 +23,24 @@ export const RECONNECT_MESSAGE =
   'Microsoft no longer accepts this connector\'s sign-in (the refresh token was revoked, expired or already used): reconnect the Microsoft account in EchoMind';
 
 /**
+ * App-only sign-in refused because the app was never consented to in that tenant: the app is not
+ * in the tenant's directory (AADSTS700016), has no service principal there (AADSTS7000229), or
+ * lacks consent (AADSTS65001). Only an administrator can fix these; a new sign-in cannot.
+ */
+const ADMIN_CONSENT_CODES = new Set(['AADSTS700016', 'AADSTS7000229', 'AADSTS65001']);
+
+/**
  * Failures of the token endpoint. Only what retrying cannot fix is named;
  * throttling and 5xx keep the HTTP layer's defaults. Microsoft's descriptions
  * are long and carry trace ids: the AADSTS code is enough to look one up.
  */
-export function classifyTokenError(failed: FailedResponse): ErrorVerdict | undefined {
+export function classifyTokenError(failed: FailedResponse, identity?: Pick<GraphIdentity, 'kind' | 'clientId'>): ErrorVerdict | undefined {
   const { error, aadsts } = readOAuthError(failed.bodyText);
   const ref = aadsts ? ` (${aadsts})` : '';
   const refused = (message: string): ErrorVerdict => ({ kind: 'permanent', code: errorCode(error ?? `http${failed.status}`), scope: 'sync', message });
+  if (identity?.kind === 'app' && aadsts !== undefined && ADMIN_CONSENT_CODES.has(aadsts)) {
+    return refused(`Microsoft refused the app's sign-in${ref}: ${adminConsentAdvice(identity.clientId)}`);
+  }
   switch (error) {
     case 'invalid_grant':
     case 'interaction_required':
@@ -60,7 +72,7 @@ function cacheKey(connectorId: number, identity: GraphIdentity): string {
 }
 
 export function graphTokenSource(ctx: SourceContext, identity: GraphIdentity, loginBaseUrl: string): AccessTokenSource {
-  const http = ctx.makeHttp({ tenantKey: `login:${identity.tenantId}`, classify: classifyTokenError });
+  const http = ctx.makeHttp({ tenantKey: `login:${identity.tenantId}`, classify: (failed) => classifyTokenError(failed, identity), userAgent: GRAPH_USER_AGENT });
   const tokenUrl = `${loginBaseUrl}/${encodeURIComponent(identity.tenantId)}/oauth2/v2.0/token`;
   return ctx.memory.tokens.source({
     key: cacheKey(ctx.connector.id, identity),

@@ -35,7 +35,14 @@ function isDeltaLink(url: string): boolean {
   return /\/delta$/.test(url);
 }
 
-export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undefined {
+/** Who the connector signs in as: an app-only token lacking permissions needs an administrator, not a new sign-in. */
+export type SignInKind = 'app' | 'delegated';
+
+export function adminConsentAdvice(clientId: string): string {
+  return `an administrator of the Microsoft tenant must grant admin consent to app ${clientId} (application permission Files.Read.All or Sites.Read.All; ChannelMessage.Read.All for Teams)`;
+}
+
+export function classifyGraphError(failed: FailedResponse, signIn: { kind: SignInKind; clientId: string } = { kind: 'delegated', clientId: '' }): ErrorVerdict | undefined {
   const { code, message } = readGraphError(failed.bodyText);
   // The delta token is dead: 410 (resyncRequired, resyncChangesApplyDifferences, resyncChangesUploadDifferences),
   // or 400 on a delta link for a token Graph cannot read. Start the enumeration again.
@@ -44,7 +51,14 @@ export function classifyGraphError(failed: FailedResponse): ErrorVerdict | undef
   }
   switch (failed.status) {
     case 401:
-      return { kind: 'unauthorized', code: code ?? 'InvalidAuthenticationToken', message };
+      // An app-only token without application permissions ("Either scp or roles claim need to be present
+      // in the token"): a fresh token helps only once an administrator has consented.
+      return {
+        kind: 'unauthorized',
+        code: code ?? 'InvalidAuthenticationToken',
+        message,
+        ...(signIn.kind === 'app' ? { advice: adminConsentAdvice(signIn.clientId) } : {}),
+      };
     case 403:
       return { kind: 'permanent', code: code ?? 'accessDenied', scope: scopeOf(failed.url), message };
     case 404:

@@ -35,8 +35,17 @@ export const graphSignInKeys = {
 
 const graphSignInSchema = z.object(graphSignInKeys);
 
-/** Tenant for delegated sign-in when none is configured: any work, school or personal account. */
-const ANY_TENANT = 'common';
+/**
+ * Authority for delegated sign-in when the connector names no tenant: the user's own work or
+ * school tenant, whichever it is. Never the service's MS_GRAPH_TENANT_ID: a user of another
+ * tenant redeeming a refresh token there is refused (AADSTS50020 class) on every sync.
+ */
+const ANY_ORGANIZATION = 'organizations';
+
+/** Authorities that name no tenant (`common`, `organizations`, `consumers`). */
+export function isTenantPlaceholder(tenantId: string): boolean {
+  return ['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase());
+}
 
 function missing(what: string): PermanentSourceError {
   return new PermanentSourceError(`Microsoft credentials are incomplete: ${what} is not set`, 'missingCredentials', 'sync');
@@ -54,15 +63,15 @@ export function resolveGraphIdentity(config: Record<string, unknown>, settings: 
 
   const clientId = bringsOwnApp ? ownClientId : settings.clientId || undefined;
   const clientSecret = bringsOwnApp ? ownClientSecret : settings.clientSecret || undefined;
-  const tenantId = ownTenant ?? (settings.tenantId || undefined);
+  const appTenant = ownTenant ?? (settings.tenantId || undefined);
   const where = (configKey: string, envName: string) =>
     bringsOwnApp ? `the connector config "${configKey}"` : `${envName} (or the connector config "${configKey}")`;
 
   if (clientId === undefined) throw missing(where('client_id', 'MS_GRAPH_CLIENT_ID'));
   if (refreshToken !== undefined) {
-    return { kind: 'delegated', tenantId: tenantId ?? ANY_TENANT, clientId, clientSecret, refreshToken };
+    return { kind: 'delegated', tenantId: ownTenant ?? ANY_ORGANIZATION, clientId, clientSecret, refreshToken };
   }
   if (clientSecret === undefined) throw missing(where('client_secret', 'MS_GRAPH_CLIENT_SECRET'));
-  if (tenantId === undefined) throw missing('MS_GRAPH_TENANT_ID (or the connector config "tenant_id")');
-  return { kind: 'app', tenantId, clientId, clientSecret };
+  if (appTenant === undefined) throw missing('MS_GRAPH_TENANT_ID (or the connector config "tenant_id")');
+  return { kind: 'app', tenantId: appTenant, clientId, clientSecret };
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GoogleIdentity, unauthenticated, type ServiceAccountKeyFile, type TokenGrantRecord } from './auth.js';
 import { FaultBook, type FaultReply, type FaultRule } from './faults.js';
+import { DriveQuota } from './quota.js';
 import { DriveCounters, DriveRoutes, type DriveReply } from './routes.js';
 import { DEFAULT_USER, DriveStore } from './store.js';
 
@@ -36,6 +37,8 @@ export interface RecordedRequest {
 export class DriveEmulator {
   store = new DriveStore();
   counters = new DriveCounters();
+  /** Queries per user and per project per minute: `quota.settings.enforce` turns them on. */
+  readonly quota = new DriveQuota();
   /** Every request, in order, with the status it got. */
   requests: RecordedRequest[] = [];
   readonly identity: GoogleIdentity;
@@ -73,6 +76,7 @@ export class DriveEmulator {
     this.store = new DriveStore();
     for (const email of this.knownUsers) this.store.addUser(email);
     this.counters.reset();
+    this.quota.reset();
     this.requests = [];
     this.faults.clear();
     this.identity.grants.length = 0;
@@ -242,7 +246,7 @@ export class DriveEmulator {
     } else {
       const who = this.identity.identityOf(req.headers.authorization);
       reply = who
-        ? this.routes.handle({ method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who })
+        ? (this.quota.meter(who) ?? this.routes.handle({ method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who }))
         : unauthenticated();
     }
     send(res, reply, record);

@@ -25,7 +25,19 @@ export type DownloadAnswer = GraphAnswer & { raw?: Buffer };
 export class PreauthenticatedDownloads {
   private readonly minted = new Map<string, Minted>();
   private readonly served = new Map<string, number>();
+  /** Items whose download links refuse, and how many more times. */
+  private readonly refusals = new Map<string, { status: 401 | 403; left: number }>();
   authorizationLeaks = 0;
+
+  /**
+   * The next `times` download links of one item refuse with 401 or 403 although they are fresh:
+   * SharePoint's `download.aspx?…tempauth=` does this for single files after `/content`'s redirect
+   * (msgraph-sdk-dotnet#3057, OneDrive/onedrive-api-docs#1686, #640 for app-only, #189; 403:
+   * microsoftgraph/microsoft-graph-docs#2455, #2458). SharePoint's own error body, not Graph's.
+   */
+  refuse(itemId: string, status: 401 | 403, times = Number.POSITIVE_INFINITY): void {
+    this.refusals.set(itemId, { status, left: times });
+  }
 
   constructor(private readonly baseUrl: string) {}
 
@@ -47,6 +59,12 @@ export class PreauthenticatedDownloads {
       this.authorizationLeaks++;
       return graphError(401, 'unauthenticated', 'Pre-authenticated download URLs must not carry an Authorization header.');
     }
+    const refusal = this.refusals.get(entry.itemId);
+    if (refusal && refusal.left > 0) {
+      refusal.left--;
+      const denied = { 'odata.error': { code: '-2147024891, System.UnauthorizedAccessException', message: { lang: 'en-US', value: 'Access denied.' } } };
+      return { status: refusal.status, body: denied };
+    }
     const size = entry.content.length;
     const headers: Record<string, string> = { 'content-type': entry.mimeType, 'accept-ranges': 'bytes' };
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
@@ -60,6 +78,7 @@ export class PreauthenticatedDownloads {
 
   clear(): void {
     this.minted.clear();
+    this.refusals.clear();
     this.served.clear();
     this.authorizationLeaks = 0;
   }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   EMULATOR_CLIENT_ID,
   EMULATOR_CLIENT_SECRET,
+  EMULATOR_SITE_ID,
+  EMULATOR_SITE_PATH,
   EMULATOR_TENANT,
   EMULATOR_USER,
   type GraphEmulator,
@@ -109,5 +111,60 @@ describe('Graph emulator', () => {
       [200, null],
     ]);
     expect(emulator.faults[0]?.hits).toBe(2);
+  });
+
+  it('behaves as SharePoint does where Graph promises little: no cTag in Business delta, one tombstone per deleted folder, refused links, lost delta links', async () => {
+    const folder = emulator.addFolder('/', 'F');
+    const file = emulator.addFile(folder.id, 'x.txt', 'x');
+    const token = await appToken();
+    const first = (await (await graph(`/drives/${emulator.drive.id}/root/delta`, token)).json()) as { value: Array<Record<string, unknown>>; '@odata.deltaLink': string };
+    expect(first.value.find((i) => i.id === file.id)).not.toHaveProperty('cTag');
+    const listed = (await (await graph(`/drives/${emulator.drive.id}/items/${folder.id}/children`, token)).json()) as { value: Array<Record<string, unknown>> };
+    expect(listed.value[0]).toHaveProperty('cTag');
+
+    emulator.delete(folder.id);
+    const next = (await (await graph(first['@odata.deltaLink'], token)).json()) as { value: Array<Record<string, unknown>> };
+    expect(next.value.filter((i) => i.deleted)).toEqual([{ id: folder.id, deleted: { state: 'deleted' }, parentReference: expect.anything() as unknown }]);
+
+    emulator.restore(folder.id);
+    const live = emulator.addFile('/', 'y.txt', 'y');
+    emulator.refuseDownloads(live.id, 401, 1);
+    const location = (await graph(`/drives/${emulator.drive.id}/items/${live.id}/content`, token)).headers.get('location') ?? '';
+    expect((await fetch(location)).status).toBe(401);
+    const again = (await graph(`/drives/${emulator.drive.id}/items/${live.id}/content`, token)).headers.get('location') ?? '';
+    expect((await fetch(again)).status).toBe(200);
+
+    emulator.loseDeltaTokens();
+    expect((await graph(first['@odata.deltaLink'], token)).status).toBe(404);
+    expect((await graph(`/drives/${emulator.drive.id}`, token)).status).toBe(200);
+  });
+
+  it('lists a site\'s libraries and finds the site by its path', async () => {
+    emulator.store.addLibrary(EMULATOR_SITE_ID, 'Contracts');
+    const token = await appToken();
+    const byId = (await (await graph(`/sites/${EMULATOR_SITE_ID}/drives`, token)).json()) as { value: Array<{ name: string }> };
+    expect(byId.value.map((d) => d.name)).toEqual(['Documents', 'Contracts']);
+    const byPath = (await (await graph(`/sites/${EMULATOR_SITE_PATH}/drives`, token)).json()) as { value: Array<{ name: string }> };
+    expect(byPath.value).toEqual(byId.value);
+    expect((await graph('/sites/contoso.example:/sites/nowhere:/drives', token)).status).toBe(404);
+  });
+
+  it('refuses an app nobody consented to, and a user at a tenant not theirs', async () => {
+    emulator.identity.registerClient('unconsented', { secret: 's', tenantId: EMULATOR_TENANT, adminConsented: false });
+    const response = await fetch(`${emulator.loginBaseUrl}/${EMULATOR_TENANT}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'unconsented', client_secret: 's', scope: 'https://graph.microsoft.com/.default' }),
+    });
+    const { access_token: roleless } = (await response.json()) as { access_token: string };
+    expect(await (await graph(`/drives/${emulator.drive.id}`, roleless)).json()).toMatchObject({ error: { message: expect.stringContaining('roles claim') } });
+
+    const guest = emulator.identity.issueRefreshToken(EMULATOR_CLIENT_ID, 'bob', { userTenant: 'fabrikam' });
+    const redeem = (tenant: string) =>
+      fetch(`${emulator.loginBaseUrl}/${tenant}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: EMULATOR_CLIENT_ID, client_secret: EMULATOR_CLIENT_SECRET, refresh_token: guest, scope: 'offline_access' }),
+      });
+    expect(await (await redeem(EMULATOR_TENANT)).json()).toMatchObject({ error: 'invalid_grant', error_codes: [50020] });
+    expect((await redeem('organizations')).status).toBe(200);
   });
 });

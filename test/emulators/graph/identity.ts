@@ -10,12 +10,21 @@ import { randomBytes } from 'node:crypto';
 export interface EmulatedClient {
   secret?: string;
   tenantId: string;
+  /**
+   * False: no administrator consented to the app's application permissions. The token endpoint still
+   * issues client-credentials tokens, without a `roles` claim, and Graph refuses them with 401
+   * "Either scp or roles claim need to be present in the token" (pnp/cli-microsoft365#2578, where the
+   * missing admin consent was the cause; MicrosoftDocs/azure-docs#50935).
+   */
+  adminConsented?: boolean;
 }
 
 export interface AccessGrant {
   clientId: string;
   /** Set for delegated tokens: whose `/me` it is. */
   userId?: string;
+  /** An app-only token without application permissions (see EmulatedClient.adminConsented). */
+  withoutRoles?: boolean;
   expiresAt: number;
 }
 
@@ -53,17 +62,21 @@ export class IdentityEmulator {
   /** Whether a refresh-token grant returns a new refresh token and retires the old one. */
   rotateRefreshTokens = true;
   readonly tokenRequests: TokenRequestRecord[] = [];
-  private readonly refreshTokens = new Map<string, { clientId: string; userId: string; state: 'active' | 'used' | 'revoked' }>();
+  private readonly refreshTokens = new Map<string, { clientId: string; userId: string; userTenant: string; state: 'active' | 'used' | 'revoked' }>();
   private readonly accessTokens = new Map<string, AccessGrant>();
 
   registerClient(clientId: string, client: EmulatedClient): void {
     this.clients.set(clientId, client);
   }
 
-  /** A refresh token as EchoMind's OAuth flow would have stored it. */
-  issueRefreshToken(clientId: string, userId: string): string {
+  /**
+   * A refresh token as EchoMind's OAuth flow would have stored it. `userTenant`: the user's home
+   * tenant (default: the app's own), for a multi-tenant app signed in to by another organisation.
+   */
+  issueRefreshToken(clientId: string, userId: string, options: { userTenant?: string } = {}): string {
     const token = `rt-${randomBytes(12).toString('hex')}`;
-    this.refreshTokens.set(token, { clientId, userId, state: 'active' });
+    const userTenant = options.userTenant ?? this.clients.get(clientId)?.tenantId ?? '';
+    this.refreshTokens.set(token, { clientId, userId, userTenant, state: 'active' });
     return token;
   }
 
@@ -88,6 +101,7 @@ export class IdentityEmulator {
     const grant = this.accessTokens.get(token);
     if (!grant) return { error: 'IDX14100: JWT is not well formed.' };
     if (grant.expiresAt <= Date.now()) return { error: 'Lifetime validation failed, the token is expired.' };
+    if (grant.withoutRoles) return { error: 'Either scp or roles claim need to be present in the token.' };
     return grant;
   }
 
@@ -111,7 +125,8 @@ export class IdentityEmulator {
     const client = this.clients.get(clientId);
     if (!client) return oauthError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
     const delegatedTenant = tenant === 'common' || tenant === 'organizations';
-    if (tenant !== client.tenantId && !(grantType === 'refresh_token' && delegatedTenant)) {
+    const usersTenant = grantType === 'refresh_token' && this.refreshTokens.get(form.get('refresh_token') ?? '')?.userTenant === tenant;
+    if (tenant !== client.tenantId && !(grantType === 'refresh_token' && (delegatedTenant || usersTenant))) {
       return oauthError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
     }
     const secret = form.get('client_secret');
@@ -123,15 +138,15 @@ export class IdentityEmulator {
       case 'client_credentials':
         if (client.secret === undefined) return oauthError(400, 'invalid_client', 7000218, 'The request body must contain client_secret.');
         if (scope !== GRAPH_DEFAULT_SCOPE) return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid.`);
-        return { status: 200, body: this.accessTokenBody({ clientId }) };
+        return { status: 200, body: this.accessTokenBody({ clientId, ...(client.adminConsented === false ? { withoutRoles: true } : {}) }) };
       case 'refresh_token':
-        return this.redeemRefreshToken(clientId, form.get('refresh_token') ?? '', scope);
+        return this.redeemRefreshToken(tenant, clientId, form.get('refresh_token') ?? '', scope);
       default:
         return oauthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
     }
   }
 
-  private redeemRefreshToken(clientId: string, token: string, scope: string): TokenAnswer {
+  private redeemRefreshToken(tenant: string, clientId: string, token: string, scope: string): TokenAnswer {
     if (!scope.split(' ').some((s) => s.startsWith('https://graph.microsoft.com/') || s === 'offline_access')) {
       return oauthError(400, 'invalid_scope', 70011, 'The provided request must include a valid scope.');
     }
@@ -139,10 +154,15 @@ export class IdentityEmulator {
     if (!record || record.clientId !== clientId) return oauthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
     if (record.state === 'revoked') return oauthError(400, 'invalid_grant', 50173, 'The provided grant has expired due to it being revoked.');
     if (record.state === 'used') return oauthError(400, 'invalid_grant', 70000, 'The refresh token has already been redeemed.');
+    // A user redeeming at a tenant that is not theirs (e.g. the service's): "User account … does not
+    // exist in tenant … and cannot access the application" (AADSTS50020, Entra's error code reference).
+    if (tenant !== 'common' && tenant !== 'organizations' && tenant !== record.userTenant) {
+      return oauthError(400, 'invalid_grant', 50020, `User account from identity provider does not exist in tenant '${tenant}' and cannot access the application.`);
+    }
     const body = this.accessTokenBody({ clientId, userId: record.userId });
     if (this.rotateRefreshTokens) {
       record.state = 'used';
-      body.refresh_token = this.issueRefreshToken(clientId, record.userId);
+      body.refresh_token = this.issueRefreshToken(clientId, record.userId, { userTenant: record.userTenant });
     }
     body.scope = 'Files.Read.All';
     return { status: 200, body };

@@ -20,11 +20,15 @@ export function renderItem(store: GraphStore, item: Readonly<StoredItem>, option
         };
   if (item.deleted) return { id: item.id, deleted: { state: 'deleted' }, ...(parentReference ? { parentReference } : {}) };
 
+  // Delta on OneDrive for Business and SharePoint leaves cTag out ("cTag: not returned" in the
+  // Remarks table of https://learn.microsoft.com/en-us/graph/api/driveitem-delta); personal OneDrive,
+  // /children, item GETs and /shares return it.
+  const withCTag = !(options.inDelta && drive?.driveType !== 'personal');
   const json: Json = {
     id: item.id,
     name: item.name,
     eTag: `"{${item.id}},${item.version}"`,
-    cTag: `"c:{${item.id}},${item.contentVersion}"`,
+    ...(withCTag ? { cTag: `"c:{${item.id}},${item.contentVersion}"` } : {}),
     lastModifiedDateTime: item.lastModified,
     size: item.kind === 'file' ? item.content.length : sizeOf(store, item),
     webUrl: `https://contoso.example/Shared%20Documents${item.kind === 'root' ? '' : encodeURI(store.pathOf(item))}`,
@@ -47,6 +51,8 @@ export function renderItem(store: GraphStore, item: Readonly<StoredItem>, option
         ...(item.mimeType ? { mimeType: item.mimeType } : {}),
         hashes: item.withoutHash ? {} : { quickXorHash: store.quickXorHash(item) },
       };
+      // https://learn.microsoft.com/en-us/graph/api/resources/malware: present when the scan flagged the file.
+      if (item.malware) json.malware = { description: 'Trojan:Win32/Emulated' };
       break;
   }
   return json;

@@ -47,8 +47,22 @@ function pageSize(url: URL): number {
   return Number.isInteger(top) && top > 0 ? Math.min(top, 999) : 200;
 }
 
+/** A drive's logged snapshots after `since`, each item once at its last change when the store collapses delta. */
+function sinceLog(store: GraphStore, driveId: string, since: number): Array<Readonly<StoredItem>> {
+  const entries = store.log.filter((e) => e.seq > since && e.driveId === driveId).map((e) => e.snapshot);
+  if (!store.collapseDelta) return entries;
+  const last = new Map(entries.map((snapshot, index) => [snapshot.id, index]));
+  return entries.filter((snapshot, index) => last.get(snapshot.id) === index);
+}
+
 export class GraphRoutes {
   private readonly walks = new Map<string, DeltaWalk>();
+  /**
+   * How many more delta requests carrying a token answer 404 although the drive exists: reported on
+   * drives that still exist, with a token (OneDrive/onedrive-api-docs#1476) and on OneDrive for
+   * Business after a folder delete (#288). The drive itself keeps answering.
+   */
+  deltaTokenNotFound = 0;
 
   constructor(
     private readonly store: () => GraphStore,
@@ -57,8 +71,11 @@ export class GraphRoutes {
   ) {}
 
   /** `path` is the decoded path after `/v1.0`. */
-  answer(path: string, url: URL, grant: AccessGrant): GraphAnswer {
+  answer(rawPath: string, url: URL, grant: AccessGrant): GraphAnswer {
     const store = this.store();
+    const site = this.site(store, rawPath, url);
+    if ('status' in site) return site;
+    const path = site.path;
     const target = /^\/(?:drives\/([^/]+)|users\/([^/]+)\/drive|sites\/([^/]+)\/drive|(me)\/drive)(\/.*)?$/.exec(path);
     if (!target) return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`);
     const [, driveId, userId, siteId, me, rest = ''] = target;
@@ -71,6 +88,35 @@ export class GraphRoutes {
     else drive = store.drives.get(driveId ?? '');
     if (!drive) return graphError(404, userId || siteId ? 'ResourceNotFound' : 'itemNotFound', 'The resource could not be found.');
     return this.onDrive(store, drive, rest, url);
+  }
+
+  /**
+   * A site addressed by path, `/sites/{hostname}:/{server-relative-path}:` (the colon at the end
+   * needed only before more segments; https://learn.microsoft.com/en-us/graph/api/site-getbypath),
+   * rewritten to its composite id; `/sites/{id}` itself, and its document libraries,
+   * `/sites/{id}/drives` (https://learn.microsoft.com/en-us/graph/api/drive-list).
+   */
+  private site(store: GraphStore, path: string, url: URL): { path: string } | GraphAnswer {
+    let resolved = path;
+    const byPath = /^\/sites\/([^/:]+):(\/[^:]*?)(?::(\/.*)?)?$/.exec(path);
+    if (byPath) {
+      const [, host = '', sitePath = '', rest = ''] = byPath;
+      const siteId = store.sitePaths.get(`${host}:${sitePath.replace(/\/+$/, '')}`.toLowerCase());
+      if (!siteId) return graphError(404, 'itemNotFound', 'Requested site could not be found');
+      resolved = `/sites/${siteId}${rest}`;
+    }
+    const ofSite = /^\/sites\/([^/]+)(\/drives)?$/.exec(resolved);
+    if (!ofSite) return { path: resolved };
+    const [, siteId = '', drives] = ofSite;
+    const libraries = store.siteLibraries.get(siteId);
+    if (!libraries) return graphError(404, 'itemNotFound', 'Requested site could not be found');
+    if (!drives) return { status: 200, body: select({ id: siteId, displayName: 'Team site', webUrl: 'https://contoso.example/sites/team' }, url.searchParams.get('$select')) };
+    const value = libraries.flatMap((id) => {
+      const drive = store.drives.get(id);
+      // Every drive a site lists is a document library, whatever else it also is here.
+      return drive ? [select({ id: drive.id, name: drive.name, driveType: 'documentLibrary' }, url.searchParams.get('$select'))] : [];
+    });
+    return { status: 200, body: { value } };
   }
 
   private onDrive(store: GraphStore, drive: StoredDrive, rest: string, url: URL): GraphAnswer {
@@ -101,6 +147,9 @@ export class GraphRoutes {
         return this.children(store, drive, item, url);
       case '/content':
         if (item.kind !== 'file') return graphError(400, 'invalidRequest', 'Only files have content.');
+        // A file the scan flagged is not served: `malwareDetected` in OneDrive's error codes
+        // (https://learn.microsoft.com/en-us/onedrive/developer/rest-api/concepts/errors).
+        if (item.malware) return graphError(403, 'malwareDetected', 'Malicious software was detected in the requested item.');
         return { status: 302, headers: { location: this.mintDownloadUrl(item) } };
       default:
         // Folder-scoped delta works on personal OneDrive only (contract §4 bug 13).
@@ -140,6 +189,10 @@ export class GraphRoutes {
       return next.toString();
     };
     if (raw === 'latest') return { status: 200, body: { value: [], '@odata.deltaLink': link({ s: store.currentSeq }) } };
+    if (raw !== null && this.deltaTokenNotFound > 0) {
+      this.deltaTokenNotFound--;
+      return graphError(404, 'itemNotFound', 'The resource could not be found.');
+    }
 
     let walkId: string;
     let offset = 0;
@@ -149,8 +202,8 @@ export class GraphRoutes {
       const since = token?.s;
       const entries =
         since === undefined
-          ? store.treeOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
-          : store.log.filter((e) => e.seq > since && e.driveId === drive.id).map((e) => renderItem(store, e.snapshot, { inDelta: true }));
+          ? store.deltaOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
+          : sinceLog(store, drive.id, since).map((snapshot) => renderItem(store, snapshot, { inDelta: true }));
       walkId = randomBytes(6).toString('hex');
       this.walks.set(walkId, { driveId: drive.id, entries: entries.map((e) => select(e, fields)), upTo: store.currentSeq });
     } else {

@@ -4,6 +4,7 @@ import type { Config } from '../../../src/config.js';
 import { type DownloadAnswer, PreauthenticatedDownloads } from './downloads.js';
 import { defaultCode, type EmulatedRequest, type Fault, takeFault } from './faults.js';
 import { IdentityEmulator } from './identity.js';
+import { GraphQuota } from './quota.js';
 import { graphError, GraphRoutes } from './routes.js';
 import { type FileOptions, GraphStore, type ParentRef, type StoredDrive, type StoredItem } from './store.js';
 import { type TeamsLimits, TeamsRoutes } from './teams-routes.js';
@@ -25,6 +26,8 @@ export const EMULATOR_PUBLIC_CLIENT_ID = 'emulator-public-app';
 /** The user owning the default drive (`/me/drive` for delegated tokens, `/users/alice/drive`). */
 export const EMULATOR_USER = { id: 'alice', upn: 'alice@contoso.example' };
 export const EMULATOR_SITE_ID = 'contoso.example,site-1,web-1';
+/** The same site in Graph's path form (`host:/server-relative-path:`). */
+export const EMULATOR_SITE_PATH = 'contoso.example:/sites/team:';
 
 export interface RecordedRequest {
   method: string;
@@ -33,6 +36,7 @@ export interface RecordedRequest {
   search: string;
   /** Whether an Authorization header came with it. */
   authorized: boolean;
+  userAgent?: string;
   /** 0 when the emulator cut the connection instead of answering. */
   status: number;
 }
@@ -48,8 +52,14 @@ export interface GraphEmulator {
   readonly teams: TeamsStore;
   /** Teams throttling: `enforce` answers 429 over 4 requests/s per team or channel and 20/s on channel messages. */
   readonly teamsLimits: TeamsLimits;
+  /** SharePoint's resource units per app per tenant per minute: `quota.settings.enforce` turns it on (drive routes; per client id). */
+  readonly quota: GraphQuota;
   /** Replies inlined by `$expand=replies` before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies: number;
+  /** The expansion is cut at expandedReplies without `replies@odata.nextLink` (reported on real tenants). */
+  omitRepliesNextLink: boolean;
+  /** Page the channel list this many at a time (unset: one page). */
+  channelsPerPage: number | undefined;
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
@@ -66,6 +76,12 @@ export interface GraphEmulator {
   rename(ref: string, name: string): StoredItem;
   move(ref: string, newParent: ParentRef): StoredItem;
   delete(ref: string): void;
+  /** Restores a deleted item from the recycle bin (delta reports the item alone, see GraphStore.restore). */
+  restore(id: string): StoredItem;
+  /** The next `times` download links of the item refuse with this status (see PreauthenticatedDownloads.refuse). */
+  refuseDownloads(itemId: string, status: 401 | 403, times?: number): void;
+  /** The next `times` delta requests with a token answer 404 on the live drive (see GraphRoutes.deltaTokenNotFound). */
+  loseDeltaTokens(times?: number): void;
   /** A fresh store with an empty default drive; faults, counters and issued tokens cleared. */
   reset(): void;
   close(): Promise<void>;
@@ -73,7 +89,7 @@ export interface GraphEmulator {
 
 function freshStore(graphBaseUrl: string): { store: GraphStore; drive: StoredDrive; teams: TeamsStore } {
   const store = new GraphStore();
-  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID });
+  const drive = store.createDrive({ userIds: [EMULATOR_USER.id, EMULATOR_USER.upn], siteId: EMULATOR_SITE_ID, sitePath: 'contoso.example:/sites/team' });
   return { store, drive, teams: new TeamsStore(store, graphBaseUrl) };
 }
 
@@ -99,6 +115,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
   const downloads = new PreauthenticatedDownloads(baseUrl);
   const routes = new GraphRoutes(() => store, graphBaseUrl, (item) => downloads.mint(item));
   const teamsRoutes = new TeamsRoutes(() => teams, () => store, graphBaseUrl);
+  const quota = new GraphQuota();
 
   function send(res: ServerResponse, record: RecordedRequest, answer: DownloadAnswer, truncate: boolean): void {
     const bytes = answer.raw ?? (answer.body ? Buffer.from(JSON.stringify(answer.body)) : Buffer.alloc(0));
@@ -125,7 +142,14 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       path = url.pathname;
     }
     const method = req.method ?? 'GET';
-    const record: RecordedRequest = { method, path, search: url.search, authorized: req.headers.authorization !== undefined, status: 0 };
+    const record: RecordedRequest = {
+      method,
+      path,
+      search: url.search,
+      authorized: req.headers.authorization !== undefined,
+      status: 0,
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+    };
     requests.push(record);
     const request: EmulatedRequest = { method, path, url, headers: req.headers };
     const body = method === 'POST' ? await readBody(req) : '';
@@ -164,7 +188,8 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     if (method !== 'GET') return send(res, record, graphError(405, 'methodNotAllowed', 'The emulator only reads.'), truncate);
     const graphPath = path.slice('/v1.0'.length);
     if (teamsRoutes.handles(graphPath)) return send(res, record, teamsRoutes.answer(graphPath, url, req.headers), truncate);
-    send(res, record, routes.answer(graphPath, url, grant), truncate);
+    const metered = quota.meter(grant.clientId, method, graphPath, url);
+    send(res, record, metered.refused ?? GraphQuota.stamp(routes.answer(graphPath, url, grant), metered.headers), truncate);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -189,11 +214,24 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       return teams;
     },
     teamsLimits: teamsRoutes.limits,
+    quota,
     get expandedReplies() {
       return teamsRoutes.expandedReplies;
     },
     set expandedReplies(n: number) {
       teamsRoutes.expandedReplies = n;
+    },
+    get omitRepliesNextLink() {
+      return teamsRoutes.omitRepliesNextLink;
+    },
+    set omitRepliesNextLink(omit: boolean) {
+      teamsRoutes.omitRepliesNextLink = omit;
+    },
+    get channelsPerPage() {
+      return teamsRoutes.channelsPerPage;
+    },
+    set channelsPerPage(n: number | undefined) {
+      teamsRoutes.channelsPerPage = n;
     },
     identity,
     faults,
@@ -209,12 +247,19 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     rename: (ref, name) => store.rename(ref, name),
     move: (ref, newParent) => store.move(ref, newParent),
     delete: (ref) => store.delete(ref),
+    restore: (id) => store.restore(id),
+    refuseDownloads: (itemId, status, times) => downloads.refuse(itemId, status, times),
+    loseDeltaTokens(times = 1) {
+      routes.deltaTokenNotFound = times;
+    },
     reset() {
       ({ store, drive, teams } = freshStore(graphBaseUrl));
       teamsRoutes.reset();
+      quota.reset();
       faults.length = 0;
       requests.length = 0;
       downloads.clear();
+      routes.deltaTokenNotFound = 0;
       identity.reset();
     },
     close: () =>

@@ -23,8 +23,12 @@ export interface StoredItem {
   version: number;
   lastModified: string;
   deleted: boolean;
+  /** The folder whose deletion took this item along (restoring that folder restores it). */
+  deletedWith?: string;
   /** Leave `quickXorHash` out, as Business does for files never downloaded. */
   withoutHash?: boolean;
+  /** Flagged by the malware scan: carries the `malware` facet and its bytes cannot be downloaded. */
+  malware?: boolean;
 }
 
 export interface StoredDrive {
@@ -47,6 +51,7 @@ export interface FileOptions {
   mimeType?: string;
   driveId?: string;
   withoutHash?: boolean;
+  malware?: boolean;
 }
 
 /** Item ids stay unique across stores, so an id from a reset emulator never names a new item. */
@@ -57,10 +62,28 @@ export class GraphStore {
   readonly items = new Map<string, StoredItem>();
   /** User id or user principal name (lower case) → drive id. */
   readonly userDrives = new Map<string, string>();
+  /** Site id → its default library's drive id. */
   readonly siteDrives = new Map<string, string>();
+  /** Site id → every document library's drive id (the default one first). */
+  readonly siteLibraries = new Map<string, string[]>();
+  /** `host:/server/relative/path` (lower case) → site id, for Graph's path form of a site. */
+  readonly sitePaths = new Map<string, string>();
   readonly log: ChangeEntry[] = [];
   /** Whether a change also re-emits the changed item's ancestor folders (personal OneDrive does). */
   emitAncestors = true;
+  /**
+   * A first delta lists children before their parents. Graph: "Do not assume a specific sequence
+   * … the same item can show up anywhere in the @odata.nextLink sequence"
+   * (https://learn.microsoft.com/en-us/graph/delta-query-overview); the worst plausible order.
+   */
+  childrenFirst = false;
+  /**
+   * Delta lists each changed item once, where its last change falls, rather than replaying every
+   * change: "the same item can show up anywhere in the @odata.nextLink sequence" (delta overview,
+   * as above). With ancestors logged after the item (see `record`), a new folder then comes after
+   * its first file.
+   */
+  collapseDelta = false;
   private seq = 0;
   private clock = Date.parse('2026-01-05T09:00:00Z');
   defaultDriveId = '';
@@ -69,14 +92,30 @@ export class GraphStore {
     return this.seq;
   }
 
-  createDrive(options: { id?: string; driveType?: StoredDrive['driveType']; userIds?: string[]; siteId?: string } = {}): StoredDrive {
+  createDrive(
+    options: { id?: string; driveType?: StoredDrive['driveType']; userIds?: string[]; siteId?: string; sitePath?: string; name?: string } = {},
+  ): StoredDrive {
     const id = options.id ?? `b!emu-drive-${this.drives.size + 1}`;
     const root = this.newItem({ driveId: id, name: 'root', parentId: null, kind: 'root' });
-    const drive: StoredDrive = { id, driveType: options.driveType ?? 'business', name: 'Documents', rootId: root.id };
+    const drive: StoredDrive = { id, driveType: options.driveType ?? 'business', name: options.name ?? 'Documents', rootId: root.id };
     this.drives.set(id, drive);
     for (const user of options.userIds ?? []) this.userDrives.set(user.toLowerCase(), id);
-    if (options.siteId) this.siteDrives.set(options.siteId, id);
+    if (options.siteId) {
+      this.siteDrives.set(options.siteId, id);
+      this.siteLibraries.set(options.siteId, [id, ...(this.siteLibraries.get(options.siteId) ?? [])]);
+    }
+    if (options.siteId && options.sitePath) this.sitePaths.set(options.sitePath.toLowerCase(), options.siteId);
     if (!this.defaultDriveId) this.defaultDriveId = id;
+    return drive;
+  }
+
+  /** Another document library of a site (not its default one). */
+  addLibrary(siteId: string, name: string): StoredDrive {
+    const id = `b!emu-library-${this.drives.size + 1}`;
+    const root = this.newItem({ driveId: id, name: 'root', parentId: null, kind: 'root' });
+    const drive: StoredDrive = { id, driveType: 'documentLibrary', name, rootId: root.id };
+    this.drives.set(id, drive);
+    this.siteLibraries.set(siteId, [...(this.siteLibraries.get(siteId) ?? []), id]);
     return drive;
   }
 
@@ -93,6 +132,7 @@ export class GraphStore {
     item.content = Buffer.from(content);
     item.mimeType = options.mimeType;
     item.withoutHash = options.withoutHash;
+    item.malware = options.malware;
     this.record(item);
     return item;
   }
@@ -124,18 +164,56 @@ export class GraphStore {
     return this.touch(item);
   }
 
-  /** Deletes an item and its subtree; delta reports a tombstone for each (children first). */
+  /**
+   * Deletes an item and its subtree; delta reports a tombstone for the item alone. Graph's delta
+   * reference promises no tombstone per descendant (it only says "delete a folder locally if it is
+   * empty after syncing all the changes", https://learn.microsoft.com/en-us/graph/api/driveitem-delta),
+   * SharePoint's own change log returns only the folder (SharePoint/sp-dev-docs#5964), and some
+   * tombstones never arrive (OneDrive/onedrive-api-docs#1927): the worst plausible answer.
+   */
   delete(ref: string): void {
     const item = this.live(ref);
-    const doomed = [...this.descendants(item).reverse(), item];
     const ancestors = this.emitAncestors ? this.ancestors(item) : [];
+    for (const d of this.descendants(item)) {
+      d.deleted = true;
+      d.deletedWith = item.id;
+      d.version++;
+    }
+    item.deleted = true;
+    item.version++;
     this.seq++;
-    for (const a of ancestors) this.log.push({ seq: this.seq, driveId: a.driveId, snapshot: { ...a } });
-    for (const d of doomed) {
+    this.log.push({ seq: this.seq, driveId: item.driveId, snapshot: { ...item } });
+    for (const a of ancestors.reverse()) this.log.push({ seq: this.seq, driveId: a.driveId, snapshot: { ...a } });
+  }
+
+  /**
+   * Deletes an item and its subtree with no tombstone at all: "some tombstones never arrive"
+   * (OneDrive/onedrive-api-docs#1927). Only a full enumeration can notice.
+   */
+  loseTombstone(ref: string): void {
+    const item = this.live(ref);
+    for (const d of [item, ...this.descendants(item)]) {
       d.deleted = true;
       d.version++;
-      this.log.push({ seq: this.seq, driveId: d.driveId, snapshot: { ...d } });
     }
+  }
+
+  /**
+   * Restores a deleted item from the recycle bin with the subtree deleted along with it. Delta
+   * reports the item alone: the reference does not say the children come back with it, so the
+   * worst plausible answer is that they do not.
+   */
+  restore(id: string): StoredItem {
+    const item = this.items.get(id);
+    if (!item?.deleted) throw new Error(`the emulator has no deleted item ${id}`);
+    item.deleted = false;
+    for (const d of this.items.values()) {
+      if (d.deletedWith !== id) continue;
+      d.deleted = false;
+      delete d.deletedWith;
+      d.version++;
+    }
+    return this.touch(item);
   }
 
   item(id: string): StoredItem | undefined {
@@ -162,7 +240,13 @@ export class GraphStore {
     return [...this.items.values()].filter((i) => i.parentId === parentId && !i.deleted);
   }
 
-  /** Live items of a drive, each parent before its children (the order of a first delta). */
+  /** Live items of a drive in the order of a first delta: parents first, or children first (see `childrenFirst`). */
+  deltaOrder(driveId: string): StoredItem[] {
+    const ordered = this.treeOrder(driveId);
+    return this.childrenFirst ? ordered.reverse() : ordered;
+  }
+
+  /** Live items of a drive, each parent before its children. */
   treeOrder(driveId: string): StoredItem[] {
     const drive = this.drives.get(driveId);
     const root = drive ? this.items.get(drive.rootId) : undefined;
@@ -215,10 +299,14 @@ export class GraphStore {
     return item;
   }
 
+  /**
+   * Logs a change: the item, then its ancestors nearest first, as Graph lists them
+   * (`['Nested Document1', 'Top Level Folder', 'root']`, OneDrive/onedrive-api-docs#295).
+   */
   private record(item: StoredItem): void {
     this.seq++;
-    const ancestors = this.emitAncestors ? this.ancestors(item) : [];
-    for (const entry of [...ancestors, item]) this.log.push({ seq: this.seq, driveId: entry.driveId, snapshot: { ...entry } });
+    const ancestors = this.emitAncestors ? this.ancestors(item).reverse() : [];
+    for (const entry of [item, ...ancestors]) this.log.push({ seq: this.seq, driveId: entry.driveId, snapshot: { ...entry } });
   }
 
   private ancestors(item: StoredItem): StoredItem[] {

@@ -4,7 +4,7 @@ import { type Json, renderItem } from './render.js';
 import type { DownloadAnswer } from './downloads.js';
 import { graphError } from './routes.js';
 import type { GraphStore } from './store.js';
-import type { StoredChannel, StoredMessage, StoredTeam, StoredThread, TeamsStore } from './teams-store.js';
+import type { StoredChannel, StoredMessage, StoredTeam, StoredThread, TeamsRefusal, TeamsStore } from './teams-store.js';
 
 /**
  * Graph's Teams endpoints as its reference documents them:
@@ -43,6 +43,8 @@ interface DeltaWalk {
   generation: number;
   /** Seq the round started from (undefined for a first round): roots changed since are reported as changes. */
   since?: number;
+  /** An empty channel's round whose nextLink Graph then refuses. */
+  refusedNext?: boolean;
 }
 
 type DeltaToken = { w: string; o: number } | { mode: 'roots' | 'chains'; s: number; g: number; c: string };
@@ -55,6 +57,18 @@ function decodeToken(raw: string): DeltaToken | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Teams' 403s carry Teams' codes, never SharePoint's `accessDenied`: `Forbidden`
+ * and `UnknownError` (microsoft-graph-docs#6318, #10792), and the protected-API
+ * refusal (https://learn.microsoft.com/en-us/graph/teams-protected-apis).
+ */
+function refusal(kind: TeamsRefusal): DownloadAnswer {
+  if (kind === 'protectedApi') {
+    return graphError(403, 'Forbidden', 'Invoked API requires Protected API access in application-only context when not using Resource Specific Consent. Visit https://docs.microsoft.com/en-us/graph/teams-protected-apis for more details.');
+  }
+  return kind === 'UnknownError' ? graphError(403, 'UnknownError', '') : graphError(403, 'Forbidden', 'Forbidden');
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -70,6 +84,13 @@ export class TeamsRoutes {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** Replies expanded per root before `replies@odata.nextLink` (Graph: 1,000). */
   expandedReplies = EXPANDED_REPLIES;
+  /**
+   * Leave `replies@odata.nextLink` out when the expansion is cut at expandedReplies, as reported
+   * on real tenants for roots with 2,000 replies, on list and delta alike (microsoft-graph-docs-contrib#8819).
+   */
+  omitRepliesNextLink = false;
+  /** Page the channel list this many channels at a time (unset: one page, as the reference shows). */
+  channelsPerPage: number | undefined = undefined;
 
   constructor(
     private readonly teams: () => TeamsStore,
@@ -84,6 +105,8 @@ export class TeamsRoutes {
     this.limits.throttled = 0;
     this.limits.enforce = false;
     this.expandedReplies = EXPANDED_REPLIES;
+    this.omitRepliesNextLink = false;
+    this.channelsPerPage = undefined;
   }
 
   handles(path: string): boolean {
@@ -106,12 +129,23 @@ export class TeamsRoutes {
     if (!path.includes('/channels')) return { status: 200, body: { id: team.id, displayName: team.displayName } };
     if (channelId === undefined) {
       const value = [...team.channels.values()].filter((c) => !c.deleted).map((c) => this.renderChannel(team, c, preferUnknown));
-      return { status: 200, body: { '@odata.count': value.length, value } };
+      // The channel-list reference shows one page; a collection may still be paged with @odata.nextLink
+      // (https://learn.microsoft.com/en-us/graph/paging): with channelsPerPage set, the emulator pages it.
+      if (this.channelsPerPage === undefined) return { status: 200, body: { '@odata.count': value.length, value } };
+      const offset = Number(url.searchParams.get('$skiptoken') ?? '0') || 0;
+      const body: Json = { value: value.slice(offset, offset + this.channelsPerPage) };
+      if (offset + this.channelsPerPage < value.length) {
+        const next = new URL(url.toString());
+        next.searchParams.set('$skiptoken', String(offset + this.channelsPerPage));
+        body['@odata.nextLink'] = `${this.graphBaseUrl}${path}${next.search}`;
+      }
+      return { status: 200, body };
     }
     const channel = team.channels.get(channelId);
     if (!channel || channel.deleted) return graphError(404, 'NotFound', 'Channel not found.');
     if (rest === '') return { status: 200, body: this.renderChannel(team, channel, preferUnknown) };
     if (rest === '/filesFolder') return this.filesFolder(channel);
+    if (channel.denies && rest.startsWith('/messages')) return refusal(channel.denies);
     if (rest === '/messages') return this.list(channel, url, preferUnknown);
     if (rest === '/messages/delta') return this.delta(channel, url, preferUnknown);
     const msg = /^\/messages\/([^/]+)(?:\/replies(?:\/([^/]+))?)?(\/hostedContents\/([^/]+)\/\$value)?$/.exec(rest);
@@ -120,6 +154,7 @@ export class TeamsRoutes {
     const thread = channel.threads.get(rootId);
     if (!thread) return graphError(404, 'NotFound', 'Message not found.');
     const listReplies = rest.endsWith('/replies');
+    // Replies, newest first: Graph's list replies and $expand=replies order (microsoft-graph-docs#12732).
     if (listReplies) return this.replies(channel, thread, url, preferUnknown);
     const message = replyId === undefined ? thread.root : thread.replies.find((r) => r.id === replyId);
     if (!message) return graphError(404, 'NotFound', 'Message not found.');
@@ -162,6 +197,11 @@ export class TeamsRoutes {
   }
 
   private filesFolder(channel: StoredChannel): DownloadAnswer {
+    // A private or shared channel's site is provisioned lazily: until then filesFolder answers 404
+    // "Sharepoint folder not found", 403 or 500 (microsoft-graph-docs#6440, microsoft-graph-docs-contrib#8982, #4452).
+    if (channel.filesFolderAnswer === 404) return graphError(404, 'NotFound', 'Sharepoint folder not found.');
+    if (channel.filesFolderAnswer === 403) return graphError(403, 'Forbidden', 'Forbidden');
+    if (channel.filesFolderAnswer === 500) return graphError(500, 'UnknownError', 'Failed to execute request.');
     const item = channel.filesFolder ? this.drives().item(channel.filesFolder.itemId) : undefined;
     if (!item || item.deleted) return graphError(404, 'NotFound', 'Files folder not found.');
     return { status: 200, body: renderItem(this.drives(), item, { inDelta: false }) };
@@ -206,7 +246,7 @@ export class TeamsRoutes {
     if (url.searchParams.get('$expand') === 'replies') {
       const newestFirst = [...thread.replies].reverse();
       json.replies = newestFirst.slice(0, this.expandedReplies).map((r) => this.renderMessage(channel, r, preferUnknown));
-      if (newestFirst.length > this.expandedReplies) {
+      if (newestFirst.length > this.expandedReplies && !this.omitRepliesNextLink) {
         json['replies@odata.nextLink'] = `${this.messagesUrl(channel)}/${thread.root.id}/replies?$top=${MAX_TOP}&$skiptoken=${this.expandedReplies}`;
       }
     }
@@ -295,6 +335,8 @@ export class TeamsRoutes {
         const filter = url.searchParams.get('$filter');
         let after: number | undefined;
         if (filter !== null) {
+          // "Parameter 'Filter' not supported for this request" (microsoft-graph-docs#17270, #20728, microsoft-graph-docs-contrib#172).
+          if (channel.refusesFilter) return graphError(400, 'BadRequest', "Parameter 'Filter' not supported for this request.");
           const f = /^lastModifiedDateTime gt (\S+)$/.exec(filter.trim());
           const time = f ? Date.parse(f[1] ?? '') : NaN;
           if (Number.isNaN(time)) return graphError(400, 'BadRequest', 'Only lastModifiedDateTime gt <time> is supported in $filter.');
@@ -309,10 +351,17 @@ export class TeamsRoutes {
         walk = { channelKey, rootIds: chosen.map((t) => t.root.id), mode, upToSeq: this.teams().currentSeq, generation: channel.tokenGeneration };
       }
       walkId = randomBytes(6).toString('hex');
+      if (channel.emptyDeltaRefused && deltaRaw === null && threads.length === 0) walk.refusedNext = true;
       this.walks.set(walkId, walk);
     }
     const walk = this.walks.get(walkId);
     if (!walk || walk.channelKey !== channelKey) return graphError(400, 'BadRequest', 'Invalid skip token.');
+    // An empty channel: an empty page with a nextLink, which then answers "Parameter 'DeltaToken' not supported"
+    // (msgraph-beta-sdk-dotnet#243, microsoft-graph-docs#8864, #7382).
+    if (walk.refusedNext) {
+      if (skip !== null) return graphError(400, 'BadRequest', "Parameter 'DeltaToken' not supported for this request.");
+      return { status: 200, body: { value: [], '@odata.nextLink': link('$skiptoken', { w: walkId, o: 0 }) } };
+    }
     if (walk.generation < channel.tokenGeneration) return expired();
     const value = walk.rootIds.slice(offset, offset + top).flatMap((id): Json[] => {
       const thread = channel.threads.get(id);

@@ -73,7 +73,18 @@ export interface StoredChannel {
   tokenGeneration: number;
   /** How an expired token is refused: 410 `resyncRequired` or 400 `syncStateNotFound`. */
   expiredAnswer: 410 | 400;
+  /** How Graph refuses this app the channel's messages (403), if it does: see TeamsRoutes. */
+  denies?: TeamsRefusal;
+  /** Graph answers 400 to a `$filter` on this channel's delta (reported, app-only sign-in among them). */
+  refusesFilter?: boolean;
+  /** While the channel has no message, a delta round answers an empty page with a nextLink that then answers 400 (reported). */
+  emptyDeltaRefused?: boolean;
+  /** What `filesFolder` answers while the channel's SharePoint site is not provisioned (private and shared channels). */
+  filesFolderAnswer?: 403 | 404 | 500;
 }
+
+/** Teams' own 403s: a plain refusal, the unspecific one, and the protected-API refusal for app-only sign-in. */
+export type TeamsRefusal = 'Forbidden' | 'UnknownError' | 'protectedApi';
 
 export interface StoredTeam {
   id: string;
@@ -216,6 +227,19 @@ export class TeamsStore {
     this.touchChain(thread, message);
   }
 
+  /**
+   * A thread removed for good, as a retention policy removes it: no tombstone
+   * in any listing, 404 on the root and its replies. Microsoft documents
+   * retention deletions as permanent (https://learn.microsoft.com/en-us/purview/retention-policies-teams)
+   * and Graph does not say how long soft-deleted roots stay listed, so the
+   * emulator takes the worst case: they may vanish without a trace.
+   */
+  purgeThread(channel: StoredChannel, rootId: string): void {
+    this.thread(channel, rootId);
+    channel.threads.delete(rootId);
+    ++this.seq;
+  }
+
   /** Every delta token issued so far for this channel stops working. */
   expireDeltaTokens(channel: StoredChannel, answer: 410 | 400 = 410): void {
     channel.tokenGeneration++;
@@ -265,9 +289,11 @@ export class TeamsStore {
     // `{{hosted:N}}` in the body stands for the Graph URL of the N-th inline image, as Teams writes it in <img src>.
     const messagePath = replyToId === null ? `messages/${id}` : `messages/${replyToId}/replies/${id}`;
     const hostedIds = [...hosted.keys()];
-    const body = (input.html ?? '').replace(/\{\{hosted:(\d+)\}\}/g, (_, n: string) =>
-      `${this.graphBaseUrl}/teams/${channel.teamId}/channels/${channel.id}/${messagePath}/hostedContents/${hostedIds[Number(n)] ?? 'missing'}/$value`,
-    );
+    const hostedUrl = (text: string) =>
+      text.replace(/\{\{hosted:(\d+)\}\}/g, (_, n: string) => `${this.graphBaseUrl}/teams/${channel.teamId}/channels/${channel.id}/${messagePath}/hostedContents/${hostedIds[Number(n)] ?? 'missing'}/$value`);
+    const body = hostedUrl(input.html ?? '');
+    // A code snippet card's content points at its hosted content the same way (`codeSnippetUrl`).
+    const attachments = (input.attachments ?? []).map((a) => (typeof a.content === 'string' ? { ...a, content: hostedUrl(a.content) } : a));
     return {
       id,
       replyToId,
@@ -280,7 +306,7 @@ export class TeamsStore {
       lastModified: Math.max(created, input.at ? created : 0),
       lastEdited: null,
       deleted: null,
-      attachments: input.attachments ?? [],
+      attachments,
       mentions: input.mentions ?? [],
       hosted,
       seq: ++this.seq,

@@ -20,6 +20,29 @@ beforeEach(() => {
 const tokenRequests = () => emulator.identity.tokenRequests;
 
 describe('Microsoft sign-in, app-only', () => {
+  it('tells the user to have an administrator grant admin consent when the app has no Graph permission in the tenant', async () => {
+    emulator.identity.registerClient('unconsented-app', { secret: 'its-secret', tenantId: EMULATOR_TENANT, adminConsented: false });
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator, { drive_id: emulator.drive.id, client_id: 'unconsented-app', client_secret: 'its-secret' });
+
+    const error: unknown = await provider.listChanges(ctx, null).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentSourceError);
+    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining('grant admin consent to app unconsented-app') });
+    expect((error as Error).message).not.toContain('reconnect');
+    expect(tokenRequests()).toHaveLength(2); // one fresh token: it is the one that helps once consent is given
+  });
+
+  it('says the same when the tenant does not know the app at all (AADSTS700016)', async () => {
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator, { drive_id: emulator.drive.id, client_id: 'never-registered', client_secret: 'x' });
+    await expect(provider.listChanges(ctx, null)).rejects.toMatchObject({
+      name: 'PermanentSourceError',
+      scope: 'sync',
+      message: expect.stringMatching(/AADSTS700016.*grant admin consent/),
+    });
+  });
+
   it('signs in with client credentials once and reuses the token across calls and connectors', async () => {
     const provider = providerFor(emulator);
     await walk(provider, oneDriveContext(emulator), null);
@@ -65,12 +88,14 @@ describe('Microsoft sign-in, app-only', () => {
     expect(emulator.requests.filter((r) => r.status === 401)).toHaveLength(1);
   });
 
-  it('gives up with a sync-level error when Graph keeps refusing fresh tokens', async () => {
+  it('gives up with a sync-level error asking for admin consent when Graph keeps refusing fresh app tokens', async () => {
     const provider = providerFor(emulator);
     emulator.faults.push({ match: /^\/v1\.0\//, status: 401, times: 5 });
     const error: unknown = await provider.listChanges(oneDriveContext(emulator), null).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentSourceError);
-    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining('reconnect') });
+    // An app has no account to reconnect: only an administrator's consent gives its token the roles Graph wants.
+    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining('grant admin consent') });
+    expect((error as Error).message).not.toContain('reconnect');
     expect(tokenRequests()).toHaveLength(2); // the first token, and exactly one refresh
   });
 
@@ -168,6 +193,17 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
     expect(tokenRequests()).toHaveLength(1);
   });
 
+  it('signs a user of another organisation in at their own tenant ("organizations"), not the service\'s', async () => {
+    const token = emulator.identity.issueRefreshToken(EMULATOR_CLIENT_ID, 'bob', { userTenant: 'fabrikam-tenant' });
+    const provider = providerFor(emulator); // the service's MS_GRAPH_TENANT_ID is the emulator's tenant
+    const ctx = oneDriveContext(emulator, { refresh_token: token, drive_id: emulator.drive.id });
+
+    const { changes } = await walk(provider, ctx, null);
+
+    expect(upsertNames(changes)).toEqual(['a.txt']);
+    expect(tokenRequests().map((r) => [r.tenant, r.error])).toEqual([['organizations', undefined]]);
+  });
+
   it('works with a public client (no secret) and does not save anything when Microsoft does not rotate', async () => {
     emulator.identity.rotateRefreshTokens = false;
     const token = emulator.identity.issueRefreshToken(EMULATOR_PUBLIC_CLIENT_ID, EMULATOR_USER.id);
@@ -176,7 +212,7 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
     const { changes } = await walk(provider, ctx, null);
     expect(upsertNames(changes)).toEqual(['a.txt']);
     expect(ctx.configPatches).toEqual([]);
-    expect(tokenRequests()).toEqual([{ tenant: 'common', grantType: 'refresh_token', clientId: EMULATOR_PUBLIC_CLIENT_ID, error: undefined }]);
+    expect(tokenRequests()).toEqual([{ tenant: 'organizations', grantType: 'refresh_token', clientId: EMULATOR_PUBLIC_CLIENT_ID, error: undefined }]);
   });
 
   it('turns invalid_grant into a sync error asking to reconnect, without retrying or echoing the token', async () => {

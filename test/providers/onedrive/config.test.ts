@@ -30,10 +30,17 @@ describe('OneDrive config', () => {
       target: { kind: 'drive', id: 'b!x' },
       folder: { kind: 'path', path: 'Team/Reports' },
       pageSize: 200,
+      fullEnumerationDays: 7,
     });
-    expect(parseOneDriveConfig({ user_principal_name: 'a@b.c', folder_id: 'F1' })).toEqual({ target: { kind: 'user', id: 'a@b.c' }, folder: { kind: 'id', id: 'F1' }, pageSize: 200 });
-    expect(parseOneDriveConfig({ site_id: 's', folder_path: '' })).toEqual({ target: { kind: 'site', id: 's' }, folder: null, pageSize: 200 });
-    expect(parseOneDriveConfig({ refresh_token: 'rt' })).toEqual({ target: { kind: 'me' }, folder: null, pageSize: 200 });
+    expect(parseOneDriveConfig({ drive_id: 'd', full_enumeration_days: 0 }).fullEnumerationDays).toBe(0);
+    expect(() => parseOneDriveConfig({ drive_id: 'd', full_enumeration_days: 400 })).toThrow(/full_enumeration_days/);
+    expect(parseOneDriveConfig({ user_principal_name: 'a@b.c', folder_id: 'F1' })).toEqual({ target: { kind: 'user', id: 'a@b.c' }, folder: { kind: 'id', id: 'F1' }, pageSize: 200, fullEnumerationDays: 7 });
+    expect(parseOneDriveConfig({ site_id: 's', folder_path: '' })).toEqual({ target: { kind: 'site-libraries', id: 's', libraries: null }, folder: null, pageSize: 200, fullEnumerationDays: 7 });
+    expect(parseOneDriveConfig({ site_id: 's', libraries: 'Documents, Contracts' }).target).toEqual({ kind: 'site-libraries', id: 's', libraries: ['Documents', 'Contracts'] });
+    expect(parseOneDriveConfig({ site_id: 's', folder_path: '/A' }).target).toEqual({ kind: 'site', id: 's' }); // a folder lies in the default library
+    expect(() => parseOneDriveConfig({ drive_id: 'd', libraries: ['x'] })).toThrow(/"libraries".*site_id/);
+    expect(() => parseOneDriveConfig({ site_id: 's', libraries: ['x'], folder_id: 'f' })).toThrow(/"libraries".*folder/);
+    expect(parseOneDriveConfig({ refresh_token: 'rt' })).toEqual({ target: { kind: 'me' }, folder: null, pageSize: 200, fullEnumerationDays: 7 });
   });
 
   it('reads page_size and refuses one Graph would not take', () => {
@@ -83,10 +90,13 @@ describe('Microsoft sign-in settings', () => {
     });
   });
 
-  it('signs in as the user when the config holds a refresh token', () => {
+  it('signs in as the user when the config holds a refresh token, at the user\'s own organisation rather than the service\'s tenant', () => {
+    const expected = { kind: 'delegated', tenantId: 'organizations', clientId: 'svc-app', clientSecret: 'svc-secret', refreshToken: 'rt' };
+    expect(resolveGraphIdentity({ refresh_token: 'rt' }, settings)).toEqual(expected);
+    expect(resolveGraphIdentity({ refresh_token: 'rt', tenant_id: 'their-tenant' }, settings)).toEqual({ ...expected, tenantId: 'their-tenant' });
     expect(resolveGraphIdentity({ refresh_token: 'rt' }, { ...settings, tenantId: '' })).toEqual({
       kind: 'delegated',
-      tenantId: 'common',
+      tenantId: 'organizations',
       clientId: 'svc-app',
       clientSecret: 'svc-secret',
       refreshToken: 'rt',

@@ -80,6 +80,36 @@ describe('OneDrive content', () => {
     expect(emulator.requestCount(new RegExp(`/items/${file.id}/content$`))).toBe(2);
   });
 
+  it('gets a fresh download link once when SharePoint\'s link refuses the file (401), without touching our token', async () => {
+    const bytes = randomBytes(500);
+    const file = emulator.addFile('/', 'budget.xlsx', bytes);
+    const item = await listedItem('budget.xlsx');
+    const tokensBefore = emulator.identity.tokenRequests.length;
+    emulator.refuseDownloads(file.id, 401, 1);
+
+    const content = await providerFor(emulator).openContent(oneDriveContext(emulator), item);
+
+    expect((await readAll(content.body)).equals(bytes)).toBe(true);
+    expect(emulator.requestCount(new RegExp(`/items/${file.id}/content$`))).toBe(2); // one fresh /content
+    expect(emulator.identity.tokenRequests.length - tokensBefore).toBeLessThanOrEqual(1); // the sign-in of a new context, never a forced refresh
+    expect(emulator.requests.filter((r) => r.path.startsWith('/v1.0/') && r.status === 401)).toEqual([]);
+  });
+
+  it.each([401, 403] as const)('fails that file alone, never the sync or the sign-in, when its download link keeps answering %i', async (status) => {
+    const file = emulator.addFile('/', 'locked.docx', 'x');
+    const item = await listedItem('locked.docx');
+    emulator.refuseDownloads(file.id, status);
+    const ctx = oneDriveContext(emulator);
+
+    const error: unknown = await providerFor(emulator).openContent(ctx, item).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentSourceError);
+    expect(error).toMatchObject({ scope: 'item', code: 'downloadRefused', message: expect.stringContaining('sign-in is fine') });
+    expect((error as Error).message).not.toMatch(/reconnect/);
+    expect(emulator.requestCount(new RegExp(`/items/${file.id}/content$`))).toBe(2); // tried once more, not forever
+    expect(ctx.configPatches).toEqual([]); // no refresh token rotated over a refused link
+  });
+
   it('refuses an item whose fetch reference is not a OneDrive one', async () => {
     const item: SourceItem = { sourceId: 'x', name: 'x.txt', signature: 's', contentType: 'text/plain', fetch: { fileId: 'x' } };
     await expect(providerFor(emulator).openContent(oneDriveContext(emulator), item)).rejects.toMatchObject({ name: 'PermanentSourceError', scope: 'item' });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { CursorExpiredError } from '../../../src/errors.js';
+import { CONNECTOR_VERSION } from '../../../src/providers/microsoft-graph/user-agent.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
 
@@ -40,6 +42,28 @@ describe('OneDrive full enumeration', () => {
     expect(emulator.requestCount(/\/root\/delta$/)).toBe(3);
   });
 
+  it('skips a file the malware scan flagged, with the reason, instead of failing its download every sync', async () => {
+    const infected = emulator.addFile('/', 'invoice.exe', 'MZ', { malware: true });
+    emulator.addFile('/', 'clean.txt', 'ok');
+    const { changes } = await walk(providerFor(emulator), oneDriveContext(emulator), null);
+
+    expect(upsertNames(changes)).toEqual(['clean.txt']);
+    expect(changes).toContainEqual({ kind: 'skip', sourceId: infected.id, name: 'invoice.exe', reason: expect.stringMatching(/malware/) });
+  });
+
+  it('decorates every request, downloads and sign-in included, with SharePoint\'s ISV|Company|App/Version User-Agent', async () => {
+    emulator.addFile('/', 'a.txt', 'a');
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator);
+    const item = upserts((await walk(provider, ctx, null)).changes)[0];
+    if (!item) throw new Error('a.txt was not listed');
+    (await provider.openContent(ctx, item)).body.resume();
+
+    expect(emulator.requests.map((r) => r.path)).toEqual(expect.arrayContaining([expect.stringMatching(/oauth2/), expect.stringMatching(/^\/download\//)]));
+    for (const request of emulator.requests) expect(request.userAgent).toBe(`ISV|EchoMind|echomind-connector/${CONNECTOR_VERSION}`);
+    expect(CONNECTOR_VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+
   it('asks Graph for root delta with $select and $top, and maps each file', async () => {
     const file = emulator.addFile('/', 'Report.PDF', Buffer.from('%PDF-1.7'), { mimeType: 'application/pdf' });
     emulator.addFile('/', 'notes.md', '# notes'); // no declared type: the extension decides
@@ -55,7 +79,7 @@ describe('OneDrive full enumeration', () => {
     expect(report).toEqual({
       sourceId: file.id,
       name: 'Report.PDF',
-      signature: `"c:{${file.id}},1"`,
+      signature: `quickXorHash:${emulator.store.quickXorHash(file)}`,
       contentType: 'application/pdf',
       size: 8,
       webUrl: 'https://contoso.example/Shared%20Documents/Report.PDF',
@@ -63,10 +87,10 @@ describe('OneDrive full enumeration', () => {
     expect(notes?.contentType).toBe('text/markdown');
   });
 
-  it('finds the drive through user_principal_name, user_id and site_id', async () => {
+  it('finds the drive through user_principal_name, user_id and site_id with a folder', async () => {
     emulator.addFile('/', 'a.txt', 'a');
     const provider = providerFor(emulator);
-    for (const config of [{ user_principal_name: 'alice@contoso.example' }, { user_id: 'alice' }, { site_id: 'contoso.example,site-1,web-1' }]) {
+    for (const config of [{ user_principal_name: 'alice@contoso.example' }, { user_id: 'alice' }, { site_id: 'contoso.example,site-1,web-1', folder_id: emulator.drive.rootId }]) {
       const { changes, cursor } = await walk(provider, oneDriveContext(emulator, config), null);
       expect(upsertNames(changes)).toEqual(['a.txt']);
       expect(cursor.driveId).toBe(emulator.drive.id);
@@ -120,7 +144,7 @@ describe('OneDrive incremental changes', () => {
 
     const deltaBody = page.changes.filter((c) => c.kind === 'upsert' && c.item.sourceId === file.id);
     expect(deltaBody).toHaveLength(1);
-    expect(deltaBody[0]).toMatchObject({ item: { name: 'final.txt', signature: `"c:{${file.id}},2"` } });
+    expect(deltaBody[0]).toMatchObject({ item: { name: 'final.txt', signature: `quickXorHash:${emulator.store.quickXorHash(file)}` } });
   });
 
   it('reports nothing new once caught up, with hasMore false', async () => {

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../src/config.js';
 import type { SourceHttpOptions } from '../../../src/http/source-http.js';
-import { type OneDriveCursor } from '../../../src/providers/microsoft-graph/onedrive/cursor.js';
+import type { OneDriveCursor, SiteCursor } from '../../../src/providers/microsoft-graph/onedrive/cursor.js';
 import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
-import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
+import type { ChangeCursor, ChangePage, SourceChange, SourceItem, SourceProvider } from '../../../src/providers/types.js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { SourceMemory } from '../../../src/providers/source-memory.js';
 import { type GraphEmulator, startGraphEmulator } from '../../emulators/graph/index.js';
@@ -23,19 +23,28 @@ export function oneDriveContext(
   return memorySourceContext(connectorRow({ id: nextConnectorId++, type: 'onedrive', config }), { http, memory });
 }
 
-export function providerFor(emulator: GraphEmulator, settings: Partial<Config['microsoft']> = {}) {
-  return createOneDriveProvider({ ...emulator.settings, ...settings });
+/**
+ * The OneDrive provider, typed for the cursor its connector config leads to: a drive's for a
+ * drive, user, "me" or folder scope (`providerFor`), a site's for a site's libraries
+ * (`siteProviderFor`). The object is the same; only the tests' view of its cursor differs.
+ */
+export function providerFor(emulator: GraphEmulator, settings: Partial<Config['microsoft']> = {}): SourceProvider<OneDriveCursor> {
+  return createOneDriveProvider({ ...emulator.settings, ...settings }) as SourceProvider<OneDriveCursor>;
 }
 
-export interface Walk {
-  pages: Array<ChangePage<OneDriveCursor>>;
+export function siteProviderFor(emulator: GraphEmulator): SourceProvider<SiteCursor> {
+  return createOneDriveProvider(emulator.settings) as SourceProvider<SiteCursor>;
+}
+
+export interface Walk<C extends ChangeCursor = OneDriveCursor> {
+  pages: Array<ChangePage<C>>;
   changes: SourceChange[];
-  cursor: OneDriveCursor;
+  cursor: C;
 }
 
 /** Calls listChanges until the source says it has no more, as the pipeline does (cursor saved as JSON between pages). */
-export async function walk(provider: ReturnType<typeof createOneDriveProvider>, ctx: MemorySourceContext, from: OneDriveCursor | null): Promise<Walk> {
-  const pages: Array<ChangePage<OneDriveCursor>> = [];
+export async function walk<C extends ChangeCursor>(provider: SourceProvider<C>, ctx: MemorySourceContext, from: C | null): Promise<Walk<C>> {
+  const pages: Array<ChangePage<C>> = [];
   let cursor = from;
   for (let i = 0; i < 100; i++) {
     const page = await provider.listChanges(ctx, cursor);

@@ -21,7 +21,7 @@ describe('driveItem mapping', () => {
       item: {
         sourceId: 'item-1',
         name: 'Quarterly.docx',
-        signature: '"c:{item-1},3"',
+        signature: 'quickXorHash:qxh==',
         contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
         size: 1234,
         webUrl: 'https://contoso.sharepoint.com/Shared%20Documents/Quarterly.docx',
@@ -30,10 +30,22 @@ describe('driveItem mapping', () => {
     });
   });
 
-  it('signs with cTag, then quickXorHash, then eTag', () => {
-    expect(driveItemSignature(file)).toBe('"c:{item-1},3"');
-    expect(driveItemSignature({ ...file, cTag: undefined })).toBe('qxh==');
-    expect(driveItemSignature({ ...file, cTag: undefined, file: {} })).toBe('"{item-1},7"');
+  it('signs with a content hash first, then cTag, then eTag, each value with its kind', () => {
+    expect(driveItemSignature(file)).toBe('quickXorHash:qxh==');
+    // Listed by delta on Business (no cTag) or by /children (with it): the same signature.
+    expect(driveItemSignature({ ...file, cTag: undefined })).toBe(driveItemSignature(file));
+    expect(driveItemSignature({ ...file, file: { hashes: { sha256Hash: 'AB12' } } })).toBe('sha256:AB12');
+    expect(driveItemSignature({ ...file, file: {} })).toBe('cTag:"c:{item-1},3"');
+    expect(driveItemSignature({ ...file, cTag: undefined, file: {} })).toBe('eTag:"{item-1},7"');
+  });
+
+  it('skips a file the malware scan flagged, with the reason', () => {
+    expect(fileChange({ ...file, malware: { description: 'Trojan' } }, 'd')).toEqual({
+      kind: 'skip',
+      sourceId: 'item-1',
+      name: 'Quarterly.docx',
+      reason: 'Microsoft flagged this file as malware and will not serve its bytes',
+    });
   });
 
   it('keeps the signature across a rename (only eTag changes)', () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SourceProtocolError, ThrottledError } from '../../../src/errors.js';
+import { CursorExpiredError, PermanentSourceError, SourceProtocolError, ThrottledError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { oneDriveContext, providerFor, upsertNames, walk, useGraphEmulator } from './harness.js';
 
@@ -13,6 +13,31 @@ beforeEach(() => {
 const deltaCalls = () => emulator.requests.filter((r) => r.path.endsWith('/root/delta'));
 
 describe('OneDrive listing under throttling and faults', () => {
+  it('restarts the enumeration when the saved delta link answers 404 but the drive still exists', async () => {
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator);
+    const { cursor } = await walk(provider, ctx, null);
+    emulator.loseDeltaTokens();
+
+    const error: unknown = await provider.listChanges(ctx, cursor).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CursorExpiredError); // the pipeline enumerates again and sweeps
+    expect(emulator.requests.at(-1)).toMatchObject({ path: `/v1.0/drives/${emulator.drive.id}`, status: 200 });
+  });
+
+  it('ends with "the drive no longer exists" only when the drive itself answers 404 too', async () => {
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator);
+    const { cursor } = await walk(provider, ctx, null);
+    emulator.loseDeltaTokens();
+    emulator.faults.push({ match: new RegExp(`^/v1\\.0/drives/${emulator.drive.id.replace(/[!]/g, '\\$&')}$`), status: 404 });
+
+    const error: unknown = await provider.listChanges(ctx, cursor).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentSourceError);
+    expect(error).toMatchObject({ code: 'driveNotFound', scope: 'sync', message: expect.stringContaining('stay indexed until you delete the connector') });
+  });
+
   it('waits out a 429 with Retry-After in seconds, then succeeds', async () => {
     emulator.faults.push({ match: /\/root\/delta$/, status: 429, retryAfter: '1' });
     const started = Date.now();

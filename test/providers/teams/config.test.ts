@@ -5,13 +5,15 @@ import { isMicrosoft365Url, shareToken } from '../../../src/providers/microsoft-
 
 describe('Teams connector config', () => {
   it('reads the team, the channels (list or comma-separated) and the defaults', () => {
-    expect(parseTeamsConfig({ team_id: ' t1 ' })).toEqual({ teamId: 't1', channelIds: null, pageSize: 20, includeFiles: true });
+    expect(parseTeamsConfig({ team_id: ' t1 ' })).toEqual({ teamId: 't1', channelIds: null, pageSize: 20, includeFiles: true, includePrivateChannels: false });
     expect(parseTeamsConfig({ team_id: 't1', channel_ids: '19:a@thread.tacv2, 19:b@thread.tacv2', page_size: '50', include_files: false })).toEqual({
       teamId: 't1',
       channelIds: ['19:a@thread.tacv2', '19:b@thread.tacv2'],
       pageSize: 50,
       includeFiles: false,
+      includePrivateChannels: false,
     });
+    expect(parseTeamsConfig({ team_id: 't1', include_private_channels: true }).includePrivateChannels).toBe(true);
   });
 
   it('names the bad key and never echoes its value', () => {

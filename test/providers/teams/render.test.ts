@@ -59,7 +59,7 @@ describe('Teams thread document', () => {
   it('writes author, time, edits and attachments; leaves out deleted and system replies, counting them', async () => {
     const root = message({ subject: 'Plan', lastEditedDateTime: '2026-03-04T10:05:00Z', attachments: [{ id: 'a', contentType: 'reference', contentUrl: 'https://contoso.sharepoint.com/a b.pdf', name: 'a b.pdf' }] });
     const { text, stats } = await render(root, [
-      message({ id: '3', html: '<p>Newest</p>', from: { user: { displayName: 'Bob' } } }),
+      message({ id: '3', html: '<p>Newest</p>', createdDateTime: '2026-03-04T11:00:00Z', from: { user: { displayName: 'Bob' } } }),
       message({ id: '2', html: '<p>Removed</p>', deletedDateTime: '2026-03-05T00:00:00Z' }),
       message({ id: '4', messageType: 'systemEventMessage', html: '<systemEventMessage/>' }),
       message({ id: '5', body: { contentType: 'text', content: 'plain *text*' } }),
@@ -67,7 +67,7 @@ describe('Teams thread document', () => {
     expect(text).toBe(
       '# Plan\n\nTeam: Contoso · Channel: General\n\n' +
         '**Alice Example** · 2026-03-04 10:00 UTC (edited 2026-03-04 10:05 UTC)\n\nHello\n\nAttachments: [a b.pdf](https://contoso.sharepoint.com/a%20b.pdf)\n\n' +
-        '## Replies (newest first)\n\n**Bob** · 2026-03-04 10:00 UTC\n\nNewest\n\n**Alice Example** · 2026-03-04 10:00 UTC\n\nplain *text*\n\n',
+        '## Replies\n\n**Alice Example** · 2026-03-04 10:00 UTC\n\nplain *text*\n\n**Bob** · 2026-03-04 11:00 UTC\n\nNewest\n\n',
     );
     expect(stats).toEqual({ systemMessages: 1, deletedReplies: 1 });
   });
@@ -80,22 +80,98 @@ describe('Teams thread document', () => {
     expect(a.bytes).toBe(Buffer.byteLength((await render(message(), [message({ id: '2' })])).text));
   });
 
-  it('renders a thread of thousands of replies one page at a time', async () => {
+  it('lists replies oldest first whatever order they arrive in (Graph pages them newest first), same time by id', async () => {
+    const at = (minute: number) => `2026-03-04T10:${String(minute).padStart(2, '0')}:00Z`;
+    const { text } = await render(message({ subject: 'Question' }), [
+      message({ id: '40', html: '<p>third</p>', createdDateTime: at(30) }),
+      message({ id: '31', html: '<p>second, same minute</p>', createdDateTime: at(20) }),
+      message({ id: '30', html: '<p>first, same minute</p>', createdDateTime: at(20) }),
+      message({ id: '10', html: '<p>answer</p>', createdDateTime: at(5) }),
+    ]);
+    const order = ['answer', 'first, same minute', 'second, same minute', 'third'].map((t) => text.indexOf(t));
+    expect(order.every((position) => position > text.indexOf('## Replies'))).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+
     let produced = 0;
     async function* many(): AsyncGenerator<GraphChatMessage> {
-      for (let i = 0; i < 5000; i++) {
+      for (let i = 4999; i >= 0; i--) {
         produced++;
-        yield await Promise.resolve(message({ id: String(i), html: `<p>reply ${i}</p>` }));
+        yield await Promise.resolve(message({ id: String(i), html: `<p>reply ${i}</p>`, createdDateTime: new Date(Date.UTC(2026, 2, 4) + i * 1000).toISOString() }));
       }
     }
-    const pieces = renderThread(heading, message(), many());
-    await pieces.next();
-    await pieces.next();
-    await pieces.next();
-    // The renderer pulled only what it wrote: nothing is read ahead into memory.
-    expect(produced).toBe(1);
-    let count = 3;
-    for await (const _ of pieces) count++;
-    expect(count).toBe(5003);
+    let long = '';
+    for await (const piece of renderThread(heading, message(), many())) long += piece;
+    expect(produced).toBe(5000);
+    expect(long.indexOf('reply 0\n')).toBeLessThan(long.indexOf('reply 1\n'));
+    expect(long.indexOf('reply 4998\n')).toBeLessThan(long.indexOf('reply 4999\n'));
+  });
+
+  it('writes a deleted root as a placeholder and keeps its replies', async () => {
+    const { text } = await render(message({ deletedDateTime: '2026-03-05T00:00:00Z', body: { contentType: 'html', content: '' } }), [message({ id: '2', html: '<p>still here</p>' })]);
+    expect(text).toContain('_(original message deleted)_');
+    expect(text).toContain('still here');
+  });
+});
+
+describe('Teams cards, forwarded messages and code snippets', () => {
+  const card = (contentType: string, content: unknown) => ({ id: 'c1', contentType, content: JSON.stringify(content), contentUrl: null, name: null });
+
+  it('writes the text of adaptive, hero and connector cards and announcements, with facts and action titles', async () => {
+    // Shaped like the Adaptive Cards schema (adaptivecards.io) and a Workflows / Forms post.
+    const adaptive = card('application/vnd.microsoft.card.adaptive', {
+      type: 'AdaptiveCard',
+      body: [
+        { type: 'TextBlock', text: 'New form response', weight: 'Bolder' },
+        { type: 'ColumnSet', columns: [{ type: 'Column', items: [{ type: 'TextBlock', text: 'Submitted by Dana' }] }] },
+        { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'Rich words' }] },
+        { type: 'FactSet', facts: [{ title: 'Priority', value: 'High' }, { title: 'Due', value: 'Friday' }] },
+      ],
+      actions: [{ type: 'Action.OpenUrl', title: 'View response', url: 'https://forms.office.com/x' }],
+    });
+    // An incoming webhook's Office 365 connector card (MessageCard).
+    const connector = card('application/vnd.microsoft.teams.card.o365connector', {
+      '@type': 'MessageCard',
+      title: 'Build failed',
+      summary: 'CI',
+      sections: [{ activityTitle: 'Pipeline main', activityText: 'Step test failed', facts: [{ name: 'Commit', value: 'abc123' }] }],
+      potentialAction: [{ '@type': 'OpenUri', name: 'Open run' }],
+    });
+    const hero = card('application/vnd.microsoft.card.hero', { title: 'Lunch poll', text: 'Pizza or sushi?', buttons: [{ type: 'imBack', title: 'Pizza' }] });
+    const announcement = card('application/vnd.microsoft.card.announcement', { title: 'All-hands moved to 3 pm' });
+    const root = message({ html: '<attachment id="c1"></attachment>', attachments: [adaptive], from: { application: { displayName: 'Microsoft Forms' } } });
+    const { text } = await render(root, [
+      message({ id: '2', html: '<attachment id="c1"></attachment>', attachments: [connector] }),
+      message({ id: '3', html: '', attachments: [hero] }),
+      message({ id: '4', html: '<p>Heads up</p>', attachments: [announcement] }),
+    ]);
+    for (const words of ['New form response', 'Submitted by Dana', 'Rich words', 'Priority: High', 'Due: Friday', '[View response]', 'Build failed', 'Pipeline main', 'Step test failed', 'Commit: abc123', '[Open run]', 'Lunch poll', 'Pizza or sushi?', 'All-hands moved to 3 pm', 'Heads up']) {
+      expect(text).toContain(words);
+    }
+    expect(text).not.toContain('_(no text)_');
+    expect(text).not.toContain('Attachments: application/vnd');
+    expect(threadTitle(root)).toBe('New form response Submitted by Dana Rich words Priority: High');
+  });
+
+  it('writes a forwarded message with who wrote it, when, and its text', async () => {
+    const forwarded = card('forwardedMessageReference', {
+      messageId: '1727874698829',
+      messagePreview: 'The launch is on Tuesday',
+      messageSender: { user: { id: 'u1', displayName: 'Robin Kline', userIdentityType: 'aadUser' } },
+      originalMessageSentDateTime: '2026-03-01T09:00:00Z',
+    });
+    const { text } = await render(message({ html: '<p>FYI</p><attachment id="c1"></attachment>', attachments: [forwarded] }));
+    expect(text).toContain('FYI\n\n> Forwarded from **Robin Kline** · 2026-03-01T09:00:00Z\n> The launch is on Tuesday');
+  });
+
+  it('fences a code snippet read from its hosted content, and says so when it is gone', async () => {
+    const snippet = card('application/vnd.microsoft.card.codesnippet', { language: 'Python', codeSnippetUrl: 'https://graph.microsoft.com/v1.0/x/hostedContents/s1/$value', wrap: false });
+    const root = message({ html: '<attachment id="c1"></attachment>', attachments: [snippet] });
+    let text = '';
+    const reader = { codeSnippet: (url: string) => Promise.resolve(url.includes('/s1/') ? 'print("hi")\n' : null) };
+    for await (const piece of renderThread(heading, root, list([]), undefined, reader)) text += piece;
+    expect(text).toContain('```python\nprint("hi")\n```');
+    text = '';
+    for await (const piece of renderThread(heading, root, list([]))) text += piece;
+    expect(text).toContain('_(code snippet no longer available)_');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ItemGoneError, PermanentSourceError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, pass, skips, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
+import { deletes, pass, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 useGraphEmulator((e) => (emulator = e));
@@ -22,6 +22,15 @@ describe('Teams provider: scope, expiry and refusals', () => {
     const team = emulator.teams.addTeam('T');
     emulator.teams.addChannel(team.id, 'General');
     await expect(provider.listChanges(teamsContext({ team_id: team.id, channel_ids: ['19:nope@thread.tacv2'] }), null)).rejects.toThrow('"channel_ids" names no channel');
+  });
+
+  it('reads every page of a paged channel list', async () => {
+    const team = emulator.teams.addTeam('T');
+    for (const name of ['A', 'B', 'C']) emulator.teams.post(emulator.teams.addChannel(team.id, name, { withoutFilesFolder: true }), { at: earlier(), html: `<p>in ${name}</p>` });
+    emulator.channelsPerPage = 2;
+    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id }), null);
+    expect(threads(changes).map((t) => t.name).sort()).toEqual(['in A.md', 'in B.md', 'in C.md']);
+    expect(emulator.requests.filter((r) => r.path.endsWith('/channels')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('syncs only the configured channels', async () => {
@@ -51,20 +60,9 @@ describe('Teams provider: scope, expiry and refusals', () => {
     const second = await pass(provider, ctx, first.cursor);
     expect(threads(second.changes).map((t) => t.sourceId)).toEqual([threads(first.changes).find((t) => t.sourceId.endsWith(keep.id))?.sourceId]);
     expect(deletes(second.changes)).toEqual([threads(first.changes).find((t) => t.sourceId.endsWith(lost.id))?.sourceId]);
-    // A channel re-listed is not a full enumeration: nothing else may be swept.
-    expect(second.pages.some((p) => p.fullEnumeration)).toBe(false);
-  });
-
-  it('a channel the app may not read is skipped with a reason; the others are synced', async () => {
-    const team = emulator.teams.addTeam('T');
-    const open = emulator.teams.addChannel(team.id, 'Open');
-    const closed = emulator.teams.addChannel(team.id, 'Closed', { membershipType: 'private' });
-    emulator.teams.post(open, { at: earlier(), html: '<p>visible</p>' });
-    emulator.teams.post(closed, { at: earlier(), html: '<p>hidden</p>' });
-    emulator.faults.push({ match: (r) => r.path.includes(`${closed.id}/messages`), status: 403, times: 5 });
-    const { changes } = await pass(teamsProvider(emulator), teamsContext({ team_id: team.id }), null);
-    expect(threads(changes).map((t) => t.name)).toEqual(['visible.md']);
-    expect(skips(changes).map((s) => [s.name, s.reason])).toEqual([['Closed', 'channel this app may not read']]);
+    // Both channels were listed again: the pass sweeps within them only, nothing else of the connector.
+    expect(second.pages.at(-1)?.enumerationComplete).toBe(true);
+    expect(second.pages.at(-1)?.sweepOnly?.sort()).toEqual([a.id, b.id].map((c) => `teams:${team.id}:${encodeURIComponent(c)}:`).sort());
   });
 
   it('channel files: new, changed and deleted files of each channel folder, through the OneDrive code', async () => {
@@ -79,7 +77,7 @@ describe('Teams provider: scope, expiry and refusals', () => {
     // A file of the team library outside any channel folder is not in scope.
     emulator.addFile(emulator.store.drives.get(g.driveId)!.rootId, 'elsewhere.txt', 'x', { driveId: g.driveId });
     const provider = teamsProvider(emulator);
-    const ctx = teamsContext({ team_id: team.id });
+    const ctx = teamsContext({ team_id: team.id, include_private_channels: true });
     const first = await pass(provider, ctx, null);
     expect(upserts(first.changes).map((i) => i.name).sort()).toEqual(['notes.md', 'plan.pdf']);
 

@@ -36,7 +36,7 @@ describe('Teams provider', () => {
     emulator.teams.post(general, { at: earlier(), messageType: 'systemEventMessage', html: '<systemEventMessage/>', author: null });
 
     const provider = teamsProvider(emulator);
-    const ctx = teamsContext({ team_id: t.id });
+    const ctx = teamsContext({ team_id: t.id, include_private_channels: true });
     const first = await pass(provider, ctx, null);
 
     expect(first.pages.every((p) => p.fullEnumeration)).toBe(true);
@@ -59,7 +59,8 @@ describe('Teams provider', () => {
     expect(text).toMatch(/\(edited \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
     expect(text).not.toContain('first take');
     expect(text).not.toContain('oops wrong thread');
-    expect(text.indexOf('second take')).toBeLessThan(text.indexOf('Looks good'));
+    // Oldest first: Bob's answer came before the edited reply.
+    expect(text.indexOf('Looks good')).toBeLessThan(text.indexOf('second take'));
     expect(Buffer.byteLength(text)).toBe(thread.size);
     const shared = docs.find((d) => d.name === 'Partner kickoff.md');
     if (!shared) throw new Error('no shared-channel thread');

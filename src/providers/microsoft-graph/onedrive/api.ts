@@ -18,9 +18,11 @@ const driveItem = z.object({
   file: z
     .object({
       mimeType: z.string().optional(),
-      hashes: z.object({ quickXorHash: z.string().optional() }).optional(),
+      hashes: z.object({ quickXorHash: z.string().optional(), sha256Hash: z.string().optional() }).optional(),
     })
     .optional(),
+  /** Set when the malware scan flagged the file: Graph will not serve its bytes. */
+  malware: z.object({ description: z.string().optional() }).optional(),
   folder: z.object({}).optional(),
   package: z.object({}).optional(),
   root: z.object({}).optional(),
@@ -38,7 +40,7 @@ export type DriveItem = z.infer<typeof driveItem>;
 export type DriveItemPage = z.infer<typeof driveItemPage>;
 
 /** The fields every listing asks for (`$select`), so pages stay small. */
-export const DRIVE_ITEM_FIELDS = 'id,name,size,file,folder,package,deleted,parentReference,lastModifiedDateTime,cTag,eTag,webUrl,root';
+export const DRIVE_ITEM_FIELDS = 'id,name,size,file,folder,package,deleted,parentReference,lastModifiedDateTime,cTag,eTag,webUrl,root,malware';
 export const PAGE_SIZE = 200;
 
 export function readDriveItem(data: unknown, what: string): DriveItem {

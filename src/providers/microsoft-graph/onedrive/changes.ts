@@ -1,12 +1,13 @@
 import { CursorExpiredError, isNotFound, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import type { GraphClient } from '../client.js';
-import { DRIVE_ITEM_FIELDS, type DriveItemPage, readDriveItemPage } from './api.js';
+import { DRIVE_ITEM_FIELDS, type DriveItem, type DriveItemPage, readDriveItem, readDriveItemPage } from './api.js';
 import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { locateSyncRoot } from './drive.js';
+import { driveExists, locateSyncRoot, SCOPE_GONE_ADVICE } from './drive.js';
+import { lacksContentSignature } from './mapping.js';
 import { relistStep } from './relist.js';
-import { changesForDeltaPage } from './scope.js';
+import { changesForDeltaPage, type PageLookups } from './scope.js';
 import type { OneDriveSession } from './session.js';
 
 /**
@@ -19,6 +20,7 @@ async function startEnumeration(session: OneDriveSession): Promise<OneDriveCurso
   const { graph, config } = session;
   const { driveId, scopeRoot } = await locateSyncRoot(session);
   await session.folders.clear();
+  await session.items.clear(scopeKey(config));
   if (scopeRoot) await session.folders.put([{ folderId: scopeRoot.id, parentId: scopeRoot.parentId, inScope: true }]);
   return {
     v: 1,
@@ -36,16 +38,70 @@ async function startEnumeration(session: OneDriveSession): Promise<OneDriveCurso
  * Graph classifier) and goes up as it is: Location may offer a restart link, but
  * only a full enumeration proves what was deleted meanwhile.
  */
-async function fetchDeltaPage(graph: GraphClient, link: string, signal?: AbortSignal): Promise<DriveItemPage> {
+async function fetchDeltaPage(graph: GraphClient, from: OneDriveCursor, signal?: AbortSignal): Promise<DriveItemPage> {
   try {
-    const { data } = await graph.http.json(link, { signal });
+    const { data } = await graph.http.json(from.link, { signal });
     return readDriveItemPage(data, 'GET delta');
   } catch (e) {
     if (isNotFound(e)) {
-      throw new PermanentSourceError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', 'sync', { cause: e });
+      // Delta answers 404 on drives that still exist (onedrive-api-docs#1476, #288): only the drive itself can say it is gone.
+      if (await driveExists(graph, from.driveId, signal)) {
+        throw new CursorExpiredError('Graph no longer finds the saved delta link although the drive exists: enumerating the drive again', 'deltaLinkNotFound', {
+          cause: e,
+        });
+      }
+      throw new PermanentSourceError(`the drive no longer exists or is no longer shared with this connector; ${SCOPE_GONE_ADVICE}`, 'driveNotFound', 'sync', {
+        cause: e,
+      });
     }
     throw e;
   }
+}
+
+/** What a delta page needs beyond itself: the folder tree, the items' parents, and Graph for a parent nobody knows. */
+function pageLookups(session: OneDriveSession, from: OneDriveCursor): PageLookups {
+  const { graph, signal } = session;
+  return {
+    folders: session.folders,
+    items: {
+      record: (items) => session.items.record(from.scope, items),
+      removeSubtrees: (ids) => session.items.removeSubtrees(from.scope, ids),
+    },
+    async parentOf(itemId) {
+      const item = await getItem(graph, from.driveId, itemId, 'id,parentReference,root', signal);
+      return item === null ? null : { parentId: item.parentReference?.id ?? null, isRoot: item.root !== undefined };
+    },
+  };
+}
+
+/** One driveItem by id, or null when it no longer exists. */
+async function getItem(graph: GraphClient, driveId: string, itemId: string, fields: string, signal?: AbortSignal): Promise<DriveItem | null> {
+  try {
+    const url = `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(itemId)}`;
+    const { data } = await graph.http.json(url, { query: { $select: fields }, signal });
+    return readDriveItem(data, 'GET item');
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+}
+
+/**
+ * Files delta sent with neither a hash nor a cTag (Business delta omits cTag; a hash may be missing
+ * until a first download, or for empty files) would be signed by eTag, which changes on a rename:
+ * an item GET returns their cTag. Few files lack both, so a few requests.
+ */
+async function withContentSignatures(session: OneDriveSession, driveId: string, items: DriveItem[]): Promise<DriveItem[]> {
+  const completed: DriveItem[] = [];
+  for (const item of items) {
+    if (!lacksContentSignature(item)) {
+      completed.push(item);
+      continue;
+    }
+    const fresh = await getItem(session.graph, driveId, item.id, 'id,cTag,file', session.signal);
+    completed.push(fresh?.cTag ? { ...item, cTag: fresh.cTag, file: fresh.file ?? item.file } : item);
+  }
+  return completed;
 }
 
 export async function listDriveChanges(session: OneDriveSession, cursor: OneDriveCursor | null): Promise<ChangePage<OneDriveCursor>> {
@@ -55,23 +111,26 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
   const from = cursor ?? (await startEnumeration(session));
 
   if (from.relist?.length) {
-    const { changes, remaining } = await relistStep(session, from.driveId, from.relist);
+    const { changes, remaining } = await relistStep(session, from, from.relist);
     const { relist: _done, ...rest } = from;
     const next: OneDriveCursor = remaining.length > 0 ? { ...rest, relist: remaining } : rest;
     return { changes, cursor: next, hasMore: remaining.length > 0 || !from.caughtUp, fullEnumeration: false };
   }
 
-  const page = await fetchDeltaPage(session.graph, from.link, session.signal);
+  const page = await fetchDeltaPage(session.graph, from, session.signal);
   const deltaLink = page['@odata.deltaLink'];
   const link = deltaLink ?? page['@odata.nextLink'];
   if (link === undefined) throw new SourceProtocolError('GET delta answered a page with neither @odata.nextLink nor @odata.deltaLink');
-  const { changes, relist } = await changesForDeltaPage(session.folders, page.value, from);
+  const items = await withContentSignatures(session, from.driveId, page.value);
+  const { changes, relist } = await changesForDeltaPage(pageLookups(session, from), items, from);
   const caughtUp = deltaLink !== undefined;
   const next: OneDriveCursor = {
     ...from,
     link,
     caughtUp,
     enumerating: from.enumerating && !caughtUp,
+    // A cursor saved before this was kept starts its period now.
+    enumeratedAt: from.enumerating && caughtUp ? new Date().toISOString() : (from.enumeratedAt ?? new Date().toISOString()),
     ...(relist.length > 0 ? { relist } : {}),
   };
   return {

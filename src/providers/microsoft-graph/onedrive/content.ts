@@ -1,4 +1,4 @@
-import { itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
+import { DownloadRefusedError, isDownloadRefused, itemGoneIfNotFound, PermanentSourceError } from '../../../errors.js';
 import type { ItemContent, SourceItem } from '../../types.js';
 import type { DriveItemRef } from './mapping.js';
 import type { OneDriveSession } from './session.js';
@@ -14,9 +14,28 @@ function readRef(item: SourceItem): DriveItemRef {
 /**
  * Streams one file's bytes. Graph answers `/content` with a redirect to a
  * short-lived pre-authenticated URL; the HTTP layer follows it without our
- * bearer token.
+ * bearer token. When that URL refuses (401/403 from SharePoint's download.aspx),
+ * a fresh `/content` mints another once; a second refusal fails this file
+ * alone, with a message that says the link refused, not our sign-in.
  */
-export async function openDriveItemContent({ graph, signal }: Pick<OneDriveSession, 'graph' | 'signal'>, item: SourceItem): Promise<ItemContent> {
+export async function openDriveItemContent(session: Pick<OneDriveSession, 'graph' | 'signal'>, item: SourceItem): Promise<ItemContent> {
+  try {
+    return await openOnce(session, item);
+  } catch (e) {
+    if (!isDownloadRefused(e)) throw e;
+  }
+  try {
+    return await openOnce(session, item);
+  } catch (e) {
+    if (!isDownloadRefused(e)) throw e;
+    throw new DownloadRefusedError(
+      `the download link Microsoft gave for ${item.name} refused it twice (${e.message}); the file is retried on a later sync, the connector's sign-in is fine`,
+      { cause: e, status: e.status, url: e.url },
+    );
+  }
+}
+
+async function openOnce({ graph, signal }: Pick<OneDriveSession, 'graph' | 'signal'>, item: SourceItem): Promise<ItemContent> {
   const { driveId, itemId } = readRef(item);
   const url = `${graph.baseUrl}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(itemId)}/content`;
   try {

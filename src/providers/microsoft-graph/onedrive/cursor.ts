@@ -26,6 +26,8 @@ const oneDriveCursor = z.object({
   caughtUp: z.boolean(),
   /** The walk began without a token, so its pages make a full enumeration until the deltaLink arrives. */
   enumerating: z.boolean(),
+  /** When the last full enumeration completed (ISO time); the periodic one is due from it. */
+  enumeratedAt: z.iso.datetime().optional(),
   /**
    * Folders that crossed the scope boundary and whose subtree must be listed
    * (delta does not re-emit the children of a moved folder). Served before the
@@ -34,8 +36,23 @@ const oneDriveCursor = z.object({
   relist: z.array(relistTask).optional(),
 });
 
+/** Several document libraries of a site, synced one after the other, each with its drive cursor. */
+const siteCursor = z.object({
+  v: z.literal(1),
+  /** The config scope (scopeKey) this cursor belongs to. */
+  scope: z.string().min(1),
+  libraries: z.array(z.object({ driveId: z.string().min(1), name: z.string(), cursor: oneDriveCursor.nullable() })).min(1),
+  /** The library whose pages come next; `libraries.length` once this pass is over. */
+  at: z.number().int().min(0),
+  /** The pass began without a cursor: its pages make a full enumeration of the site. */
+  enumerating: z.boolean(),
+  /** When the last full enumeration of the site completed (ISO time). */
+  enumeratedAt: z.iso.datetime().optional(),
+});
+
 export type RelistTask = z.infer<typeof relistTask>;
 export type OneDriveCursor = z.infer<typeof oneDriveCursor>;
+export type SiteCursor = z.infer<typeof siteCursor>;
 
 /** True when `link` points into this Graph deployment and names this drive: a cursor is never sent elsewhere with our token. */
 function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean {
@@ -45,11 +62,23 @@ function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean
   return link.includes(driveId) || link.includes(encodeURIComponent(driveId));
 }
 
+function linksBelong(cursor: OneDriveCursor, graphBaseUrl: string): boolean {
+  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
+  return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId));
+}
+
 /** The typed cursor, or null for anything malformed, foreign or made for another drive: the caller re-enumerates. */
 export function parseOneDriveCursor(raw: unknown, graphBaseUrl: string): OneDriveCursor | null {
   const parsed = oneDriveCursor.safeParse(raw);
   if (!parsed.success) return null;
-  const cursor = parsed.data;
-  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
-  return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId)) ? cursor : null;
+  return linksBelong(parsed.data, graphBaseUrl) ? parsed.data : null;
+}
+
+/** A site's cursor, with the same checks on every library's links; null otherwise. */
+export function parseSiteCursor(raw: unknown, graphBaseUrl: string): SiteCursor | null {
+  const parsed = siteCursor.safeParse(raw);
+  if (!parsed.success) return null;
+  const { libraries, at } = parsed.data;
+  const sound = at <= libraries.length && libraries.every((l) => l.cursor === null || (l.cursor.driveId === l.driveId && linksBelong(l.cursor, graphBaseUrl)));
+  return sound ? parsed.data : null;
 }

@@ -17,6 +17,27 @@ export interface SyncRoot {
 
 const enc = encodeURIComponent;
 
+/**
+ * What a user reads when the synced drive or folder is gone. Its documents stay indexed (a 404 may
+ * be a revoked permission or a moved site, and sweeping on it would empty the index over one admin
+ * mistake); the message says how to remove them on purpose.
+ */
+export const SCOPE_GONE_ADVICE =
+  'the documents synced from it stay indexed until you delete the connector in EchoMind or point it at another drive or folder (its next sync then deletes what is no longer in scope)';
+
+/**
+ * A site's address: its composite id (`host,siteGuid,webGuid`) as one segment, or its path form
+ * (`contoso.sharepoint.com:/sites/marketing:`, the colon at the end optional), which Graph reads
+ * as `/sites/{hostname}:/{server-relative-path}:` (https://learn.microsoft.com/en-us/graph/api/site-getbypath).
+ */
+export function sitePath(siteId: string): string {
+  const byPath = /^([^:/]+):(\/[^:]*?):?$/.exec(siteId);
+  if (!byPath) return `/sites/${enc(siteId)}`;
+  const [, host = '', path = ''] = byPath;
+  const segments = path.split('/').filter((segment) => segment !== '');
+  return `/sites/${enc(host)}:/${segments.map(enc).join('/')}:`;
+}
+
 /** Where Graph serves the drive, and what to tell the user when it has none there. */
 function driveLocation(target: DriveTarget): { path: string; notFound: string } {
   const names = (key: string) => `connector config "${key}" names no drive Microsoft Graph knows (or one this app may not read)`;
@@ -26,7 +47,8 @@ function driveLocation(target: DriveTarget): { path: string; notFound: string } 
     case 'user':
       return { path: `/users/${enc(target.id)}/drive`, notFound: names('user_id / user_principal_name') };
     case 'site':
-      return { path: `/sites/${enc(target.id)}/drive`, notFound: names('site_id') };
+    case 'site-libraries':
+      return { path: `${sitePath(target.id)}/drive`, notFound: names('site_id') };
     case 'me':
       return { path: '/me/drive', notFound: 'the signed-in Microsoft account has no OneDrive' };
   }
@@ -37,7 +59,18 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (isNotFound(e)) throw new PermanentSourceError(notFound, 'invalidConfig', 'sync', { cause: e });
+    if (isNotFound(e)) throw new PermanentSourceError(`${notFound}; ${SCOPE_GONE_ADVICE}`, 'invalidConfig', 'sync', { cause: e });
+    throw e;
+  }
+}
+
+/** Whether Graph still has the drive (a 404 on a delta link alone does not prove it gone). */
+export async function driveExists(graph: GraphClient, driveId: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await graph.http.json(`${graph.baseUrl}/drives/${enc(driveId)}`, { query: { $select: 'id' }, signal });
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
     throw e;
   }
 }

@@ -1,27 +1,56 @@
 import type { Config } from '../../../config.js';
+import { CursorExpiredError, EnumerationDueError } from '../../../errors.js';
 import type { SourceProvider } from '../../types.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { listDriveChanges } from './changes.js';
-import { parseOneDriveConfig } from './config.js';
+import { type OneDriveConfig, parseOneDriveConfig } from './config.js';
 import { openDriveItemContent } from './content.js';
-import { type OneDriveCursor, parseOneDriveCursor } from './cursor.js';
+import { type OneDriveCursor, parseOneDriveCursor, parseSiteCursor, type SiteCursor } from './cursor.js';
 import { openOneDriveSession } from './session.js';
+import { listSiteChanges } from './site.js';
+
+const isSiteCursor = (cursor: OneDriveCursor | SiteCursor): cursor is SiteCursor => 'libraries' in cursor;
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * The periodic full enumeration, checked where a sync starts from a caught-up cursor: every
+ * reference's safety net for tombstones that never came (a sweep after it deletes them) and for
+ * stale links. Unchanged files keep their signatures, so it downloads nothing for them.
+ */
+function checkEnumerationDue(cursor: OneDriveCursor | SiteCursor, config: OneDriveConfig, now: number): void {
+  if (config.fullEnumerationDays === 0 || cursor.enumeratedAt === undefined) return;
+  const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && !cursor.relist?.length;
+  if (!atRest) return;
+  const age = now - Date.parse(cursor.enumeratedAt);
+  if (age < config.fullEnumerationDays * DAY_MS) return;
+  throw new EnumerationDueError(
+    `the periodic full enumeration is due (every ${config.fullEnumerationDays} days, last ${cursor.enumeratedAt}): listing everything again`,
+  );
+}
 
 /**
  * OneDrive and SharePoint document libraries through Microsoft Graph drive
  * delta. Config keys: see config.ts (drive, folder) and ../identity.ts (sign-in),
  * or this folder's README.
  */
-export function createOneDriveProvider(settings: Config['microsoft']): SourceProvider<OneDriveCursor> {
+export function createOneDriveProvider(settings: Config['microsoft']): SourceProvider<OneDriveCursor | SiteCursor> {
   return {
     type: 'onedrive',
     validateConfig(config) {
       parseOneDriveConfig(config);
       resolveGraphIdentity(config, settings);
     },
-    parseCursor: (raw) => parseOneDriveCursor(raw, settings.graphBaseUrl),
+    parseCursor: (raw) => parseOneDriveCursor(raw, settings.graphBaseUrl) ?? parseSiteCursor(raw, settings.graphBaseUrl),
     async listChanges(ctx, cursor) {
-      return listDriveChanges(openOneDriveSession(ctx, settings), cursor);
+      const session = openOneDriveSession(ctx, settings);
+      const wholeSite = session.config.target.kind === 'site-libraries';
+      if (cursor && isSiteCursor(cursor) !== wholeSite) {
+        throw new CursorExpiredError('the connector now names another drive, site or set of libraries: enumerating it afresh', 'scopeChanged');
+      }
+      if (cursor) checkEnumerationDue(cursor, session.config, Date.now());
+      if (wholeSite) return listSiteChanges(session, cursor && isSiteCursor(cursor) ? cursor : null);
+      return listDriveChanges(session, cursor && !isSiteCursor(cursor) ? cursor : null);
     },
     async openContent(ctx, item) {
       return openDriveItemContent(openOneDriveSession(ctx, settings), item);

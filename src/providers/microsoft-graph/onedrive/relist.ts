@@ -7,7 +7,7 @@ import type { OneDriveSession } from './session.js';
 
 /**
  * Lists, one `/children` page per call, the subtree of a folder that crossed the
- * scope boundary: its files are reported (moved in) or deleted (moved out), its
+ * scope boundary, or came back from the recycle bin: its files are reported (moved in, restored) or deleted (moved out), its
  * subfolders queued in turn, depth first; each folder's new scope is stored when
  * its listing starts. The
  * queue lives in the cursor, so a large subtree spreads over pages like any
@@ -20,11 +20,15 @@ export interface RelistStep {
   remaining: RelistTask[];
 }
 
-export async function relistStep(session: OneDriveSession, driveId: string, queue: readonly RelistTask[]): Promise<RelistStep> {
+export async function relistStep(session: OneDriveSession, listing: { driveId: string; scope: string }, queue: readonly RelistTask[]): Promise<RelistStep> {
+  const { driveId } = listing;
   const { graph } = session;
   const [task, ...rest] = queue;
   if (!task) return { changes: [], remaining: [] };
-  if (task.link === undefined) await session.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
+  if (task.link === undefined) {
+    await session.folders.put([{ folderId: task.folderId, parentId: task.parentId, inScope: task.inScope }]);
+    await session.items.revive(listing.scope, [task.folderId]);
+  }
 
   const url =
     task.link ??
@@ -50,6 +54,11 @@ export async function relistStep(session: OneDriveSession, driveId: string, queu
     } else {
       changes.push(task.inScope ? fileChange(item, driveId) : { kind: 'delete', sourceId: item.id });
     }
+  }
+
+  // What is listed inside the scope has its parent recorded, like a delta page's items (scope.ts).
+  if (task.inScope) {
+    await session.items.record(listing.scope, page.value.filter((i) => !i.deleted).map((i) => ({ itemId: i.id, parentId: task.folderId, folder: isContainer(i) })));
   }
 
   const next = page['@odata.nextLink'];

@@ -1,6 +1,6 @@
 import type { Config } from '../../../config.js';
 import type { Logger } from '../../../logger.js';
-import type { FolderTree, SourceContext } from '../../types.js';
+import type { FolderTree, ItemParents, SourceContext } from '../../types.js';
 import { type GraphClient, graphClient } from '../client.js';
 import { type OneDriveConfig, parseOneDriveConfig } from './config.js';
 
@@ -11,6 +11,8 @@ export interface OneDriveSession {
   graph: GraphClient;
   /** The scope's folder ancestry (`connector_sync.source_folders`). */
   folders: FolderTree;
+  /** Where each listed item's parent is kept (`connector_sync.source_items`), under the cursor's scope key. */
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -20,7 +22,32 @@ export function openOneDriveSession(ctx: SourceContext, settings: Config['micros
     config: parseOneDriveConfig(ctx.config),
     graph: graphClient(ctx, settings),
     folders: ctx.folders,
+    items: ctx.items,
     logger: ctx.logger,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+}
+
+/** A drive folder another source syncs with this code (a Teams channel's files folder): the scope typed, not written as a connector config. */
+export interface DriveFolderScope {
+  driveId: string;
+  folderId: string;
+  /** Items per delta page. */
+  pageSize: number;
+}
+
+export function driveFolderSession(
+  graph: GraphClient,
+  scope: DriveFolderScope,
+  context: { folders: FolderTree; items: ItemParents; logger: Logger; signal?: AbortSignal },
+): OneDriveSession {
+  return {
+    // Periodic full enumerations are the calling source's to schedule (OneDrive's provider does its own): none here.
+    config: { target: { kind: 'drive', id: scope.driveId }, folder: { kind: 'id', id: scope.folderId }, pageSize: scope.pageSize, fullEnumerationDays: 0 },
+    graph,
+    folders: context.folders,
+    items: context.items,
+    logger: context.logger,
+    ...(context.signal ? { signal: context.signal } : {}),
   };
 }

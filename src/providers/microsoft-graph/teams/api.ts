@@ -13,6 +13,8 @@ const attachment = z.object({
   contentType: z.string().nullish(),
   contentUrl: z.string().nullish(),
   name: z.string().nullish(),
+  /** A card's or a forwarded message's own content (JSON in a string); see cards.ts. */
+  content: z.string().nullish(),
 });
 
 export const chatMessage = z.object({
@@ -55,7 +57,7 @@ const channel = z.object({
   membershipType: z.string().nullish(),
   webUrl: z.string().nullish(),
 });
-const channelList = z.object({ value: z.array(channel) });
+const channelList = z.object({ value: z.array(channel), '@odata.nextLink': z.string().optional() });
 export type GraphChannel = z.infer<typeof channel>;
 
 function read<T>(schema: z.ZodType<T>, data: unknown, what: string): T {

@@ -1,4 +1,4 @@
-import { CursorExpiredError, isCursorExpired, isNotFound, isPermanent, SourceProtocolError } from '../../../errors.js';
+import { CursorExpiredError, isCursorExpired, isNotFound, isPermanent, isUnauthorized, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage, SourceChange } from '../../types.js';
 import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
@@ -6,6 +6,7 @@ import { readMessagePage } from './api.js';
 import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, TeamsCursor } from './cursor.js';
 import { channelFilesStep } from './files.js';
+import { threadSourceId } from './mapping.js';
 import { threadChanges } from './threads.js';
 
 /**
@@ -19,8 +20,9 @@ import { threadChanges } from './threads.js';
  * returning every reply chain created or changed since, and follows that
  * round's deltaLink from then on. A plain delta round would not promise to
  * bring back a thread whose only change is a reply. An expired delta token
- * (410, or 400 `syncStateNotFound`) lists that channel again (deleted threads
- * are tombstones in the listing, so their documents are deleted).
+ * (410, or 400 `syncStateNotFound`) lists that channel again within the pass,
+ * and the threads that listing did not see are swept at the pass's end (a
+ * thread removed by a retention policy leaves no tombstone).
  *
  * Channels: at the start of each pass the channel list is read again. A new
  * channel is listed from scratch; a channel that disappeared ends the cursor,
@@ -67,62 +69,107 @@ async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<Te
     throw new CursorExpiredError(`${gone.length} channel(s) left the team or the sync scope: enumerating the team again so their documents are deleted`, 'channelsGone');
   }
   const known = new Map(cursor.channels.map((c) => [c.id, c]));
+  const relisting: string[] = [];
   const channels = current.map((c): ChannelState => {
     const state = known.get(c.id);
     if (!state) return newChannelState(session, c);
-    return { ...state, name: c.name, membershipType: c.membershipType, messagesDone: false, filesDone: !session.config.includeFiles };
+    const reopened: ChannelState = { ...state, name: c.name, membershipType: c.membershipType, messagesDone: false, filesDone: !session.config.includeFiles };
+    if (!state.periodic) return reopened;
+    // A channel without a usable delta: listed in full (and swept) once it is due, else left for this pass.
+    if (Date.now() - Date.parse(state.periodic.listedAt) < RELIST_EVERY_MS) return { ...reopened, messagesDone: true };
+    relisting.push(c.id);
+    return { ...reopened, messages: freshMessages(session, c.id) };
   });
-  return { ...cursor, teamName: await readTeamName(session), channels, position: 0, inPass: true, enumerating: false };
+  const { denied: _lastPass, ...rest } = cursor;
+  return { ...rest, teamName: await readTeamName(session), channels, position: 0, inPass: true, enumerating: false, ...(relisting.length > 0 ? { relisting } : {}) };
 }
 
 interface Step {
   changes: SourceChange[];
   state: ChannelState;
+  /** The channel's delta was refused: its threads are listed again, and what that listing misses is swept at the pass's end. */
+  relist?: boolean;
+  /** Graph refused this app the channel (403); Graph's words. */
+  denied?: string;
+}
+
+/** How often a channel whose filtered delta Graph refuses is listed again in full (Microsoft asks pollers for once a day). */
+export const RELIST_EVERY_MS = 24 * 3600_000;
+
+const channelMarker = (state: ChannelState) => `teams-channel:${state.id}`;
+
+/** The channel's messages could not be read this pass: recorded as a failure with the reason, retried next pass; the channels after it go on. */
+function channelFailure(session: TeamsSession, state: ChannelState, reason: string, code: string, e: unknown): Step {
+  session.logger.warn({ channelId: state.id, code, error: e instanceof Error ? e.message : String(e) }, reason);
+  return { changes: [{ kind: 'fail', sourceId: channelMarker(state), name: state.name, reason, code }], state: { ...state, messagesDone: true, failed: true } };
+}
+
+/** What a refused channel-messages request means for the channel (by verdict, never by status). */
+function refusal(session: TeamsSession, state: ChannelState, e: unknown): Step {
+  if (isUnauthorized(e)) throw e;
+  if (isCursorExpired(e)) {
+    if (state.messages.mode === 'delta' && state.messages.firstRound) {
+      // The round after a listing is refused before its first deltaLink: the `$filter` itself (reported for app-only
+      // sign-in), or an empty channel's "Parameter 'DeltaToken' not supported". List in full, at most once a day, instead.
+      session.logger.warn({ channelId: state.id, code: e.code }, 'Graph refuses the filtered delta for this channel; it will be listed in full once a day instead');
+      return { changes: [], state: { ...state, messages: freshMessages(session, state.id), periodic: { listedAt: new Date().toISOString() }, messagesDone: true } };
+    }
+    session.logger.warn({ channelId: state.id, code: e.code, relists: (state.relists ?? 0) + 1 }, 'Graph refused the channel\'s saved delta link; listing its threads again');
+    return { changes: [], state: { ...state, messages: freshMessages(session, state.id), relists: (state.relists ?? 0) + 1 }, relist: true };
+  }
+  if (isNotFound(e)) {
+    throw new CursorExpiredError(`channel "${state.name}" no longer exists: enumerating the team again`, 'channelGone', { cause: e });
+  }
+  if (isPermanent(e) && e.code === 'accessDenied') {
+    const step = channelFailure(session, state, `${UNREADABLE_CHANNEL_REASON}: ${e.message}`, 'accessDenied', e);
+    return { ...step, state: { ...step.state, filesDone: true }, denied: e.message };
+  }
+  if (isPermanent(e) || e instanceof SourceProtocolError) {
+    return channelFailure(session, state, `the channel's messages could not be read this time: ${e.message}`, isPermanent(e) ? e.code : 'protocolError', e);
+  }
+  throw e;
+}
+
+/**
+ * The listing is over: a delta round filtered from its start. A channel listed
+ * daily tries it again too (an empty channel's refusal may not outlive its
+ * first post); refused again, it stays on daily listings.
+ */
+function afterListing(session: TeamsSession, state: ChannelState, startedAt: string): Pick<ChannelState, 'messages' | 'messagesDone'> {
+  // Changes made while it ran come from a delta round filtered from its start.
+  const since = new Date(Date.parse(startedAt) - LISTING_OVERLAP_MS).toISOString();
+  const link = `${session.channelUrl(state.id)}/messages/delta?$filter=${encodeURIComponent(`lastModifiedDateTime gt ${since}`)}&$top=${session.config.pageSize}&$expand=replies`;
+  return { messages: { mode: 'delta', link, firstRound: true }, messagesDone: false };
 }
 
 async function messagesStep(session: TeamsSession, teamName: string, state: ChannelState): Promise<Step> {
   const channel: ChannelInfo = { id: state.id, name: state.name, membershipType: state.membershipType };
-  let data: unknown;
-  try {
-    data = await session.json(state.messages.link, { channelId: state.id, messages: true });
-  } catch (e) {
-    if (isCursorExpired(e)) {
-      session.logger.warn({ channelId: state.id, code: e.code }, 'the channel\'s delta token expired; listing its threads again');
-      return { changes: [], state: { ...state, messages: freshMessages(session, state.id) } };
-    }
-    if (isPermanent(e) && e.code === 'accessDenied') {
-      session.logger.warn({ channelId: state.id }, 'this app may not read the channel\'s messages; skipping it');
-      return { changes: [{ kind: 'skip', sourceId: `teams-channel:${state.id}`, name: state.name, reason: UNREADABLE_CHANNEL_REASON }], state: { ...state, messagesDone: true, filesDone: true } };
-    }
-    if (isNotFound(e)) {
-      throw new CursorExpiredError(`channel "${state.name}" no longer exists: enumerating the team again`, 'channelGone', { cause: e });
-    }
-    throw e;
-  }
-  const page = readMessagePage(data, state.messages.mode === 'list' ? 'GET messages' : 'GET messages/delta');
-  const channelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
   const changes: SourceChange[] = [];
-  for (const root of page.value) changes.push(...(await threadChanges(channelPage, root)));
+  let page;
+  try {
+    const data = await session.json(state.messages.link, { channelId: state.id, messages: true });
+    page = readMessagePage(data, state.messages.mode === 'list' ? 'GET messages' : 'GET messages/delta');
+    const channelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
+    for (const root of page.value) changes.push(...(await threadChanges(channelPage, root)));
+  } catch (e) {
+    return refusal(session, state, e);
+  }
+  // Read again after a recorded failure: the record goes.
+  if (state.failed) changes.push({ kind: 'delete', sourceId: channelMarker(state) });
+  const recovered: ChannelState = { ...state, failed: undefined };
 
   const next = page['@odata.nextLink'];
   const deltaLink = page['@odata.deltaLink'];
-  let messages: MessagesState;
-  let done = false;
   if (state.messages.mode === 'list') {
-    if (next !== undefined) messages = { ...state.messages, link: next };
-    else {
-      // Listing done: changes made while it ran come from a delta round filtered from its start.
-      const since = new Date(Date.parse(state.messages.startedAt) - LISTING_OVERLAP_MS).toISOString();
-      const link = `${session.channelUrl(state.id)}/messages/delta?$filter=${encodeURIComponent(`lastModifiedDateTime gt ${since}`)}&$top=${session.config.pageSize}&$expand=replies`;
-      messages = { mode: 'delta', link };
-    }
-  } else {
-    const link = deltaLink ?? next;
-    if (link === undefined) throw new SourceProtocolError('GET messages/delta answered a page with neither @odata.nextLink nor @odata.deltaLink');
-    messages = { mode: 'delta', link };
-    done = deltaLink !== undefined;
+    if (next !== undefined) return { changes, state: { ...recovered, messages: { ...state.messages, link: next } } };
+    return { changes, state: { ...recovered, ...afterListing(session, state, state.messages.startedAt) } };
   }
-  return { changes, state: { ...state, messages, messagesDone: done } };
+  const link = deltaLink ?? next;
+  if (link === undefined) return refusal(session, state, new SourceProtocolError('GET messages/delta answered a page with neither @odata.nextLink nor @odata.deltaLink'));
+  const firstRound = state.messages.firstRound === true && deltaLink === undefined;
+  // A round that reaches its deltaLink: the channel has a working delta again.
+  const periodic = deltaLink !== undefined ? { periodic: undefined } : {};
+  return { changes, state: { ...recovered, ...periodic, messages: { mode: 'delta', link, ...(firstRound ? { firstRound } : {}) }, messagesDone: deltaLink !== undefined } };
 }
 
 /** Moves past every channel this pass is done with. */
@@ -146,23 +193,56 @@ export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor
   // Steps that find little (a quiet channel's delta, an unchanged files folder) share one page,
   // so a resync with nothing to do is a handful of activities, not two per channel.
   const changes: SourceChange[] = [];
+  let relisted = 0;
   const started = Date.now();
   for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
     const current = from.channels[from.position];
     if (!current) break;
-    const step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
+    const step: Step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
     changes.push(...step.changes);
     const position = from.position;
-    from = advance({ ...from, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
+    if (step.relist) relisted++;
+    const relisting = step.relist && !from.enumerating ? { relisting: [...new Set([...(from.relisting ?? []), current.id])] } : {};
+    const denied = step.denied !== undefined ? { denied: { count: (from.denied?.count ?? 0) + 1, graphSays: step.denied } } : {};
+    from = advance({ ...from, ...relisting, ...denied, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
   }
+  if (from.position >= from.channels.length) assertSomeChannelReadable(from);
+  return { ...pageOf(session, from, changes), ...(relisted > 0 ? { relisted } : {}) };
+}
 
+/**
+ * Every channel refused (403) is not a sync of nothing: it is an app without
+ * the right to read Teams messages, which only an admin can fix. The sync
+ * fails with the sentence that says how.
+ */
+function assertSomeChannelReadable(cursor: TeamsCursor): void {
+  const denied = cursor.denied;
+  if (!denied || cursor.channels.length === 0 || denied.count < cursor.channels.length) return;
+  const team = `"${cursor.teamName}"`;
+  const sentence = /protected api/i.test(denied.graphSays)
+    ? `Microsoft Graph refuses this app the messages of every channel of team ${team}: reading channel messages with app-only sign-in needs Microsoft's protected-API approval for the app (request it at https://aka.ms/teamsgraph/requestaccess), then sync again.`
+    : `Microsoft Graph refuses this app the messages of every channel of team ${team}: an admin must grant the app the ChannelMessage.Read.All application permission (with admin consent) or make it a member of the team, then sync again.`;
+  throw new PermanentSourceError(`${sentence} Graph said: ${denied.graphSays}`, 'teamsAccessDenied', 'sync');
+}
+
+/**
+ * The page's enumeration flags. A pass that lists channels again is an
+ * enumeration of those channels only: everything seen in it is marked, and at
+ * its end only their threads (and inline images, whose ids start with the
+ * thread's) that were not seen are swept.
+ */
+function pageOf(session: TeamsSession, from: TeamsCursor, changes: SourceChange[]): ChangePage<TeamsCursor> {
   const passOver = from.position >= from.channels.length;
-  const next: TeamsCursor = passOver ? { ...from, position: 0, inPass: false, enumerating: false } : from;
+  const relisting = from.relisting ?? [];
+  const enumerating = from.enumerating || relisting.length > 0;
+  const { relisting: _done, ...rest } = from;
+  const next: TeamsCursor = passOver ? { ...rest, position: 0, inPass: false, enumerating: false } : from;
   return {
     changes,
     cursor: next,
     hasMore: !passOver,
-    fullEnumeration: from.enumerating,
-    enumerationComplete: from.enumerating && passOver,
+    fullEnumeration: enumerating,
+    enumerationComplete: enumerating && passOver,
+    ...(!from.enumerating && relisting.length > 0 ? { sweepOnly: relisting.map((channelId) => threadSourceId(session.config.teamId, channelId, '')) } : {}),
   };
 }

@@ -21,7 +21,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
 }
 
 export async function readTeamName(session: TeamsSession): Promise<string> {
-  const url = `${session.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}?$select=id,displayName`;
+  const url = `${session.graph.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}?$select=id,displayName`;
   const team = await lookup(
     () => session.json<{ displayName?: unknown }>(url, {}),
     'connector config "team_id" names no team Microsoft Graph knows (or one this app may not read)',
@@ -29,15 +29,20 @@ export async function readTeamName(session: TeamsSession): Promise<string> {
   return typeof team.displayName === 'string' ? team.displayName : session.config.teamId;
 }
 
-/** The channels in scope now: every channel Graph lists (standard, private, shared), or the configured ones. */
+/** The channels in scope now: the configured ones, or every standard channel (private and shared ones too when the config asks). */
 export async function listChannels(session: TeamsSession): Promise<ChannelInfo[]> {
-  const url = `${session.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}/channels?$select=id,displayName,membershipType`;
-  const data = await lookup(() => session.json(url, {}), 'connector config "team_id" names no team Microsoft Graph knows (or one this app may not read)');
-  const all = readChannelList(data, 'GET channels').value.map(
-    (c: GraphChannel): ChannelInfo => ({ id: c.id, name: c.displayName ?? c.id, membershipType: c.membershipType ?? 'standard' }),
-  );
+  const url = `${session.graph.baseUrl}/teams/${encodeURIComponent(session.config.teamId)}/channels?$select=id,displayName,membershipType`;
+  const all: ChannelInfo[] = [];
+  // The reference shows no paging for channels, but a team may have hundreds: a nextLink, if any, is followed.
+  for (let next: string | undefined = url; next !== undefined; ) {
+    const link: string = next;
+    const page = readChannelList(await lookup(() => session.json(link, {}), 'connector config "team_id" names no team Microsoft Graph knows (or one this app may not read)'), 'GET channels');
+    all.push(...page.value.map((c: GraphChannel): ChannelInfo => ({ id: c.id, name: c.displayName ?? c.id, membershipType: c.membershipType ?? 'standard' })));
+    next = page['@odata.nextLink'];
+  }
   const wanted = session.config.channelIds;
-  if (wanted === null) return all;
+  // Private and shared channels are for their members: only named or asked-for ones are synced.
+  if (wanted === null) return session.config.includePrivateChannels ? all : all.filter((c) => c.membershipType === 'standard');
   const byId = new Map(all.map((c) => [c.id, c]));
   const missing = wanted.filter((id) => !byId.has(id));
   if (missing.length > 0 && missing.length === wanted.length) {

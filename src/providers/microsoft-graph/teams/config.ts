@@ -7,8 +7,13 @@ import { graphSignInKeys } from '../identity.js';
  *
  * - `team_id` (required): the team (its Microsoft 365 group id);
  * - `channel_ids` (optional): only these channels (a list, or one comma-separated
- *   string); absent: every channel the app can read, standard, private and
- *   shared, including channels added later;
+ *   string), private and shared ones included; absent: every standard channel,
+ *   including channels added later;
+ * - `include_private_channels` (optional, default false): without `channel_ids`,
+ *   also every private and shared channel the app can read. Their
+ *   conversations are meant for their members only, while every document of a
+ *   connector is searchable by everyone the connector's scope reaches, so they
+ *   come in only when asked for;
  * - `page_size` (optional, 1–50, default 20): threads per page (Graph's `$top`
  *   limit for messages is 50), i.e. how much work one checkpoint covers;
  * - `include_files` (optional, default true): also sync each channel's files folder.
@@ -39,6 +44,7 @@ const teamsConfigSchema = z
     channel_ids: channelIds,
     page_size: optionalWholeNumber(1, 50),
     include_files: optionalFlag,
+    include_private_channels: optionalFlag,
     ...graphSignInKeys,
   })
   .transform((c) => ({
@@ -46,15 +52,17 @@ const teamsConfigSchema = z
     channelIds: c.channel_ids ? [...new Set(c.channel_ids)] : null,
     pageSize: c.page_size ?? DEFAULT_PAGE_SIZE,
     includeFiles: c.include_files ?? true,
+    includePrivateChannels: c.include_private_channels ?? false,
   }));
 
 
 export interface TeamsConfig {
   teamId: string;
-  /** Null: every readable channel. */
+  /** Null: every readable standard channel (and private and shared ones with includePrivateChannels). */
   channelIds: string[] | null;
   pageSize: number;
   includeFiles: boolean;
+  includePrivateChannels: boolean;
 }
 
 /** Throws PermanentSourceError (code invalidConfig, scope sync) naming the first bad key, never echoing its value. */

@@ -3,9 +3,9 @@ import { ItemGoneError, itemGoneIfNotFound, PermanentSourceError } from '../../.
 import type { ItemContent, SourceItem } from '../../types.js';
 import { openDriveItemContent } from '../onedrive/content.js';
 import type { TeamsSession } from './session.js';
-import { readChatMessage } from './api.js';
-import { renderThread } from './render.js';
-import { repliesOf } from './threads.js';
+import { isDeleted, readChatMessage } from './api.js';
+import { REPLIES_HEADING, renderThread } from './render.js';
+import { repliesOf, snippetReader } from './threads.js';
 
 /**
  * The bytes of a Teams document. A thread is rendered again from Graph as it
@@ -34,15 +34,27 @@ async function openThread(session: TeamsSession, item: SourceItem): Promise<Item
   } catch (e) {
     throw itemGoneIfNotFound(e, goneMessage(item));
   }
-  // Deleted since it was listed, and answered as a tombstone (deletedDateTime set) rather than a 404.
-  if (root.deletedDateTime) throw new ItemGoneError(goneMessage(item));
   const heading = {
     teamName: text(item.fetch, 'teamName', item),
     channelName: typeof item.fetch.channelName === 'string' ? item.fetch.channelName : channelId,
     membershipType: typeof item.fetch.membershipType === 'string' ? item.fetch.membershipType : 'standard',
   };
-  const pieces = renderThread(heading, root, repliesOf(session, channelId, root));
-  return { body: Readable.from((async function* () { for await (const piece of pieces) yield Buffer.from(piece); })()), contentType: 'text/markdown' };
+  const pieces = renderThread(heading, root, repliesOf(session, channelId, root), undefined, snippetReader(session, channelId));
+  const notFoundIsGone = async function* (source: AsyncIterable<string>) {
+    try {
+      for await (const piece of source) yield Buffer.from(piece);
+    } catch (e) {
+      throw itemGoneIfNotFound(e, goneMessage(item));
+    }
+  };
+  if (isDeleted(root)) {
+    // A deleted root keeps its document while a reply is readable: read it whole first, a thread with none left is gone.
+    const all: string[] = [];
+    for await (const piece of notFoundIsGone(pieces)) all.push(piece.toString());
+    if (!all.includes(REPLIES_HEADING)) throw new ItemGoneError(goneMessage(item));
+    return { body: Readable.from(all.map((piece) => Buffer.from(piece))), contentType: 'text/markdown' };
+  }
+  return { body: Readable.from(notFoundIsGone(pieces)), contentType: 'text/markdown' };
 }
 
 async function openHosted(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
@@ -58,7 +70,7 @@ async function openHosted(session: TeamsSession, item: SourceItem): Promise<Item
 }
 
 /** The part of a OneDrive session that fetching one driveItem needs, from this Teams session. */
-const driveSessionOf = (session: TeamsSession) => ({ graph: { http: session.http, baseUrl: session.baseUrl }, ...(session.signal ? { signal: session.signal } : {}) });
+const driveSessionOf = (session: TeamsSession) => ({ graph: session.graph, ...(session.signal ? { signal: session.signal } : {}) });
 
 export async function openTeamsContent(session: TeamsSession, item: SourceItem): Promise<ItemContent> {
   switch (item.fetch.kind) {

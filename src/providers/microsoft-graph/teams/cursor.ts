@@ -11,8 +11,12 @@ import { z } from 'zod';
 const messagesState = z.discriminatedUnion('mode', [
   /** First sync of the channel: `GET …/messages` pages (every thread, any age). */
   z.object({ mode: z.literal('list'), link: z.url(), startedAt: z.iso.datetime() }),
-  /** Graph's delta nextLink during a round, its deltaLink between rounds. */
-  z.object({ mode: z.literal('delta'), link: z.url() }),
+  /**
+   * Graph's delta nextLink during a round, its deltaLink between rounds.
+   * `firstRound`: the filtered round that follows a listing has not reached its
+   * deltaLink yet (a refusal then is a refusal of the round itself, not of a saved token).
+   */
+  z.object({ mode: z.literal('delta'), link: z.url(), firstRound: z.boolean().optional() }),
 ]);
 
 const channelState = z.object({
@@ -28,6 +32,16 @@ const channelState = z.object({
     .nullable(),
   /** This pass is done with the files folder (or the channel has none). */
   filesDone: z.boolean(),
+  /** How many times the channel was listed again because Graph refused its saved delta or next link. */
+  relists: z.number().int().min(0).optional(),
+  /**
+   * Graph refused the channel's filtered delta round itself: its threads are
+   * listed in full (and swept) at most once per RELIST_EVERY instead, from the
+   * listing that began at `listedAt`.
+   */
+  periodic: z.object({ listedAt: z.iso.datetime() }).optional(),
+  /** The channel's messages failed in an earlier pass (recorded as a failure): cleared once they are read. */
+  failed: z.boolean().optional(),
 });
 
 const teamsCursor = z.object({
@@ -42,6 +56,10 @@ const teamsCursor = z.object({
   inPass: z.boolean(),
   /** This pass lists everything (first sync, or after an expired cursor): its end proves absences. */
   enumerating: z.boolean(),
+  /** Channels listed again in this pass (their delta was refused): the pass's end proves absences in them only. */
+  relisting: z.array(z.string().min(1)).optional(),
+  /** Channels whose messages this pass may not read (403), and the last refusal Graph gave: every channel refused fails the sync. */
+  denied: z.object({ count: z.number().int().min(0), graphSays: z.string() }).optional(),
 });
 
 export type ChannelState = z.infer<typeof channelState>;

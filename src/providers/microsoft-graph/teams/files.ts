@@ -1,8 +1,8 @@
-import { isPermanent } from '../../../errors.js';
-import type { FolderTree, SourceChange, SourceContext } from '../../types.js';
+import { isPermanent, isRetryLater, isUnauthorized } from '../../../errors.js';
+import type { FolderTree, SourceChange } from '../../types.js';
 import { listDriveChanges } from '../onedrive/changes.js';
 import { parseOneDriveCursor } from '../onedrive/cursor.js';
-import { openOneDriveSession } from '../onedrive/session.js';
+import { driveFolderSession } from '../onedrive/session.js';
 import type { TeamsSession } from './session.js';
 import { channelFilesFolder } from './channels.js';
 import type { ChannelState } from './cursor.js';
@@ -36,26 +36,48 @@ function channelFolders(tree: FolderTree, channelId: string): FolderTree {
   };
 }
 
-export async function channelFilesStep(session: TeamsSession, state: ChannelState): Promise<{ changes: SourceChange[]; state: ChannelState }> {
-  const files = state.files ?? (await channelFilesFolder(session, state.id).then((f) => (f ? { ...f, cursor: null } : null)));
+/** Counted per channel and pass; the files cursor stays where it was, so nothing is lost. */
+export const UNREADABLE_FILES_REASON = 'channel files not readable this time (a private or shared channel\'s site still being set up, or no permission); tried again next sync';
+
+type FilesStep = { changes: SourceChange[]; state: ChannelState };
+
+/**
+ * The folder answers 403 or keeps failing (5xx): private and shared channel
+ * sites are provisioned lazily and answer 404, 403 or 500 until someone opens
+ * the Files tab (microsoft-graph-docs#6440, microsoft-graph-docs-contrib#8982, #4452).
+ * The channel's files are skipped for this pass; its messages are not affected.
+ */
+function filesNotReadable(session: TeamsSession, state: ChannelState, e: unknown): FilesStep {
+  if (isUnauthorized(e) || !(isPermanent(e) || isRetryLater(e))) throw e;
+  session.logger.warn({ channelId: state.id, code: e.code, error: e.message }, 'the channel\'s files could not be read; skipped for this pass');
+  return { changes: [{ kind: 'skip', sourceId: `teams-channel-files:${state.id}`, name: state.name, reason: UNREADABLE_FILES_REASON }], state: { ...state, filesDone: true } };
+}
+
+export async function channelFilesStep(session: TeamsSession, state: ChannelState): Promise<FilesStep> {
+  let files;
+  try {
+    files = state.files ?? (await channelFilesFolder(session, state.id).then((f) => (f ? { ...f, cursor: null } : null)));
+  } catch (e) {
+    return filesNotReadable(session, state, e);
+  }
   if (files === null) {
     session.logger.debug({ channelId: state.id }, 'the channel has no files folder yet');
     return { changes: [], state: { ...state, filesDone: true } };
   }
-  const ctx: SourceContext = {
-    ...session.context,
-    config: { ...session.context.config, drive_id: files.driveId, folder_id: files.folderId, folder_path: undefined, page_size: DRIVE_PAGE_SIZE },
-    folders: channelFolders(session.folders, state.id),
-  };
-  const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.settings.graphBaseUrl);
+  const drive = driveFolderSession(
+    session.graph,
+    { driveId: files.driveId, folderId: files.folderId, pageSize: DRIVE_PAGE_SIZE },
+    { folders: channelFolders(session.folders, state.id), items: session.items, logger: session.logger, ...(session.signal ? { signal: session.signal } : {}) },
+  );
+  const cursor = files.cursor === null ? null : parseOneDriveCursor(files.cursor, session.graph.baseUrl);
   try {
-    const page = await listDriveChanges(openOneDriveSession(ctx, session.settings), cursor);
+    const page = await listDriveChanges(drive, cursor);
     return { changes: page.changes, state: { ...state, files: { ...files, cursor: { ...page.cursor } }, filesDone: !page.hasMore } };
   } catch (e) {
     if (isPermanent(e) && e.code === 'driveNotFound') {
       // The folder's site went away (a private channel being deleted): look it up again next pass.
       return { changes: [], state: { ...state, files: null, filesDone: true } };
     }
-    throw e;
+    return filesNotReadable(session, state, e);
   }
 }

@@ -1,19 +1,17 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../../../config.js';
 import { SourceProtocolError } from '../../../errors.js';
-import type { SourceHttp } from '../../../http/source-http.js';
 import type { Logger } from '../../../logger.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
-import type { FolderTree, SourceContext } from '../../types.js';
-import { graphTokenSource } from '../auth.js';
-import { resolveGraphIdentity } from '../identity.js';
+import type { FolderTree, ItemParents, SourceContext } from '../../types.js';
+import { type GraphClient, graphClient } from '../client.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
 import { classifyTeamsError } from './errors.js';
 
 /**
  * The one Teams session a listChanges or openContent call builds from its
- * SourceContext: the connector's config, signed in through the
- * shared Microsoft identity code, every request through the shared HTTP layer
+ * SourceContext: the connector's config and the shared Graph client
+ * (../client.ts, with Teams' error rules), every Teams request
  * with Teams' budgets (about 4 requests a second on one team or channel, 20 a
  * second on channel messages per tenant) and `Prefer: include-unknown-enum-members`
  * (without it shared channels and system messages read `unknownFutureValue`).
@@ -23,7 +21,7 @@ import { classifyTeamsError } from './errors.js';
 export const TEAM_OR_CHANNEL_PER_SECOND = 4 * 0.9;
 export const TENANT_CHANNEL_MESSAGES_PER_SECOND = 20 * 0.9;
 
-/** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API). */
+/** Which budgets a request counts against (`outsideTeams`: none of Teams', e.g. the shares API, which also pauses with the tenant's drive calls). */
 export interface RequestScope {
   channelId?: string;
   /** A channel-messages call (list, delta, replies, one message, hosted content). */
@@ -35,14 +33,12 @@ export interface TeamsSession {
   config: TeamsConfig;
   /** The connector's folder ancestry (channel files folders keep their entries apart in it). */
   folders: FolderTree;
+  /** Where the OneDrive code keeps listed items' parents, per drive-folder scope (each channel folder is its own). */
+  items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
-  /** The context the session was built from: only for opening a OneDrive session on a channel's files folder. */
-  context: SourceContext;
-  settings: Config['microsoft'];
-  /** e.g. `https://graph.microsoft.com/v1.0`. */
-  baseUrl: string;
-  http: SourceHttp;
+  /** The shared Graph client (sign-in, HTTP layer, tenant pause): channel files and shared files go through it as OneDrive's code does. */
+  graph: GraphClient;
   json<T = unknown>(url: string, scope: RequestScope): Promise<T>;
   stream(url: string, scope: RequestScope): Promise<{ body: Readable; headers: Headers }>;
   /** `/teams/{t}/channels/{c}` (ids percent-encoded: channel ids hold `:` and `@`). */
@@ -60,14 +56,9 @@ function assertGraphLink(url: string, baseUrl: string): void {
 
 export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft']): TeamsSession {
   const config = parseTeamsConfig(ctx.config);
-  const identity = resolveGraphIdentity(ctx.config, settings);
-  const tenantKey = identity.tenantId === 'common' ? `graph:connector-${ctx.connector.id}` : `graph:${identity.tenantId}`;
-  const http = ctx.makeHttp({
-    tenantKey,
-    auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
-    classify: classifyTeamsError,
-  });
-  const baseUrl = settings.graphBaseUrl.replace(/\/+$/, '');
+  // Drive and shares calls pause with the tenant's other Graph calls; Teams' own calls, under Teams' limits, only with each other.
+  const graph = graphClient(ctx, settings, classifyTeamsError);
+  const { http, baseUrl } = graphClient(ctx, settings, classifyTeamsError, 'teams');
   const teamKey = `teams-team:${config.teamId}`;
   // A channel's requests are also the team's: both budgets apply.
   const buckets = (scope: RequestScope): RateBucket[] =>
@@ -76,26 +67,24 @@ export function openTeamsSession(ctx: SourceContext, settings: Config['microsoft
       : [
           { key: teamKey, perSecond: TEAM_OR_CHANNEL_PER_SECOND },
           ...(scope.channelId ? [{ key: `teams-channel:${config.teamId}/${scope.channelId}`, perSecond: TEAM_OR_CHANNEL_PER_SECOND }] : []),
-          ...(scope.messages ? [{ key: `teams-messages:${tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
+          ...(scope.messages ? [{ key: `teams-messages:${http.tenantKey}`, perSecond: TENANT_CHANNEL_MESSAGES_PER_SECOND }] : []),
         ];
   const headers = { prefer: 'include-unknown-enum-members' };
   return {
     config,
     folders: ctx.folders,
+    items: ctx.items,
     logger: ctx.logger,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-    context: ctx,
-    settings,
-    baseUrl,
-    http,
+    graph,
     async json<T>(url: string, scope: RequestScope) {
       assertGraphLink(url, baseUrl);
-      const { data } = await http.json<T>(url, { headers, rate: buckets(scope), signal: ctx.signal });
+      const { data } = await (scope.outsideTeams ? graph.http : http).json<T>(url, { headers, rate: buckets(scope), signal: ctx.signal });
       return data;
     },
     async stream(url: string, scope: RequestScope) {
       assertGraphLink(url, baseUrl);
-      const { body, headers: answered } = await http.stream(url, { headers, rate: buckets(scope), signal: ctx.signal });
+      const { body, headers: answered } = await (scope.outsideTeams ? graph.http : http).stream(url, { headers, rate: buckets(scope), signal: ctx.signal });
       return { body, headers: answered };
     },
     channelUrl: (channelId) => `${baseUrl}/teams/${encodeURIComponent(config.teamId)}/channels/${encodeURIComponent(channelId)}`,

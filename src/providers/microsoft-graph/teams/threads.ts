@@ -6,16 +6,17 @@ import { fileChange } from '../onedrive/mapping.js';
 import type { TeamsSession } from './session.js';
 import type { ChannelInfo } from './channels.js';
 import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readReplyPage, type RootMessage } from './api.js';
-import { hostedContentIds } from './html-markdown.js';
+import { attachmentText, codeSnippetUrl } from './cards.js';
+import { hostedContentIds, htmlToMarkdown } from './html-markdown.js';
 import { isMicrosoft365Url, REFUSED_LINK_REASON, shareToken } from './links.js';
 import { hostedItem, threadItem, threadSourceId } from './mapping.js';
-import { digestThread, renderThread, type ThreadHeading, threadTitle } from './render.js';
+import { digestThread, type RenderReader, renderThread, type ThreadHeading, threadTitle } from './render.js';
 
 /**
  * One page of root messages into changes: each live conversation becomes a
  * thread document (rendered once here to learn its signature), plus its shared
  * files (resolved through the shares API) and inline images; a deleted root
- * deletes its document; system events are skipped and counted.
+ * keeps its document while a reply is readable; system events are skipped and counted.
  */
 
 export const SYSTEM_MESSAGE_REASON = 'Teams system event (not a conversation message)';
@@ -32,13 +33,24 @@ export interface ChannelPage {
   shared: Map<string, SourceChange>;
 }
 
-/** The replies of a root: those Graph expanded, then the rest page by page; or every page when none were expanded. */
+/** Graph's cap on replies expanded with a root; past it, `replies@odata.nextLink` should follow. */
+export const EXPANDED_REPLIES_CAP = 1000;
+
+/**
+ * The replies of a root: those Graph expanded, then the rest page by page; or
+ * every page when none were expanded. A root that arrives with a full 1,000
+ * replies and no `replies@odata.nextLink` (reported: microsoft-graph-docs-contrib#8819)
+ * is read from `/replies` from the start instead: its expansion may be cut short.
+ */
 export async function* repliesOf(session: TeamsSession, channelId: string, root: RootMessage): AsyncGenerator<GraphChatMessage> {
   let next: string | undefined;
-  if (root.replies !== undefined) {
-    yield* root.replies;
+  const expanded = root.replies;
+  const cutShort = expanded !== undefined && expanded.length >= EXPANDED_REPLIES_CAP && root['replies@odata.nextLink'] === undefined;
+  if (expanded !== undefined && !cutShort) {
+    yield* expanded;
     next = root['replies@odata.nextLink'];
   } else {
+    if (cutShort) session.logger.info({ channelId, rootId: root.id }, 'a thread came with 1,000 replies and no link to the rest; reading its replies page by page');
     next = `${session.channelUrl(channelId)}/messages/${encodeURIComponent(root.id)}/replies?$top=${REPLIES_PAGE}`;
   }
   while (next !== undefined) {
@@ -46,6 +58,35 @@ export async function* repliesOf(session: TeamsSession, channelId: string, root:
     yield* page.value;
     next = page['@odata.nextLink'];
   }
+}
+
+/** Longest code snippet kept in a thread document. */
+const MAX_SNIPPET_BYTES = 256 * 1024;
+
+/** Reads code snippets' hosted contents for the renderer (a snippet gone since: null). */
+export function snippetReader(session: TeamsSession, channelId: string): RenderReader {
+  return {
+    async codeSnippet(url) {
+      let body;
+      try {
+        ({ body } = await session.stream(url, { channelId, messages: true }));
+      } catch (e) {
+        if (isNotFound(e)) return null;
+        throw e;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_SNIPPET_BYTES) {
+          body.destroy();
+          break;
+        }
+      }
+      return Buffer.concat(chunks).subarray(0, MAX_SNIPPET_BYTES).toString('utf8');
+    },
+  };
 }
 
 interface Found {
@@ -69,7 +110,7 @@ async function resolveShared(page: ChannelPage, url: string, skipId: string): Pr
   if (known) return known;
   let change: SourceChange;
   try {
-    const data = await page.session.json(`${page.session.baseUrl}/shares/${shareToken(url)}/driveItem?$select=${DRIVE_ITEM_FIELDS}`, { outsideTeams: true });
+    const data = await page.session.json(`${page.session.graph.baseUrl}/shares/${shareToken(url)}/driveItem?$select=${DRIVE_ITEM_FIELDS}`, { outsideTeams: true });
     const item = readDriveItem(data, 'GET shares driveItem');
     change = fileChange(item, item.parentReference?.driveId ?? '');
   } catch (e) {
@@ -85,6 +126,8 @@ async function attachmentChange(page: ChannelPage, threadId: string, attachment:
   const skipId = `${threadId}:attachment:${encodeURIComponent(attachment.id ?? 'unknown')}`;
   const name = attachment.name ?? undefined;
   if (attachment.contentType === 'messageReference') return null; // a quoted message, not a file
+  // Cards, forwarded messages and code snippets: their text is in the thread document.
+  if (codeSnippetUrl(attachment) !== undefined || attachmentText(attachment, htmlToMarkdown) !== '') return null;
   if (attachment.contentType !== 'reference') return { kind: 'skip', sourceId: skipId, name, reason: NO_BYTES_REASON };
   const url = attachment.contentUrl ?? '';
   // Never fetched: only a Microsoft 365 link is even handed to Graph.
@@ -112,20 +155,31 @@ async function hostedChange(page: ChannelPage, threadId: string, title: string, 
 export async function threadChanges(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
   const { session, channel } = page;
   const threadId = threadSourceId(session.config.teamId, channel.id, root.id);
-  if (isDeleted(root)) return [{ kind: 'delete', sourceId: threadId }];
-  if (!isConversationMessage(root)) return [{ kind: 'skip', sourceId: threadId, reason: SYSTEM_MESSAGE_REASON }];
+  const rootDeleted = isDeleted(root);
+  if (!rootDeleted && !isConversationMessage(root)) return [{ kind: 'skip', sourceId: threadId, reason: SYSTEM_MESSAGE_REASON }];
 
   const found: Found = { attachments: [], hosted: [], systemMessageIds: [] };
   collect(found, root, `messages/${encodeURIComponent(root.id)}`);
   const replies = repliesOf(session, channel.id, root);
+  let readable = 0;
   async function* collecting(): AsyncGenerator<GraphChatMessage> {
     for await (const reply of replies) {
       collect(found, reply, `messages/${encodeURIComponent(root.id)}/replies/${encodeURIComponent(reply.id)}`);
+      if (isConversationMessage(reply) && !isDeleted(reply)) readable++;
       yield reply;
     }
   }
   const heading: ThreadHeading = { teamName: page.teamName, channelName: channel.name, membershipType: channel.membershipType };
-  const digest = await digestThread(renderThread(heading, root, collecting()));
+  let digest;
+  try {
+    digest = await digestThread(renderThread(heading, root, collecting(), undefined, snippetReader(session, channel.id)));
+  } catch (e) {
+    // The thread went away while it was read (a deleted root's whole thread, or one removed for good): not the channel.
+    if (isNotFound(e)) return [{ kind: 'delete', sourceId: threadId }];
+    throw e;
+  }
+  // In Teams a deleted root leaves its replies readable: the thread goes only when nothing readable is left.
+  if (rootDeleted && readable === 0) return [{ kind: 'delete', sourceId: threadId }];
   const title = threadTitle(root);
 
   const changes: SourceChange[] = [{ kind: 'upsert', item: threadItem(session.config.teamId, page.teamName, channel, root, title, digest) }];
