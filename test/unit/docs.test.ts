@@ -109,7 +109,7 @@ describe('the README and docs/architecture.md match the code', () => {
  * peak, a start time, a ratio to the baseline) rather than a setting.
  */
 const MEASURED =
-  /\b(?:peak(?:ed|s|ing)?|RSS|files\/s|MiB\/s|ready in|history events? per|× the raw pipeline|ratios?\b[^.]*\d|\d+(?:\.\d+)? s to first poll)/;
+  /\b(?:peak(?:ed|s|ing)?\b[^.]{0,40}\d+ ?(?:MiB|MB|GiB)|RSS|files\/s|MiB\/s|ready in|polled for work|history events? per|× the raw pipeline|ratios?\b[^.]*\d|\d+(?:\.\d+)? s to first poll)/;
 
 /** Paragraphs (and list items) of a Markdown file, code blocks and tables left out. */
 function paragraphs(markdown: string): string[] {
