@@ -8,15 +8,14 @@ import { googleDriveSource, oneDriveSource, type SourceUnderTest } from './sourc
 import {
   hostPort,
   killAllServices,
-  openObserver,
   outcomeOf,
   recordFigure,
   seededRandom,
   sleep,
   spawnService,
   startHoldingProxy,
-  type Observer,
 } from './support.js';
+import { openObserver, type Observer } from '../support/observer.js';
 
 /**
  * Item 1 of issue 11: the worker process SIGKILLed at random moments of one

@@ -1,24 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import { createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
+import { createUser, waitFor } from '../support/integration.js';
 import { syncRequestBytes } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
 import type { GraphEmulator } from '../emulators/graph/index.js';
-import { oneDriveSource, type SourceUnderTest } from './sources.js';
+import { oneDriveSourceOn, type SourceUnderTest } from './sources.js';
 import {
   killAllServices,
-  openObserver,
   outcomeOf,
   recordFigure,
   sleep,
   spawnService,
   startStack,
   stopStackServer,
-  type Observer,
   type ServiceProcess,
   type StackServer,
 } from './support.js';
+import { serviceSuite } from '../support/service-suite.js';
+import type { Observer } from '../support/observer.js';
 
 /**
  * Item 2 of issue 11: NATS, PostgreSQL, the object store and the Temporal
@@ -36,12 +36,12 @@ let config: Config;
 let observer: Observer;
 let service: ServiceProcess;
 
+serviceSuite({ graph: true, service: false, observer: true, reset: 'once' }, (suite) => {
+  ({ config, observer } = suite);
+  source = oneDriveSourceOn(suite.graph);
+});
+
 beforeAll(async () => {
-  source = await oneDriveSource();
-  config = testConfig(source.env);
-  observer = await openObserver(config);
-  await resetJetStream(config);
-  await resetDatabase(observer.db);
   service = await spawnService(config, { role: 'all' });
 });
 
@@ -49,8 +49,6 @@ afterAll(async () => {
   // Whatever a failed test left stopped comes back for the suites after this one.
   await startStack().catch(() => undefined);
   await killAllServices();
-  await observer?.close();
-  await source?.close();
 });
 
 /** A probe that answers false while the observer's own connection to the stopped server is down. */

@@ -5,18 +5,12 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Client, Connection } from '@temporalio/client';
-import type { Kysely } from 'kysely';
-import { ensureStream } from '../../src/bridge/jetstream-setup.js';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Config } from '../../src/config.js';
-import { createDatabase, migrateToLatest } from '../../src/db/database.js';
-import type { Database } from '../../src/db/schema.js';
 import { DocumentProcessRequestSchema, type DocumentProcessRequest } from '../../src/gen/echomind/internal/connector_sync_pb.js';
-import { createLogger } from '../../src/logger.js';
 import { ObjectStore } from '../../src/storage/object-store.js';
 import { waitFor } from '../support/integration.js';
+import type { Observer } from '../support/observer.js';
 import { envFor } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
 
@@ -33,44 +27,6 @@ export function recordFigure(item: string, figures: Record<string, number | stri
   mkdirSync(resultsDir, { recursive: true });
   appendFileSync(`${resultsDir}/figures-${SCALE.name}.jsonl`, `${JSON.stringify(line)}\n`);
   console.log(`[chaos] ${item}: ${JSON.stringify(figures)}`);
-}
-
-// ---- what the test looks at: its own clients, not the service's ----------------
-
-/** The test's own view of the stack: rows, objects, the stream, Temporal. Survives the service's deaths. */
-export interface Observer {
-  db: Kysely<Database>;
-  store: ObjectStore;
-  nats: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  temporal: Client;
-  close(): Promise<void>;
-}
-
-export async function openObserver(config: Config): Promise<Observer> {
-  const db = createDatabase(config.databaseUrl, 4);
-  await migrateToLatest(db);
-  const store = new ObjectStore(config.objectStore);
-  await store.ensureBucket();
-  const nats = await connect({ servers: config.nats.url, name: 'chaos-observer', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const jsm = await jetstreamManager(nats);
-  await ensureStream(jsm, config.nats.streamName, createLogger('silent'));
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  return {
-    db,
-    store,
-    nats,
-    js: jetstream(nats),
-    jsm,
-    temporal,
-    async close() {
-      await nats.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await db.destroy().catch(() => undefined);
-    },
-  };
 }
 
 /** Every DocumentProcessRequest on the stream right now (an ordered consumer from the start), with its Nats-Msg-Id. */

@@ -4,7 +4,10 @@ import { homedir } from 'node:os';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
+import type { WorkflowStartOptions } from '@temporalio/client';
 import type { SyncActivities } from '../../activities/index.js';
+import type { SyncConnectorInput } from '../../workflows/definitions.js';
 import { workflowsSourcePath } from '../support/integration.js';
 
 /**
@@ -46,6 +49,37 @@ export async function startWorkflowEnvironment(): Promise<{ env: TestWorkflowEnv
     bundleWorkflowCode({ workflowsPath: workflowsSourcePath, logger: new DefaultLogger('WARN') }),
   ]);
   return { env, bundle };
+}
+
+/**
+ * The file's Temporal environment and workflow bundle, started before its first
+ * test and torn down after its last; `bind` receives them once started.
+ */
+export function workflowSuite(bind: (suite: { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap }) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    const started = await startWorkflowEnvironment();
+    env = started.env;
+    bind(started);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+}
+
+/** Starts syncConnector for connector 7 on `taskQueue` under a workflow id of its own, one try per file unless `input` says otherwise. */
+export function startSync(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  input: Partial<SyncConnectorInput> = {},
+  options: Pick<WorkflowStartOptions, 'staticSummary' | 'staticDetails' | 'typedSearchAttributes'> = {},
+) {
+  return env.client.workflow.start('syncConnector', {
+    taskQueue,
+    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
+    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
+    ...options,
+  });
 }
 
 /** Runs `body` with a worker on a queue of its own serving `activities`. */

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncActivities } from '../../activities/index.js';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
 import { fullResyncSignal, pauseSignal, resumeSignal, retryFailedSignal } from '../../workflows/controls.js';
 import { progressQuery, stopSignal, type SyncConnectorInput, type SyncResult } from '../../workflows/definitions.js';
-import { startWorkflowEnvironment, withWorker } from './environment.js';
+import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 /**
@@ -20,19 +20,10 @@ import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from '
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  ({ env, bundle } = await startWorkflowEnvironment());
-});
+workflowSuite((suite) => ({ env, bundle } = suite));
 
-afterAll(async () => {
-  await env?.teardown();
-});
-
-function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
-  return env.client.workflow.start('syncConnector', {
-    taskQueue,
-    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
-    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
+const start = (taskQueue: string, input: Partial<SyncConnectorInput> = {}) =>
+  startSync(env, taskQueue, input, {
     staticSummary: 'OneDrive sync of connector 7 · Marketing files',
     staticDetails: '**Type:** onedrive',
     typedSearchAttributes: [
@@ -41,7 +32,6 @@ function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
       { key: SyncTriggerKey, value: 'orchestrator' },
     ],
   });
-}
 
 /** The run's current details, as the Web UI and `temporal workflow metadata` read them. */
 async function currentDetails(handle: WorkflowHandle): Promise<string> {

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncActivities } from '../../activities/index.js';
 import {
   failedItemsQuery,
@@ -13,27 +12,15 @@ import {
   type SyncConnectorInput,
   type SyncResult,
 } from '../../workflows/definitions.js';
-import { startWorkflowEnvironment, withWorker } from './environment.js';
+import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  ({ env, bundle } = await startWorkflowEnvironment());
-});
+workflowSuite((suite) => ({ env, bundle } = suite));
 
-afterAll(async () => {
-  await env?.teardown();
-});
-
-function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
-  return env.client.workflow.start('syncConnector', {
-    taskQueue,
-    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
-    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
-  });
-}
+const start = (taskQueue: string, input: Partial<SyncConnectorInput> = {}) => startSync(env, taskQueue, input);
 
 async function sync(c: FakeConnector, input: Partial<SyncConnectorInput> = {}, overrides: Partial<SyncActivities> = {}): Promise<SyncResult> {
   return withWorker(env, bundle, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
@@ -228,7 +215,7 @@ describe('per-item failures are values; outages end the sync', () => {
 
   it('a store rejection is the file\'s fault only when other files get through', async () => {
     const alone = fakeConnector([[file('rejected-a.txt'), file('rejected-b.txt')]]);
-    await sync(alone).catch(() => undefined);
+    await expect(sync(alone)).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(alone.status).toBe('error');
     expect(alone.statusMessage).toMatch(/^OneDrive sync failed while storing "rejected-a.txt": the object store failed to store it \(MalformedXML\)\. The next sync/);
     expect(alone.savedPage).toBe(0);
@@ -242,7 +229,7 @@ describe('per-item failures are values; outages end the sync', () => {
   it('a listing that fails for good ends the connector in error without a doubled prefix', async () => {
     const c = fakeConnector([[file('a.txt')]]);
     const { ApplicationFailure } = await import('@temporalio/common');
-    await sync(c, {}, {
+    const failed = sync(c, {}, {
       planPage: () =>
         Promise.reject(
           ApplicationFailure.create({
@@ -252,7 +239,8 @@ describe('per-item failures are values; outages end the sync', () => {
             details: [{ code: 'invalid_grant', scope: 'sync' }],
           }),
         ),
-    }).catch(() => undefined);
+    });
+    await expect(failed).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toBe(
       'OneDrive sync failed while listing changes: the source rejected our credentials even after a token refresh; reconnect the account',
@@ -323,7 +311,7 @@ describe('batched transfers', () => {
 
   it('an outage inside a batch fails the sync and keeps the cursor', async () => {
     const c = fakeConnector([[file('a.txt'), file('outage-b.txt')]]);
-    await sync(c).catch(() => undefined);
+    await expect(sync(c)).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toMatch(/^OneDrive sync stopped while storing "outage-b.txt" \(page 1\): the object store is unavailable/);
     expect(c.savedPage).toBe(0);
