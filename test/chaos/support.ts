@@ -11,7 +11,7 @@ import { DocumentProcessRequestSchema, type DocumentProcessRequest } from '../..
 import { ObjectStore } from '../../src/storage/object-store.js';
 import { waitFor } from '../support/integration.js';
 import type { Observer } from '../support/observer.js';
-import { envFor } from '../support/service-harness.js';
+import { envFor, workflowBundleArgs } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
 
 const run = promisify(execFile);
@@ -81,6 +81,11 @@ export async function outcomeOf(observer: Observer, config: Config, connectorId:
   };
 }
 
+/** What a chaos test promises in the end: the connector active, each of `files` stored once (one live row, one object, no orphan) and announced once. */
+export function exactlyOnce(files: number) {
+  return { status: 'active', liveRows: files, objects: files, orphanObjects: 0, messages: files, distinctMessages: files, duplicateMessages: 0 };
+}
+
 // ---- service processes ------------------------------------------------------------
 
 export interface ServiceProcess {
@@ -112,7 +117,8 @@ export async function killAllServices(): Promise<void> {
 
 /**
  * `src/main.ts` in a process of its own (node with the tsx loader, so a signal
- * reaches the service itself), with the health endpoint on a free port.
+ * reaches the service itself), with the health endpoint on a free port and the
+ * test run's workflow bundle.
  */
 export async function spawnService(
   config: Config,
@@ -120,7 +126,7 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const healthPort = await freePort();
   const role = options.role ?? 'all';
-  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', ...workflowBundleArgs()], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',

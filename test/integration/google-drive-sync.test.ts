@@ -139,7 +139,6 @@ function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {
   });
 }
 
-
 /** `src/main.ts --worker-only` in a process of its own, on the task queue of `workerConfig`. */
 function startWorkerProcess(workerConfig: Config): WorkerProcess {
   const worker = spawnWorker(workerConfig);

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import type { SyncActivities } from '../../activities/index.js';
 import {
@@ -16,14 +15,13 @@ import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
 
-workflowSuite((suite) => ({ env, bundle } = suite));
+workflowSuite((started) => (env = started));
 
 const start = (taskQueue: string, input: Partial<SyncConnectorInput> = {}) => startSync(env, taskQueue, input);
 
 async function sync(c: FakeConnector, input: Partial<SyncConnectorInput> = {}, overrides: Partial<SyncActivities> = {}): Promise<SyncResult> {
-  return withWorker(env, bundle, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
+  return withWorker(env, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
 }
 
 describe('syncConnector pages, commits and finishes', () => {
@@ -60,7 +58,6 @@ describe('a sync request that arrives mid-sync', () => {
     };
     const result = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -94,7 +91,6 @@ describe('a sync request that arrives mid-sync', () => {
     };
     const { result, progress } = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue, { maxHistoryEvents: 1 });
@@ -133,7 +129,6 @@ describe('stop and cancellation', () => {
     };
     const result = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -165,7 +160,6 @@ describe('stop and cancellation', () => {
     };
     const error = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -184,7 +178,7 @@ describe('stop and cancellation', () => {
 describe('per-item failures are values; outages end the sync', () => {
   it('a file refused for good and one that fails through every retry are recorded, and the sync ends active', async () => {
     const c = fakeConnector([[file('a.txt'), file('denied-secret.pdf'), file('broken-empty.txt'), file('b.txt')]]);
-    const { result, failedItems } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const { result, failedItems } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await start(queue);
       const result = (await handle.result()) as SyncResult;
       return { result, failedItems: await handle.query(failedItemsQuery) };
@@ -202,7 +196,7 @@ describe('per-item failures are values; outages end the sync', () => {
 
   it('an outage of our own dependency fails the sync, names the file, and does not move the cursor', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt'), file('outage-c.txt')]]);
-    const error = await withWorker(env, bundle, fakeActivities(c), async (queue) => (await start(queue)).result().then(() => undefined, (e: unknown) => e));
+    const error = await withWorker(env, fakeActivities(c), async (queue) => (await start(queue)).result().then(() => undefined, (e: unknown) => e));
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(c.savedPage).toBe(1);
     expect(c.recordedFailures.size).toBe(0);
@@ -280,7 +274,7 @@ describe('batched transfers', () => {
     const small = Array.from({ length: 120 }, (_, i) => file(`f${String(i).padStart(3, '0')}.txt`));
     const large = file('video.mp4', { size: 100 * 1024 * 1024 });
     const c = fakeConnector([[...small.slice(0, 60), large, ...small.slice(60)]]);
-    const { result, events } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const { result, events } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await start(queue);
       const result = (await handle.result()) as SyncResult;
       const history = await handle.fetchHistory();
