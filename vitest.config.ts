@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 // `unit` needs no server of ours (workflow tests start their own Temporal dev server from the
@@ -13,19 +14,36 @@ const unit = [
 
 // The integration suites talk to a real stack (scripts/stack.sh up). The files of one stack run one
 // at a time: they share its tables, its JetStream stream and consumer, and its Temporal namespace.
-// `npm test` (scripts/test.sh) starts a second stack and hands its settings over in TEST_LANE2_ENV
-// (`export NAME=value` lines); these files then run on it, beside the others on the first stack.
-// Each lane takes about half of the integration time (docs/stack.md lists the split).
-const lane2 = [
-  'test/integration/onedrive-sync.test.ts',
-  'test/integration/teams-sync.test.ts',
-  'test/integration/operator-controls.test.ts',
-  'test/integration/web-ui.test.ts',
-  'test/integration/stack.test.ts',
-  'test/chaos/kills.test.ts',
-  'test/chaos/replicas.test.ts',
-  'test/chaos/hostile-data.test.ts',
-];
+// `npm test` (scripts/test.sh) starts more stacks and hands their settings over in
+// TEST_LANE_ENV_2, TEST_LANE_ENV_3, … (`export NAME=value` lines); the files are then dealt to the
+// lanes, longest first, each to the lane with the least work so far, by the seconds each took
+// alone on the shared 2-core machine (docs/stack.md). A file not listed counts as 30 s.
+const secondsAlone: Record<string, number> = {
+  'test/integration/onedrive-sync.test.ts': 247,
+  'test/chaos/kills.test.ts': 192,
+  'test/integration/teams-sync.test.ts': 164,
+  'test/integration/google-drive-sync.test.ts': 121,
+  'test/chaos/outages.test.ts': 92,
+  'test/chaos/replicas.test.ts': 69,
+  'test/integration/item-failures.test.ts': 60,
+  'test/integration/operator-controls.test.ts': 52,
+  'test/chaos/secrets.test.ts': 35,
+  'test/chaos/hostile-data.test.ts': 28,
+  'test/integration/built-service.test.ts': 26,
+  'test/chaos/fuzz.test.ts': 22,
+  'test/integration/web-ui.test.ts': 20,
+  'test/chaos/source-faults.test.ts': 17,
+  'test/integration/stack.test.ts': 14,
+  'test/chaos/unreachable-source.test.ts': 12,
+  'test/deploy/compose.test.ts': 2,
+  'test/integration/database-restart.test.ts': 1,
+};
+
+const stackSuites = ['test/integration', 'test/chaos', 'test/deploy'].flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `${dir}/${f}`),
+);
 
 function parseExports(text: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -36,27 +54,36 @@ function parseExports(text: string): Record<string, string> {
   return env;
 }
 
-const lane2Env = process.env.TEST_LANE2_ENV ? parseExports(process.env.TEST_LANE2_ENV) : undefined;
+/** The lanes: the first on the stack in the environment, the others on the stacks scripts/test.sh started. */
+const laneEnvs: Array<Record<string, string>> = [{}];
+for (let k = 2; process.env[`TEST_LANE_ENV_${k}`]; k++) laneEnvs.push(parseExports(process.env[`TEST_LANE_ENV_${k}`] ?? ''));
 
-const integration = (name: string, include: string[], exclude: string[], env: Record<string, string> = {}): TestProjectInlineConfiguration => ({
-  extends: true,
-  test: { name, include, exclude: [...unit, ...exclude, '**/node_modules/**'], fileParallelism: false, env },
-});
+const lanes = laneEnvs.map((env) => ({ env, files: [] as string[], seconds: 0 }));
+for (const file of [...stackSuites].sort((a, b) => (secondsAlone[b] ?? 30) - (secondsAlone[a] ?? 30) || a.localeCompare(b))) {
+  const lane = lanes.reduce((least, l) => (l.seconds < least.seconds ? l : least));
+  lane.files.push(file);
+  lane.seconds += secondsAlone[file] ?? 30;
+}
+
+const integration = lanes.map(
+  ({ env, files }, i): TestProjectInlineConfiguration => ({
+    extends: true,
+    test: { name: i === 0 ? 'integration' : `integration-${i + 1}`, include: files, fileParallelism: false, env },
+  }),
+);
 
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // The unit files side by side, and one file per integration lane.
-    maxWorkers: 4,
+    // The unit files two at a time beside one file per integration lane.
+    maxWorkers: 2 + lanes.length,
     // The workflow code, bundled once for the run (test/support/workflow-bundle.ts).
     globalSetup: ['test/support/workflow-bundle.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: unit, maxWorkers: 2 } },
-      ...(lane2Env
-        ? [integration('integration', ['test/**/*.test.ts'], lane2), integration('integration-2', lane2, [], lane2Env)]
-        : [integration('integration', ['test/**/*.test.ts'], [])]),
+      ...integration,
     ],
     coverage: {
       provider: 'v8',

@@ -3,25 +3,26 @@
 # coverage, against the real local stack. Starts the stack when it is not up
 # (and stops it again afterwards); extra arguments go to vitest.
 #
-# The integration suites run in two lanes side by side (vitest.config.ts), each
-# on a stack of its own: this checkout's stack, and a second one under
-# $STACK_DIR/lane-2 on the ports from TEST_LANE2_PORT_BASE (default 17000:
-# Temporal 17233, UI 17234, NATS 17422, PostgreSQL 17432, S3 17900). This
-# script starts the second stack when it is not up and stops it afterwards.
-# TEST_LANES=1 runs every integration suite on the one stack, one at a time.
+# The integration suites run in lanes side by side (vitest.config.ts deals the files out), each
+# lane on a stack of its own: this checkout's stack, and for lane k = 2, 3, … one under
+# $STACK_DIR/lane-k on ports from TEST_LANE_PORT_BASE + 50 (k - 2) (default 17000: lane 2 has
+# Temporal 17233, UI 17234, NATS 17422, PostgreSQL 17432, S3 17900; lane 3 the same plus 50).
+# This script starts those stacks fresh and stops them afterwards. TEST_LANES sets how many
+# lanes (default 3); TEST_LANES=1 runs every integration suite on the one stack, one at a time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-lanes="${TEST_LANES:-2}"
-lane2_base="${TEST_LANE2_PORT_BASE:-17000}"
-lane2_dir="${STACK_DIR:-$(pwd -P)/.stack}/lane-2"
+lanes="${TEST_LANES:-3}"
+port_base="${TEST_LANE_PORT_BASE:-17000}"
+stack_dir="${STACK_DIR:-$(pwd -P)/.stack}"
 
-# lane2 ARGS...: scripts/stack.sh ARGS for the second lane's stack; `lane2 vars` prints
-# its settings (ports, folder and connection) as `export` lines for vitest.config.ts.
-lane2() {
+# lane K ARGS...: scripts/stack.sh ARGS for lane K's stack; `lane K vars` prints its settings
+# (folder, ports, connection) as `export` lines for vitest.config.ts.
+lane() {
+  local k=$1; shift
   (
-    b=$lane2_base
-    export STACK_DIR="$lane2_dir" TEMPORAL_PORT=$((b + 233)) TEMPORAL_UI_PORT=$((b + 234)) TEMPORAL_HTTP_PORT=$((b + 235)) \
+    b=$((port_base + 50 * (k - 2)))
+    export STACK_DIR="$stack_dir/lane-$k" TEMPORAL_PORT=$((b + 233)) TEMPORAL_UI_PORT=$((b + 234)) TEMPORAL_HTTP_PORT=$((b + 235)) \
       TEMPORAL_METRICS_PORT=$((b + 236)) NATS_PORT=$((b + 422)) NATS_MONITOR_PORT=$((b + 822)) PGPORT=$((b + 432)) S3_PORT=$((b + 900))
     if [[ "$1" == vars ]]; then
       for v in STACK_DIR TEMPORAL_PORT TEMPORAL_UI_PORT TEMPORAL_HTTP_PORT TEMPORAL_METRICS_PORT NATS_PORT NATS_MONITOR_PORT PGPORT S3_PORT; do
@@ -35,9 +36,11 @@ lane2() {
 }
 
 started_stack=0
-started_lane2=0
+started_lanes=()
 cleanup() {
-  if (( started_lane2 )); then lane2 down >/dev/null || true; fi
+  local k
+  for k in "${started_lanes[@]}"; do lane "$k" down >/dev/null 2>&1 & done
+  wait
   if (( started_stack )); then bash scripts/stack.sh down || true; fi
 }
 trap cleanup EXIT
@@ -47,17 +50,27 @@ if ! bash scripts/stack.sh status >/dev/null 2>&1; then
   started_stack=1
   bash scripts/stack.sh up
 fi
-if [[ "$lanes" == 2 ]]; then
-  if ! lane2 status >/dev/null 2>&1; then
-    echo "test: starting the second lane's stack ($lane2_dir, ports from $lane2_base)"
-    t0=$(date +%s)
-    started_lane2=1
-    lane2 up
-    echo "test: second lane's stack ready in $(( $(date +%s) - t0 ))s"
+# The lanes' stacks start side by side (each `up` mostly waits for its servers).
+mkdir -p "$stack_dir"
+t0=$(date +%s)
+pids=()
+for (( k = 2; k <= lanes; k++ )); do
+  if ! lane "$k" status >/dev/null 2>&1; then
+    started_lanes+=("$k")
+    # Fresh, as .ci/run keeps the first stack: no data (and no half-stopped server) from an earlier run.
+    { lane "$k" down || true; lane "$k" clean && lane "$k" up; } >"$stack_dir/lane-$k.up.log" 2>&1 &
+    pids+=($!)
   fi
-  TEST_LANE2_ENV="$(lane2 vars)"
-  export TEST_LANE2_ENV
-fi
+done
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    cat "$stack_dir/lane-${started_lanes[$i]}.up.log"
+    echo "test: lane ${started_lanes[$i]}'s stack did not start" >&2
+    exit 1
+  fi
+done
+(( ${#pids[@]} )) && echo "test: the stacks of lanes ${started_lanes[*]} ready in $(( $(date +%s) - t0 ))s"
+for (( k = 2; k <= lanes; k++ )); do export "TEST_LANE_ENV_$k=$(lane "$k" vars)"; done
 
 mkdir -p coverage
 rc=0
