@@ -36,7 +36,7 @@ function sourceHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function sharedWorkflowBundle(): Promise<string> {
+async function sharedWorkflowBundle(): Promise<string> {
   const dir = join(repoRoot, 'node_modules', '.cache', 'echomind-connector');
   const path = join(dir, `workflow-bundle-${sourceHash()}.js`);
   if (existsSync(path)) return path;

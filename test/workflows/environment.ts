@@ -25,7 +25,7 @@ export function temporalCliPath(): string {
 
 let runtimeInstalled = false;
 
-export async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
+async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     try {
