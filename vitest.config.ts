@@ -1,5 +1,4 @@
-import { readdirSync } from 'node:fs';
-import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // `unit` needs no server of ours (workflow tests start their own Temporal dev server from the
 // cached CLI; activity and provider tests use in-memory stores and the source emulators), so its
@@ -14,77 +13,34 @@ const unit = [
 
 // The integration suites talk to a real stack (scripts/stack.sh up). The files of one stack run one
 // at a time: they share its tables, its JetStream stream and consumer, and its Temporal namespace.
-// `npm test` (scripts/test.sh) starts more stacks and hands their settings over in
-// TEST_LANE_ENV_2, TEST_LANE_ENV_3, … (`export NAME=value` lines); the files are then dealt to the
-// lanes, longest first, each to the lane with the least work so far, by the seconds each took
-// alone on the shared 2-core machine (docs/stack.md). A file not listed counts as 30 s.
-const secondsAlone: Record<string, number> = {
-  'test/integration/onedrive-sync.test.ts': 247,
-  'test/chaos/kills.test.ts': 192,
-  'test/integration/teams-sync.test.ts': 164,
-  'test/integration/google-drive-sync.test.ts': 121,
-  'test/chaos/outages.test.ts': 92,
-  'test/chaos/replicas.test.ts': 69,
-  'test/integration/item-failures.test.ts': 60,
-  'test/integration/operator-controls.test.ts': 52,
-  'test/chaos/secrets.test.ts': 35,
-  'test/chaos/hostile-data.test.ts': 28,
-  'test/integration/built-service.test.ts': 26,
-  'test/chaos/fuzz.test.ts': 22,
-  'test/integration/web-ui.test.ts': 20,
-  'test/chaos/source-faults.test.ts': 17,
-  'test/integration/stack.test.ts': 14,
-  'test/chaos/unreachable-source.test.ts': 12,
-  'test/deploy/compose.test.ts': 2,
-  'test/integration/database-restart.test.ts': 1,
-};
-
-const stackSuites = ['test/integration', 'test/chaos', 'test/deploy'].flatMap((dir) =>
-  readdirSync(dir)
-    .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => `${dir}/${f}`),
-);
-
-function parseExports(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m?.[1]) env[m[1]] = m[2] ?? '';
-  }
-  return env;
-}
-
-/** The lanes: the first on the stack in the environment, the others on the stacks scripts/test.sh started. */
-const laneEnvs: Array<Record<string, string>> = [{}];
-for (let k = 2; process.env[`TEST_LANE_ENV_${k}`]; k++) laneEnvs.push(parseExports(process.env[`TEST_LANE_ENV_${k}`] ?? ''));
-
-const lanes = laneEnvs.map((env) => ({ env, files: [] as string[], seconds: 0 }));
-for (const file of [...stackSuites].sort((a, b) => (secondsAlone[b] ?? 30) - (secondsAlone[a] ?? 30) || a.localeCompare(b))) {
-  const lane = lanes.reduce((least, l) => (l.seconds < least.seconds ? l : least));
-  lane.files.push(file);
-  lane.seconds += secondsAlone[file] ?? 30;
-}
-
-const integration = lanes.map(
-  ({ env, files }, i): TestProjectInlineConfiguration => ({
-    extends: true,
-    test: { name: i === 0 ? 'integration' : `integration-${i + 1}`, include: files, fileParallelism: false, env },
-  }),
-);
+// `npm test` (scripts/test.sh) starts more stacks and hands each lane's settings over in
+// TEST_LANE_ENV_1, TEST_LANE_ENV_2, … (`export NAME=value` lines): the stack suites then run as many
+// at a time as there are lanes, each file on a stack no other file is using at that moment
+// (test/support/stack-lane.ts), the longest first (vitest's own order). Without lanes they run
+// one at a time on the stack in the environment, after the unit files.
+const laneCount = Object.keys(process.env).filter((k) => /^TEST_LANE_ENV_\d+$/.test(k)).length;
+const stackSuites = ['test/integration/**/*.test.ts', 'test/chaos/**/*.test.ts', 'test/deploy/**/*.test.ts'];
 
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // The unit files two at a time beside one file per integration lane.
-    maxWorkers: 2 + lanes.length,
+    maxWorkers: laneCount > 1 ? laneCount + 1 : 2,
     // The workflow code, bundled once for the run (test/support/workflow-bundle.ts).
     globalSetup: ['test/support/workflow-bundle.ts'],
-    projects: [
-      { extends: true, test: { name: 'unit', include: unit, maxWorkers: 2 } },
-      ...integration,
-    ],
+    // Projects of one vitest group share its worker count: with lanes, unit files fill the workers
+    // the stack suites leave free.
+    projects:
+      laneCount > 1
+        ? [
+            { extends: true, test: { name: 'unit', include: unit, maxWorkers: laneCount + 1 } },
+            { extends: true, test: { name: 'integration', include: stackSuites, maxWorkers: laneCount + 1, setupFiles: ['test/support/stack-lane.ts'] } },
+          ]
+        : [
+            { extends: true, test: { name: 'unit', include: unit, maxWorkers: 2 } },
+            { extends: true, test: { name: 'integration', include: stackSuites, fileParallelism: false } },
+          ],
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts', 'activities/**/*.ts'],

@@ -3,12 +3,12 @@
 # coverage, against the real local stack. Starts the stack when it is not up
 # (and stops it again afterwards); extra arguments go to vitest.
 #
-# The integration suites run in lanes side by side (vitest.config.ts deals the files out), each
-# lane on a stack of its own: this checkout's stack, and for lane k = 2, 3, … one under
-# $STACK_DIR/lane-k on ports from TEST_LANE_PORT_BASE + 50 (k - 2) (default 17000: lane 2 has
-# Temporal 17233, UI 17234, NATS 17422, PostgreSQL 17432, S3 17900; lane 3 the same plus 50).
-# This script starts those stacks fresh and stops them afterwards. TEST_LANES sets how many
-# lanes (default 3); TEST_LANES=1 runs every integration suite on the one stack, one at a time.
+# The suites that need the stack run in lanes side by side (vitest.config.ts), each file on a
+# stack no other file is using at that moment: this checkout's stack, and for lane k = 2, 3, …
+# one under $STACK_DIR/lane-k on ports from TEST_LANE_PORT_BASE + 50 (k - 2) (default 17000:
+# lane 2 has Temporal 17233, UI 17234, NATS 17422, PostgreSQL 17432, S3 17900; lane 3 the same
+# plus 50). This script starts those stacks fresh and stops them afterwards. TEST_LANES sets how
+# many lanes (default 3); TEST_LANES=1 runs the stack suites on the one stack, one at a time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -39,6 +39,7 @@ started_stack=0
 started_lanes=()
 cleanup() {
   local k
+  [[ -n "${TEST_LANE_LOCK_DIR:-}" ]] && rm -rf "$TEST_LANE_LOCK_DIR"
   for k in "${started_lanes[@]}"; do lane "$k" down >/dev/null 2>&1 & done
   wait
   if (( started_stack )); then bash scripts/stack.sh down || true; fi
@@ -70,7 +71,21 @@ for i in "${!pids[@]}"; do
   fi
 done
 (( ${#pids[@]} )) && echo "test: the stacks of lanes ${started_lanes[*]} ready in $(( $(date +%s) - t0 ))s"
-for (( k = 2; k <= lanes; k++ )); do export "TEST_LANE_ENV_$k=$(lane "$k" vars)"; done
+if (( lanes > 1 )); then
+  # Lane 1 is this checkout's stack, with the settings in the environment (stack.sh's defaults where unset).
+  TEST_LANE_ENV_1="$(
+    echo "export STACK_DIR=$stack_dir"
+    for v in TEMPORAL_PORT TEMPORAL_UI_PORT TEMPORAL_HTTP_PORT TEMPORAL_METRICS_PORT NATS_PORT NATS_MONITOR_PORT PGPORT S3_PORT; do
+      echo "export $v=${!v:-}"
+    done
+    bash scripts/stack.sh env
+  )"
+  export TEST_LANE_ENV_1
+  for (( k = 2; k <= lanes; k++ )); do export "TEST_LANE_ENV_$k=$(lane "$k" vars)"; done
+  # Which lane each running test file holds (test/support/stack-lane.ts).
+  TEST_LANE_LOCK_DIR="$(mktemp -d /tmp/echomind-test-lanes.XXXXXX)"
+  export TEST_LANE_LOCK_DIR
+fi
 
 mkdir -p coverage
 rc=0

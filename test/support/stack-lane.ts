@@ -1,0 +1,77 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+
+/**
+ * Setup file of the stack suites when `npm test` runs them in lanes
+ * (scripts/test.sh, vitest.config.ts): before the test file loads, it takes a
+ * stack no other file is using (lane k's settings are in TEST_LANE_ENV_k) and
+ * points the file's settings at it; after the
+ * file, the stack is free again. The suites of one stack share its tables,
+ * stream and namespace, so a stack serves one file at a time.
+ */
+
+function parseExports(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1]) env[m[1]] = m[2] ?? '';
+  }
+  return env;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes lane `k`'s lock file, or a lock a dead process left; false while a live file holds it. */
+function tryLock(path: string): boolean {
+  try {
+    const fd = openSync(path, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const holder = Number(readFileSync(path, 'utf8') || '0');
+    if (holder && alive(holder)) return false;
+    unlinkSync(path);
+    return tryLock(path);
+  }
+}
+
+const lockDir = process.env.TEST_LANE_LOCK_DIR;
+if (!lockDir) throw new Error('test/support/stack-lane.ts needs TEST_LANE_LOCK_DIR (scripts/test.sh sets it)');
+mkdirSync(lockDir, { recursive: true });
+const lanes = Object.keys(process.env)
+  .filter((k) => /^TEST_LANE_ENV_\d+$/.test(k))
+  .sort()
+  .map((k) => parseExports(process.env[k] ?? ''));
+
+let held: string | undefined;
+const deadline = Date.now() + 30 * 60_000;
+while (!held) {
+  const free = lanes.findIndex((_, i) => tryLock(join(lockDir, `lane-${i + 1}`)));
+  if (free >= 0) {
+    held = join(lockDir, `lane-${free + 1}`);
+    Object.assign(process.env, lanes[free]);
+  } else {
+    if (Date.now() > deadline) throw new Error(`no stack lane came free in 30 minutes (${lockDir})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const release = () => {
+  try {
+    unlinkSync(held ?? '');
+  } catch {
+    // released already
+  }
+};
+process.on('exit', release);
+afterAll(release);
