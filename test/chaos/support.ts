@@ -9,7 +9,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Config } from '../../src/config.js';
 import { DocumentProcessRequestSchema, type DocumentProcessRequest } from '../../src/gen/echomind/internal/connector_sync_pb.js';
 import { ObjectStore } from '../../src/storage/object-store.js';
-import { waitFor } from '../support/integration.js';
+import { processAlive, waitFor } from '../support/integration.js';
 import type { Observer } from '../support/observer.js';
 import { envFor, workflowBundleArgs } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
@@ -207,14 +207,6 @@ function stackPid(name: StackServer): number {
   return n;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Stops one server of this checkout's stack (the PID `scripts/stack.sh up`
@@ -224,7 +216,7 @@ export async function stopStackServer(name: StackServer): Promise<void> {
   const pid = stackPid(name);
   process.kill(pid, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
   const deadline = Date.now() + 20_000;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -153,3 +153,13 @@ export function skipOutsideCi(ctx: TestContext, missing: string | undefined): vo
   if (process.env.CI) throw new Error(`${missing} (CI runs every check)`);
   ctx.skip(missing);
 }
+
+/** Whether a process with this PID is running. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { processAlive } from './integration.js';
 
 /**
  * Setup file of the stack suites when `npm test` runs them in lanes
@@ -20,15 +21,6 @@ function parseExports(text: string): Record<string, string> {
   return env;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Takes lane `k`'s lock file, or a lock a dead process left; false while a live file holds it. */
 function tryLock(path: string): boolean {
   try {
@@ -39,7 +31,7 @@ function tryLock(path: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const holder = Number(readFileSync(path, 'utf8') || '0');
-    if (holder && alive(holder)) return false;
+    if (holder && processAlive(holder)) return false;
     unlinkSync(path);
     return tryLock(path);
   }
