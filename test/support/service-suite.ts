@@ -29,9 +29,9 @@ export interface SuiteOptions {
   readerDrainMs?: number;
   /**
    * Before each test (the default): emulators reset, empty tables and a new user. Once: empty tables
-   * before the file's first test, and its tests build on each other's state. None: the file resets what it needs.
+   * before the file's first test, and its tests build on each other's state.
    */
-  reset?: 'each' | 'once' | 'none';
+  reset?: 'each' | 'once';
 }
 
 export type DocumentReader = Awaited<ReturnType<typeof documentProcessReader>>;
@@ -111,8 +111,10 @@ export function serviceSuite(options: SuiteOptions, bind?: (suite: Suite) => voi
       await terminateOpenSyncs(service);
       if (options.readerDrainMs !== undefined) parts.reader = await documentProcessReader(service.nats, config.nats.streamName);
     }
-    if (reset === 'once') await resetDatabase(tables());
-    if (reset !== 'each') bind?.(suite);
+    if (reset === 'once') {
+      await resetDatabase(tables());
+      bind?.(suite);
+    }
   });
 
   afterAll(async () => {
