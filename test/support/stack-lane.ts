@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { processAlive } from './integration.js';
@@ -21,19 +21,26 @@ function parseExports(text: string): Record<string, string> {
   return env;
 }
 
-/** Takes lane `k`'s lock file, or a lock a dead process left; false while a live file holds it. */
+/**
+ * Takes a lane's lock file, or one a dead process left; false while a live file holds it. The
+ * lock is written whole under another name and linked into place (link fails when the name
+ * exists), so no reader ever sees a lock without its holder's PID.
+ */
 function tryLock(path: string): boolean {
+  const mine = `${path}.${process.pid}`;
+  writeFileSync(mine, String(process.pid));
   try {
-    const fd = openSync(path, 'wx');
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
+    linkSync(mine, path);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const holder = Number(readFileSync(path, 'utf8') || '0');
-    if (holder && processAlive(holder)) return false;
-    unlinkSync(path);
-    return tryLock(path);
+    const holder = Number(readFileSync(path, 'utf8'));
+    if (processAlive(holder)) return false;
+    // Left by a test process that died: take it over (rename replaces it in one step).
+    renameSync(mine, path);
+    return readFileSync(path, 'utf8') === String(process.pid);
+  } finally {
+    rmSync(mine, { force: true });
   }
 }
 
