@@ -52,25 +52,24 @@ const lanes = Object.keys(process.env)
   .sort()
   .map((k) => parseExports(process.env[k] ?? ''));
 
-let held: string | undefined;
-const deadline = Date.now() + 30 * 60_000;
-while (!held) {
-  const free = lanes.findIndex((_, i) => tryLock(join(lockDir, `lane-${i + 1}`)));
-  if (free >= 0) {
-    held = join(lockDir, `lane-${free + 1}`);
-    Object.assign(process.env, lanes[free]);
-  } else {
+/** Waits for a free lane and takes it; its index. */
+async function takeLane(): Promise<number> {
+  const deadline = Date.now() + 30 * 60_000;
+  for (;;) {
+    const free = lanes.findIndex((_, i) => tryLock(join(lockDir ?? '', `lane-${i + 1}`)));
+    if (free >= 0) return free;
     if (Date.now() > deadline) throw new Error(`no stack lane came free in 30 minutes (${lockDir})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-const release = () => {
-  try {
-    unlinkSync(held ?? '');
-  } catch {
-    // released already
-  }
-};
-process.on('exit', release);
-afterAll(release);
+const free = await takeLane();
+const held = join(lockDir, `lane-${free + 1}`);
+Object.assign(process.env, lanes[free]);
+
+// Frees the lane after the file, unless it is no longer ours (a lock is only ever taken over from
+// a dead process, so this is a guard, not a race). Nothing is freed at process exit: by then
+// another file may hold the lane; a lock left by a process that died is taken over by the next.
+afterAll(() => {
+  if (readFileSync(held, 'utf8') === String(process.pid)) unlinkSync(held);
+});
