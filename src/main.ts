@@ -7,6 +7,8 @@ import { installTemporalRuntime } from './temporal-runtime.js';
  * Entry point: parses the environment once, starts the bridge and/or the
  * worker (CONNECTOR_ROLE=all|bridge|worker), and shuts down cleanly on SIGTERM.
  * `--migrate` applies the local schema first (development; never in EchoMind's production).
+ * `--workflow-bundle=PATH` runs a workflow bundle made ahead of time instead of
+ * bundling the TypeScript sources at start (tests: one bundle for a whole run).
  */
 async function main(): Promise<void> {
   let config;
@@ -20,11 +22,16 @@ async function main(): Promise<void> {
     throw e;
   }
   const args = new Set(process.argv.slice(2));
+  const workflowBundlePath = [...args].find((a) => a.startsWith('--workflow-bundle='))?.slice('--workflow-bundle='.length);
   if (args.has('--bridge-only')) config.role = 'bridge';
   if (args.has('--worker-only')) config.role = 'worker';
   const logger = createLogger(config.logLevel);
   const runtime = await installTemporalRuntime(logger);
-  const service = await startService(config, logger, { migrate: args.has('--migrate'), runtimeMetricsUrl: runtime.metricsUrl });
+  const service = await startService(config, logger, {
+    migrate: args.has('--migrate'),
+    runtimeMetricsUrl: runtime.metricsUrl,
+    ...(workflowBundlePath ? { workflowBundlePath } : {}),
+  });
   logger.info({ role: config.role, taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'echomind-connector started');
 
   let signals = 0;

@@ -24,6 +24,8 @@ export interface ServiceOptions {
   /** Apply the local schema (development and tests; EchoMind's migration service owns it in production). */
   migrate?: boolean;
   workflowsPath?: string;
+  /** A workflow bundle made ahead of time (tests share one), instead of bundling `workflowsPath` at start. */
+  workflowBundlePath?: string;
   workerTuning?: Partial<WorkerOptions>;
   http?: ActivityDeps['http'];
   providers?: Partial<Record<string, SourceProvider>>;
@@ -108,6 +110,7 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
+    ...(options.workflowBundlePath ? { workflowBundlePath: options.workflowBundlePath } : {}),
     ...(options.workerTuning ? { tuning: options.workerTuning } : {}),
     deps: {
       db,

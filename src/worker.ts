@@ -33,6 +33,8 @@ export interface SyncWorkerOptions {
   deps: ActivityDeps;
   /** Bundle these workflow sources at start (tests); otherwise the built bundle in production. */
   workflowsPath?: string;
+  /** A workflow bundle made ahead of time elsewhere (the test run's shared bundle), instead of dist/'s. */
+  workflowBundlePath?: string;
   tuning?: Partial<WorkerOptions>;
 }
 
@@ -43,8 +45,8 @@ export interface SyncWorkerOptions {
  */
 function workflowCode(options: SyncWorkerOptions): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
   const activityInterceptors = { activity: [syncActivityInterceptors] };
-  if (compiled && !options.workflowsPath) {
-    const codePath = workflowBundlePath();
+  const codePath = options.workflowBundlePath ?? (compiled && !options.workflowsPath ? workflowBundlePath() : undefined);
+  if (codePath) {
     if (!existsSync(codePath)) {
       throw new Error(`the workflow bundle ${codePath} is missing: run \`npm run build\` (it compiles the service and bundles the workflow code)`);
     }

@@ -7,7 +7,15 @@ import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/con
 import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
 import { SCALE } from './chaos-scale.js';
 import { googleDriveSource, oneDriveSource, type SourceUnderTest } from './sources.js';
-import { counterValue, killAllServices, openObserver, recordFigure, seededRandom, spawnService, type Observer, type ServiceProcess } from './support.js';
+import {
+  counterValue,
+  killAllServices,
+  recordFigure,
+  seededRandom,
+  spawnService,
+  type ServiceProcess,
+} from './support.js';
+import { openObserver, type Observer } from '../support/observer.js';
 
 /**
  * Item 4 of issue 11: fuzzed payloads on connector.sync.*: random bytes,

@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress } from '../../workflows/definitions.js';
-import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
-import { createConnector, createUser, resetDatabase, resetJetStream, testConfig } from '../support/integration.js';
-import { documentsOf, startTestService, syncViaNats, terminateOpenSyncs } from '../support/service-harness.js';
+import { DEFAULT_CLIENT, DEFAULT_USER, type DriveEmulator } from '../emulators/drive/index.js';
+import { createConnector } from '../support/integration.js';
+import { documentsOf, syncViaNats } from '../support/service-harness.js';
 import { recordFigure } from './support.js';
+import { serviceSuite } from '../support/service-suite.js';
 
 /**
  * Item 5 of issue 11: what a hostile or broken source can send. Names with
@@ -22,24 +23,7 @@ let config: Config;
 let service: RunningService;
 let userId: number;
 
-beforeAll(async () => {
-  emu = await startDriveEmulator();
-  config = testConfig({ GOOGLE_DRIVE_BASE_URL: emu.driveBaseUrl, GOOGLE_OAUTH_TOKEN_URL: emu.tokenUrl, MAX_FILE_SIZE_BYTES: String(CAP) });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await emu?.close();
-});
-
-beforeEach(async () => {
-  emu.reset();
-  await resetDatabase(service.db);
-  userId = await createUser(service.db);
-});
+serviceSuite({ drive: true, env: { MAX_FILE_SIZE_BYTES: String(CAP) } }, (suite) => ({ drive: emu, config, service, userId } = suite));
 
 async function driveConnector(driveConfig: Record<string, unknown> = {}): Promise<number> {
   // One grant per user (EchoMind's unique key): a second connector shares it.

@@ -9,17 +9,16 @@ import { SCALE } from './chaos-scale.js';
 import { googleDriveSource, oneDriveSource, type SourceUnderTest } from './sources.js';
 import {
   hostPort,
+  type ServiceProcess,
   killAllServices,
-  openObserver,
   outcomeOf,
   recordFigure,
   seededRandom,
   sleep,
   spawnService,
   startHoldingProxy,
-  type Observer,
-  type ServiceProcess,
 } from './support.js';
+import { openObserver, type Observer } from '../support/observer.js';
 
 /**
  * Item 1 of issue 11: the worker process SIGKILLed at random moments of one

@@ -1,12 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { GraphEmulator } from '../emulators/graph/index.js';
-import { createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
+import { waitFor } from '../support/integration.js';
 import { syncRequestBytes } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
-import { oneDriveSource, type SourceUnderTest } from './sources.js';
-import { killAllServices, openObserver, outcomeOf, recordFigure, spawnService, type Observer } from './support.js';
+import { oneDriveSourceOn, type SourceUnderTest } from './sources.js';
+import { exactlyOnce, killAllServices, outcomeOf, recordFigure, spawnService } from './support.js';
+import { serviceSuite } from '../support/service-suite.js';
+import type { Observer } from '../support/observer.js';
 
 /**
  * Item 7 of issue 11: two service processes (bridge and worker each) on the
@@ -17,25 +19,20 @@ import { killAllServices, openObserver, outcomeOf, recordFigure, spawnService, t
 let source: SourceUnderTest & { emulator: GraphEmulator };
 let config: Config;
 let observer: Observer;
+let userId: number;
 
-beforeAll(async () => {
-  source = await oneDriveSource();
-  config = testConfig(source.env);
-  observer = await openObserver(config);
-  await resetJetStream(config);
+serviceSuite({ graph: true, service: false, observer: true }, (suite) => {
+  ({ config, observer, userId } = suite);
+  source = oneDriveSourceOn(suite.graph);
 });
 
 afterAll(async () => {
   await killAllServices();
-  await observer?.close();
-  await source?.close();
 });
 
 describe('two replicas, one killed', () => {
   it(`three concurrent syncs of ${SCALE.replicaFiles} files survive the death of one of two replicas`, async () => {
     const { emulator } = source;
-    await resetDatabase(observer.db);
-    const userId = await createUser(observer.db);
     const files = SCALE.replicaFiles;
     const connectors: number[] = [];
     for (let c = 0; c < 3; c++) {
@@ -93,15 +90,7 @@ describe('two replicas, one killed', () => {
     expect(replicas[1]?.exited()).toBe(false);
     expect(Object.values(runs)).toEqual([1, 1, 1]);
     for (const outcome of outcomes) {
-      expect(outcome).toMatchObject({
-        status: 'active',
-        liveRows: files,
-        objects: files,
-        orphanObjects: 0,
-        messages: files,
-        distinctMessages: files,
-        duplicateMessages: 0,
-      });
+      expect(outcome).toMatchObject(exactlyOnce(files));
     }
   }, 1_200_000);
 });

@@ -7,7 +7,8 @@ import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/con
 import { DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
 import { EMULATOR_TENANT, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
-import { killAllServices, openObserver, recordFigure, spawnService, type Observer } from './support.js';
+import { killAllServices, recordFigure, spawnService } from './support.js';
+import { openObserver, type Observer } from '../support/observer.js';
 
 /**
  * Item 6 of issue 11: distinctive secret values in `connectors.config`,

@@ -3,6 +3,7 @@ import type { Database } from '../../src/db/schema.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import { createConnector } from '../support/integration.js';
+import { driveEnv, graphEnv } from '../support/service-suite.js';
 
 /** The two sources the chaos suite attacks, each behind its project emulator. */
 export type ChaosSource = 'onedrive' | 'google_drive';
@@ -21,19 +22,18 @@ export interface SourceUnderTest {
 
 const body = (i: number) => `file ${i}\n`.repeat(40);
 
+/** OneDrive behind a Graph emulator of its own. */
 export async function oneDriveSource(): Promise<SourceUnderTest & { emulator: GraphEmulator }> {
-  const emulator = await startGraphEmulator();
+  return oneDriveSourceOn(await startGraphEmulator());
+}
+
+/** OneDrive behind the given Graph emulator (a suite's). */
+export function oneDriveSourceOn(emulator: GraphEmulator): SourceUnderTest & { emulator: GraphEmulator } {
   return {
     type: 'onedrive',
     subject: 'connector.sync.onedrive',
     emulator,
-    env: {
-      MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
-      MS_LOGIN_BASE_URL: emulator.loginBaseUrl,
-      MS_GRAPH_CLIENT_ID: emulator.settings.clientId,
-      MS_GRAPH_CLIENT_SECRET: emulator.settings.clientSecret,
-      MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
-    },
+    env: graphEnv(emulator),
     populate(count, folders = 20) {
       const dirs = Array.from({ length: folders }, (_, i) => emulator.addFolder('/', `folder-${String(i).padStart(2, '0')}`).id);
       return Array.from(
@@ -54,11 +54,7 @@ export async function googleDriveSource(): Promise<SourceUnderTest & { emulator:
     type: 'google_drive',
     subject: 'connector.sync.google_drive',
     emulator,
-    env: {
-      GOOGLE_DRIVE_BASE_URL: emulator.driveBaseUrl,
-      GOOGLE_OAUTH_TOKEN_URL: emulator.tokenUrl,
-      GOOGLE_SERVICE_ACCOUNT_JSON: serviceAccount.json,
-    },
+    env: { ...driveEnv(emulator), GOOGLE_SERVICE_ACCOUNT_JSON: serviceAccount.json },
     populate(count, folders = 20) {
       const root = emulator.myDrive();
       const dirs = Array.from({ length: folders }, (_, i) => emulator.addFolder(root, `folder-${String(i).padStart(2, '0')}`));

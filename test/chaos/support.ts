@@ -5,19 +5,13 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Client, Connection } from '@temporalio/client';
-import type { Kysely } from 'kysely';
-import { ensureStream } from '../../src/bridge/jetstream-setup.js';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Config } from '../../src/config.js';
-import { createDatabase, migrateToLatest } from '../../src/db/database.js';
-import type { Database } from '../../src/db/schema.js';
 import { DocumentProcessRequestSchema, type DocumentProcessRequest } from '../../src/gen/echomind/internal/connector_sync_pb.js';
-import { createLogger } from '../../src/logger.js';
 import { ObjectStore } from '../../src/storage/object-store.js';
-import { waitFor } from '../support/integration.js';
-import { envFor } from '../support/service-harness.js';
+import { processAlive, waitFor } from '../support/integration.js';
+import type { Observer } from '../support/observer.js';
+import { envFor, workflowBundleArgs } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
 
 const run = promisify(execFile);
@@ -33,44 +27,6 @@ export function recordFigure(item: string, figures: Record<string, number | stri
   mkdirSync(resultsDir, { recursive: true });
   appendFileSync(`${resultsDir}/figures-${SCALE.name}.jsonl`, `${JSON.stringify(line)}\n`);
   console.log(`[chaos] ${item}: ${JSON.stringify(figures)}`);
-}
-
-// ---- what the test looks at: its own clients, not the service's ----------------
-
-/** The test's own view of the stack: rows, objects, the stream, Temporal. Survives the service's deaths. */
-export interface Observer {
-  db: Kysely<Database>;
-  store: ObjectStore;
-  nats: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  temporal: Client;
-  close(): Promise<void>;
-}
-
-export async function openObserver(config: Config): Promise<Observer> {
-  const db = createDatabase(config.databaseUrl, 4);
-  await migrateToLatest(db);
-  const store = new ObjectStore(config.objectStore);
-  await store.ensureBucket();
-  const nats = await connect({ servers: config.nats.url, name: 'chaos-observer', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const jsm = await jetstreamManager(nats);
-  await ensureStream(jsm, config.nats.streamName, createLogger('silent'));
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  return {
-    db,
-    store,
-    nats,
-    js: jetstream(nats),
-    jsm,
-    temporal,
-    async close() {
-      await nats.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await db.destroy().catch(() => undefined);
-    },
-  };
 }
 
 /** Every DocumentProcessRequest on the stream right now (an ordered consumer from the start), with its Nats-Msg-Id. */
@@ -125,6 +81,11 @@ export async function outcomeOf(observer: Observer, config: Config, connectorId:
   };
 }
 
+/** What a chaos test promises in the end: the connector active, each of `files` stored once (one live row, one object, no orphan) and announced once. */
+export function exactlyOnce(files: number) {
+  return { status: 'active', liveRows: files, objects: files, orphanObjects: 0, messages: files, distinctMessages: files, duplicateMessages: 0 };
+}
+
 // ---- service processes ------------------------------------------------------------
 
 export interface ServiceProcess {
@@ -156,7 +117,8 @@ export async function killAllServices(): Promise<void> {
 
 /**
  * `src/main.ts` in a process of its own (node with the tsx loader, so a signal
- * reaches the service itself), with the health endpoint on a free port.
+ * reaches the service itself), with the health endpoint on a free port and the
+ * test run's workflow bundle.
  */
 export async function spawnService(
   config: Config,
@@ -164,7 +126,7 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const healthPort = await freePort();
   const role = options.role ?? 'all';
-  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', ...workflowBundleArgs()], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
@@ -245,14 +207,6 @@ function stackPid(name: StackServer): number {
   return n;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Stops one server of this checkout's stack (the PID `scripts/stack.sh up`
@@ -262,7 +216,7 @@ export async function stopStackServer(name: StackServer): Promise<void> {
   const pid = stackPid(name);
   process.kill(pid, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
   const deadline = Date.now() + 20_000;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }

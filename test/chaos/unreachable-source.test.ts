@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
-import { createConnector, createUser, resetDatabase, resetJetStream, testConfig } from '../support/integration.js';
-import { startTestService, syncViaNats, terminateOpenSyncs } from '../support/service-harness.js';
+import { createConnector } from '../support/integration.js';
+import { syncViaNats } from '../support/service-harness.js';
 import { freePort, recordFigure } from './support.js';
+import { serviceSuite } from '../support/service-suite.js';
 
 /**
  * Item 8 of issue 11: a source that cannot be reached at all is a network
@@ -13,33 +13,23 @@ import { freePort, recordFigure } from './support.js';
  */
 
 let service: RunningService;
-let config: Config;
 let deadPort: number;
+let userId: number;
 
-beforeAll(async () => {
-  // Nothing listens here: every connection is refused.
-  deadPort = await freePort();
-  const dead = `http://127.0.0.1:${deadPort}`;
-  config = testConfig({
-    MS_GRAPH_BASE_URL: `${dead}/v1.0`,
-    MS_LOGIN_BASE_URL: dead,
-    MS_GRAPH_CLIENT_ID: 'app',
-    MS_GRAPH_CLIENT_SECRET: 'secret',
-    MS_GRAPH_TENANT_ID: 'tenant',
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-});
-
-afterAll(async () => {
-  await service?.stop();
-});
+serviceSuite(
+  {
+    // Nothing listens here: every connection is refused.
+    env: async () => {
+      deadPort = await freePort();
+      const dead = `http://127.0.0.1:${deadPort}`;
+      return { MS_GRAPH_BASE_URL: `${dead}/v1.0`, MS_LOGIN_BASE_URL: dead, MS_GRAPH_CLIENT_ID: 'app', MS_GRAPH_CLIENT_SECRET: 'secret', MS_GRAPH_TENANT_ID: 'tenant' };
+    },
+  },
+  (suite) => ({ service, userId } = suite),
+);
 
 describe('a source that cannot be reached', () => {
   it('ends the sync in error naming the host and the refused connection, not throttling', async () => {
-    await resetDatabase(service.db);
-    const userId = await createUser(service.db);
     const connectorId = await createConnector(service.db, { type: 'onedrive', config: { drive_id: 'b!drive' }, userId });
     const startedAt = Date.now();
 

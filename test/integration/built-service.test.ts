@@ -4,20 +4,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from '../../src/runtime-settings.js';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
-import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
-import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
+import type { GraphEmulator } from '../emulators/graph/index.js';
+import { createConnector, createUser, skipOutsideCi, waitFor } from '../support/integration.js';
 import { envFor, syncRequestBytes } from '../support/service-harness.js';
+import { serviceSuite } from '../support/service-suite.js';
 
 /**
  * The production build, run as production runs it: no tsx, the workflow bundle
@@ -39,9 +39,17 @@ interface ImageDescription {
   healthcheck?: { test: string[] };
 }
 
+const imageDir = process.env.CONNECTOR_IMAGE_DIR;
+/** Why the checks of the image itself cannot run here (CI always runs them). */
+const noImage = imageDir
+  ? undefined
+  : 'CONNECTOR_IMAGE_DIR is not set: checking the image needs the Dockerfile dry run (npx tsx scripts/dockerfile-dryrun.ts DIR, as .ci/run does)';
+/** Only root can start the service as the image's USER. */
+const notRoot = process.getuid?.() === 0 ? undefined : "this run is not root, so it cannot start the service as the image's USER";
+
 async function builtService(): Promise<ImageDescription> {
-  const imageDir = process.env.CONNECTOR_IMAGE_DIR;
   if (imageDir) return JSON.parse(readFileSync(join(imageDir, 'image.json'), 'utf8')) as ImageDescription;
+  if (process.env.CI) throw new Error(noImage);
   await run('npm', ['run', 'build'], { cwd: repoRoot, timeout: 300_000 });
   return { dir: repoRoot, env: { ...RUNTIME_ENV }, nodeBin: `${repoRoot}node_modules/.bin/node`, cmd: ['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js'] };
 }
@@ -53,20 +61,27 @@ const nodeArgs = (image: ImageDescription, command: string[]): [string, string[]
   return [image.nodeBin, args];
 };
 
-/** The image's USER as uid/gid for spawn (root here, so the service really runs unprivileged). */
-function userOf(image: ImageDescription): { uid?: number; gid?: number } {
+/** The image's USER as uid/gid: it must name an unprivileged user by number (Kubernetes' runAsNonRoot checks numbers). */
+function imageUser(image: ImageDescription): { uid: number; gid: number } {
   const m = /^(\d+)(?::(\d+))?$/.exec(image.user ?? '');
-  if (!m || process.getuid?.() !== 0) return {};
+  if (!m || Number(m[1]) === 0) throw new Error(`the image's USER is ${image.user ?? 'unset (root)'}, not an unprivileged uid[:gid]`);
   return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
 }
+
+/** Spawn options that start the service as the image's USER, where this run can (the image, as root). */
+const asImageUser = (image: ImageDescription) => (noImage || notRoot ? {} : imageUser(image));
 
 let image: ImageDescription;
 let emulator: GraphEmulator;
 let config: Config;
 let db: Kysely<Database>;
 let nats: NatsConnection;
-let temporalConnection: Connection;
 let temporal: Client;
+
+serviceSuite(
+  { graph: true, service: false, observer: true, reset: 'once', env: { MAX_FILE_SIZE_BYTES: String(1024 * 1024) } },
+  (suite) => ({ graph: emulator, config, observer: { db, nats, temporal } } = suite),
+);
 
 /** One running copy of the built service (a compose replica). */
 interface Replica {
@@ -98,7 +113,7 @@ async function startReplica(): Promise<Replica> {
     // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
     env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...userOf(image),
+    ...asImageUser(image),
   });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
@@ -120,23 +135,6 @@ async function startReplica(): Promise<Replica> {
 
 beforeAll(async () => {
   image = await builtService();
-  emulator = await startGraphEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
-    MS_LOGIN_BASE_URL: emulator.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: emulator.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: emulator.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
-    MAX_FILE_SIZE_BYTES: String(1024 * 1024),
-  });
-  await resetJetStream(config);
-  db = createDatabase(config.databaseUrl);
-  await migrateToLatest(db);
-  await resetDatabase(db);
-  nats = await connect({ servers: config.nats.url });
-  temporalConnection = await Connection.connect({ address: config.temporal.address });
-  temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
-
   const first = await startReplica();
   service = first.child;
   output = first.output;
@@ -153,10 +151,6 @@ afterAll(async () => {
       await exited;
     }),
   );
-  await nats?.close();
-  await temporalConnection?.close();
-  await db?.destroy();
-  await emulator?.close();
 });
 
 /** One sample's value from Prometheus text: `name{…labels…} value`, labels in any order. */
@@ -170,7 +164,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('the built service (the Dockerfile\'s output, or npm run build)', () => {
-  it('runs with the production runtime settings (memory: src/runtime-settings.ts)', () => {
+  it('runs with the production runtime settings (memory: src/runtime-settings.ts)', (ctx) => {
+    skipOutsideCi(ctx, noImage);
     expect(image.env).toMatchObject(RUNTIME_ENV);
     expect(image.cmd).toEqual(['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js']);
   });
@@ -181,11 +176,12 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     await expect(run(program, args, { env: { ...process.env, HEALTH_PORT: String(healthPort) } })).resolves.toBeDefined();
     const body = (await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json()) as Record<string, string>;
     expect(body).toEqual({ status: 'healthy', nats: 'connected', minio: 'connected', database: 'connected', temporal: 'connected' });
-    const { uid } = userOf(image);
-    if (uid !== undefined) {
-      // It really runs as the image's unprivileged USER.
-      expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
-    }
+  });
+
+  it("runs as the image's unprivileged USER", (ctx) => {
+    skipOutsideCi(ctx, noImage ?? notRoot);
+    const { uid } = imageUser(image);
+    expect(readFileSync(`/proc/${service?.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
   });
 
   it('runs a sync from NATS to active, and the run carries its summary, details and search attributes', async () => {

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { MIME } from '../../src/contract.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
@@ -7,24 +7,9 @@ import type { RunningService } from '../../src/service.js';
 import type { SyncProgress, SyncResult } from '../../workflows/definitions.js';
 import type { ServiceAccountKeyFile } from '../emulators/drive/auth.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, DriveEmulator, fault, NATIVE } from '../emulators/drive/index.js';
-import {
-  createConnector,
-  createUser,
-  documentProcessReader,
-  resetDatabase,
-  resetJetStream,
-  testConfig,
-  waitFor,
-} from '../support/integration.js';
-import {
-  connectorRowOf,
-  documentsOf,
-  spawnWorker,
-  startTestService,
-  syncViaNats as syncViaNatsAndWait,
-  terminateOpenSyncs,
-  type WorkerProcess,
-} from '../support/service-harness.js';
+import { createConnector, waitFor } from '../support/integration.js';
+import { connectorRowOf, documentsOf, spawnWorker, syncViaNats as syncViaNatsAndWait, type WorkerProcess } from '../support/service-harness.js';
+import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 /**
  * Google Drive end to end on the real stack: a protobuf ConnectorSyncRequest on
@@ -40,7 +25,7 @@ const MAX_FILE_SIZE = 1024 * 1024;
 let emu: DriveEmulator;
 let config: Config;
 let service: RunningService;
-let reader: Awaited<ReturnType<typeof documentProcessReader>>;
+let reader: DocumentReader;
 let serviceAccount: ServiceAccountKeyFile;
 let userId: number;
 /** Worker processes this file spawned. */
@@ -63,37 +48,26 @@ async function startHookedDriveEmulator(): Promise<DriveEmulator> {
   return new DriveEmulator(server);
 }
 
-beforeAll(async () => {
-  emu = await startHookedDriveEmulator();
-  serviceAccount = emu.createServiceAccount({ delegation: true });
-  config = testConfig({
-    GOOGLE_DRIVE_BASE_URL: emu.driveBaseUrl,
-    GOOGLE_OAUTH_TOKEN_URL: emu.tokenUrl,
-    GOOGLE_SERVICE_ACCOUNT_JSON: serviceAccount.json,
-    MAX_FILE_SIZE_BYTES: String(MAX_FILE_SIZE),
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-  reader = await documentProcessReader(service.nats, config.nats.streamName);
-});
+serviceSuite(
+  {
+    drive: startHookedDriveEmulator,
+    env: ({ drive }) => {
+      serviceAccount = drive.createServiceAccount({ delegation: true });
+      return { GOOGLE_SERVICE_ACCOUNT_JSON: serviceAccount.json, MAX_FILE_SIZE_BYTES: String(MAX_FILE_SIZE) };
+    },
+    readerDrainMs: 500,
+  },
+  (suite) => ({ drive: emu, config, service, reader, userId } = suite),
+);
 
 afterAll(async () => {
   // A worker process left by a test that failed or timed out would go on polling its queue.
   await Promise.all(workerProcesses.map((w) => w.kill()));
-  await reader?.close();
-  await service?.stop();
-  await emu?.close();
 });
 
-beforeEach(async () => {
-  emu.reset();
+beforeEach(() => {
   emu.tokenTtlSeconds = 3600;
   onDriveRequest = undefined;
-  // Tokens are cached per connector (or credential row) id, and ids keep counting across tests: each test starts signed out.
-  await resetDatabase(service.db);
-  await reader.drain(500);
-  userId = await createUser(service.db);
 });
 
 // ---- helpers -------------------------------------------------------------------
@@ -164,7 +138,6 @@ function syncViaNats(connectorId: number, opts: { chunkingSession?: string } = {
     chunkingSession: opts.chunkingSession ?? 'session-1',
   });
 }
-
 
 /** `src/main.ts --worker-only` in a process of its own, on the task queue of `workerConfig`. */
 function startWorkerProcess(workerConfig: Config): WorkerProcess {

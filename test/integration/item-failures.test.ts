@@ -1,15 +1,16 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { listFailures, makeFailuresDue } from '../../src/db/failed-items.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import type { FailedItem, SyncResult } from '../../workflows/definitions.js';
-import { DEFAULT_CLIENT, DEFAULT_USER, googleError, startDriveEmulator, type DriveEmulator } from '../emulators/drive/index.js';
-import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
-import { createConnector, createUser, documentProcessReader, resetDatabase, resetJetStream, testConfig } from '../support/integration.js';
-import { connectorRowOf, documentsOf, startTestService, syncViaNats, terminateOpenSyncs } from '../support/service-harness.js';
+import { DEFAULT_CLIENT, DEFAULT_USER, googleError, type DriveEmulator } from '../emulators/drive/index.js';
+import type { GraphEmulator } from '../emulators/graph/index.js';
+import { createConnector } from '../support/integration.js';
+import { connectorRowOf, documentsOf, syncViaNats } from '../support/service-harness.js';
+import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 /**
  * One file never stops a connector (issue 7), end to end on the real stack
@@ -22,41 +23,10 @@ let graph: GraphEmulator;
 let drive: DriveEmulator;
 let config: Config;
 let service: RunningService;
-let reader: Awaited<ReturnType<typeof documentProcessReader>>;
+let reader: DocumentReader;
 let userId: number;
 
-beforeAll(async () => {
-  graph = await startGraphEmulator();
-  drive = await startDriveEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: graph.graphBaseUrl,
-    MS_LOGIN_BASE_URL: graph.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: graph.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: graph.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: graph.settings.tenantId,
-    GOOGLE_DRIVE_BASE_URL: drive.driveBaseUrl,
-    GOOGLE_OAUTH_TOKEN_URL: drive.tokenUrl,
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-  reader = await documentProcessReader(service.nats, config.nats.streamName);
-});
-
-afterAll(async () => {
-  await reader?.close();
-  await service?.stop();
-  await graph?.close();
-  await drive?.close();
-});
-
-beforeEach(async () => {
-  graph.reset();
-  drive.reset();
-  await resetDatabase(service.db);
-  await reader.drain(500);
-  userId = await createUser(service.db);
-});
+serviceSuite({ graph: true, drive: true, readerDrainMs: 500 }, (suite) => ({ graph, drive, config, service, reader, userId } = suite));
 
 const oneDriveConnector = (extra: Record<string, unknown> = {}) =>
   createConnector(service.db, { type: 'onedrive', config: { drive_id: graph.drive.id, ...extra }, userId });

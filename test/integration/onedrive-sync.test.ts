@@ -4,70 +4,36 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { WorkflowFailedError } from '@temporalio/client';
 import { sql } from 'kysely';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import type { SyncProgress, SyncResult } from '../../workflows/definitions.js';
-import { EMULATOR_CLIENT_ID, EMULATOR_SITE_ID, EMULATOR_SITE_PATH, EMULATOR_USER, startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
-import {
-  createConnector,
-  createUser,
-  documentProcessReader,
-  resetDatabase,
-  resetJetStream,
-  testConfig,
-  waitFor,
-  workflowsSourcePath,
-} from '../support/integration.js';
+import { EMULATOR_CLIENT_ID, EMULATOR_SITE_ID, EMULATOR_SITE_PATH, EMULATOR_USER, type GraphEmulator } from '../emulators/graph/index.js';
+import { createConnector, waitFor, workflowsSourcePath } from '../support/integration.js';
 import {
   connectorRowOf,
   documentsOf,
   publishSyncRequest,
   spawnWorker,
-  startTestService,
   syncRequestBytes,
   syncViaNats as syncViaNatsAndWait,
-  terminateOpenSyncs,
   waitForSyncRun,
 } from '../support/service-harness.js';
+import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 const run = promisify(execFile);
 
 let emulator: GraphEmulator;
 let config: Config;
 let service: RunningService;
-let reader: Awaited<ReturnType<typeof documentProcessReader>>;
+let reader: DocumentReader;
 let userId: number;
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
-    MS_LOGIN_BASE_URL: emulator.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: emulator.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: emulator.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
-    MAX_FILE_SIZE_BYTES: String(1024 * 1024),
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-  reader = await documentProcessReader(service.nats, config.nats.streamName);
-});
-
-afterAll(async () => {
-  await reader?.close();
-  await service?.stop();
-  await emulator?.close();
-});
-
-beforeEach(async () => {
-  emulator.reset();
-  await resetDatabase(service.db);
-  await reader.drain(1000);
-  userId = await createUser(service.db);
-});
+serviceSuite(
+  { graph: true, readerDrainMs: 1000, env: { MAX_FILE_SIZE_BYTES: String(1024 * 1024) } },
+  (suite) => ({ graph: emulator, config, service, reader, userId } = suite),
+);
 
 const connectorRow = (id: number) => connectorRowOf(service, id);
 

@@ -2,16 +2,17 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { defaultPayloadConverter } from '@temporalio/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { listFailures } from '../../src/db/failed-items.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import { SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
 import { progressQuery, type SyncResult } from '../../workflows/definitions.js';
-import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
-import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
-import { connectorRowOf, documentsOf, publishSyncRequest, startTestService, syncRequestBytes, terminateOpenSyncs } from '../support/service-harness.js';
+import type { GraphEmulator } from '../emulators/graph/index.js';
+import { createConnector, waitFor } from '../support/integration.js';
+import { connectorRowOf, documentsOf, publishSyncRequest, syncRequestBytes } from '../support/service-harness.js';
+import { serviceSuite } from '../support/service-suite.js';
 
 /**
  * The operator controls end to end (issue 12 item 2), each through the very
@@ -29,30 +30,7 @@ let config: Config;
 let service: RunningService;
 let userId: number;
 
-beforeAll(async () => {
-  graph = await startGraphEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: graph.graphBaseUrl,
-    MS_LOGIN_BASE_URL: graph.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: graph.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: graph.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: graph.settings.tenantId,
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await graph?.close();
-});
-
-beforeEach(async () => {
-  graph.reset();
-  await resetDatabase(service.db);
-  userId = await createUser(service.db);
-});
+serviceSuite({ graph: true }, (suite) => ({ graph, config, service, userId } = suite));
 
 /**
  * The README's `temporal` command whose text matches `pattern` (backslash

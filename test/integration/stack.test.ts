@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
@@ -14,7 +14,7 @@ import { SourceProtocolError } from '../../src/errors.js';
 import { ObjectStore, StorageError } from '../../src/storage/object-store.js';
 import { createSyncWorker } from '../../src/worker.js';
 import type { SyncResult } from '../../workflows/definitions.js';
-import { createConnector, createUser, resetDatabase, testConfig, workflowsSourcePath } from '../support/integration.js';
+import { createConnector, createUser, resetDatabase, testConfig } from '../support/integration.js';
 
 // Each real server answers and behaves: nothing here is mocked.
 const config = testConfig();
@@ -154,7 +154,7 @@ describe('Temporal', () => {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: workflowsSourcePath,
+      workflowBundlePath: inject('workflowBundlePath'),
       deps: { db, store, jetstream: jetstream(nc), providers: {}, sourceMemory: new SourceMemory(), logger: createLogger('silent'), maxFileSizeBytes: 1024 },
     });
     const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });

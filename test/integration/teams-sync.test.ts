@@ -1,11 +1,12 @@
 import type { SyncResult } from '../../workflows/definitions.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
-import { startGraphEmulator, type GraphEmulator, type StoredChannel, type StoredTeam } from '../emulators/graph/index.js';
-import { createConnector, createUser, documentProcessReader, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
-import { connectorRowOf, documentsOf, spawnWorker, startTestService, syncViaNats as syncViaNatsAndWait, terminateOpenSyncs } from '../support/service-harness.js';
+import type { GraphEmulator, StoredChannel, StoredTeam } from '../emulators/graph/index.js';
+import { createConnector, waitFor } from '../support/integration.js';
+import { connectorRowOf, documentsOf, spawnWorker, syncViaNats as syncViaNatsAndWait } from '../support/service-harness.js';
+import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 /**
  * Teams end to end: a protobuf request on connector.sync.teams, the real
@@ -15,40 +16,14 @@ import { connectorRowOf, documentsOf, spawnWorker, startTestService, syncViaNats
 let emulator: GraphEmulator;
 let config: Config;
 let service: RunningService;
-let reader: Awaited<ReturnType<typeof documentProcessReader>>;
+let reader: DocumentReader;
 let userId: number;
 
 const MONTH = 30 * 24 * 3600_000;
 /** Posted before the sync, outside the few minutes the first delta round re-reads. */
 const earlier = (minutesAgo = 20) => new Date(Date.now() - minutesAgo * 60_000);
 
-beforeAll(async () => {
-  emulator = await startGraphEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: emulator.graphBaseUrl,
-    MS_LOGIN_BASE_URL: emulator.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: emulator.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: emulator.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: emulator.settings.tenantId,
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-  reader = await documentProcessReader(service.nats, config.nats.streamName);
-});
-
-afterAll(async () => {
-  await reader?.close();
-  await service?.stop();
-  await emulator?.close();
-});
-
-beforeEach(async () => {
-  emulator.reset();
-  await resetDatabase(service.db);
-  await reader.drain(1000);
-  userId = await createUser(service.db);
-});
+serviceSuite({ graph: true, readerDrainMs: 1000 }, (suite) => ({ graph: emulator, config, service, reader, userId } = suite));
 
 const documents = (connectorId: number) => documentsOf(service, connectorId);
 const live = async (connectorId: number) => (await documents(connectorId)).filter((d) => d.status !== 'deleted');

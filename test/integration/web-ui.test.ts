@@ -2,15 +2,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import type { RunningService } from '../../src/service.js';
 import { pauseSignal, resumeSignal } from '../../workflows/controls.js';
 import { progressQuery, type SyncResult } from '../../workflows/definitions.js';
-import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
-import { createConnector, createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
-import { documentsOf, publishSyncRequest, startTestService, syncRequestBytes, terminateOpenSyncs } from '../support/service-harness.js';
+import { createConnector, waitFor } from '../support/integration.js';
+import { documentsOf, publishSyncRequest, syncRequestBytes } from '../support/service-harness.js';
+import { serviceSuite } from '../support/service-suite.js';
 
 /**
  * The real Temporal Web UI in headless Chromium (Debian's `chromium`, installed
@@ -27,37 +25,18 @@ const uiUrl = process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEM
 const skipReason = chromiumPath ? undefined : 'Chromium is not installed: run "bash scripts/stack.sh chromium" (Debian\'s chromium package) to run the Web UI test';
 if (skipReason && !process.env.CI) console.warn(`web-ui.test.ts skipped: ${skipReason}`);
 
-let graph: GraphEmulator;
-let config: Config;
-let service: RunningService;
 let browser: Browser | undefined;
-
-beforeAll(async () => {
-  if (skipReason && !process.env.CI) return;
-  graph = await startGraphEmulator();
-  config = testConfig({
-    MS_GRAPH_BASE_URL: graph.graphBaseUrl,
-    MS_LOGIN_BASE_URL: graph.loginBaseUrl,
-    MS_GRAPH_CLIENT_ID: graph.settings.clientId,
-    MS_GRAPH_CLIENT_SECRET: graph.settings.clientSecret,
-    MS_GRAPH_TENANT_ID: graph.settings.tenantId,
-  });
-  await resetJetStream(config);
-  service = await startTestService(config);
-  await terminateOpenSyncs(service);
-  await resetDatabase(service.db);
-});
 
 afterAll(async () => {
   await browser?.close();
-  await service?.stop();
-  await graph?.close();
 });
 
 describe.skipIf(skipReason !== undefined && !process.env.CI)('the Temporal Web UI', () => {
+  const suite = serviceSuite({ graph: true });
+
   it("shows a running sync's summary, details and live progress (screenshot kept)", async () => {
     if (!chromiumPath) throw new Error(skipReason);
-    const userId = await createUser(service.db);
+    const { service, graph, config, userId } = suite;
     const ids = Array.from({ length: 4 }, (_, i) => graph.addFile('/', `report-${i + 1}.pdf`, `%PDF report ${i + 1}`).id);
     for (const id of ids) graph.faults.push({ match: new RegExp(`/items/${id}/content$`), status: 429, retryAfter: '1' });
     const connectorId = await createConnector(service.db, { type: 'onedrive', config: { drive_id: graph.drive.id, page_size: 1 }, userId });

@@ -10,6 +10,7 @@ import {
   type DocumentProcessRequest,
 } from '../../src/gen/echomind/internal/connector_sync_pb.js';
 import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'vitest';
 
 /**
  * Settings for integration tests: the real local stack (scripts/stack.sh up),
@@ -141,5 +142,26 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * A check this machine cannot make (no image, no root): outside CI the test is
+ * marked skipped with `missing` as the reason; in CI, which must run every
+ * check, it fails with it. Nothing is missing when `missing` is undefined.
+ */
+export function skipOutsideCi(ctx: TestContext, missing: string | undefined): void {
+  if (missing === undefined) return;
+  if (process.env.CI) throw new Error(`${missing} (CI runs every check)`);
+  ctx.skip(missing);
+}
+
+/** Whether a process with this PID is running. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream } from '@nats-io/jetstream';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { inject } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorSyncRequestSchema } from '../../src/gen/echomind/internal/connector_sync_pb.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
-import { waitFor, workflowsSourcePath } from './integration.js';
+import { waitFor } from './integration.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,10 +32,17 @@ export async function startTestService(config: Config, options: ServiceOptions =
   return startService(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), {
     migrate: true,
     health: false,
-    workflowsPath: workflowsSourcePath,
+    // The test run's one workflow bundle (test/support/workflow-bundle.ts), not webpack at every start.
+    ...(inject('workflowBundlePath') ? { workflowBundlePath: inject('workflowBundlePath') } : {}),
     http: { baseDelayMs: 20, maxDelayMs: 500, maxInlineWaitMs: 10_000 },
     ...options,
   });
+}
+
+/** `src/main.ts`'s argument for the test run's workflow bundle (none when run without the global setup: it bundles at start). */
+export function workflowBundleArgs(): string[] {
+  const path = inject('workflowBundlePath') as string | undefined;
+  return path ? [`--workflow-bundle=${path}`] : [];
 }
 
 /** The environment that makes `src/main.ts` use the same settings as `config`. */
@@ -77,10 +85,11 @@ export interface WorkerProcess {
 /**
  * Runs `src/main.ts` as its own process (worker only), as in production: node
  * itself with the tsx loader, one process, so SIGKILL and SIGTERM reach the
- * worker (the `tsx` command would put a wrapper process in between).
+ * worker (the `tsx` command would put a wrapper process in between), and a
+ * workflow bundle made ahead of time (the test run's).
  */
 export function spawnWorker(config: Config, extraEnv: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', '--worker-only'], {
+  const child = spawn(`${repoRoot}node_modules/.bin/node`, ['--import', 'tsx', 'src/main.ts', '--worker-only', ...workflowBundleArgs()], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...envFor(config, { HEALTH_PORT: '0', ...extraEnv }) },
     stdio: ['ignore', 'pipe', 'pipe'],

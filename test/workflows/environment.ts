@@ -3,13 +3,16 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { WorkflowStartOptions } from '@temporalio/client';
 import type { SyncActivities } from '../../activities/index.js';
-import { workflowsSourcePath } from '../support/integration.js';
+import type { SyncConnectorInput } from '../../workflows/definitions.js';
 
 /**
- * A Temporal dev server of the test's own (the cached CLI, on a free loopback
- * port, in memory) and the workflow bundle, built once per test file. Temporal's
+ * A Temporal dev server of the test file's own (the cached CLI, on a free
+ * loopback port, in memory), and workers running the workflow bundle the test
+ * run made once (test/support/workflow-bundle.ts). Temporal's
  * time-skipping test server is a separate download this machine cannot fetch,
  * and the workflow sleeps nowhere, so the dev server runs these tests as fast.
  */
@@ -22,7 +25,7 @@ export function temporalCliPath(): string {
 
 let runtimeInstalled = false;
 
-export async function startWorkflowEnvironment(): Promise<{ env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap }> {
+async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     try {
@@ -31,31 +34,49 @@ export async function startWorkflowEnvironment(): Promise<{ env: TestWorkflowEnv
       // installed by another suite in this process
     }
   }
-  const [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        ip: '127.0.0.1',
-        searchAttributes: [
-          defineSearchAttributeKey('ConnectorId', 'INT'),
-          defineSearchAttributeKey('ConnectorType', 'KEYWORD'),
-          defineSearchAttributeKey('SyncTrigger', 'KEYWORD'),
-        ],
-      },
-    }),
-    bundleWorkflowCode({ workflowsPath: workflowsSourcePath, logger: new DefaultLogger('WARN') }),
-  ]);
-  return { env, bundle };
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      searchAttributes: [
+        defineSearchAttributeKey('ConnectorId', 'INT'),
+        defineSearchAttributeKey('ConnectorType', 'KEYWORD'),
+        defineSearchAttributeKey('SyncTrigger', 'KEYWORD'),
+      ],
+    },
+  });
 }
 
-/** Runs `body` with a worker on a queue of its own serving `activities`. */
-export async function withWorker<T>(
+/** The file's Temporal environment, started before its first test and torn down after its last; `bind` receives it once started. */
+export function workflowSuite(bind: (env: TestWorkflowEnvironment) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await startWorkflowEnvironment();
+    bind(env);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+}
+
+/** Starts syncConnector for connector 7 on `taskQueue` under a workflow id of its own, one try per file unless `input` says otherwise. */
+export function startSync(
   env: TestWorkflowEnvironment,
-  bundle: WorkflowBundleWithSourceMap,
-  activities: SyncActivities,
-  body: (taskQueue: string) => Promise<T>,
-): Promise<T> {
+  taskQueue: string,
+  input: Partial<SyncConnectorInput> = {},
+  options: Pick<WorkflowStartOptions, 'staticSummary' | 'staticDetails' | 'typedSearchAttributes'> = {},
+) {
+  return env.client.workflow.start('syncConnector', {
+    taskQueue,
+    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
+    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
+    ...options,
+  });
+}
+
+/** Runs `body` with a worker on a queue of its own serving `activities`, with the test run's workflow bundle. */
+export async function withWorker<T>(env: TestWorkflowEnvironment, activities: SyncActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `wf-test-${randomUUID().slice(0, 8)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities });
   return worker.runUntil(body(taskQueue));
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncActivities } from '../../activities/index.js';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../../src/telemetry/search-attributes.js';
 import { fullResyncSignal, pauseSignal, resumeSignal, retryFailedSignal } from '../../workflows/controls.js';
 import { progressQuery, stopSignal, type SyncConnectorInput, type SyncResult } from '../../workflows/definitions.js';
-import { startWorkflowEnvironment, withWorker } from './environment.js';
+import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 /**
@@ -18,21 +17,11 @@ import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from '
  */
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  ({ env, bundle } = await startWorkflowEnvironment());
-});
+workflowSuite((started) => (env = started));
 
-afterAll(async () => {
-  await env?.teardown();
-});
-
-function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
-  return env.client.workflow.start('syncConnector', {
-    taskQueue,
-    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
-    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
+const start = (taskQueue: string, input: Partial<SyncConnectorInput> = {}) =>
+  startSync(env, taskQueue, input, {
     staticSummary: 'OneDrive sync of connector 7 · Marketing files',
     staticDetails: '**Type:** onedrive',
     typedSearchAttributes: [
@@ -41,7 +30,6 @@ function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
       { key: SyncTriggerKey, value: 'orchestrator' },
     ],
   });
-}
 
 /** The run's current details, as the Web UI and `temporal workflow metadata` read them. */
 async function currentDetails(handle: WorkflowHandle): Promise<string> {
@@ -89,7 +77,7 @@ describe('what the Web UI shows of a run', () => {
         throttle: { waits: 2, waitedMs: 3500, until: '2026-12-01T16:52:10.000Z' },
       }),
     });
-    const { during, after, summaries, result } = await withWorker(env, bundle, held.activities, async (queue) => {
+    const { during, after, summaries, result } = await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       const during = await until('the live details of page 2', async () => {
@@ -126,7 +114,7 @@ describe('what the Web UI shows of a run', () => {
 
   it('a continued run is marked SyncTrigger=continued and its details say which run of the sync it is', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
-    const { first, last, details, result } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const { first, last, details, result } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await start(queue, { maxHistoryEvents: 1 });
       const result = (await handle.result()) as SyncResult;
       const latest = env.client.workflow.getHandle(handle.workflowId);
@@ -150,7 +138,7 @@ describe('what the Web UI shows of a run', () => {
 
   it('a run started without the bridge\'s search attributes is marked manual', async () => {
     const c = fakeConnector([[file('a.txt')]]);
-    const attrs = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const attrs = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await env.client.workflow.start('syncConnector', { taskQueue: queue, workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`, args: [{ connectorId: 7 }] });
       await handle.result();
       return (await handle.describe()).typedSearchAttributes;
@@ -164,7 +152,7 @@ describe('pause and resume', () => {
   it('pauses at the next page boundary with the cursor saved, out of syncing, and goes on from there on resume', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
     const held = holding(c, 'a.txt');
-    const { paused, details, result } = await withWorker(env, bundle, held.activities, async (queue) => {
+    const { paused, details, result } = await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(pauseSignal, 'paused for maintenance');
@@ -200,7 +188,7 @@ describe('pause and resume', () => {
         return base.pauseSync(input);
       },
     });
-    const { during, after } = await withWorker(env, bundle, held.activities, async (queue) => {
+    const { during, after } = await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(pauseSignal, 'maintenance');
@@ -227,7 +215,7 @@ describe('pause and resume', () => {
   it('stop while paused ends the sync in error with the cursor kept', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
     const held = holding(c, 'a.txt');
-    const result = await withWorker(env, bundle, held.activities, async (queue) => {
+    const result = await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(pauseSignal);
@@ -256,7 +244,7 @@ describe('full resync of a running sync', () => {
         return base.planPage(input);
       },
     };
-    const result = await withWorker(env, bundle, activities, async (queue) => {
+    const result = await withWorker(env, activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(fullResyncSignal);
@@ -284,7 +272,7 @@ describe('retryFailed', () => {
     const c = fakeConnector([[file('a.txt')]]);
     recorded(c);
     const held = holding(c, 'a.txt');
-    const result = await withWorker(env, bundle, held.activities, async (queue) => {
+    const result = await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(retryFailedSignal);
@@ -302,7 +290,7 @@ describe('retryFailed', () => {
     const c = fakeConnector([[file('a.txt')]]);
     recorded(c);
     const held = holding(c, 'a.txt');
-    await withWorker(env, bundle, held.activities, async (queue) => {
+    await withWorker(env, held.activities, async (queue) => {
       const handle = await start(queue);
       await held.reached;
       await handle.signal(retryFailedSignal, { sourceIds: ['id-fixed.txt'] });
@@ -318,7 +306,7 @@ describe('retryFailed', () => {
     const c = fakeConnector([[file('a.txt')]]);
     recorded(c);
     c.recordedFailures.set('id-broken-still.txt', { reason: 'was broken', item: file('broken-still.txt'), due: false });
-    const result = await withWorker(env, bundle, fakeActivities(c), async (queue) => (await start(queue, { retryFailedOnly: true })).result() as Promise<SyncResult>);
+    const result = await withWorker(env, fakeActivities(c), async (queue) => (await start(queue, { retryFailedOnly: true })).result() as Promise<SyncResult>);
     expect(result.outcome).toBe('synced');
     expect(c.plannedFrom).toEqual([]);
     // (A file a batch hands back is tried once more alone.)

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncActivities } from '../../activities/index.js';
 import {
   failedItemsQuery,
@@ -13,30 +11,17 @@ import {
   type SyncConnectorInput,
   type SyncResult,
 } from '../../workflows/definitions.js';
-import { startWorkflowEnvironment, withWorker } from './environment.js';
+import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  ({ env, bundle } = await startWorkflowEnvironment());
-});
+workflowSuite((started) => (env = started));
 
-afterAll(async () => {
-  await env?.teardown();
-});
-
-function start(taskQueue: string, input: Partial<SyncConnectorInput> = {}) {
-  return env.client.workflow.start('syncConnector', {
-    taskQueue,
-    workflowId: `connector-sync-test-${randomUUID().slice(0, 8)}`,
-    args: [{ connectorId: 7, transferAttempts: 1, ...input }],
-  });
-}
+const start = (taskQueue: string, input: Partial<SyncConnectorInput> = {}) => startSync(env, taskQueue, input);
 
 async function sync(c: FakeConnector, input: Partial<SyncConnectorInput> = {}, overrides: Partial<SyncActivities> = {}): Promise<SyncResult> {
-  return withWorker(env, bundle, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
+  return withWorker(env, fakeActivities(c, overrides), async (queue) => (await start(queue, input)).result() as Promise<SyncResult>);
 }
 
 describe('syncConnector pages, commits and finishes', () => {
@@ -73,7 +58,6 @@ describe('a sync request that arrives mid-sync', () => {
     };
     const result = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -107,7 +91,6 @@ describe('a sync request that arrives mid-sync', () => {
     };
     const { result, progress } = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue, { maxHistoryEvents: 1 });
@@ -146,7 +129,6 @@ describe('stop and cancellation', () => {
     };
     const result = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -178,7 +160,6 @@ describe('stop and cancellation', () => {
     };
     const error = await withWorker(
       env,
-      bundle,
       fakeActivities(c),
       async (queue) => {
         const handle = await start(queue);
@@ -197,7 +178,7 @@ describe('stop and cancellation', () => {
 describe('per-item failures are values; outages end the sync', () => {
   it('a file refused for good and one that fails through every retry are recorded, and the sync ends active', async () => {
     const c = fakeConnector([[file('a.txt'), file('denied-secret.pdf'), file('broken-empty.txt'), file('b.txt')]]);
-    const { result, failedItems } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const { result, failedItems } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await start(queue);
       const result = (await handle.result()) as SyncResult;
       return { result, failedItems: await handle.query(failedItemsQuery) };
@@ -215,7 +196,7 @@ describe('per-item failures are values; outages end the sync', () => {
 
   it('an outage of our own dependency fails the sync, names the file, and does not move the cursor', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt'), file('outage-c.txt')]]);
-    const error = await withWorker(env, bundle, fakeActivities(c), async (queue) => (await start(queue)).result().then(() => undefined, (e: unknown) => e));
+    const error = await withWorker(env, fakeActivities(c), async (queue) => (await start(queue)).result().then(() => undefined, (e: unknown) => e));
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(c.savedPage).toBe(1);
     expect(c.recordedFailures.size).toBe(0);
@@ -228,7 +209,7 @@ describe('per-item failures are values; outages end the sync', () => {
 
   it('a store rejection is the file\'s fault only when other files get through', async () => {
     const alone = fakeConnector([[file('rejected-a.txt'), file('rejected-b.txt')]]);
-    await sync(alone).catch(() => undefined);
+    await expect(sync(alone)).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(alone.status).toBe('error');
     expect(alone.statusMessage).toMatch(/^OneDrive sync failed while storing "rejected-a.txt": the object store failed to store it \(MalformedXML\)\. The next sync/);
     expect(alone.savedPage).toBe(0);
@@ -242,7 +223,7 @@ describe('per-item failures are values; outages end the sync', () => {
   it('a listing that fails for good ends the connector in error without a doubled prefix', async () => {
     const c = fakeConnector([[file('a.txt')]]);
     const { ApplicationFailure } = await import('@temporalio/common');
-    await sync(c, {}, {
+    const failed = sync(c, {}, {
       planPage: () =>
         Promise.reject(
           ApplicationFailure.create({
@@ -252,7 +233,8 @@ describe('per-item failures are values; outages end the sync', () => {
             details: [{ code: 'invalid_grant', scope: 'sync' }],
           }),
         ),
-    }).catch(() => undefined);
+    });
+    await expect(failed).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toBe(
       'The source rejected our credentials even after a token refresh; reconnect the account. OneDrive sync failed while listing changes.',
@@ -292,7 +274,7 @@ describe('batched transfers', () => {
     const small = Array.from({ length: 120 }, (_, i) => file(`f${String(i).padStart(3, '0')}.txt`));
     const large = file('video.mp4', { size: 100 * 1024 * 1024 });
     const c = fakeConnector([[...small.slice(0, 60), large, ...small.slice(60)]]);
-    const { result, events } = await withWorker(env, bundle, fakeActivities(c), async (queue) => {
+    const { result, events } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await start(queue);
       const result = (await handle.result()) as SyncResult;
       const history = await handle.fetchHistory();
@@ -323,7 +305,7 @@ describe('batched transfers', () => {
 
   it('an outage inside a batch fails the sync and keeps the cursor', async () => {
     const c = fakeConnector([[file('a.txt'), file('outage-b.txt')]]);
-    await sync(c).catch(() => undefined);
+    await expect(sync(c)).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toMatch(/^OneDrive sync stopped while storing "outage-b.txt" \(page 1\): the object store is unavailable/);
     expect(c.savedPage).toBe(0);
