@@ -11,7 +11,7 @@ import { killAllServices, recordFigure, spawnService } from './support.js';
 import { openObserver, type Observer } from '../support/observer.js';
 
 /**
- * Item 6 of issue 11: distinctive secret values in `connectors.config`,
+ * Case 6 of the chaos suite (docs/RELIABILITY.md): distinctive secret values in `connectors.config`,
  * `google_credentials`, the service's own settings and the request's
  * `config`/`state`. After syncs that succeed, fail per file and fail for good,
  * none of them occurs in the service's logs (at debug level), in any Temporal

@@ -13,7 +13,7 @@ import { connectorRowOf, documentsOf, syncViaNats } from '../support/service-har
 import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 /**
- * One file never stops a connector (issue 7), end to end on the real stack
+ * One file never stops a connector, end to end on the real stack
  * through both emulators: empty files, a file whose download always fails,
  * a restore inside JetStream's duplicate window, a rejected page token, and
  * counts across a failed and a resumed sync.
