@@ -9,6 +9,7 @@ import type { ChangePage, SourceChange, SourceContext, SourceItem, SourceProvide
 import { formatBytes } from '../src/storage/object-store.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
 import type { ListedPage } from '../workflows/definitions.js';
+import { notIngestibleReason } from '../workflows/skip-reasons.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
 import { toActivityFailure } from './failures.js';
@@ -162,7 +163,7 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   }
   const item = change.item;
   if (!isIngestible(item.contentType)) {
-    result.skipped.push({ sourceId: item.sourceId, name: item.name, reason: `type not accepted by the ingestor (${item.contentType})` });
+    result.skipped.push({ sourceId: item.sourceId, name: item.name, reason: notIngestibleReason(item.contentType) });
     return;
   }
   const doc = plan.known.get(item.sourceId);

@@ -3,31 +3,126 @@ import { currentLogContext } from './telemetry/log-context.js';
 
 export type Logger = PinoLogger;
 
-/** Keys whose values are never written to a log, at any depth we know of. */
-export const REDACTED_PATHS = [
-  'config',
-  'state',
-  '*.config',
-  '*.state',
+const CENSOR = '[redacted]';
+
+/**
+ * Keys whose values are secrets wherever they appear, at any depth (compared
+ * lower-case without `_` and `-`, so `client_secret`, `clientSecret` and
+ * `MINIO_SECRET_KEY` all match). A key named `state` or `config` is not one:
+ * the Temporal SDK's "Worker state changed" line says `"state":"RUNNING"`, and
+ * a connector's config is redacted key by key like anything else.
+ */
+const SECRET_KEYS = new Set([
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  '*.headers.authorization',
+  'proxyauthorization',
+  'cookie',
+  'setcookie',
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'assertion',
+  'clientassertion',
+  'sessiontoken',
+  'xapikey',
+]);
+/** …and keys that end like one: `refresh_token`, `GOOGLE_SERVICE_ACCOUNT_JSON`'s `private_key`, `TEMPORAL_API_KEY`. Not `nextPageToken`: a listing position, not a credential. */
+const SECRET_KEY_ENDINGS = ['secret', 'password', 'apikey', 'privatekey', 'secretkey', 'accesstoken', 'refreshtoken', 'idtoken'];
+
+function isSecretKey(key: string): boolean {
+  const k = key.toLowerCase().replace(/[_-]/g, '');
+  return SECRET_KEYS.has(k) || SECRET_KEY_ENDINGS.some((ending) => k.endsWith(ending));
+}
+
+/** Query and form parameters that carry credentials (OAuth, presigned S3 URLs). */
+const SECRET_PARAMS = [
   'access_token',
   'refresh_token',
+  'id_token',
   'client_secret',
-  '*.access_token',
-  '*.refresh_token',
-  '*.client_secret',
+  'client_assertion',
+  'assertion',
+  'code',
   'password',
-  '*.password',
+  'api_key',
+  'key',
+  'token',
+  'sig',
+  'signature',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'X-Amz-Security-Token',
 ];
 
+/** Secrets recognised by their shape, whatever key (or message) holds them. */
+const SECRET_SHAPES: Array<[RegExp, string]> = [
+  // PEM private keys (a service-account key's `private_key`).
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, CENSOR],
+  // JSON Web Tokens: Microsoft's access tokens, signed assertions.
+  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, CENSOR],
+  // Google's OAuth access tokens.
+  [/\bya29\.[A-Za-z0-9._-]+/g, CENSOR],
+  // An Authorization header's value.
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${CENSOR}`],
+  // user:password@ in a URL (DATABASE_URL).
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#@:]+:[^\s/?#@]+@/gi, `$1${CENSOR}@`],
+  [new RegExp(`((?:^|[?&\\s])(?:${SECRET_PARAMS.join('|')})=)[^&\\s#"']+`, 'gi'), `$1${CENSOR}`],
+];
+
+function redactText(text: string): string {
+  let out = text;
+  for (const [shape, replacement] of SECRET_SHAPES) out = out.replace(shape, replacement);
+  return out;
+}
+
+/** A copy of a log line's fields with secret keys and secret-shaped strings censored. */
+function redactFields(value: unknown, depth = 0, ancestors = new Set<object>()): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (typeof value !== 'object' || value === null || depth > 12) return value;
+  if (ancestors.has(value)) return '[circular]';
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  const plain = Array.isArray(value) || value instanceof Error || prototype === Object.prototype || prototype === null;
+  if (!plain) return value;
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1, ancestors));
+    if (value instanceof Error) return redactError(value, depth, ancestors);
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) out[key] = redactEntry(key, v, depth, ancestors);
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+function redactEntry(key: string, v: unknown, depth: number, ancestors: Set<object>): unknown {
+  return isSecretKey(key) && v !== undefined && v !== null && v !== '' ? CENSOR : redactFields(v, depth + 1, ancestors);
+}
+
+/** A copy of the error (same class, so pino's serializer still names its type) with its text and fields redacted. */
+function redactError(e: Error, depth: number, ancestors: Set<object>): Error {
+  const copy = Object.create(Object.getPrototypeOf(e) as object) as Error & Record<string, unknown>;
+  for (const [key, v] of Object.entries(e)) copy[key] = redactEntry(key, v, depth, ancestors);
+  for (const key of ['name', 'message', 'stack', 'cause'] as const) {
+    if (Object.hasOwn(e, key)) Object.defineProperty(copy, key, { value: redactFields(e[key], depth + 1, ancestors), enumerable: false, writable: true, configurable: true });
+  }
+  return copy;
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const options = {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'echomind-connector' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    formatters: {
+      log: (fields) => redactFields(fields) as Record<string, unknown>,
+      bindings: (bindings) => redactFields(bindings) as pino.Bindings,
+    },
+    hooks: {
+      // The message itself: an error's text may quote a URL or a header.
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>);
+      },
+    },
     // Inside an activity, every line carries its connectorId, workflowId and runId (once: a
     // child logger that already binds one of them keeps its own).
     mixin: (_merge: object, _level: number, logger: PinoLogger) => {
@@ -38,5 +133,14 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       return Object.fromEntries(keys.filter((k) => !(k in bound)).map((k) => [k, context[k]]));
     },
   };
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  const logger = destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  // pino applies the bindings formatter to the root's base fields only; a child's bindings are
+  // redacted here (children inherit this method).
+  type ChildMethod = (this: unknown, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions) => unknown;
+  const child = Reflect.get(logger, 'child') as ChildMethod;
+  const redactedChild: ChildMethod = function (this: unknown, bindings, childOptions) {
+    return child.call(this, redactFields(bindings) as pino.Bindings, childOptions);
+  };
+  Reflect.set(logger, 'child', redactedChild);
+  return logger;
 }

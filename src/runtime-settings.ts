@@ -3,9 +3,12 @@
  * CMD, docker-compose.yml and `npm start` carry these (test/deploy/compose.test.ts
  * and test/integration/built-service.test.ts check that they agree), and the benchmark runs both its sides with them.
  * Measured on the 2-core machine (bench/README.md, "Worker memory"): with
- * bodies streamed, they keep the worker's peak RSS under 300 MB over the
- * benchmark's scenarios (it was 512-690 MiB with Node's defaults) for about
- * the same CPU per file. None of them caps the heap.
+ * bodies streamed, the worker's peak RSS over the benchmark's four scenarios
+ * was 279 and 309 MiB in two full runs (292 and 324 MB:
+ * bench/results/lean-final-abcd.json, lean-final-repeat-abcd.json), so they
+ * do not keep it under 300 MB every time; it was 512-690 MiB with Node's
+ * defaults and bodies held in memory (bench/results/batching-final-abcd.json),
+ * for about the same CPU per file. None of them caps the heap.
  *
  * - `--max-semi-space-size=4` (MiB): V8 sizes the young generation from the
  *   machine's memory; on 24 GiB it grew to 128 MiB in the main thread and

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChangeCursor, SourceItem } from '../src/providers/types.js';
 import type { ThrottleTally } from '../src/telemetry/throttle-tally.js';
+import { skippedSummary } from './skip-reasons.js';
 
 /**
  * Names and shapes shared by the workflow, its activities, the bridge and
@@ -191,14 +192,7 @@ export function summarize(t: SyncTotals, skippedReasons: Record<string, number> 
   if (t.renamed) parts.push(`${t.renamed} renamed`);
   parts.push(`${t.deleted} deleted`);
   if (t.unchanged) parts.push(`${t.unchanged} unchanged`);
-  if (t.skipped) {
-    const reasons = Object.entries(skippedReasons)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([reason, n]) => `${n} ${reason}`)
-      .join(', ');
-    parts.push(`${t.skipped} skipped${reasons ? ` (${reasons})` : ''}`);
-  }
+  if (t.skipped) parts.push(skippedSummary(t.skipped, skippedReasons));
   parts.push(failedPart(failed ?? { count: t.failed, names: [] }));
   if (t.resyncs) parts.push('full re-enumeration after an expired cursor');
   if (t.relisted) parts.push(`${t.relisted} listed again after an expired cursor`);

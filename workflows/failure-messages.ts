@@ -33,17 +33,55 @@ function typeOf(e: unknown): string | undefined {
 
 const RESUMES = 'the next sync resumes from the last saved page';
 
-/** "OneDrive sync failed while listing changes: <what to do>. <detail>" — never a doubled prefix. */
+/**
+ * The HTTP layer's wording of a failed answer (src/http/source-http.ts):
+ * "[gave up after N attempts: ]<METHOD> <url> answered <status>[ (<code>)][: <advice> | ; retry in N s]".
+ */
+const HTTP_ANSWER = /^((?:gave up after \d+ attempts: )?)([A-Z]+) (\S+) answered (\d{3})(?: \(([^)]*)\))?(?:: ([\s\S]*)|(; [\s\S]*))?$/;
+
+/** A URL without its query string or fragment (tokens and signatures travel there). */
+function withoutQueries(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>()]+)[?#][^\s"'<>()]*?(?=[.,;:]?(?:[\s"'<>()]|$))/gi, '$1');
+}
+
+/**
+ * A failure's text split into what a person can act on (the source's advice,
+ * when it gave one) and the technical detail: the request, one HTTP status and
+ * the source's code, URLs without their query strings.
+ */
+function operatorReason(reason: string): { advice?: string; detail: string } {
+  const text = withoutQueries(reason);
+  const m = HTTP_ANSWER.exec(text);
+  if (!m) return { detail: text };
+  const [, gaveUp, method, url, status, code, advice, tail] = m;
+  // `http403` says the status again: one HTTP status is enough.
+  const named = code && code !== `http${status}` ? ` (${code})` : '';
+  const detail = `${gaveUp}${method} ${url} answered ${status}${named}${tail ?? ''}`;
+  return advice ? { advice: advice.trim(), detail } : { detail };
+}
+
+const sentence = (s: string): string => capitalize(s.replace(/[.\s]+$/, ''));
+
+/**
+ * What `status_message` says when a sync ends in error: the sentence a person
+ * acts on first (the source's advice: "reconnect the Microsoft account in
+ * EchoMind"), then which sync failed and where, then the technical detail.
+ * Never a doubled prefix.
+ */
 export function syncFailureMessage(connectorType: string | undefined, e: unknown): string {
   const where = e instanceof SyncFailure ? ` ${e.where}` : '';
   const failure = e instanceof SyncFailure ? e.failure : e;
-  const reason = reasonOf(failure);
+  const { advice, detail } = operatorReason(reasonOf(failure));
+  const reason = advice ? `${detail}: ${advice}` : detail;
   const source = sourceLabel(connectorType);
   switch (typeOf(failure)) {
     case FAILURE.dependencyUnavailable:
       return `${source} sync stopped${where}: ${reason}. Nothing was lost; ${RESUMES} once it is back.`;
     case FAILURE.sourcePermanent:
-      return `${source} sync failed${where}: ${reason}`;
+      // A permanent refusal's message is written for a person (advice, or a config key and what is wrong with it).
+      if (advice) return `${sentence(advice)}. ${source} sync failed${where}: ${detail}.`;
+      if (!HTTP_ANSWER.test(detail)) return `${sentence(detail)}. ${source} sync failed${where}.`;
+      return `${source} sync failed${where}: ${detail}.`;
     case FAILURE.throttled:
       return `${source} sync gave up waiting${where}: ${source} kept throttling (${reason}); ${RESUMES}.`;
     default:

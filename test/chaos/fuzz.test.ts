@@ -18,7 +18,7 @@ import {
 import { openObserver, type Observer } from '../support/observer.js';
 
 /**
- * Item 4 of issue 11: fuzzed payloads on connector.sync.*: random bytes,
+ * Case 4 of the chaos suite (docs/RELIABILITY.md): fuzzed payloads on connector.sync.*: random bytes,
  * truncated and over-long protobuf, wrong enum values, huge strings, unknown,
  * disabled and soft-deleted connectors, types that disagree with the row or the
  * subject. Every message is terminated or its sync ends; the service never

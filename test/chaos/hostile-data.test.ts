@@ -10,7 +10,7 @@ import { recordFigure } from './support.js';
 import { serviceSuite } from '../support/service-suite.js';
 
 /**
- * Item 5 of issue 11: what a hostile or broken source can send. Names with
+ * Case 5 of the chaos suite (docs/RELIABILITY.md): what a hostile or broken source can send. Names with
  * `..`, `/`, `\`, control characters, right-to-left marks, 1,000 characters or
  * only dots; the same name twice in a folder; a folder that becomes its own
  * ancestor; a file over the size cap; invalid JSON and HTML error pages. Object
@@ -167,7 +167,7 @@ describe('hostile source data', () => {
     expect(docs).toHaveLength(5);
   }, 600_000);
 
-  // A poison item (issue 7): retried, then recorded as failed while the sync completes. Its transfer gets two
+  // A poison item (a file that always fails): retried, then recorded as failed while the sync completes. Its transfer gets two
   // attempts here (the workflow's test knob) instead of the four minutes of production retries.
   it('a file whose download always answers an HTML error page is named in failedItems and the sync completes', async () => {
     const root = emu.myDrive();

@@ -21,7 +21,7 @@ import {
 import { openObserver, type Observer } from '../support/observer.js';
 
 /**
- * Item 1 of issue 11: the worker process SIGKILLed at random moments of one
+ * Case 1 of the chaos suite (docs/RELIABILITY.md): the worker process SIGKILLed at random moments of one
  * sync, restarted each time; and the bridge killed after Temporal accepted a
  * request but before it acknowledged the message. Afterwards: exactly one
  * object, one live row and one DocumentProcessRequest per file, connector `active`,

@@ -22,7 +22,7 @@ import { serviceSuite } from '../support/service-suite.js';
 import type { Observer } from '../support/observer.js';
 
 /**
- * Item 2 of issue 11: NATS, PostgreSQL, the object store and the Temporal
+ * Case 2 of the chaos suite (docs/RELIABILITY.md): NATS, PostgreSQL, the object store and the Temporal
  * server each stopped in the middle of a sync and started again. The sync
  * reaches the same result as without the outage; /healthz names the part that
  * is down while it is; a request published during the outage (or, for NATS,

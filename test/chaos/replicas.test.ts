@@ -11,7 +11,7 @@ import { serviceSuite } from '../support/service-suite.js';
 import type { Observer } from '../support/observer.js';
 
 /**
- * Item 7 of issue 11: two service processes (bridge and worker each) on the
+ * Case 7 of the chaos suite (docs/RELIABILITY.md): two service processes (bridge and worker each) on the
  * same stack and task queue, one SIGKILLed in the middle of three concurrent
  * syncs. No duplicate workflow, no duplicate message, all three finish.
  */

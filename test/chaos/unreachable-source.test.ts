@@ -7,7 +7,7 @@ import { freePort, recordFigure } from './support.js';
 import { serviceSuite } from '../support/service-suite.js';
 
 /**
- * Item 8 of issue 11: a source that cannot be reached at all is a network
+ * Case 8 of the chaos suite (docs/RELIABILITY.md): a source that cannot be reached at all is a network
  * failure, not throttling. The sync ends in `error` with a message that names
  * the host and what failed, and never says it was throttled.
  */

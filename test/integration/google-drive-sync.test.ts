@@ -326,7 +326,7 @@ describe('Google-native files', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toBe(`4 new, 0 updated, 0 deleted, 1 skipped (1 not exportable: ${FORM}), 0 failed`);
+    expect(row.status_message).toBe('4 new, 0 updated, 0 deleted, 1 skipped: no export configured for Google Forms, 0 failed');
     const expectations: Array<[string, string, string, string]> = [
       [doc, 'Plan.docx', MIME.docx, 'DOCX bytes of Plan'],
       [slides, 'Pitch.pptx', MIME.pptx, 'PPTX bytes of Pitch'],
@@ -345,7 +345,7 @@ describe('Google-native files', () => {
     expect(emu.counters.exportLinkDownloads.get(big)).toBe(1);
     expect(emu.counters.exportLinkDownloads.get(doc)).toBeUndefined();
     expect(emu.counters.exports.get(doc)).toBe(1);
-    expect((await progressOf(connectorId)).skippedReasons).toEqual({ [`not exportable: ${FORM}`]: 1 });
+    expect((await progressOf(connectorId)).skippedReasons).toEqual({ [`no export configured for Google Forms (${FORM})`]: 1 });
     expect(await reader.drain()).toHaveLength(4);
   });
 
@@ -416,7 +416,7 @@ describe('shortcuts', () => {
 
     expect(row.status).toBe('active');
     // spec.txt is listed twice (in Project, and as the shortcut's target): the second sighting is "unchanged".
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 unchanged, 1 skipped (1 dangling shortcut), 0 failed');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 unchanged, 1 skipped: dangling shortcut, 0 failed');
     const docs = await documents(connectorId);
     expect(docs.map((d) => [d.source_id, d.title])).toEqual(
       [

@@ -13,7 +13,7 @@ import { connectorRowOf, documentsOf, syncViaNats } from '../support/service-har
 import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
 /**
- * One file never stops a connector (issue 7), end to end on the real stack
+ * One file never stops a connector, end to end on the real stack
  * through both emulators: empty files, a file whose download always fails,
  * a restore inside JetStream's duplicate window, a rejected page token, and
  * counts across a failed and a resumed sync.
@@ -242,7 +242,7 @@ describe('counts across a failed and a resumed sync', () => {
 
     let row = await syncOneDrive(connectorId);
     expect(row.status).toBe('error');
-    expect(row.status_message).toMatch(/^OneDrive sync failed while storing "stopper\.txt" \(page 1\): .*507/);
+    expect(row.status_message).toMatch(/^Injected by the emulator\. OneDrive sync failed while storing "stopper\.txt" \(page 1\): GET \S+ answered 507 \(insufficientStorage\)\.$/);
     expect(row.status_message).not.toMatch(/sync failed: sync failed/);
     await new Promise((r) => setTimeout(r, 1000)); // transfers already under way finish
     const published = (await reader.drain()).length;

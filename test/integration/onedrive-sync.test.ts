@@ -67,7 +67,7 @@ describe('OneDrive sync end to end', () => {
     const row = await syncViaNats(connectorId, { chunkingSession: 'chunk-abc' });
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped (1 type not accepted by the ingestor (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)), 0 failed');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped: the ingestor does not accept Excel files, 0 failed');
     expect(row.last_sync_at).not.toBeNull();
     expect(row.docs_analyzed).toBe('2');
     expect((row.state as { cursor?: { link?: string } }).cursor?.link).toMatch(/delta/);

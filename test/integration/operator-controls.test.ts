@@ -15,7 +15,7 @@ import { connectorRowOf, documentsOf, publishSyncRequest, syncRequestBytes } fro
 import { serviceSuite } from '../support/service-suite.js';
 
 /**
- * The operator controls end to end (issue 12 item 2), each through the very
+ * The operator controls end to end (pause, resume, fullResync, retryFailed), each through the very
  * `temporal` CLI command the README gives, on the real stack with the Graph
  * emulator: pause and resume at a page boundary, a full resync of a running
  * sync, retryFailed with the pass under way and alone. Also reads back, through

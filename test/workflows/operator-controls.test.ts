@@ -10,7 +10,7 @@ import { startSync, withWorker, workflowSuite } from './environment.js';
 import { fakeActivities, fakeConnector, file, latch, type FakeConnector } from './fake-activities.js';
 
 /**
- * The operator's view and controls of a running sync (issue 12 items 1-2), with
+ * The operator's view and controls of a running sync (the Web UI's details and the control signals), with
  * fake activities: the live details and activity summaries read back through
  * the client, continue-as-new runs marked `continued`, pause/resume at page
  * boundaries, a full resync of a running sync, and retryFailed.

@@ -114,7 +114,7 @@ describe('continue-as-new', () => {
     const result = await sync(c, { maxHistoryEvents: 1 });
     expect(result.outcome).toBe('synced');
     expect(result.totals).toMatchObject({ new: 3, failed: 1, skipped: 1, pages: 3 });
-    expect(c.statusMessage).toMatch(/^3 new, 0 updated, 0 deleted, 1 skipped \(1 deleted at the source before download\), 1 failed \(denied-x\.pdf/);
+    expect(c.statusMessage).toMatch(/^3 new, 0 updated, 0 deleted, 1 skipped: deleted at the source before download, 1 failed \(denied-x\.pdf/);
   });
 });
 
@@ -237,7 +237,7 @@ describe('per-item failures are values; outages end the sync', () => {
     await expect(failed).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(c.status).toBe('error');
     expect(c.statusMessage).toBe(
-      'OneDrive sync failed while listing changes: the source rejected our credentials even after a token refresh; reconnect the account',
+      'The source rejected our credentials even after a token refresh; reconnect the account. OneDrive sync failed while listing changes.',
     );
   });
 

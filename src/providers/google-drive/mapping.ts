@@ -1,4 +1,5 @@
 import { resolveContentType } from '../../contract.js';
+import { noExportReason } from '../../../workflows/skip-reasons.js';
 import type { SourceChange, SourceItem } from '../types.js';
 import type { DriveFile } from './api.js';
 import { extensionFor, GOOGLE_APPS, GOOGLE_APPS_PREFIX, withExtension, type ExportFormats } from './export-formats.js';
@@ -73,7 +74,7 @@ export function mapDriveFile(file: DriveFile, formats: ExportFormats): SourceCha
   if (restricted) return { kind: 'skip', sourceId: file.id, name: file.name, reason: restricted };
   if (isGoogleNative(file.mimeType)) {
     const exportMime = formats[file.mimeType];
-    if (!exportMime) return { kind: 'skip', sourceId: file.id, name: file.name, reason: `not exportable: ${file.mimeType}` };
+    if (!exportMime) return { kind: 'skip', sourceId: file.id, name: file.name, reason: noExportReason(file.mimeType) };
     return { kind: 'upsert', item: nativeItem(file, exportMime) };
   }
   return { kind: 'upsert', item: binaryItem(file) };

@@ -82,11 +82,11 @@ describe('Google-native files', () => {
     const skipped = skips((await crawl(providerFor(emu), driveContext(emu))).changes);
     expect(skipped.map((s) => [s.sourceId, s.reason]).sort()).toEqual(
       [
-        [ids.form, `not exportable: ${NATIVE.form}`],
-        [ids.site, `not exportable: ${NATIVE.site}`],
-        [ids.map, `not exportable: ${NATIVE.map}`],
-        [ids.jam, `not exportable: ${NATIVE.jam}`],
-        [ids.unknown, 'not exportable: application/vnd.google-apps.hologram'],
+        [ids.form, `no export configured for Google Forms (${NATIVE.form})`],
+        [ids.site, `no export configured for Google Sites (${NATIVE.site})`],
+        [ids.map, `no export configured for Google My Maps (${NATIVE.map})`],
+        [ids.jam, `no export configured for Jamboard (${NATIVE.jam})`],
+        [ids.unknown, 'no export configured for application/vnd.google-apps.hologram (application/vnd.google-apps.hologram)'],
       ].sort(),
     );
     expect(emu.counters.exports.size).toBe(0);

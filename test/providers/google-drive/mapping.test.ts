@@ -3,6 +3,7 @@ import { MIME } from '../../../src/contract.js';
 import type { DriveFile } from '../../../src/providers/google-drive/api.js';
 import { DEFAULT_EXPORT_FORMATS, mergeExportFormats, withExtension } from '../../../src/providers/google-drive/export-formats.js';
 import { mapDriveFile, readDriveFetch } from '../../../src/providers/google-drive/mapping.js';
+import { noExportReason } from '../../../workflows/skip-reasons.js';
 
 const file = (overrides: Partial<DriveFile>): DriveFile => ({ id: 'f1', name: 'x', mimeType: 'application/pdf', ...overrides });
 
@@ -55,7 +56,7 @@ describe('mapDriveFile', () => {
       kind: 'skip',
       sourceId: 'g1',
       name: 'Survey',
-      reason: `not exportable: application/vnd.google-apps.${kind}`,
+      reason: noExportReason(`application/vnd.google-apps.${kind}`),
     });
   });
 
