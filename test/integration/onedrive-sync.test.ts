@@ -335,7 +335,7 @@ describe('OneDrive sync end to end', () => {
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped (1 Microsoft flagged this file as malware and will not serve its bytes), 0 failed');
+    expect(row.status_message).toBe('2 new, 0 updated, 0 deleted, 1 skipped: Microsoft flagged this file as malware and will not serve its bytes, 0 failed');
     const docs = await documents(connectorId);
     expect(docs.map((d) => d.title).sort()).toEqual(['contract.txt', 'policy.txt']);
     const contract = docs.find((d) => d.title === 'contract.txt');
