@@ -846,7 +846,7 @@ describe('sharing, corpora and lost scopes as Drive has them', () => {
     emu.deleteSharedDrive(sales);
     const warned = await syncViaNats(connectorId);
     expect(warned.status).toBe('active');
-    expect(warned.status_message).toMatch(/1 skipped \(1 connector config "drive_id" names no shared drive .*still gone at the next sync.*removed from EchoMind\), 0 failed$/);
+    expect(warned.status_message).toMatch(/1 skipped: connector config "drive_id" names no shared drive .*still gone at the next sync.*removed from EchoMind, 0 failed$/);
     expect(await titles(connectorId)).toEqual(['deal.pdf', 'pitch.pdf']);
 
     const swept = await syncViaNats(connectorId);
@@ -868,7 +868,7 @@ describe('sharing, corpora and lost scopes as Drive has them', () => {
     await googleCredential();
     const connectorId = await driveConnector();
     const first = await syncViaNats(connectorId);
-    expect(first.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 skipped \(1 download restricted: .*\), 0 failed$/);
+    expect(first.status_message).toMatch(/^1 new, 0 updated, 0 deleted, 1 skipped: download restricted: .*, 0 failed$/);
     expect(downloads(locked)).toBe(0);
     await reader.drain();
 
