@@ -47,6 +47,22 @@ describe('OneDrive signatures', () => {
     expect(emulator.requestCount(new RegExp(`/items/${file.id}$`))).toBe(2); // one GET per listing that lacked both
   });
 
+  it('a forbidden or garbled cTag lookup leaves that file signed as delta listed it, and the page goes on', async () => {
+    const forbidden = emulator.addFile('/', 'secret.docx', 'bytes', { withoutHash: true });
+    const garbled = emulator.addFile('/', 'odd.docx', 'bytes', { withoutHash: true });
+    const plain = emulator.addFile('/', 'plain.txt', 'bytes');
+    // SharePoint permissions are per item: the GET of one file can be refused while delta lists it.
+    emulator.faults.push({ match: new RegExp(`/items/${forbidden.id}$`), status: 403, code: 'accessDenied' });
+    emulator.faults.push({ match: new RegExp(`/items/${garbled.id}$`), garbage: true });
+
+    const { changes } = await walk(providerFor(emulator), oneDriveContext(emulator), null);
+
+    expect(upserts(changes).map((i) => i.sourceId).sort()).toEqual([forbidden.id, garbled.id, plain.id].sort());
+    expect(signatureOf(changes, forbidden.id)).toMatch(/^eTag:/);
+    expect(signatureOf(changes, garbled.id)).toMatch(/^eTag:/);
+    expect(signatureOf(changes, plain.id)).toMatch(/^quickXorHash:/);
+  });
+
   it('changes the signature when the bytes change', async () => {
     const file = emulator.addFile('/', 'a.txt', 'one', { withoutHash: true });
     const other = emulator.addFile('/', 'b.txt', 'one');

@@ -1,4 +1,4 @@
-import { CursorExpiredError, isNotFound, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { CursorExpiredError, isNotFound, isPermanent, isUnauthorized, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import type { GraphClient } from '../client.js';
 import { DRIVE_ITEM_FIELDS, type DriveItem, type DriveItemPage, readDriveItem, readDriveItemPage } from './api.js';
@@ -98,10 +98,27 @@ async function withContentSignatures(session: OneDriveSession, driveId: string, 
       completed.push(item);
       continue;
     }
-    const fresh = await getItem(session.graph, driveId, item.id, 'id,cTag,file', session.signal);
+    const fresh = await cTagLookup(session, driveId, item);
     completed.push(fresh?.cTag ? { ...item, cTag: fresh.cTag, file: fresh.file ?? item.file } : item);
   }
   return completed;
+}
+
+/**
+ * The item GET that completes one file's signature. It is an optimisation (the file is still listed
+ * and signed by eTag without it), so one forbidden or garbled item never fails the page: item-level
+ * refusals and bad answers leave the file as delta listed it (signed by eTag: a rename then downloads
+ * it again); transient failures still retry.
+ */
+async function cTagLookup(session: OneDriveSession, driveId: string, item: DriveItem): Promise<DriveItem | null> {
+  try {
+    return await getItem(session.graph, driveId, item.id, 'id,cTag,file', session.signal);
+  } catch (e) {
+    // A refusal of this one item (the classifier scopes a 403 off /content to the sync, as for a listing)
+    // or a garbled answer; a rejected sign-in is still the sync's.
+    if ((isPermanent(e) && !isUnauthorized(e)) || e instanceof SourceProtocolError) return null;
+    throw e;
+  }
 }
 
 export async function listDriveChanges(session: OneDriveSession, cursor: OneDriveCursor | null): Promise<ChangePage<OneDriveCursor>> {
