@@ -1,7 +1,6 @@
 import { optionalTsToMs } from '@temporalio/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
-import { profiles } from '../../workflows/activity-options.js';
 import type { SyncResult } from '../../workflows/definitions.js';
 import { createUser, resetDatabase, resetJetStream, testConfig, waitFor } from '../support/integration.js';
 import { syncRequestBytes } from '../support/service-harness.js';
@@ -64,7 +63,6 @@ async function isClosed(workflowId: string): Promise<boolean> {
 }
 
 const TRANSFER_ACTIVITIES = new Set(['transferBatch', 'transferFile']);
-const TRANSFER_HEARTBEAT_TIMEOUT_MS = profiles.transfer().heartbeatTimeout as number;
 
 /** A transfer activity as Temporal shows it: its attempt, which worker started it and when, and the retry's times. */
 interface TransferAttempt {
@@ -163,7 +161,6 @@ async function killDuringOneSync(source: SourceUnderTest) {
   const killedAt: number[] = [];
   const takeovers: Array<Takeover | undefined> = [];
   const workerStartMs: number[] = [];
-  const retryOpenBoundMs: number[] = [];
   for (let k = 0; k < SCALE.kills; k++) {
     const before = await countDocuments(connectorId);
     const target = before + Math.floor(random.next() * ((files - before) / (SCALE.kills - k + 1)));
@@ -193,9 +190,6 @@ async function killDuringOneSync(source: SourceUnderTest) {
     worker = await spawnService(config, { role: 'worker' });
     workerStartMs.push(Date.now() - killTime);
     takeovers.push(await takeover);
-    // Temporal's wait before a retry doubles with each attempt (2 s before the second): the bound for this kill.
-    const retryDelayMs = 2_000 * 2 ** (Math.max(1, ...running.map((a) => a.attempt)) - 1);
-    retryOpenBoundMs.push(TRANSFER_HEARTBEAT_TIMEOUT_MS + retryDelayMs + 2_000);
   }
   const result = (await observer.temporal.workflow.getHandle(workflowId).result()) as SyncResult;
   const seconds = Math.round((Date.now() - startedAt) / 1000);
@@ -235,8 +229,9 @@ async function killDuringOneSync(source: SourceUnderTest) {
   expect(result.totals).toMatchObject({ new: files, updated: 0, unchanged: 0, failed: 0 });
   expect(outcome.statusMessage).toMatch(new RegExp(`^${files} new, 0 updated`));
   expect(outcome.statusMessage).not.toMatch(/unchanged/);
-  // A dead worker's batch is open to another worker once the heartbeat timeout and the retry's delay passed.
-  takeovers.forEach((t, k) => expect(t?.retryOpen ?? 0, `retry open after kill ${k + 1}`).toBeLessThanOrEqual(retryOpenBoundMs[k] ?? 0));
+  // How soon another worker may take a dead worker's batch is measured (recordFigure above: declaredDead,
+  // retryOpen), not asserted: it is wall-clock time on a shared machine. What bounds it, the transfer
+  // heartbeat timeout against how often batches beat, is asserted in test/activities.
 }
 
 describe('worker SIGKILLed at random moments of one sync', () => {
