@@ -90,6 +90,24 @@ export class DownloadRefusedError extends PermanentSourceError {
 }
 
 /**
+ * The connector's whole scope is gone or unreadable (its drive, folder, site or library answers
+ * "not found"): nothing can be listed. The message says what is gone; `remedy` says how to get the
+ * connector syncing again. The sync pipeline adds how many documents of the connector are still
+ * indexed, counted in the database, and how to remove them.
+ */
+export class ScopeGoneError extends PermanentSourceError {
+  override readonly name: string = 'ScopeGoneError';
+  constructor(
+    message: string,
+    code: string,
+    readonly remedy: string,
+    options?: SourceErrorOptions,
+  ) {
+    super(message, code, 'sync', options);
+  }
+}
+
+/**
  * The thing a request addressed is absent (Graph `itemNotFound`, Drive
  * `notFound`). Not a verdict on the sync: the caller decides what absence
  * means there (a gone item, a config naming nothing, a folder that left).
@@ -164,6 +182,7 @@ export class SourceProtocolError extends Error {
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isUnauthorized = (e: unknown): e is UnauthorizedError => e instanceof UnauthorizedError;
 export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
+export const isScopeGone = (e: unknown): e is ScopeGoneError => e instanceof ScopeGoneError;
 export const isDownloadRefused = (e: unknown): e is DownloadRefusedError => e instanceof DownloadRefusedError;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;

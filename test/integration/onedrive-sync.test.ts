@@ -251,6 +251,43 @@ describe('OneDrive sync end to end', () => {
     expect(await reader.drain()).toHaveLength(0);
   });
 
+  it('a drive that vanishes ends the sync in error naming how many documents are still indexed and how to remove them; nothing is swept', async () => {
+    emulator.addFile('/', 'one.txt', 'one');
+    emulator.addFile('/', 'two.txt', 'two');
+    emulator.addFile('/', 'three.txt', 'three');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    expect(await reader.drain()).toHaveLength(3);
+    const removed = emulator.addFile('/', 'removed.txt', 'soon gone');
+    await syncViaNats(connectorId);
+    emulator.delete(removed.id);
+    await syncViaNats(connectorId);
+    await reader.drain();
+
+    // The drive is deleted or no longer shared with the app: its delta link and the drive itself answer 404.
+    const driveId = emulator.drive.id.replace(/[!]/g, '\\$&');
+    emulator.faults.push({ match: new RegExp(`^/v1\\.0/drives/${driveId}(/|$)`), status: 404, times: 1000 });
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('error');
+    // Counted in the database: the three live documents, not the one deleted earlier.
+    expect(row.status_message).toMatch(
+      /^The drive no longer exists or is no longer shared with this connector; 3 documents of this connector are still indexed in EchoMind: delete the connector in EchoMind to remove them, or give this app access to it again, or point the connector at another drive, folder or library/,
+    );
+    const docs = await documents(connectorId);
+    expect(docs.filter((d) => d.status !== 'deleted').map((d) => d.title).sort()).toEqual(['one.txt', 'three.txt', 'two.txt']);
+    expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('a folder scope that never existed says that nothing of the connector is indexed', async () => {
+    const connectorId = await oneDriveConnector({ folder_path: '/Nowhere' });
+
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('error');
+    expect(row.status_message).toMatch(/^Connector config "folder_path" names no item in the drive; no document of this connector is indexed: give this app access to it again/);
+  });
+
   it('a deleted folder takes its stored files with it though Graph sends only the folder, and a restore brings them back', async () => {
     const team = emulator.addFolder('/', 'Team');
     emulator.addFolder('/Team', 'Drafts');

@@ -1,10 +1,10 @@
-import { CursorExpiredError, isNotFound, isPermanent, isUnauthorized, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { CursorExpiredError, isNotFound, isPermanent, isUnauthorized, ScopeGoneError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import type { GraphClient } from '../client.js';
 import { DRIVE_ITEM_FIELDS, type DriveItem, type DriveItemPage, readDriveItem, readDriveItemPage } from './api.js';
 import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { driveExists, locateSyncRoot, SCOPE_GONE_ADVICE } from './drive.js';
+import { driveExists, locateSyncRoot, SCOPE_GONE_REMEDY } from './drive.js';
 import { lacksContentSignature } from './mapping.js';
 import { relistStep } from './relist.js';
 import { changesForDeltaPage, type PageLookups } from './scope.js';
@@ -50,9 +50,7 @@ async function fetchDeltaPage(graph: GraphClient, from: OneDriveCursor, signal?:
           cause: e,
         });
       }
-      throw new PermanentSourceError(`the drive no longer exists or is no longer shared with this connector; ${SCOPE_GONE_ADVICE}`, 'driveNotFound', 'sync', {
-        cause: e,
-      });
+      throw new ScopeGoneError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', SCOPE_GONE_REMEDY, { cause: e });
     }
     throw e;
   }
