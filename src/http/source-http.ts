@@ -63,8 +63,11 @@ export interface FailedResponse {
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
 
 export interface SourceHttpOptions {
-  /** Requests to one tenant share a throttling pause. */
-  tenantKey: string;
+  /**
+   * Requests to one tenant share a throttling pause. A function when the tenant is learnt while
+   * signing in (a Microsoft delegated sign-in through `organizations`): read at each use.
+   */
+  tenantKey: string | (() => string);
   /** The worker's pauses, shared by every SourceHttp it builds. */
   pauses: TenantPauses;
   auth?: AccessTokenSource;
@@ -226,7 +229,8 @@ export class SourceHttp {
   }
 
   get tenantKey(): string {
-    return this.opts.tenantKey;
+    const { tenantKey } = this.opts;
+    return typeof tenantKey === 'string' ? tenantKey : tenantKey();
   }
 
   /** GET/POST expecting JSON. Throws SourceProtocolError when the body is not JSON. */
@@ -322,7 +326,7 @@ export class SourceHttp {
     const resetS = Number(headers.get('ratelimit-reset') ?? Number.NaN);
     if (!(limit > 0) || !Number.isFinite(remaining) || !(resetS > 0)) return;
     if (remaining > limit * NEAR_LIMIT_SHARE) return;
-    this.opts.pauses.pause(this.opts.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
+    this.opts.pauses.pause(this.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
   }
 
   /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
@@ -377,7 +381,8 @@ export class SourceHttp {
    * after the last attempt, is handed to Temporal as a ThrottledError instead.
    */
   private async waitBeforeRetry(run: Attempts, verdict: ErrorVerdict, failed: FailedResponse, what: string): Promise<void> {
-    const { maxAttempts, maxInlineWaitMs, tenantKey } = this.opts;
+    const { maxAttempts, maxInlineWaitMs } = this.opts;
+    const tenantKey = this.tenantKey;
     const hinted = verdict.retryAfterMs ?? parseRetryAfter(failed.headers.get('retry-after'));
     const delayMs = hinted ?? backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
     const lastAttempt = run.attempt === maxAttempts - 1;
@@ -412,10 +417,11 @@ export class SourceHttp {
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
+      const tenantKey = this.tenantKey;
+      const wait = this.opts.pauses.pausedFor(tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
-        throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);
+        throw new ThrottledError(`requests to ${tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);
       }
       await sleep(wait, undefined, { signal });
     }
