@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, oneDriveContext, providerFor, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
+import { deletes, oneDriveContext, providerFor, queuedFolders, upsertNames, upserts, walk, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 
@@ -114,7 +114,7 @@ describe('OneDrive folder scope', () => {
 
     expect(upsertNames(changes)).toHaveLength(207); // out-c, out-d and the 205 of Big
     expect(new Set(upsertNames(changes)).size).toBe(207);
-    expect(pages.some((p) => p.cursor.relist?.some((t) => t.link !== undefined))).toBe(true);
+    expect(pages.some((p) => !Array.isArray(p.cursor.relist) && p.cursor.relist?.link !== undefined)).toBe(true);
     expect(after.relist).toBeUndefined();
     expect(pages.at(-1)?.hasMore).toBe(false);
   });
@@ -166,10 +166,11 @@ describe('OneDrive folder scope', () => {
     emulator.move(archive.id, '/Projects');
 
     const firstTry = await provider.listChanges(ctx, cursor);
+    const queuedFirst = queuedFolders(ctx, firstTry.cursor);
     const retry = await provider.listChanges(ctx, cursor); // the pipeline failed to apply the first answer
 
-    expect(retry.cursor.relist).toEqual(firstTry.cursor.relist);
-    expect(retry.cursor.relist?.map((t) => t.folderId)).toEqual([archive.id]);
+    expect(queuedFolders(ctx, retry.cursor)).toEqual(queuedFirst);
+    expect(queuedFolders(ctx, retry.cursor)).toEqual([archive.id]);
   });
 
   it('drops a deleted folder from the tree and deletes its files', async () => {

@@ -6,7 +6,7 @@ import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
 import { driveExists, locateSyncRoot, SCOPE_GONE_REMEDY } from './drive.js';
 import { lacksContentSignature } from './mapping.js';
-import { relistStep } from './relist.js';
+import { adoptSavedQueue, relistStep, startRelist } from './relist.js';
 import { changesForDeltaPage, type PageLookups } from './scope.js';
 import type { OneDriveSession } from './session.js';
 
@@ -125,11 +125,12 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
   }
   const from = cursor ?? (await startEnumeration(session));
 
-  if (from.relist?.length) {
-    const { changes, remaining } = await relistStep(session, from, from.relist);
+  if (from.relist !== undefined) {
+    const at = Array.isArray(from.relist) ? await adoptSavedQueue(session, from.scope, from.relist) : from.relist;
+    const { changes, relist } = await relistStep(session, from, at);
     const { relist: _done, ...rest } = from;
-    const next: OneDriveCursor = remaining.length > 0 ? { ...rest, relist: remaining } : rest;
-    return { changes, cursor: next, hasMore: remaining.length > 0 || !from.caughtUp, fullEnumeration: false };
+    const next: OneDriveCursor = relist ? { ...rest, relist } : rest;
+    return { changes, cursor: next, hasMore: relist !== undefined || !from.caughtUp, fullEnumeration: false };
   }
 
   const page = await fetchDeltaPage(session.graph, from, session.signal);
@@ -146,7 +147,7 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
     enumerating: from.enumerating && !caughtUp,
     // A cursor saved before this was kept starts its period now.
     enumeratedAt: from.enumerating && caughtUp ? new Date().toISOString() : (from.enumeratedAt ?? new Date().toISOString()),
-    ...(relist.length > 0 ? { relist } : {}),
+    ...(relist.length > 0 ? { relist: await startRelist(session, from.scope, relist) } : {}),
   };
   return {
     changes,

@@ -20,7 +20,7 @@ const DAY_MS = 24 * 60 * 60_000;
  */
 function checkEnumerationDue(cursor: OneDriveCursor | SiteCursor, config: OneDriveConfig, now: number): void {
   if (config.fullEnumerationDays === 0 || cursor.enumeratedAt === undefined) return;
-  const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && !cursor.relist?.length;
+  const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && cursor.relist === undefined;
   if (!atRest) return;
   const age = now - Date.parse(cursor.enumeratedAt);
   if (age < config.fullEnumerationDays * DAY_MS) return;
