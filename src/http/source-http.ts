@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CursorExpiredError,
   DownloadRefusedError,
+  ItemWithheldError,
   NotFoundError,
   PermanentSourceError,
   SourceError,
@@ -35,11 +36,12 @@ export interface AccessTokenSource {
  * What a source says about a failed response. Unset fields fall back to the HTTP
  * defaults for the same kind. Each kind leaves the HTTP layer as one class
  * (`verdictError`): unauthorized → UnauthorizedError (after the one refresh),
- * permanent → PermanentSourceError, not-found → NotFoundError, expired-cursor →
+ * permanent → PermanentSourceError, withheld → ItemWithheldError (an item refused for good: its
+ * `message` is the skip reason), not-found → NotFoundError, expired-cursor →
  * CursorExpiredError, throttle and retry → ThrottledError once waiting in place is over.
  */
 export interface ErrorVerdict {
-  kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'expired-cursor' | 'not-found';
+  kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'withheld' | 'expired-cursor' | 'not-found';
   /** Short machine code, e.g. `accessDenied`, `dailyLimitExceeded`. */
   code?: string;
   message?: string;
@@ -163,6 +165,8 @@ function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: strin
       );
     case 'permanent':
       return new PermanentSourceError(told, verdict.code ?? `http${failed.status}`, verdict.scope ?? 'item', detail);
+    case 'withheld':
+      return new ItemWithheldError(told, verdict.code ?? `http${failed.status}`, verdict.message ?? `the source refuses this item (HTTP ${failed.status})`, detail);
     case 'not-found':
       return new NotFoundError(told, verdict.code ?? 'notFound', detail);
     case 'expired-cursor':

@@ -235,6 +235,33 @@ describe('OneDrive sync end to end', () => {
     expect(emulator.requestCount(new RegExp(`/items/${locked.id}/content$`))).toBeLessThanOrEqual(4); // a fresh link once per attempt, not a loop
   });
 
+  it('a file restricted to its owner after it was stored is skipped with the reason, not recorded as a failure retried every sync', async () => {
+    const payroll = emulator.addFile('/', 'payroll.txt', 'v1');
+    emulator.addFile('/', 'notes.txt', 'notes');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    expect(await reader.drain()).toHaveLength(2);
+
+    emulator.updateFile(payroll.id, 'v2, now for the owner only');
+    const stored = emulator.store.item(payroll.id);
+    if (stored) stored.restrictedToOwner = true;
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe(
+      '0 new, 0 updated, 0 deleted, 1 skipped: Microsoft restricts this file to its owner (accessRestricted): this connector may not download it, 0 failed',
+    );
+    const failures = await service.db.selectFrom('connector_sync.failed_items').selectAll().where('connector_id', '=', connectorId).execute();
+    expect(failures).toHaveLength(0);
+    expect(await reader.drain()).toHaveLength(0);
+
+    // Nothing changed since: the next sync does not ask for the file again.
+    const contentCalls = emulator.requestCount(new RegExp(`/items/${payroll.id}/content$`));
+    const again = await syncViaNats(connectorId);
+    expect(again.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed');
+    expect(emulator.requestCount(new RegExp(`/items/${payroll.id}/content$`))).toBe(contentCalls);
+  });
+
   it('a 404 on the saved delta link of a drive that still exists re-enumerates instead of failing the connector', async () => {
     const keep = emulator.addFile('/', 'keep.txt', 'keep');
     const connectorId = await oneDriveConnector();
