@@ -173,6 +173,25 @@ describe('OneDrive folder scope', () => {
     expect(queuedFolders(ctx, retry.cursor)).toEqual([archive.id]);
   });
 
+  it('moves the relist queue of a cursor saved by an earlier version (the tasks inside it) into the store, and lists on', async () => {
+    const { projects, archive, old } = seedTree();
+    const provider = providerFor(emulator);
+    const ctx = oneDriveContext(emulator, { drive_id: emulator.drive.id, folder_path: '/Projects' });
+    const { cursor } = await walk(provider, ctx, null);
+    emulator.move(archive.id, '/Projects');
+    const moved = await provider.listChanges(ctx, cursor);
+    // As an earlier version saved it: the queue inside the cursor.
+    const saved = provider.parseCursor(JSON.parse(JSON.stringify({ ...moved.cursor, relist: [{ folderId: archive.id, parentId: projects.id, inScope: true }] })));
+    if (!saved) throw new Error('the provider refused a cursor with its queue inside');
+
+    const { changes, pages, cursor: after } = await walk(provider, ctx, saved);
+
+    expect(upsertNames(changes)).toEqual(['out-c.txt', 'out-d.txt']);
+    expect(pages.every((p) => !Array.isArray(p.cursor.relist))).toBe(true);
+    expect(ctx.folderMap.get(old.id)?.inScope).toBe(true);
+    expect(after.relist).toBeUndefined();
+  });
+
   it('drops a deleted folder from the tree and deletes its files', async () => {
     const { sub, files } = seedTree();
     const provider = providerFor(emulator);
