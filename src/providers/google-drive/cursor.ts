@@ -67,6 +67,8 @@ const changesCursorSchema = z.object({
   ...common,
   /** Index of the log being read in this pass; `logs.length` once every log is caught up. */
   next: z.number().int().min(0),
+  /** When the last full enumeration of the scope completed (absent in cursors saved before it was kept). */
+  enumeratedAt: z.iso.datetime().optional(),
 });
 
 /** The scope's root answered "not found": checked again next sync, then swept (see lost-scope.ts). */
