@@ -63,7 +63,7 @@ async function crawlPage(session: DriveSession, cursor: CrawlCursor): Promise<Ch
     v: 1,
     phase: 'changes',
     scope: cursor.scope,
-    logs: cursor.logs,
+    logs: cursor.logs.map((log) => ({ ...log, fresh: true as const })),
     pending: [],
     current: null,
     next: 0,

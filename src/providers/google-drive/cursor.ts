@@ -49,6 +49,8 @@ const changeLogSchema = z.object({
   root: z.string().min(1),
   /** Saved start token during the crawl; next page token during changes. */
   token: z.string().min(1),
+  /** The token is still the start token of the last full enumeration: no changes.list has accepted it yet. */
+  fresh: z.literal(true).optional(),
 });
 
 const common = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MIME } from '../../../src/contract.js';
 import { EnumerationDueError, PermanentSourceError } from '../../../src/errors.js';
 import type { ChangesCursor } from '../../../src/providers/google-drive/cursor.js';
 import type { SourceChange } from '../../../src/providers/types.js';
@@ -8,7 +9,6 @@ import { drain, driveContext, providerFor, readAll, syncOnce, upserts, useDriveE
 let emu: DriveEmulator;
 useDriveEmulator((e) => (emu = e));
 
-const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60_000).toISOString();
 
 function changesCursor(cursor: Synced['cursor']): ChangesCursor {
@@ -100,7 +100,7 @@ describe('Google Drive periodic full enumeration', () => {
   it("sweeps a deletion no log carried, refreshes an edit no log carried and a shortcut target's folder in another corpus, and fetches nothing unchanged", async () => {
     const root = emu.myDrive();
     const keep = emu.addFile(root, 'keep.pdf', '%PDF keep', { mimeType: 'application/pdf' });
-    const plan = emu.addNativeFile(root, 'Plan', NATIVE.document, { exports: { [DOCX]: 'DOCX of Plan' } });
+    const plan = emu.addNativeFile(root, 'Plan', NATIVE.document, { exports: { [MIME.docx]: 'DOCX of Plan' } });
     const lost = emu.addFile(root, 'lost.txt', 'lost', { mimeType: 'text/plain' });
     const edited = emu.addFile(root, 'edited.txt', 'v1', { mimeType: 'text/plain' });
     // A shortcut in My Drive to a folder of a shared drive: that folder's edits live in the drive's own log.
