@@ -44,14 +44,14 @@ async function onFolder(page: PageContext, folder: DriveFile): Promise<void> {
   if (!now && before?.inScope) page.tasks.push({ ...task, mode: 'delete' });
 }
 
-/** `removed`: deleted for good, or no longer visible to the identity. No file comes with it. */
-async function onGone(page: PageContext, fileId: string): Promise<SourceChange[]> {
+/**
+ * `removed`: deleted for good, no longer visible to the identity, or gone from this log's corpus.
+ * `stillVisible` is the file when Drive says the identity can still see it (includeCorpusRemovals).
+ */
+async function onGone(page: PageContext, fileId: string, stillVisible: DriveFile | undefined): Promise<SourceChange[]> {
   const { session } = page;
-  if (page.drivesWithOwnLog.size > 0) {
-    // With several logs, "removed" in one may be "moved to another drive we also sync": check.
-    const file = await session.client.findFile(fileId);
-    if (file && !file.trashed) return onFile(page, file);
-  }
+  // With several logs, "removed" in one may be "moved to another drive we also sync".
+  if (page.drivesWithOwnLog.size > 0 && stillVisible && !stillVisible.trashed) return onFile(page, stillVisible);
   if (page.roots.has(fileId)) throw rootLost(session, page.scope, 'the folder the connector syncs was deleted or is no longer shared with this identity');
   const folder = await session.folders.get(fileId);
   if (folder) {
@@ -92,7 +92,7 @@ function onDrive(page: PageContext, change: DriveChange): SourceChange[] {
 export async function applyChange(page: PageContext, change: DriveChange): Promise<SourceChange[]> {
   if (change.changeType === 'drive') return onDrive(page, change);
   if (!change.fileId) return [];
-  if (change.removed || !change.file) return onGone(page, change.fileId);
+  if (change.removed || !change.file) return onGone(page, change.fileId, change.removed ? change.file : undefined);
   const file = change.file;
   if (!page.log.driveId && file.driveId && page.drivesWithOwnLog.has(file.driveId)) return [];
   return onFile(page, file);
