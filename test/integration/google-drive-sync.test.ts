@@ -541,6 +541,33 @@ describe('an invalid page token', () => {
     expect((await reader.drain()).map((m) => m.request.documentId)).toEqual([Number((await documentFor(connectorId, added)).id)]);
     expect(cursorOf(row).phase).toBe('changes');
   });
+
+  it('a start token Drive refuses right after the enumeration that took it ends the sync in error, without a loop of crawls; the next sync reads from it', async () => {
+    const root = emu.myDrive();
+    const keep = emu.addFile(root, 'keep.txt', 'keep', { mimeType: 'text/plain' });
+    await googleCredential();
+    const connectorId = await driveConnector();
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const listedBefore = listingsOf(root).length;
+
+    emu.fail({ path: '/drive/v3/changes', reply: fault.invalidPageToken(), times: Infinity });
+    const refused = await syncViaNats(connectorId);
+
+    expect(refused.status).toBe('error');
+    expect(refused.status_message).toMatch(/refused the change log token it issued when this connector last enumerated everything.*the next one tries the same token again/);
+    expect(listingsOf(root).length - listedBefore).toBe(1); // one new enumeration, not a loop of them
+    expect(downloads(keep)).toBe(1);
+    expect(cursorOf(refused).phase).toBe('changes');
+
+    emu.clearFaults();
+    const added = emu.addFile(root, 'added.txt', 'added', { mimeType: 'text/plain' });
+    const next = await syncViaNats(connectorId);
+    expect(next.status).toBe('active');
+    expect(next.status_message).toBe('1 new, 0 updated, 0 deleted, 0 failed');
+    expect(listingsOf(root).length - listedBefore).toBe(1);
+    expect((await reader.drain()).map((m) => m.request.documentId)).toEqual([Number((await documentFor(connectorId, added)).id)]);
+  });
 });
 
 // ---- periodic full enumeration --------------------------------------------------------------
