@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GoogleIdentity, unauthenticated, type ServiceAccountKeyFile, type TokenGrantRecord } from './auth.js';
 import { FaultBook, type FaultReply, type FaultRule } from './faults.js';
+import type { RequestGate } from '../gate.js';
 import { DriveQuota } from './quota.js';
 import { DriveCounters, DriveRoutes, type DriveReply } from './routes.js';
 import { DEFAULT_USER, DriveStore } from './store.js';
@@ -44,6 +45,8 @@ export class DriveEmulator {
   readonly identity: GoogleIdentity;
   private routes: DriveRoutes;
   private faults = new FaultBook();
+  /** Holds matching requests until a test lets them through (see RequestGate); unset: none held. */
+  gate: RequestGate | undefined;
   /** Users added by tests or service accounts: they survive reset(), as identities do. */
   private readonly knownUsers = new Set<string>();
 
@@ -79,6 +82,7 @@ export class DriveEmulator {
     this.quota.reset();
     this.requests = [];
     this.faults.clear();
+    this.gate = undefined;
     this.identity.grants.length = 0;
     this.routes = new DriveRoutes(this.store, this.counters, () => this.driveBaseUrl);
   }
@@ -236,6 +240,7 @@ export class DriveEmulator {
     const record: RecordedRequest = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0 };
     this.requests.push(record);
     this.counters.bump(this.counters.requests, `${method} ${url.pathname}`);
+    await this.gate?.pass(method, url, res);
 
     const injected = this.faults.take({ method, pathname: url.pathname, query: url.searchParams });
     if (injected) return this.sendFault(injected, record, req, res);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../../../src/config.js';
 import { type DownloadAnswer, PreauthenticatedDownloads } from './downloads.js';
 import { defaultCode, type EmulatedRequest, type Fault, takeFault } from './faults.js';
+import type { RequestGate } from '../gate.js';
 import { IdentityEmulator } from './identity.js';
 import { GraphQuota } from './quota.js';
 import { graphError, GraphRoutes } from './routes.js';
@@ -64,6 +65,8 @@ export interface GraphEmulator {
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
   readonly faults: Fault[];
+  /** Holds matching requests until a test lets them through (see RequestGate); unset: none held. */
+  gate: RequestGate | undefined;
   readonly requests: RecordedRequest[];
   /** Download requests that carried an Authorization header (each was refused). */
   readonly authorizationLeaks: number;
@@ -105,6 +108,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
   identity.registerClient(EMULATOR_PUBLIC_CLIENT_ID, { tenantId: EMULATOR_TENANT });
   const faults: Fault[] = [];
   const requests: RecordedRequest[] = [];
+  let gate: RequestGate | undefined;
 
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -153,6 +157,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     requests.push(record);
     const request: EmulatedRequest = { method, path, url, headers: req.headers };
     const body = method === 'POST' ? await readBody(req) : '';
+    await gate?.pass(method, url, res);
 
     const fault = takeFault(faults, request);
     if (fault && 'reset' in fault) {
@@ -235,6 +240,12 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     },
     identity,
     faults,
+    get gate() {
+      return gate;
+    },
+    set gate(g: RequestGate | undefined) {
+      gate = g;
+    },
     requests,
     get authorizationLeaks() {
       return downloads.authorizationLeaks;
@@ -257,6 +268,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       teamsRoutes.reset();
       quota.reset();
       faults.length = 0;
+      gate = undefined;
       requests.length = 0;
       downloads.clear();
       routes.deltaTokenNotFound = 0;
