@@ -11,7 +11,6 @@ export { DEFAULT_CLIENT } from './auth.js';
 export { fault, googleError, type FaultRule } from './faults.js';
 export { EXPORT_SIZE_LIMIT } from './routes.js';
 export { DEFAULT_USER, NATIVE } from './store.js';
-export type { DrivePush, EmulatedChannel } from './push.js';
 
 /**
  * The project's Google Drive emulator: Drive v3 (files, export, changes,

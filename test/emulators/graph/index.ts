@@ -11,5 +11,3 @@ export {
   startGraphEmulator,
 } from './server.js';
 export type { StoredChannel, StoredTeam } from './teams-store.js';
-export type { EmulatedSubscription, GraphPush, LifecycleEvent } from './push.js';
-export type { PushDelivery, PushFaults } from '../push-delivery.js';
