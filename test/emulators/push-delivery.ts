@@ -36,6 +36,8 @@ export interface PushDelivery extends PushMessage {
   status: number;
   /** Why a delivery failed (connection refused, timeout). */
   error?: string;
+  /** How long the endpoint took to answer: Graph slows down, then drops, endpoints that answer late. */
+  answeredInMs?: number;
 }
 
 export interface PushFaults {
@@ -128,6 +130,7 @@ export class PushOutbox {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const record: PushDelivery = { ...message, status: 0 };
     this.delivered.push(record);
+    const started = performance.now();
     try {
       const response = await fetch(message.url, {
         method: 'POST',
@@ -137,6 +140,7 @@ export class PushOutbox {
       });
       await response.arrayBuffer().catch(() => undefined);
       record.status = response.status;
+      record.answeredInMs = Math.round(performance.now() - started);
     } catch (e) {
       record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }

@@ -101,6 +101,21 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     expect(listener.received).toHaveLength(2);
   });
 
+  it("subscribes to a team's library as its group's drive root; the emulator records each delivery's answer", async () => {
+    const { team } = channelFixture();
+    const sub = await createGraphSubscription(client, {
+      resource: `/groups/${team.id}/drive/root`,
+      changeType: 'updated',
+      notificationUrl: listener.url,
+      clientState: SECRET,
+      expirationDateTime: inMinutes(60),
+    });
+    emulator.addFile('/', 'team-file.docx', 'x', { driveId: team.driveId });
+    expect(notificationsOf(await listener.arrivals(1))[0]?.subscriptionId).toBe(sub.id);
+    await emulator.push.settled();
+    expect(emulator.push.delivered).toEqual([expect.objectContaining({ kind: 'notification', status: 202, answeredInMs: expect.any(Number) as number })]);
+  });
+
   it('renews to a later expiry, and refuses one past the driveItem maximum', async () => {
     const sub = await subscribeDrive(inMinutes(60));
     const later = inMinutes(GRAPH_SUBSCRIPTION_MAX_MINUTES.driveItem - 10);

@@ -277,6 +277,8 @@ export class GraphPush {
     else if (/^me\/drive\/root$/i.test(path)) driveId = grant.userId ? store.userDrives.get(grant.userId.toLowerCase()) : undefined;
     else if ((m = /^users\/([^/]+)\/drive\/root$/i.exec(path))) driveId = store.userDrives.get((m[1] ?? '').toLowerCase());
     else if ((m = /^sites\/([^/]+)\/drive\/root$/i.exec(path))) driveId = store.siteDrives.get(m[1] ?? '');
+    // A team's library, as its group's drive.
+    else if ((m = /^groups\/([^/]+)\/drive\/root$/i.exec(path))) driveId = teams.teams.get(m[1] ?? '')?.driveId;
     else if ((m = /^teams\/([^/]+)\/channels\/([^/]+)\/messages$/i.exec(path))) {
       const channel = teams.teams.get(m[1] ?? '')?.channels.get(m[2] ?? '');
       if (!channel || channel.deleted) return graphError(404, 'NotFound', `No channel ${m[2] ?? ''} in team ${m[1] ?? ''}.`);
