@@ -125,6 +125,14 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     await expect(renewGraphSubscription(client, sub.id, inMinutes(GRAPH_SUBSCRIPTION_MAX_MINUTES.driveItem + 10))).rejects.toBeInstanceOf(PermanentSourceError);
   });
 
+  it('renews through a throttled answer: the shared HTTP layer waits out Retry-After and tries again', async () => {
+    const sub = await subscribeDrive(inMinutes(60));
+    emulator.faults.push({ match: (r) => r.method === 'PATCH' && r.path.startsWith('/v1.0/subscriptions/'), status: 503, retryAfter: '0' });
+    const renewed = await renewGraphSubscription(client, sub.id, inMinutes(120));
+    expect(renewed.id).toBe(sub.id);
+    expect(emulator.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([503, 200]);
+  });
+
   it('deletes a subscription; deleting it again resolves, renewing it is not found, and changes reach nobody', async () => {
     const sub = await subscribeDrive();
     await deleteGraphSubscription(client, sub.id);

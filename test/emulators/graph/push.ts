@@ -60,7 +60,11 @@ interface SubscriptionInput {
 const MAX_MINUTES = { driveItem: 42_300, channelMessages: 4_320 } as const;
 /** expirationDateTime: "Any value under 45 minutes after the time of the request is automatically set to 45 minutes after the request time" (same page). */
 const MIN_LIFETIME_MS = 45 * 60_000;
-/** lifecycleNotificationUrl: "Required for Teams resources if the expirationDateTime value is more than 1 hour from now" (same page). */
+/**
+ * Teams messages: "If you request a subscription expirationDateTime that is more than 1 hour in the future, you must
+ * subscribe to lifecycle notifications by including a lifecycleNotificationUrl property … Otherwise your subscription
+ * request will fail" (https://learn.microsoft.com/en-us/graph/teams-changenotifications-chatmessage), with the message below.
+ */
 const TEAMS_WITHOUT_LIFECYCLE_MS = 60 * 60_000;
 
 const invalid = (message: string): GraphAnswer => graphError(400, 'InvalidRequest', message);
