@@ -79,6 +79,8 @@ export class PushOutbox {
   /** Messages go out one after another, so their order is the send order (or the reordering's). */
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
+  /** Bumped by reset: messages of an earlier test still queued are not sent into the next one. */
+  private generation = 0;
 
   configure(faults: Partial<PushFaults>): void {
     this.faults = { ...this.faults, ...faults };
@@ -109,6 +111,7 @@ export class PushOutbox {
   }
 
   reset(): void {
+    this.generation++;
     this.faults = { ...NO_FAULTS };
     this.random = seeded(NO_FAULTS.seed);
     this.held = [];
@@ -119,9 +122,10 @@ export class PushOutbox {
   private release(reversed: boolean): void {
     const batch = reversed ? this.held.reverse() : this.held;
     this.held = [];
+    const generation = this.generation;
     for (const { message, dueAt } of batch) {
       this.pending++;
-      this.queue = this.queue.then(() => this.deliver(message, dueAt)).finally(() => this.pending--);
+      this.queue = this.queue.then(() => (generation === this.generation ? this.deliver(message, dueAt) : undefined)).finally(() => this.pending--);
     }
   }
 

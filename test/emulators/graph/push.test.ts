@@ -157,6 +157,12 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     await expect(created).rejects.toThrow(/no answer within 200 ms/);
   });
 
+  it('refuses a clientState longer than 128 characters', async () => {
+    await expect(
+      createGraphSubscription(client, { resource: `/drives/${emulator.drive.id}/root`, changeType: 'updated', notificationUrl: listener.url, clientState: 'x'.repeat(129), expirationDateTime: inMinutes(60) }),
+    ).rejects.toThrow(/clientState must be a string of at most 128 characters/);
+  });
+
   it('refuses a drive root subscription past 42,300 minutes or for another change type than updated', async () => {
     await expect(subscribeDrive(inMinutes(GRAPH_SUBSCRIPTION_MAX_MINUTES.driveItem + 5))).rejects.toThrow(/can only be 42300 minutes/);
     await expect(
