@@ -158,6 +158,9 @@ export class DriveClient {
         pageToken,
         pageSize: PAGE_SIZE,
         fields: `nextPageToken,newStartPageToken,changes(changeType,fileId,driveId,removed,file(${FILE_FIELDS}))`,
+        // A removal still carries the file when the identity can still see it (moved to another corpus), so whether it
+        // left for another drive we sync needs no files.get (about-changelogs recommends it for several logs).
+        includeCorpusRemovals: true,
         ...ALL_DRIVES,
         ...(driveId ? { driveId } : {}),
       },

@@ -26,7 +26,8 @@ export { DEFAULT_USER, NATIVE } from './store.js';
  * for the top item only; link-shared items refused without their resource key
  * (`shareByLink`); download restrictions (`restrictDownload`); drives deleted or
  * left (`deleteSharedDrive`, `removeMember`) as `changeType: drive` entries;
- * incomplete allDrives searches on demand (`incompleteSearches`).
+ * incomplete allDrives searches on demand (`incompleteSearches`); changes that
+ * never reach a log (`withoutChanges`).
  */
 
 export interface RecordedRequest {
@@ -147,6 +148,11 @@ export class DriveEmulator {
 
   remove(id: string): void {
     this.store.remove(id);
+  }
+
+  /** Does what `act` does (edits, removals…) without a change in any log: only a full enumeration can notice. */
+  withoutChanges(act: () => void): void {
+    this.store.withoutChanges(act);
   }
 
   /** Shares one item (and what is below it) with a user, member of its drive or not. */

@@ -331,6 +331,21 @@ export class DriveStore {
   }
 
   /**
+   * Does what `act` does, but none of it reaches a change log: an edit whose change never comes
+   * (googleapis/google-api-python-client#238: "sometimes a file will never be updated"), a
+   * removal with no change (googleapis/google-api-nodejs-client#1370: "Unshare (or remove) the
+   * file. There's no event"). Bulk operations "might take time" to show (delete guide), and
+   * "certain changes are only reflected in the shared drive change log and never in the user's
+   * change log" (https://developers.google.com/workspace/drive/api/guides/about-changes): the
+   * worst plausible reading is a change that no log we read ever carries.
+   */
+  withoutChanges(act: () => void): void {
+    const mark = this.log.length;
+    act();
+    this.log.splice(mark);
+  }
+
+  /**
    * An item-level share (a permission of type=user). A sharing edit changes
    * `version` ("reflects every change made to the file on the server, even those
    * not visible to the user") but not `modifiedTime` ("the last time the file was
