@@ -135,22 +135,33 @@ describe('Teams sync end to end', () => {
     expect(await reader.drain()).toHaveLength(3);
   }, 120_000);
 
-  it('a deleted channel deletes its documents; a new channel is picked up', async () => {
-    const { team, general, leadership } = launchTeam();
+  it('a deleted channel deletes its own threads and files, nothing else is read again; a new channel is picked up', async () => {
+    const { team, general } = launchTeam();
+    const doomed = emulator.teams.addChannel(team.id, 'Retired');
     emulator.teams.post(general, { at: earlier(), html: '<p>Stays</p>' });
-    emulator.teams.post(leadership, { at: earlier(), html: '<p>Goes with the channel</p>' });
-    const connectorId = await teamsConnector(team.id, { include_files: false, include_private_channels: true });
+    emulator.teams.post(doomed, { at: earlier(), html: '<p>Goes with the channel</p>' });
+    const gf = emulator.teams.filesFolderItem(general);
+    const df = emulator.teams.filesFolderItem(doomed);
+    emulator.addFile(gf.id, 'stays.txt', 'general notes', { driveId: gf.driveId });
+    emulator.addFile(emulator.addFolder(df.id, 'Archive').id, 'goes.txt', 'retired notes', { driveId: df.driveId });
+    const connectorId = await teamsConnector(team.id);
     await syncViaNats(connectorId);
     await reader.drain();
+    const before = new Map((await live(connectorId)).map((d) => [d.title, d]));
+    expect([...before.keys()].sort()).toEqual(['Goes with the channel.md', 'Stays.md', 'goes.txt', 'stays.txt']);
 
-    emulator.teams.deleteChannel(team.id, leadership.id);
+    emulator.teams.deleteChannel(team.id, doomed.id);
     const fresh = emulator.teams.addChannel(team.id, 'Newcomers');
     emulator.teams.post(fresh, { at: earlier(), html: '<p>Hello from a new channel</p>' });
+    const listings = emulator.requests.length;
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, 1 unchanged, 0 failed/);
-    expect((await live(connectorId)).map((d) => d.title).sort()).toEqual(['Hello from a new channel.md', 'Stays.md']);
+    // Nothing of General was listed again (no "unchanged"): the gone channel's documents were found by its folder and its thread ids.
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 2 deleted, 0 failed/);
+    expect((await live(connectorId)).map((d) => d.title).sort()).toEqual(['Hello from a new channel.md', 'Stays.md', 'stays.txt']);
+    for (const title of ['Goes with the channel.md', 'goes.txt']) expect(await service.store.exists(before.get(title)?.url ?? '')).toBe(false);
+    expect(emulator.requests.slice(listings).some((r) => r.path.endsWith(`/channels/${general.id}/messages`))).toBe(false);
   }, 120_000);
 
   it('an expired delta token (410 or 400 syncStateNotFound) lists the channel again; throttling is waited out', async () => {
