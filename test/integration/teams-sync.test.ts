@@ -1,4 +1,5 @@
 import type { SyncResult } from '../../workflows/definitions.js';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
@@ -162,6 +163,36 @@ describe('Teams sync end to end', () => {
     expect((await live(connectorId)).map((d) => d.title).sort()).toEqual(['Hello from a new channel.md', 'Stays.md', 'stays.txt']);
     for (const title of ['Goes with the channel.md', 'goes.txt']) expect(await service.store.exists(before.get(title)?.url ?? '')).toBe(false);
     expect(emulator.requests.slice(listings).some((r) => r.path.endsWith(`/channels/${general.id}/messages`))).toBe(false);
+  }, 120_000);
+
+  it('the channel files\' periodic full enumeration deletes a file whose tombstone never came and one moved out of every channel folder, downloads nothing unchanged, and says so', async () => {
+    const { team, general } = launchTeam();
+    emulator.teams.post(general, { at: earlier(), html: '<p>Weekly notes</p>' });
+    const folder = emulator.teams.filesFolderItem(general);
+    const keep = emulator.addFile(folder.id, 'keep.txt', 'keep', { driveId: folder.driveId });
+    const lost = emulator.addFile(folder.id, 'lost.txt', 'lost', { driveId: folder.driveId });
+    const moved = emulator.addFile(folder.id, 'moved.txt', 'moved', { driveId: folder.driveId });
+    const connectorId = await teamsConnector(team.id, { full_enumeration_days: 1 });
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const keepDownloads = emulator.downloads(keep.id);
+
+    emulator.store.loseTombstone(lost.id);
+    // Out of the channel's folder, to the library's root: in no synced channel's folder, so ignored by the delta.
+    emulator.move(moved.id, folder.parentId ?? '');
+    let row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed');
+
+    // Days later (the saved cursor's last full enumeration moved back two days).
+    await sql`update connectors set state = jsonb_set(state, '{cursor,enumeratedAt}', to_jsonb(${new Date(Date.now() - 2 * 86_400_000).toISOString()}::text)) where id = ${connectorId}`.execute(service.db);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 2 deleted, 2 unchanged, 0 failed, periodic full enumeration');
+    const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([docs.get(keep.id), docs.get(lost.id), docs.get(moved.id)]).toEqual(['pending', 'deleted', 'deleted']);
+    expect(emulator.downloads(keep.id)).toBe(keepDownloads);
+    expect(await reader.drain()).toHaveLength(0);
   }, 120_000);
 
   it('an expired delta token (410 or 400 syncStateNotFound) lists the channel again; throttling is waited out', async () => {
