@@ -7,7 +7,7 @@ import type { TeamsSession } from './session.js';
 import type { ChannelInfo } from './channels.js';
 import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readReplyPage, type RootMessage } from './api.js';
 import { attachmentText, codeSnippetUrl } from './cards.js';
-import { hostedContentIds, htmlToMarkdown } from './html-markdown.js';
+import { hostedImages, htmlToMarkdown } from './html-markdown.js';
 import { isMicrosoft365Url, REFUSED_LINK_REASON, shareToken } from './links.js';
 import { hostedItem, threadItem, threadSourceId } from './mapping.js';
 import { digestThread, type RenderReader, renderThread, type ThreadHeading, threadTitle } from './render.js';
@@ -91,7 +91,7 @@ export function snippetReader(session: TeamsSession, channelId: string): RenderR
 
 interface Found {
   attachments: GraphAttachment[];
-  hosted: Array<{ messageId: string; messagePath: string; hostedId: string }>;
+  hosted: Array<{ messageId: string; messagePath: string; hostedId: string; declaredType?: string }>;
   systemMessageIds: string[];
 }
 
@@ -102,7 +102,9 @@ function collect(found: Found, message: GraphChatMessage, messagePath: string): 
   }
   if (isDeleted(message)) return;
   found.attachments.push(...(message.attachments ?? []));
-  for (const hostedId of hostedContentIds(message.body?.content ?? '')) found.hosted.push({ messageId: message.id, messagePath, hostedId });
+  for (const image of hostedImages(message.body?.content ?? '')) {
+    found.hosted.push({ messageId: message.id, messagePath, hostedId: image.id, ...(image.declaredType ? { declaredType: image.declaredType } : {}) });
+  }
 }
 
 async function resolveShared(page: ChannelPage, url: string, skipId: string): Promise<SourceChange> {
@@ -136,20 +138,27 @@ async function attachmentChange(page: ChannelPage, threadId: string, attachment:
   return resolveShared(page, url, skipId);
 }
 
-/** An inline image's type is known only from its download's Content-Type: read the headers, drop the body. */
+/**
+ * An inline image: its type from what its `<img>` declares, without a request;
+ * only an image that declares none is asked for its download's Content-Type
+ * (headers read, body dropped). The bytes are fetched once, when stored.
+ */
 async function hostedChange(page: ChannelPage, threadId: string, title: string, hosted: Found['hosted'][number], index: number, webUrl?: string | null): Promise<SourceChange> {
   const { session, channel } = page;
-  const url = `${session.channelUrl(channel.id)}/${hosted.messagePath}/hostedContents/${encodeURIComponent(hosted.hostedId)}/$value`;
-  let contentType: string;
-  try {
-    const { body, headers } = await session.stream(url, { channelId: channel.id, messages: true });
-    body.destroy();
-    contentType = resolveContentType('', headers.get('content-type') ?? undefined);
-  } catch (e) {
-    if (isNotFound(e)) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
-    throw e;
+  const { declaredType, ...ref } = hosted;
+  let contentType = declaredType;
+  if (contentType === undefined) {
+    const url = `${session.channelUrl(channel.id)}/${hosted.messagePath}/hostedContents/${encodeURIComponent(hosted.hostedId)}/$value`;
+    try {
+      const { body, headers } = await session.stream(url, { channelId: channel.id, messages: true });
+      body.destroy();
+      contentType = resolveContentType('', headers.get('content-type') ?? undefined);
+    } catch (e) {
+      if (isNotFound(e)) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
+      throw e;
+    }
   }
-  return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...hosted }, contentType, index, webUrl) };
+  return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...ref }, contentType, index, webUrl) };
 }
 
 export async function threadChanges(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
