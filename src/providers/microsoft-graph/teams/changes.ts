@@ -16,7 +16,7 @@ import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, PerChannelFilesCursor, TeamsCursor } from './cursor.js';
 import { channelFilesStep, driveFilesStep, type FilesStep, goneChannelFiles, perChannelItemScopes } from './files.js';
 import { threadSourceId } from './mapping.js';
-import { threadChanges } from './threads.js';
+import { pageChanges } from './threads.js';
 
 /**
  * One page of a team's changes. A pass walks the channels in order; for each,
@@ -179,7 +179,7 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
     const data = await session.json(state.messages.link, { channelId: state.id, messages: true });
     page = readMessagePage(data, state.messages.mode === 'list' ? 'GET messages' : 'GET messages/delta');
     const channelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
-    for (const root of page.value) changes.push(...(await threadChanges(channelPage, root)));
+    changes.push(...(await pageChanges(channelPage, page.value)));
   } catch (e) {
     return refusal(session, state, e);
   }

@@ -5,7 +5,7 @@ import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
 import { fileChange } from '../onedrive/mapping.js';
 import type { TeamsSession } from './session.js';
 import type { ChannelInfo } from './channels.js';
-import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readReplyPage, type RootMessage } from './api.js';
+import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readChatMessage, readReplyPage, type RootMessage } from './api.js';
 import { attachmentText, codeSnippetUrl } from './cards.js';
 import { hostedImages, htmlToMarkdown } from './html-markdown.js';
 import { isMicrosoft365Url, REFUSED_LINK_REASON, shareToken } from './links.js';
@@ -199,5 +199,35 @@ export async function threadChanges(page: ChannelPage, root: RootMessage): Promi
   }
   let index = 0;
   for (const hosted of found.hosted) changes.push(await hostedChange(page, threadId, title, hosted, ++index, root.webUrl));
+  return changes;
+}
+
+/**
+ * A page of delta items into changes. A filtered round returns "reply chains";
+ * whether a reply may come as an item of its own (with `replyToId`) is unsaid,
+ * so one that does is read as a change to its thread: the thread is rendered
+ * from its root (read once per page; gone: its document is deleted).
+ */
+export async function pageChanges(page: ChannelPage, items: readonly RootMessage[]): Promise<SourceChange[]> {
+  const { session, channel } = page;
+  const changes: SourceChange[] = [];
+  const rendered = new Set<string>();
+  for (const item of items) {
+    if (item.replyToId) continue;
+    rendered.add(item.id);
+    changes.push(...(await threadChanges(page, item)));
+  }
+  for (const rootId of new Set(items.flatMap((m) => (m.replyToId ? [m.replyToId] : [])))) {
+    if (rendered.has(rootId)) continue;
+    let root: RootMessage;
+    try {
+      root = readChatMessage(await session.json(`${session.channelUrl(channel.id)}/messages/${encodeURIComponent(rootId)}`, { channelId: channel.id, messages: true }), 'GET message');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      changes.push({ kind: 'delete', sourceId: threadSourceId(session.config.teamId, channel.id, rootId) });
+      continue;
+    }
+    changes.push(...(await threadChanges(page, root)));
+  }
   return changes;
 }
