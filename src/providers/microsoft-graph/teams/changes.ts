@@ -20,7 +20,7 @@ import { pageChanges } from './threads.js';
 
 /**
  * One page of a team's changes. A pass walks the channels in order; for each,
- * its conversations, then its files folder.
+ * its conversations, then where its files folder is; then each drive's delta.
  *
  * Conversations: the first sync of a channel lists every thread with
  * `GET …/messages` (delta only reaches back about eight months), noting when
