@@ -81,6 +81,8 @@ export interface StoredChannel {
   emptyDeltaRefused?: boolean;
   /** What `filesFolder` answers while the channel's SharePoint site is not provisioned (private and shared channels). */
   filesFolderAnswer?: 403 | 404 | 500;
+  /** A filtered delta round also returns each changed reply as an item of its own (with `replyToId`): see TeamsRoutes. */
+  deltaRepliesAsItems?: boolean;
 }
 
 /** Teams' own 403s: a plain refusal, the unspecific one, and the protected-API refusal for app-only sign-in. */
