@@ -1,6 +1,5 @@
 import {
   CursorExpiredError,
-  EnumerationDueError,
   isCursorExpired,
   isNotFound,
   isPermanent,
@@ -8,6 +7,7 @@ import {
   PermanentSourceError,
   SourceProtocolError,
 } from '../../../errors.js';
+import { checkEnumerationDue } from '../../full-enumeration.js';
 import type { ChangePage, SourceChange } from '../../types.js';
 import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
@@ -214,14 +214,10 @@ async function nextStep(session: TeamsSession, from: TeamsCursor): Promise<(Step
   return drive ? { kind: 'files', ...(await driveFilesStep(session, from, drive)) } : null;
 }
 
-const DAY_MS = 24 * 3600_000;
-
 /** The periodic full enumeration (every `full_enumeration_days`), checked where a pass would start. */
-function checkEnumerationDue(session: TeamsSession, cursor: TeamsCursor, now: number): void {
-  const days = session.config.fullEnumerationDays;
-  if (days === 0 || cursor.inPass || cursor.enumeratedAt === undefined) return;
-  if (now - Date.parse(cursor.enumeratedAt) < days * DAY_MS) return;
-  throw new EnumerationDueError(`the periodic full enumeration is due (every ${days} days, last ${cursor.enumeratedAt}): listing the team again`);
+function checkTeamEnumerationDue(session: TeamsSession, cursor: TeamsCursor, now: number): void {
+  if (cursor.inPass) return;
+  checkEnumerationDue(cursor.enumeratedAt, session.config.fullEnumerationDays, now);
 }
 
 /**
@@ -253,7 +249,7 @@ export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor
   if (cursor && cursor.scope !== teamsScopeKey(session.config)) {
     throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh', 'scopeChanged');
   }
-  if (cursor) checkEnumerationDue(session, cursor, Date.now());
+  if (cursor) checkTeamEnumerationDue(session, cursor, Date.now());
   // Steps that find little (a quiet channel's delta, an unchanged drive) share one page,
   // so a resync with nothing to do is a handful of activities, not two per channel.
   const changes: SourceChange[] = [];

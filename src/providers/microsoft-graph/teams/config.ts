@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { optionalFlag, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
 import { graphSignInKeys } from '../identity.js';
-import { DEFAULT_FULL_ENUMERATION_DAYS } from '../onedrive/config.js';
+import { fullEnumerationDaysKey } from '../../full-enumeration.js';
 
 /**
  * The `connectors.config` of a Teams connector:
@@ -48,7 +48,7 @@ const teamsConfigSchema = z
     page_size: optionalWholeNumber(1, 50),
     include_files: optionalFlag,
     include_private_channels: optionalFlag,
-    full_enumeration_days: optionalWholeNumber(0, 365),
+    full_enumeration_days: fullEnumerationDaysKey,
     ...graphSignInKeys,
   })
   .transform((c) => ({
@@ -57,7 +57,7 @@ const teamsConfigSchema = z
     pageSize: c.page_size ?? DEFAULT_PAGE_SIZE,
     includeFiles: c.include_files ?? true,
     includePrivateChannels: c.include_private_channels ?? false,
-    fullEnumerationDays: c.full_enumeration_days ?? DEFAULT_FULL_ENUMERATION_DAYS,
+    fullEnumerationDays: c.full_enumeration_days,
   }));
 
 
