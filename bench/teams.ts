@@ -6,20 +6,25 @@
  *
  *   eval "$(bash scripts/stack.sh env)"
  *   npx tsx bench/teams.ts --channels 20 --threads 25 --replies 9     # 20 × 25 × (1 + 9) = 5,000 messages
+ *   npx tsx bench/teams.ts --files 5 --label before                   # also 5 files in each channel's folder
  *
  * The emulator enforces Teams' budgets (4 requests/s per team or channel, 20/s
  * per tenant on channel messages) and counts the 429s it had to give: the
  * figure to read with the wall time. The worker runs as its own process, as in
- * production. Results are printed and written to bench/results/teams-<messages>.json.
+ * production. Results are printed and written to bench/results/teams-<messages>[-<label>].json.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
+import { ensureStream } from '../src/bridge/jetstream-setup.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabase, migrateToLatest } from '../src/db/database.js';
+import { createLogger } from '../src/logger.js';
 import { startGraphEmulator } from '../test/emulators/graph/index.js';
 import { envFor } from '../test/support/service-harness.js';
 import type { SyncResult } from '../workflows/definitions.js';
@@ -29,11 +34,15 @@ const { values: args } = parseArgs({
     channels: { type: 'string', default: '20' },
     threads: { type: 'string', default: '25' },
     replies: { type: 'string', default: '9' },
+    /** Files of 4 KiB in each channel's files folder (the team library's drive delta walks them). */
+    files: { type: 'string', default: '0' },
+    label: { type: 'string', default: '' },
   },
 });
 const channels = Number(args.channels);
 const threadsPerChannel = Number(args.threads);
 const repliesPerThread = Number(args.replies);
+const filesPerChannel = Number(args.files);
 const messages = channels * threadsPerChannel * (1 + repliesPerThread);
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const nodeBin = `${repoRoot}node_modules/.bin/node`;
@@ -55,6 +64,10 @@ async function main(): Promise<void> {
   const base = loadConfig({ SOURCE_BUDGET: 'per-worker', ...process.env, MINIO_BUCKET: `echomind-bench-${runId}`, TEMPORAL_TASK_QUEUE: `echomind-bench-${runId}` });
   const db = createDatabase(base.databaseUrl);
   await migrateToLatest(db);
+  // The worker runs without the bridge, which is what creates the stream on a fresh stack.
+  const nats = await connect({ servers: base.nats.url, name: 'bench-teams' });
+  await ensureStream(await jetstreamManager(nats), base.nats.streamName, createLogger('silent'));
+  await nats.close();
   const user = await db.insertInto('users').values({ email: `bench-teams-${runId}@example.test` }).returning('id').executeTakeFirstOrThrow();
 
   const emu = await startGraphEmulator();
@@ -67,6 +80,8 @@ async function main(): Promise<void> {
       const root = emu.teams.post(channel, { at: new Date(earlier + n), html: sentence(n++), mentions: [{ id: 0, mentionText: 'Bob Builder', userId: 'bob' }] });
       for (let r = 0; r < repliesPerThread; r++) emu.teams.reply(channel, root.id, { at: new Date(earlier + n), html: sentence(n++) });
     }
+    const folder = emu.teams.filesFolderItem(channel);
+    for (let f = 0; f < filesPerChannel; f++) emu.addFile(folder.id, `notes-${c}-${f}.txt`, `channel ${c} file ${f} `.repeat(256), { driveId: folder.driveId });
   }
   emu.teamsLimits.enforce = true;
 
@@ -119,6 +134,7 @@ async function main(): Promise<void> {
       wallSeconds: Number(wallSeconds.toFixed(1)),
       graphRequests: made.length,
       teamsRequests: made.filter((r) => r.path.startsWith('/v1.0/teams/')).length,
+      driveDeltaRequests: made.filter((r) => /^\/v1\.0\/drives\/[^/]+\/root\/delta/.test(r.path)).length,
       historyEvents: events,
     };
   }
@@ -137,7 +153,8 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    shape: { channels, threadsPerChannel, repliesPerThread, messages, threads: channels * threadsPerChannel },
+    label: args.label,
+    shape: { channels, threadsPerChannel, repliesPerThread, messages, threads: channels * threadsPerChannel, filesPerChannel },
     documents: docs,
     first: { ...first, eventsPerDocument: Number((first.historyEvents / docs).toFixed(2)) },
     resync: { ...resync, eventsPerDocument: Number((resync.historyEvents / docs).toFixed(2)) },
@@ -145,7 +162,7 @@ async function main(): Promise<void> {
     workerPeakRssMiB: Math.round(peak / 1024),
   };
   mkdirSync(`${repoRoot}bench/results`, { recursive: true });
-  writeFileSync(`${repoRoot}bench/results/teams-${messages}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${repoRoot}bench/results/teams-${messages}${args.label ? `-${args.label}` : ''}.json`, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exit(0);
 }

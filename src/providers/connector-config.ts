@@ -34,7 +34,7 @@ export function optionalWholeNumber(min: number, max: number) {
   return z.preprocess(
     absentWhenBlank,
     z
-      .union([z.number(), z.string().regex(/^\s*\d+\s*$/)], { error: problem })
+      .union([z.number(), z.string().regex(/^\s*\d+\s*$/, { error: problem })], { error: problem })
       .transform(Number)
       .pipe(z.number().int({ error: problem }).min(min, { error: problem }).max(max, { error: problem }))
       .optional(),

@@ -4,6 +4,7 @@ import { DEFAULT_CLIENT, DEFAULT_USER, startDriveEmulator, type DriveEmulator } 
 import { startGraphEmulator, type GraphEmulator } from '../emulators/graph/index.js';
 import { createConnector } from '../support/integration.js';
 import { driveEnv, graphEnv } from '../support/service-suite.js';
+import { RequestGate } from '../emulators/gate.js';
 
 /** The two sources the chaos suite attacks, each behind its project emulator. */
 export type ChaosSource = 'onedrive' | 'google_drive';
@@ -17,6 +18,8 @@ export interface SourceUnderTest {
   populate(count: number, folders?: number): string[];
   /** A connector row syncing the populated drive. */
   connector(db: Kysely<Database>, userId: number, extraConfig?: Record<string, unknown>): Promise<number>;
+  /** Puts a gate on the emulator's file downloads (the bytes of a file, after any redirect) and returns it. */
+  gateDownloads(): RequestGate;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,11 @@ export function oneDriveSourceOn(emulator: GraphEmulator): SourceUnderTest & { e
     },
     connector: (db, userId, extraConfig = {}) =>
       createConnector(db, { type: 'onedrive', config: { drive_id: emulator.drive.id, ...extraConfig }, userId }),
+    gateDownloads() {
+      // `/content` answers 302 to the pre-authenticated `/download/…` link, which serves the bytes.
+      emulator.gate = new RequestGate((_method, url) => url.pathname.startsWith('/download/'));
+      return emulator.gate;
+    },
     close: () => emulator.close(),
   };
 }
@@ -79,6 +87,11 @@ export async function googleDriveSource(): Promise<SourceUnderTest & { emulator:
         .returning('id')
         .executeTakeFirstOrThrow();
       return createConnector(db, { type: 'google_drive', config: extraConfig, userId, googleCredentialId: credential.id });
+    },
+    gateDownloads() {
+      // files.get with `alt=media` serves the bytes.
+      emulator.gate = new RequestGate((_method, url) => url.searchParams.get('alt') === 'media');
+      return emulator.gate;
     },
     close: () => emulator.close(),
   };

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { MIME } from '../../src/contract.js';
@@ -539,6 +540,79 @@ describe('an invalid page token', () => {
     expect(downloads(added)).toBe(1);
     expect((await reader.drain()).map((m) => m.request.documentId)).toEqual([Number((await documentFor(connectorId, added)).id)]);
     expect(cursorOf(row).phase).toBe('changes');
+  });
+
+  it('a start token Drive refuses right after the enumeration that took it ends the sync in error, without a loop of crawls; the next sync reads from it', async () => {
+    const root = emu.myDrive();
+    const keep = emu.addFile(root, 'keep.txt', 'keep', { mimeType: 'text/plain' });
+    await googleCredential();
+    const connectorId = await driveConnector();
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const listedBefore = listingsOf(root).length;
+
+    emu.fail({ path: '/drive/v3/changes', reply: fault.invalidPageToken(), times: Infinity });
+    const refused = await syncViaNats(connectorId);
+
+    expect(refused.status).toBe('error');
+    expect(refused.status_message).toMatch(/refused the change log token it issued when this connector last enumerated everything.*the next one tries the same token again/);
+    expect(listingsOf(root).length - listedBefore).toBe(1); // one new enumeration, not a loop of them
+    expect(downloads(keep)).toBe(1);
+    expect(cursorOf(refused).phase).toBe('changes');
+
+    emu.clearFaults();
+    const added = emu.addFile(root, 'added.txt', 'added', { mimeType: 'text/plain' });
+    const next = await syncViaNats(connectorId);
+    expect(next.status).toBe('active');
+    expect(next.status_message).toBe('1 new, 0 updated, 0 deleted, 0 failed');
+    expect(listingsOf(root).length - listedBefore).toBe(1);
+    expect((await reader.drain()).map((m) => m.request.documentId)).toEqual([Number((await documentFor(connectorId, added)).id)]);
+  });
+});
+
+// ---- periodic full enumeration --------------------------------------------------------------
+
+describe('periodic full enumeration (full_enumeration_days)', () => {
+  it("sweeps a deletion no change log carried, updates a shortcut folder's file edited in another corpus, and publishes nothing unchanged", async () => {
+    const root = emu.myDrive();
+    const keep = emu.addFile(root, 'keep.txt', 'keep', { mimeType: 'text/plain' });
+    const plan = emu.addNativeFile(root, 'Plan', NATIVE.document, { exports: { [MIME.docx]: 'DOCX of Plan' } });
+    const lost = emu.addFile(root, 'lost.txt', 'lost', { mimeType: 'text/plain' });
+    // A shortcut in My Drive to a shared drive's folder: that folder's edits are logged in the drive's own log only.
+    const sales = emu.addSharedDrive('Sales');
+    const specs = emu.addFolder(sales, 'Specs');
+    const spec = emu.addFile(specs, 'spec.pdf', '%PDF spec v1', { mimeType: 'application/pdf' });
+    emu.addShortcut(root, 'Specs', specs);
+    await googleCredential();
+    const connectorId = await driveConnector({ full_enumeration_days: 1 });
+    expect((await syncViaNats(connectorId)).status_message).toBe('4 new, 0 updated, 0 deleted, 0 failed');
+    const lostKey = (await documentFor(connectorId, lost)).url;
+    await reader.drain();
+
+    emu.withoutChanges(() => emu.remove(lost));
+    emu.update(spec, { content: '%PDF spec v2' });
+    let row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed'); // the logs alone never tell
+
+    // Two days later: the saved cursor's last full enumeration moved back.
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    await sql`update connectors set state = jsonb_set(state, '{cursor,enumeratedAt}', to_jsonb(${twoDaysAgo}::text)) where id = ${connectorId}`.execute(service.db);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 1 updated, 1 deleted, 2 unchanged, 0 failed, periodic full enumeration');
+    expect((await progressOf(connectorId)).totals.scheduledEnumerations).toBe(1);
+    expect((await documentFor(connectorId, lost)).status).toBe('deleted');
+    expect(await objectExists(lostKey)).toBe(false);
+    expect(await storedText((await documentFor(connectorId, spec)).url)).toBe('%PDF spec v2');
+    expect([downloads(keep), emu.counters.exports.get(plan), downloads(spec)]).toEqual([1, 1, 2]);
+    expect((await reader.drain()).map((m) => m.request.documentId)).toEqual([Number((await documentFor(connectorId, spec)).id)]);
+
+    // The change logs go on from the start tokens taken before the crawl.
+    emu.update(keep, { content: 'keep v2' });
+    row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 1 updated, 0 deleted, 0 failed');
+    expect(await storedText((await documentFor(connectorId, keep)).url)).toBe('keep v2');
   });
 });
 

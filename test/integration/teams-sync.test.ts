@@ -1,4 +1,5 @@
 import type { SyncResult } from '../../workflows/definitions.js';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { ConnectorScope, ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
@@ -135,22 +136,63 @@ describe('Teams sync end to end', () => {
     expect(await reader.drain()).toHaveLength(3);
   }, 120_000);
 
-  it('a deleted channel deletes its documents; a new channel is picked up', async () => {
-    const { team, general, leadership } = launchTeam();
+  it('a deleted channel deletes its own threads and files, nothing else is read again; a new channel is picked up', async () => {
+    const { team, general } = launchTeam();
+    const doomed = emulator.teams.addChannel(team.id, 'Retired');
     emulator.teams.post(general, { at: earlier(), html: '<p>Stays</p>' });
-    emulator.teams.post(leadership, { at: earlier(), html: '<p>Goes with the channel</p>' });
-    const connectorId = await teamsConnector(team.id, { include_files: false, include_private_channels: true });
+    emulator.teams.post(doomed, { at: earlier(), html: '<p>Goes with the channel</p>' });
+    const gf = emulator.teams.filesFolderItem(general);
+    const df = emulator.teams.filesFolderItem(doomed);
+    emulator.addFile(gf.id, 'stays.txt', 'general notes', { driveId: gf.driveId });
+    emulator.addFile(emulator.addFolder(df.id, 'Archive').id, 'goes.txt', 'retired notes', { driveId: df.driveId });
+    const connectorId = await teamsConnector(team.id);
     await syncViaNats(connectorId);
     await reader.drain();
+    const before = new Map((await live(connectorId)).map((d) => [d.title, d]));
+    expect([...before.keys()].sort()).toEqual(['Goes with the channel.md', 'Stays.md', 'goes.txt', 'stays.txt']);
 
-    emulator.teams.deleteChannel(team.id, leadership.id);
+    emulator.teams.deleteChannel(team.id, doomed.id);
     const fresh = emulator.teams.addChannel(team.id, 'Newcomers');
     emulator.teams.post(fresh, { at: earlier(), html: '<p>Hello from a new channel</p>' });
+    const listings = emulator.requests.length;
     const row = await syncViaNats(connectorId);
 
     expect(row.status).toBe('active');
-    expect(row.status_message).toMatch(/^1 new, 0 updated, 1 deleted, 1 unchanged, 0 failed/);
-    expect((await live(connectorId)).map((d) => d.title).sort()).toEqual(['Hello from a new channel.md', 'Stays.md']);
+    // Nothing of General was listed again (no "unchanged"): the gone channel's documents were found by its folder and its thread ids.
+    expect(row.status_message).toMatch(/^1 new, 0 updated, 2 deleted, 0 failed/);
+    expect((await live(connectorId)).map((d) => d.title).sort()).toEqual(['Hello from a new channel.md', 'Stays.md', 'stays.txt']);
+    for (const title of ['Goes with the channel.md', 'goes.txt']) expect(await service.store.exists(before.get(title)?.url ?? '')).toBe(false);
+    expect(emulator.requests.slice(listings).some((r) => r.path.endsWith(`/channels/${general.id}/messages`))).toBe(false);
+  }, 120_000);
+
+  it('the channel files\' periodic full enumeration deletes a file whose tombstone never came and one moved out of every channel folder, downloads nothing unchanged, and says so', async () => {
+    const { team, general } = launchTeam();
+    emulator.teams.post(general, { at: earlier(), html: '<p>Weekly notes</p>' });
+    const folder = emulator.teams.filesFolderItem(general);
+    const keep = emulator.addFile(folder.id, 'keep.txt', 'keep', { driveId: folder.driveId });
+    const lost = emulator.addFile(folder.id, 'lost.txt', 'lost', { driveId: folder.driveId });
+    const moved = emulator.addFile(folder.id, 'moved.txt', 'moved', { driveId: folder.driveId });
+    const connectorId = await teamsConnector(team.id, { full_enumeration_days: 1 });
+    await syncViaNats(connectorId);
+    await reader.drain();
+    const keepDownloads = emulator.downloads(keep.id);
+
+    emulator.store.loseTombstone(lost.id);
+    // Out of the channel's folder, to the library's root: in no synced channel's folder, so ignored by the delta.
+    emulator.move(moved.id, folder.parentId ?? '');
+    let row = await syncViaNats(connectorId);
+    expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed');
+
+    // Days later (the saved cursor's last full enumeration moved back two days).
+    await sql`update connectors set state = jsonb_set(state, '{cursor,enumeratedAt}', to_jsonb(${new Date(Date.now() - 2 * 86_400_000).toISOString()}::text)) where id = ${connectorId}`.execute(service.db);
+    row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe('0 new, 0 updated, 2 deleted, 2 unchanged, 0 failed, periodic full enumeration');
+    const docs = new Map((await documents(connectorId)).map((d) => [d.source_id, d.status]));
+    expect([docs.get(keep.id), docs.get(lost.id), docs.get(moved.id)]).toEqual(['pending', 'deleted', 'deleted']);
+    expect(emulator.downloads(keep.id)).toBe(keepDownloads);
+    expect(await reader.drain()).toHaveLength(0);
   }, 120_000);
 
   it('an expired delta token (410 or 400 syncStateNotFound) lists the channel again; throttling is waited out', async () => {

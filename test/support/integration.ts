@@ -39,11 +39,13 @@ export const workflowsSourcePath = fileURLToPath(new URL('../../workflows/index.
  * `doc-<id>-<signature hash>`, and reused ids would let JetStream's duplicate
  * window drop a later test's messages.
  */
+/** Empties EchoMind's tables and every table of our own schema (a new migration's tables included), not the migrations' log. */
 export async function resetDatabase(db: Kysely<Database>): Promise<void> {
-  await sql`truncate documents, connectors, google_credentials, teams, users,
-    connector_sync.enumeration_marks, connector_sync.source_folders, connector_sync.published_versions,
-    connector_sync.failed_items
-    cascade`.execute(db);
+  const own = await sql<{ name: string }>`
+    select format('%I.%I', table_schema, table_name) as name from information_schema.tables
+    where table_schema = 'connector_sync' and table_type = 'BASE TABLE' and table_name not like 'kysely\_migration%'`.execute(db);
+  const tables = ['documents', 'connectors', 'google_credentials', 'teams', 'users', ...own.rows.map((r) => r.name)];
+  await sql`truncate ${sql.raw(tables.join(', '))} cascade`.execute(db);
 }
 
 export async function createUser(db: Kysely<Database>, email = 'owner@example.test'): Promise<number> {

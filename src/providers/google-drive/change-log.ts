@@ -1,4 +1,4 @@
-import { CursorExpiredError, isCursorExpired, SourceProtocolError } from '../../errors.js';
+import { CursorExpiredError, isCursorExpired, PermanentSourceError, SourceProtocolError } from '../../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ChangeLog, ChangesCursor, FolderTask } from './cursor.js';
 import type { DriveChange, DriveFile } from './api.js';
@@ -44,14 +44,14 @@ async function onFolder(page: PageContext, folder: DriveFile): Promise<void> {
   if (!now && before?.inScope) page.tasks.push({ ...task, mode: 'delete' });
 }
 
-/** `removed`: deleted for good, or no longer visible to the identity. No file comes with it. */
-async function onGone(page: PageContext, fileId: string): Promise<SourceChange[]> {
+/**
+ * `removed`: deleted for good, no longer visible to the identity, or gone from this log's corpus.
+ * `stillVisible` is the file when Drive says the identity can still see it (includeCorpusRemovals).
+ */
+async function onGone(page: PageContext, fileId: string, stillVisible: DriveFile | undefined): Promise<SourceChange[]> {
   const { session } = page;
-  if (page.drivesWithOwnLog.size > 0) {
-    // With several logs, "removed" in one may be "moved to another drive we also sync": check.
-    const file = await session.client.findFile(fileId);
-    if (file && !file.trashed) return onFile(page, file);
-  }
+  // With several logs, "removed" in one may be "moved to another drive we also sync".
+  if (page.drivesWithOwnLog.size > 0 && stillVisible && !stillVisible.trashed) return onFile(page, stillVisible);
   if (page.roots.has(fileId)) throw rootLost(session, page.scope, 'the folder the connector syncs was deleted or is no longer shared with this identity');
   const folder = await session.folders.get(fileId);
   if (folder) {
@@ -92,7 +92,7 @@ function onDrive(page: PageContext, change: DriveChange): SourceChange[] {
 export async function applyChange(page: PageContext, change: DriveChange): Promise<SourceChange[]> {
   if (change.changeType === 'drive') return onDrive(page, change);
   if (!change.fileId) return [];
-  if (change.removed || !change.file) return onGone(page, change.fileId);
+  if (change.removed || !change.file) return onGone(page, change.fileId, change.removed ? change.file : undefined);
   const file = change.file;
   if (!page.log.driveId && file.driveId && page.drivesWithOwnLog.has(file.driveId)) return [];
   return onFile(page, file);
@@ -127,15 +127,32 @@ export async function checkBeforePass(session: DriveSession, cursor: ChangesCurs
  * A shared drive's log refusing the saved token (404 included) asks whether the
  * drive still exists before giving up: gone or left means the scope is lost (or,
  * for all_shared_drives, a new enumeration without it); still there means the
- * token alone is bad, and the source is enumerated again.
+ * token alone is bad, and the source is enumerated again, once. Drive's page
+ * tokens "don't expire" (changes.getStartPageToken), so a start token refused
+ * right after the enumeration that took it would be refused after every new
+ * one: that sync stops instead of crawling in a loop, and the next tries again.
  */
 async function readLog(session: DriveSession, cursor: ChangesCursor, log: ChangeLog) {
   try {
     return await session.client.listChanges(log.token, log.driveId);
   } catch (e) {
-    if (!isCursorExpired(e) || !log.driveId || (await session.client.findSharedDrive(log.driveId))) throw e;
-    throw rootLost(session, cursor.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+    if (!isCursorExpired(e)) throw e;
+    if (log.driveId && !(await session.client.findSharedDrive(log.driveId))) {
+      throw rootLost(session, cursor.scope, 'the shared drive the connector syncs was deleted or this identity left it');
+    }
+    if (log.fresh) throw startTokenRefused(e);
+    throw e;
   }
+}
+
+function startTokenRefused(cause: Error): PermanentSourceError {
+  return new PermanentSourceError(
+    'Google Drive refused the change log token it issued when this connector last enumerated everything; enumerating again would only repeat that, ' +
+      'so this sync stops here and the next one tries the same token again (if it keeps failing, check the Drive API status and the service logs)',
+    'startTokenRefused',
+    'sync',
+    { cause },
+  );
 }
 
 /** Reads the next page of `cursor.logs[cursor.next]`; returns the changes and the advanced cursor. */
@@ -159,6 +176,7 @@ export async function readChangeLogPage(
   const changes: SourceChange[] = [];
   for (const change of listing.changes) changes.push(...(await applyChange(page, change)));
 
+  delete log.fresh;
   let next = cursor.next;
   if (listing.nextPageToken) {
     log.token = listing.nextPageToken;

@@ -1,4 +1,5 @@
 import { CursorExpiredError, isCursorExpired } from '../../errors.js';
+import { checkEnumerationDue } from '../full-enumeration.js';
 import type { ChangePage, SourceChange } from '../types.js';
 import { checkBeforePass, readChangeLogPage } from './change-log.js';
 import { walkDone, walkOnePage } from './crawl.js';
@@ -58,7 +59,16 @@ async function crawlPage(session: DriveSession, cursor: CrawlCursor): Promise<Ch
     return { changes: walked.changes, cursor: withTargets(session, { ...cursor, ...walked.state }), hasMore: true, fullEnumeration: true };
   }
   // Crawl done: the logs resume at the start tokens, so edits made during the crawl come next.
-  const changesCursor: ChangesCursor = { v: 1, phase: 'changes', scope: cursor.scope, logs: cursor.logs, pending: [], current: null, next: 0 };
+  const changesCursor: ChangesCursor = {
+    v: 1,
+    phase: 'changes',
+    scope: cursor.scope,
+    logs: cursor.logs.map((log) => ({ ...log, fresh: true as const })),
+    pending: [],
+    current: null,
+    next: 0,
+    enumeratedAt: new Date().toISOString(),
+  };
   return { changes: walked.changes, cursor: withTargets(session, changesCursor), hasMore: true, fullEnumeration: true, enumerationComplete: true };
 }
 
@@ -84,6 +94,18 @@ async function changesPage(session: DriveSession, cursor: ChangesCursor): Promis
   return { changes: [...refreshed, ...read.changes], cursor: next, hasMore: moreToRead(next), fullEnumeration: false };
 }
 
+/**
+ * The periodic full enumeration (../full-enumeration.ts), checked where a sync starts from
+ * caught-up logs. Its crawl starts from nothing, as the first sync does: start tokens for every
+ * log taken before it, every corpus of the scope and every shortcut's target listed again.
+ */
+function checkDueAtRest(session: DriveSession, cursor: ChangesCursor, now: number): void {
+  if (!moreToRead(cursor)) checkEnumerationDue(cursor.enumeratedAt, session.config.fullEnumerationDays, now);
+}
+
+/** A cursor saved before the time of the last enumeration was kept counts from its next pass. */
+const stamped = (cursor: ChangesCursor): ChangesCursor => (cursor.enumeratedAt ? cursor : { ...cursor, enumeratedAt: new Date().toISOString() });
+
 export async function listDriveChanges(session: DriveSession, cursor: DriveCursor | null): Promise<ChangePage<DriveCursor>> {
   const scope = cursorKey(session.config);
   if (cursor === null) return startEnumeration(session, scope);
@@ -95,9 +117,10 @@ export async function listDriveChanges(session: DriveSession, cursor: DriveCurso
   }
   const enumerate = () => startEnumeration(session, scope);
   if (cursor.phase === 'lost') return lostScopePage(session, cursor, enumerate);
+  if (cursor.phase === 'changes') checkDueAtRest(session, cursor, Date.now());
   loadCursor(session, cursor);
   try {
-    return await (cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, cursor));
+    return await (cursor.phase === 'crawl' ? crawlPage(session, cursor) : changesPage(session, stamped(cursor)));
   } catch (e) {
     // The scope's root is gone: answered here, in this call, rather than as a restart (nothing is enumerated again).
     const lost = isCursorExpired(e) ? parseDriveCursor(e.restartFrom) : null;

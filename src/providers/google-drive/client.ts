@@ -64,8 +64,9 @@ const quoted = (value: string): string => `'${value.replace(/\\/g, '\\\\').repla
 
 export class DriveClient {
   constructor(
-    private readonly http: SourceHttp,
-    private readonly baseUrl: string,
+    /** The shared HTTP layer, for Drive calls kept beside this class (push channels, watch.ts). */
+    readonly http: SourceHttp,
+    readonly baseUrl: string,
   ) {}
 
   private url(path: string): string {
@@ -157,6 +158,9 @@ export class DriveClient {
         pageToken,
         pageSize: PAGE_SIZE,
         fields: `nextPageToken,newStartPageToken,changes(changeType,fileId,driveId,removed,file(${FILE_FIELDS}))`,
+        // A removal still carries the file when the identity can still see it (moved to another corpus), so whether it
+        // left for another drive we sync needs no files.get (about-changelogs recommends it for several logs).
+        includeCorpusRemovals: true,
         ...ALL_DRIVES,
         ...(driveId ? { driveId } : {}),
       },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { optionalFlag, optionalText, parseConnectorConfig } from '../connector-config.js';
+import { fullEnumerationDaysKey } from '../full-enumeration.js';
 import { DEFAULT_EXPORT_FORMATS, mergeExportFormats, type ExportFormats } from './export-formats.js';
 
 /**
@@ -27,6 +28,8 @@ export interface UserOAuthConfig {
 export interface DriveConnectorConfig {
   scope: DriveScope;
   exportFormats: ExportFormats;
+  /** Days between periodic full enumerations (`full_enumeration_days`); 0: only when a cursor expires. */
+  fullEnumerationDays: number;
   /** Forced choice of identity; unset: user OAuth when the user has credentials, else the service account. */
   auth?: 'service_account' | 'oauth';
   /** Workspace user a service account acts as (domain-wide delegation). */
@@ -72,6 +75,7 @@ const driveConfigSchema = z
     drive_id: driveRef,
     all_shared_drives: optionalFlag,
     export_formats: z.unknown().optional(),
+    full_enumeration_days: fullEnumerationDaysKey,
     auth: z.preprocess(
       (value) => (value === null || value === '' ? undefined : value),
       z.enum(['service_account', 'oauth'], { error: 'must be "service_account" or "oauth"' }).optional(),
@@ -102,6 +106,7 @@ const driveConfigSchema = z
     return {
       scope: scopeOf(config),
       exportFormats: formats.ok ? formats.formats : DEFAULT_EXPORT_FORMATS,
+      fullEnumerationDays: config.full_enumeration_days,
       ...(config.auth ? { auth: config.auth } : {}),
       ...(impersonate ? { impersonate } : {}),
       oauth: {

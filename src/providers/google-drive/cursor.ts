@@ -49,6 +49,8 @@ const changeLogSchema = z.object({
   root: z.string().min(1),
   /** Saved start token during the crawl; next page token during changes. */
   token: z.string().min(1),
+  /** The token is still the start token of the last full enumeration: no changes.list has accepted it yet. */
+  fresh: z.literal(true).optional(),
 });
 
 const common = {
@@ -67,6 +69,8 @@ const changesCursorSchema = z.object({
   ...common,
   /** Index of the log being read in this pass; `logs.length` once every log is caught up. */
   next: z.number().int().min(0),
+  /** When the last full enumeration of the scope completed (absent in cursors saved before it was kept). */
+  enumeratedAt: z.iso.datetime().optional(),
 });
 
 /** The scope's root answered "not found": checked again next sync, then swept (see lost-scope.ts). */

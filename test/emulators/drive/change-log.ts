@@ -62,14 +62,19 @@ export function listChanges(store: DriveStore, req: DriveRequest, size: number, 
       };
     }
     const file = store.files.get(entry.fileId);
-    const removed = entry.leftCorpus || !file || !store.canSee(identity, file);
+    const visible = file !== undefined && store.canSee(identity, file);
+    const removed = entry.leftCorpus || !visible;
+    // includeCorpusRemovals: "include the file resource if the file is still accessible by the user at the time of
+    // the request, even when a file was removed from the list of changes"
+    // (https://developers.google.com/workspace/drive/api/reference/rest/v3/changes/list).
+    const withFile = visible && (!removed || flag(query, 'includeCorpusRemovals'));
     return {
       kind: 'drive#change',
       changeType: 'file',
       time: file?.modifiedTime ?? new Date().toISOString(),
       fileId: entry.fileId,
       removed,
-      ...(file && !removed ? { file: renderFile(store, file, baseUrl) } : {}),
+      ...(withFile ? { file: renderFile(store, file, baseUrl) } : {}),
       ...(entry.corpus.startsWith('drive:') ? { driveId: entry.corpus.slice('drive:'.length) } : {}),
     };
   });

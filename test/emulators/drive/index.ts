@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GoogleIdentity, unauthenticated, type ServiceAccountKeyFile, type TokenGrantRecord } from './auth.js';
 import { FaultBook, type FaultReply, type FaultRule } from './faults.js';
+import type { RequestGate } from '../gate.js';
+import { DrivePush } from './push.js';
 import { DriveQuota } from './quota.js';
 import { DriveCounters, DriveRoutes, type DriveReply } from './routes.js';
 import { DEFAULT_USER, DriveStore } from './store.js';
@@ -24,7 +26,8 @@ export { DEFAULT_USER, NATIVE } from './store.js';
  * for the top item only; link-shared items refused without their resource key
  * (`shareByLink`); download restrictions (`restrictDownload`); drives deleted or
  * left (`deleteSharedDrive`, `removeMember`) as `changeType: drive` entries;
- * incomplete allDrives searches on demand (`incompleteSearches`).
+ * incomplete allDrives searches on demand (`incompleteSearches`); changes that
+ * never reach a log (`withoutChanges`).
  */
 
 export interface RecordedRequest {
@@ -42,14 +45,20 @@ export class DriveEmulator {
   /** Every request, in order, with the status it got. */
   requests: RecordedRequest[] = [];
   readonly identity: GoogleIdentity;
+  /** Push channels on change logs and the messages they get, with delivery faults (push.ts). */
+  readonly push: DrivePush;
   private routes: DriveRoutes;
   private faults = new FaultBook();
+  /** Holds matching requests until a test lets them through (see RequestGate); unset: none held. */
+  gate: RequestGate | undefined;
   /** Users added by tests or service accounts: they survive reset(), as identities do. */
   private readonly knownUsers = new Set<string>();
 
   constructor(private readonly server: Server) {
     this.identity = new GoogleIdentity(() => this.tokenUrl, (email) => this.store.users.has(email));
     this.routes = new DriveRoutes(this.store, this.counters, () => this.driveBaseUrl);
+    this.push = new DrivePush(() => this.driveBaseUrl);
+    this.push.attach(this.store);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.serve(req, res).catch((e: unknown) => {
         // An emulator bug: say so loudly rather than look like a network fault.
@@ -79,8 +88,11 @@ export class DriveEmulator {
     this.quota.reset();
     this.requests = [];
     this.faults.clear();
+    this.gate = undefined;
     this.identity.grants.length = 0;
     this.routes = new DriveRoutes(this.store, this.counters, () => this.driveBaseUrl);
+    this.push.reset();
+    this.push.attach(this.store);
   }
 
   myDrive(email = DEFAULT_USER): string {
@@ -136,6 +148,11 @@ export class DriveEmulator {
 
   remove(id: string): void {
     this.store.remove(id);
+  }
+
+  /** Does what `act` does (edits, removals…) without a change in any log: only a full enumeration can notice. */
+  withoutChanges(act: () => void): void {
+    this.store.withoutChanges(act);
   }
 
   /** Shares one item (and what is below it) with a user, member of its drive or not. */
@@ -236,6 +253,7 @@ export class DriveEmulator {
     const record: RecordedRequest = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0 };
     this.requests.push(record);
     this.counters.bump(this.counters.requests, `${method} ${url.pathname}`);
+    await this.gate?.pass(method, url, res);
 
     const injected = this.faults.take({ method, pathname: url.pathname, query: url.searchParams });
     if (injected) return this.sendFault(injected, record, req, res);
@@ -245,8 +263,10 @@ export class DriveEmulator {
       reply = this.identity.handleTokenRequest(new URLSearchParams(Buffer.concat(chunks).toString()));
     } else {
       const who = this.identity.identityOf(req.headers.authorization);
-      reply = who
-        ? (this.quota.meter(who) ?? this.routes.handle({ method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who }))
+      const request = who ? { method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who } : undefined;
+      reply = request
+        ? (this.quota.meter(request.identity) ??
+          (this.push.handles(url.pathname) ? this.push.handle(request, Buffer.concat(chunks).toString()) : this.routes.handle(request)))
         : unauthenticated();
     }
     send(res, reply, record);

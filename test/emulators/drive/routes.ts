@@ -115,8 +115,11 @@ export class DriveRoutes {
     const file = fileId ? this.store.files.get(fileId) : undefined;
     // Link-shared items need their own key when the identity has no direct access (resource-keys guide: "may result in a 404").
     if (!file || !(this.store.canSee(req.identity, file) || this.store.canSeeByLink(file, resourceKeysOf(req)))) return undefined;
-    // Without supportsAllDrives, shared-drive items do not exist for a request (Drive's legacy default).
-    if (file.driveId && !flag(req.query, 'supportsAllDrives') && !req.pathname.startsWith('/feeds/')) return undefined;
+    // Without supportsAllDrives, shared-drive items do not exist for a request (Drive's legacy default), except for
+    // methods that take no such parameter: files.export takes only `mimeType`, and is not among the methods that
+    // need supportsAllDrives=true (https://developers.google.com/workspace/drive/api/guides/enable-shareddrives).
+    const takesNoFlag = req.pathname.startsWith('/feeds/') || req.pathname.endsWith('/export');
+    if (file.driveId && !flag(req.query, 'supportsAllDrives') && !takesNoFlag) return undefined;
     return file;
   }
 

@@ -97,6 +97,8 @@ export class DriveStore {
   nextSeq = 1;
   /** Page tokens below this are refused (test: "the log was truncated"). */
   oldestValidToken = 1;
+  /** Told after every entry added to the log (the push emulator listens: push.ts). */
+  onLogged: (() => void) | undefined;
   private counter = 0;
   private clock = Date.parse('2026-01-05T09:00:00Z');
 
@@ -190,6 +192,7 @@ export class DriveStore {
     const alsoTo = this.sharedViewers(file);
     if (leftCorpus) this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: leftCorpus, leftCorpus: true, alsoTo });
     this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: this.corpusOf(file), leftCorpus: false, alsoTo });
+    this.onLogged?.();
   }
 
   private create(parentId: string, fields: Omit<StoredFile, 'id' | 'parents' | 'trashed' | 'version' | 'modifiedTime'>, prefix: string): string {
@@ -324,6 +327,22 @@ export class DriveStore {
     const alsoTo = this.sharedViewers(top);
     for (const file of [top, ...this.descendants(id)]) this.files.delete(file.id);
     this.log.push({ seq: this.nextSeq++, type: 'file', fileId: top.id, corpus, leftCorpus: false, alsoTo });
+    this.onLogged?.();
+  }
+
+  /**
+   * Does what `act` does, but none of it reaches a change log: an edit whose change never comes
+   * (googleapis/google-api-python-client#238: "sometimes a file will never be updated"), a
+   * removal with no change (googleapis/google-api-nodejs-client#1370: "Unshare (or remove) the
+   * file. There's no event"). Bulk operations "might take time" to show (delete guide), and
+   * "certain changes are only reflected in the shared drive change log and never in the user's
+   * change log" (https://developers.google.com/workspace/drive/api/guides/about-changes): the
+   * worst plausible reading is a change that no log we read ever carries.
+   */
+  withoutChanges(act: () => void): void {
+    const mark = this.log.length;
+    act();
+    this.log.splice(mark);
   }
 
   /**
@@ -364,6 +383,7 @@ export class DriveStore {
    */
   private recordDrive(driveId: string, concerns: string[]): void {
     this.log.push({ seq: this.nextSeq++, type: 'drive', fileId: driveId, corpus: `drive:${driveId}`, leftCorpus: false, alsoTo: concerns });
+    this.onLogged?.();
   }
 
   removeMember(driveId: string, email: string): void {

@@ -367,7 +367,16 @@ export class TeamsRoutes {
       const thread = channel.threads.get(id);
       if (!thread) return [];
       if (thread.root.deleted !== null) return [{ '@odata.type': '#microsoft.graph.chatMessage', id, '@removed': { reason: 'deleted' } }];
-      return [this.renderRoot(channel, thread, url, preferUnknown)];
+      // The filtered round returns "reply chain (each channel post message and associated reply messages)"
+      // (https://learn.microsoft.com/en-us/graph/api/chatmessage-delta); whether the replies come as items of their own,
+      // with `replyToId`, is unsaid. With deltaRepliesAsItems the emulator does that worst case: the replies changed
+      // since the token, after their root (or alone, for a chain whose root did not change).
+      const replies =
+        channel.deltaRepliesAsItems && walk.mode === 'chains'
+          ? thread.replies.filter((r) => r.seq > (walk.since ?? -1)).map((r) => this.renderMessage(channel, r, preferUnknown))
+          : [];
+      const rootChanged = !channel.deltaRepliesAsItems || walk.since === undefined || thread.root.seq > walk.since;
+      return [...(rootChanged ? [this.renderRoot(channel, thread, url, preferUnknown)] : []), ...replies];
     });
     const body: Json = { value };
     if (offset + top < walk.rootIds.length) body['@odata.nextLink'] = link('$skiptoken', { w: walkId, o: offset + top });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CursorExpiredError } from '../../../src/errors.js';
-import type { SourceChange } from '../../../src/providers/types.js';
+import { CursorExpiredError, PermanentSourceError } from '../../../src/errors.js';
+import type { DriveCursor } from '../../../src/providers/google-drive/cursor.js';
+import type { ChangePage, SourceChange } from '../../../src/providers/types.js';
 import { fault, type DriveEmulator } from '../../emulators/drive/index.js';
 import { deletes, drain, driveContext, names, providerFor, syncOnce, upserts, useDriveEmulator, walking } from './harness.js';
 
@@ -193,6 +194,34 @@ describe('the change phase', () => {
     const { provider, ctx, cursor } = await syncedTeamFolder();
     emu.fail({ path: '/drive/v3/changes', reply: fault.invalidPageToken() });
     await expect(provider.listChanges(ctx, cursor)).rejects.toBeInstanceOf(CursorExpiredError);
+  });
+
+  it('stops, rather than crawling in a loop, when Drive refuses the start token of the enumeration just made; the next sync reads from that token', async () => {
+    const { provider, ctx, cursor, team } = await syncedTeamFolder();
+    emu.fail({ path: '/drive/v3/changes', reply: fault.invalidPageToken(), times: Infinity });
+    await expect(provider.listChanges(ctx, cursor)).rejects.toBeInstanceOf(CursorExpiredError); // an old token: enumerate again, once
+
+    await ctx.folders.clear();
+    const pages: Array<ChangePage<DriveCursor>> = [];
+    let at: DriveCursor | null = null;
+    const stopped = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const page = await provider.listChanges(ctx, at);
+        pages.push(page);
+        at = page.cursor;
+      }
+      return new Error('no error after 50 pages');
+    })().catch((e: unknown) => e);
+    expect(stopped).toBeInstanceOf(PermanentSourceError);
+    expect(stopped).toMatchObject({ code: 'startTokenRefused', scope: 'sync' });
+    expect((stopped as Error).message).toMatch(/this sync stops here and the next one tries the same token again/);
+    expect(pages.filter((p) => p.enumerationComplete)).toHaveLength(1);
+
+    emu.clearFaults();
+    emu.addFile(team, 'late.txt', 'late', { mimeType: 'text/plain' });
+    const next = await syncOnce(provider, ctx, at);
+    expect(next.restarted).toBe(false);
+    expect(names(next.changes)).toEqual(['late.txt']);
   });
 
   it('starts over instead of deleting everything when the folder tree was wiped', async () => {

@@ -64,6 +64,18 @@ describe('Google-native files', () => {
     expect(emu.requestsTo(`/drive/v3/files/${ids.slides}/export`, { mimeType: MIME.pptx })).toHaveLength(1);
   });
 
+  it('exports a Doc of a shared drive through files.export, which takes only mimeType', async () => {
+    const sales = emu.addSharedDrive('Sales');
+    const doc = emu.addNativeFile(sales, 'Pricing', NATIVE.document, { exports: allExports('pricing') });
+    const provider = providerFor(emu);
+    const ctx = driveContext(emu, { drive_id: sales });
+    const item = byName(upserts((await crawl(provider, ctx)).changes), 'Pricing.docx');
+    const content = await provider.openContent(ctx, item);
+    expect((await readAll(content.body)).toString()).toBe('pricing as docx');
+    expect(emu.counters.exports.get(doc)).toBe(1);
+    expect(emu.requestsTo(`/drive/v3/files/${doc}/export`).map((r) => r.query)).toEqual([{ mimeType: MIME.docx }]);
+  });
+
   it('follows the connector export_formats override', async () => {
     nativeFiles();
     const provider = providerFor(emu);

@@ -214,6 +214,26 @@ describe('shared drives', () => {
     expect(ctx.folderMap.get(deals)?.inScope).toBe(true);
   });
 
+  it('with several logs, tells a file moved to another drive from one deleted by the removal itself (includeCorpusRemovals), not by a files.get each', async () => {
+    const { legal } = buildDrives();
+    const provider = providerFor(emu);
+    const ctx = driveContext(emu, { all_shared_drives: true });
+    const first = await drain(provider, ctx, null);
+    const idOf = (name: string) => upserts(first.changes).find((i) => i.name === name)?.sourceId ?? '';
+    const [deal, pitch] = [idOf('deal.pdf'), idOf('pitch.pdf')];
+    const mark = emu.requests.length;
+
+    emu.move(deal, legal); // "removed" in Sales' log, still visible: it comes with the file
+    emu.remove(pitch); // deleted for good: no file
+    const next = await drain(provider, ctx, first.cursor);
+
+    expect(deletes(next.changes)).toEqual([pitch]);
+    expect([...new Set(upserts(next.changes).map((i) => i.sourceId))]).toEqual([deal]);
+    const since = emu.requests.slice(mark);
+    expect(since.filter((r) => r.path.startsWith('/drive/v3/files/'))).toEqual([]);
+    expect(since.filter((r) => r.path === '/drive/v3/changes').every((r) => r.query.includeCorpusRemovals === 'true')).toBe(true);
+  });
+
   it('starts over when a shared drive appears or disappears', async () => {
     buildDrives();
     const provider = providerFor(emu);

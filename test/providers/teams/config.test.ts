@@ -5,13 +5,14 @@ import { isMicrosoft365Url, shareToken } from '../../../src/providers/microsoft-
 
 describe('Teams connector config', () => {
   it('reads the team, the channels (list or comma-separated) and the defaults', () => {
-    expect(parseTeamsConfig({ team_id: ' t1 ' })).toEqual({ teamId: 't1', channelIds: null, pageSize: 20, includeFiles: true, includePrivateChannels: false });
-    expect(parseTeamsConfig({ team_id: 't1', channel_ids: '19:a@thread.tacv2, 19:b@thread.tacv2', page_size: '50', include_files: false })).toEqual({
+    expect(parseTeamsConfig({ team_id: ' t1 ' })).toEqual({ teamId: 't1', channelIds: null, pageSize: 20, includeFiles: true, includePrivateChannels: false, fullEnumerationDays: 7 });
+    expect(parseTeamsConfig({ team_id: 't1', channel_ids: '19:a@thread.tacv2, 19:b@thread.tacv2', page_size: '50', include_files: false, full_enumeration_days: 0 })).toEqual({
       teamId: 't1',
       channelIds: ['19:a@thread.tacv2', '19:b@thread.tacv2'],
       pageSize: 50,
       includeFiles: false,
       includePrivateChannels: false,
+      fullEnumerationDays: 0,
     });
     expect(parseTeamsConfig({ team_id: 't1', include_private_channels: true }).includePrivateChannels).toBe(true);
   });
@@ -43,18 +44,29 @@ describe('Teams connector config', () => {
 
 describe('Teams cursor', () => {
   const cursor = (link: string) => ({
-    v: 1,
+    v: 2,
     scope: 't * files:true',
     teamName: 'T',
     channels: [{ id: '19:a@thread.tacv2', name: 'A', membershipType: 'standard', messages: { mode: 'delta', link }, messagesDone: true, files: null, filesDone: true }],
+    drives: [],
     position: 0,
     inPass: false,
     enumerating: false,
   });
+  /** As saved before one delta per drive: each channel with its own files cursor. */
+  const perChannel = (link: string) => ({
+    ...cursor(link),
+    v: 1,
+    channels: [{ ...cursor(link).channels[0], files: { driveId: 'd1', folderId: 'f1', cursor: null } }],
+  });
   it('reads back what it wrote, and refuses links outside this Graph deployment or malformed state', () => {
-    expect(parseTeamsCursor(cursor('https://graph.microsoft.com/v1.0/teams/t/channels/x/messages/delta?$deltatoken=1'), 'https://graph.microsoft.com/v1.0')).not.toBeNull();
-    expect(parseTeamsCursor(cursor('https://evil.example/v1.0/teams/t/messages/delta'), 'https://graph.microsoft.com/v1.0')).toBeNull();
-    expect(parseTeamsCursor({ v: 2 }, 'https://graph.microsoft.com/v1.0')).toBeNull();
+    const graph = 'https://graph.microsoft.com/v1.0';
+    expect(parseTeamsCursor(cursor(`${graph}/teams/t/channels/x/messages/delta?$deltatoken=1`), graph)).not.toBeNull();
+    expect(parseTeamsCursor(cursor('https://evil.example/v1.0/teams/t/messages/delta'), graph)).toBeNull();
+    expect(parseTeamsCursor({ v: 2 }, graph)).toBeNull();
+    // A per-channel files cursor is read as such (to be replaced), with the same link check.
+    expect(parseTeamsCursor(perChannel(`${graph}/teams/t/channels/x/messages/delta?$deltatoken=1`), graph)).toMatchObject({ v: 1 });
+    expect(parseTeamsCursor(perChannel('https://evil.example/v1.0/teams/t/messages/delta'), graph)).toBeNull();
   });
 });
 

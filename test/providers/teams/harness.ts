@@ -1,6 +1,6 @@
 import type { Config } from '../../../src/config.js';
 import type { SourceHttpOptions } from '../../../src/http/source-http.js';
-import type { TeamsCursor } from '../../../src/providers/microsoft-graph/teams/cursor.js';
+import type { PerChannelFilesCursor, TeamsCursor } from '../../../src/providers/microsoft-graph/teams/cursor.js';
 import { createTeamsProvider } from '../../../src/providers/microsoft-graph/teams/provider.js';
 import type { ChangePage, SourceChange, SourceItem } from '../../../src/providers/types.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
@@ -29,15 +29,16 @@ export interface Pass {
 }
 
 /** Calls listChanges until the source says it has no more, as the pipeline does (the cursor goes through JSON between pages). */
-export async function pass(provider: ReturnType<typeof createTeamsProvider>, ctx: MemorySourceContext, from: TeamsCursor | null): Promise<Pass> {
+export async function pass(provider: ReturnType<typeof createTeamsProvider>, ctx: MemorySourceContext, from: TeamsCursor | PerChannelFilesCursor | null): Promise<Pass> {
   const pages: Array<ChangePage<TeamsCursor>> = [];
-  let cursor = from;
+  let cursor: TeamsCursor | PerChannelFilesCursor | null = from;
   for (let i = 0; i < 500; i++) {
     const page = await provider.listChanges(ctx, cursor);
-    pages.push(page);
-    cursor = provider.parseCursor(JSON.parse(JSON.stringify(page.cursor)));
-    if (!cursor) throw new Error(`the provider could not read back its own cursor: ${JSON.stringify(page.cursor)}`);
-    if (!page.hasMore) return { pages, changes: pages.flatMap((p) => p.changes), cursor };
+    const read = provider.parseCursor(JSON.parse(JSON.stringify(page.cursor)));
+    if (!read || read.v !== 2) throw new Error(`the provider could not read back its own cursor: ${JSON.stringify(page.cursor)}`);
+    pages.push({ ...page, cursor: read });
+    cursor = read;
+    if (!page.hasMore) return { pages, changes: pages.flatMap((p) => p.changes), cursor: read };
   }
   throw new Error('the pass never ended');
 }

@@ -153,6 +153,17 @@ describe('Teams refusals, by what they mean', () => {
   });
 });
 
+describe('Teams sign-in refusals', () => {
+  it('an app-only connector whose fresh token Graph keeps refusing is told an administrator must grant admin consent, never to reconnect', async () => {
+    const { t } = team(['General']);
+    emulator.faults.push({ match: /^\/v1\.0\/teams\//, status: 401, times: 5 });
+    const error: unknown = await teamsProvider(emulator).listChanges(teamsContext({ team_id: t.id }), null).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentSourceError);
+    expect(error).toMatchObject({ scope: 'sync', message: expect.stringContaining(`grant admin consent to app ${emulator.settings.clientId}`) });
+    expect((error as Error).message).not.toContain('reconnect');
+  });
+});
+
 describe('Teams throttling', () => {
   it('a Teams 429 pauses the Teams calls of the tenant, not its OneDrive connectors', async () => {
     const memory = new SourceMemory();

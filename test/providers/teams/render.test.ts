@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphChatMessage } from '../../../src/providers/microsoft-graph/teams/api.js';
-import { hostedContentIds, htmlToMarkdown } from '../../../src/providers/microsoft-graph/teams/html-markdown.js';
+import { hostedImages, htmlToMarkdown } from '../../../src/providers/microsoft-graph/teams/html-markdown.js';
 import { digestThread, renderThread, threadTitle } from '../../../src/providers/microsoft-graph/teams/render.js';
 
 const heading = { teamName: 'Contoso', channelName: 'General', membershipType: 'standard' };
@@ -42,10 +42,12 @@ describe('Teams HTML to Markdown', () => {
     expect(htmlToMarkdown('   ')).toBe('');
   });
 
-  it('finds the inline images a body points at', () => {
+  it('finds the inline images a body points at, with the type each <img> declares', () => {
     const html = '<img src="https://graph.microsoft.com/v1.0/teams/t/channels/19:a@thread.tacv2/messages/1/hostedContents/aWQ9eF8w/$value"><img src="x/hostedContents/aWQ9eF8w/$value">';
-    expect(hostedContentIds(html)).toEqual(['aWQ9eF8w']);
-    expect(hostedContentIds('<p>no images</p>')).toEqual([]);
+    expect(hostedImages(html)).toEqual([{ id: 'aWQ9eF8w' }]);
+    expect(hostedImages('<p>no images</p>')).toEqual([]);
+    const declared = '<img alt="image" src="x/hostedContents/YQ/$value" itemscope="png" width="250"><img itemscope="JPEG" src="x/hostedContents/Yg/$value"><img src="x/hostedContents/Yw/$value" itemscope="svg">';
+    expect(hostedImages(declared)).toEqual([{ id: 'YQ', declaredType: 'image/png' }, { id: 'Yg', declaredType: 'image/jpeg' }, { id: 'Yw' }]);
   });
 });
 

@@ -101,6 +101,38 @@ describe('Teams provider', () => {
     expect(deletes(fourth.changes)).toEqual([before?.sourceId]);
   });
 
+  it('an inline image whose <img> declares its type is listed without a request; its bytes are fetched once, when stored', async () => {
+    const { t, general } = team();
+    const jpeg = Buffer.from('\xff\xd8 fake jpeg');
+    const post = emulator.teams.post(general, {
+      at: earlier(),
+      // Teams writes the image's format as itemscope; the second image declares none.
+      html: '<p>Before and after</p><p><img alt="image" src="{{hosted:0}}" itemscope="jpeg" width="250"></p><p><img alt="image" src="{{hosted:1}}"></p>',
+      hosted: [
+        { bytes: jpeg, contentType: 'image/jpeg' },
+        { bytes: Buffer.from('\x89PNG fake'), contentType: 'image/png' },
+      ],
+    });
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: t.id });
+    const first = await pass(provider, ctx, null);
+
+    const images = upserts(first.changes).filter((i) => i.fetch.kind === 'hosted');
+    expect(images.map((i) => [i.name.replace(/^.* image /, 'image '), i.contentType])).toEqual([
+      ['image 1.jpg', 'image/jpeg'],
+      ['image 2.png', 'image/png'],
+    ]);
+    // Only the image without a declared type was asked for its Content-Type.
+    const hostedRequests = () => emulator.requests.filter((r) => r.path.includes('/hostedContents/'));
+    expect(hostedRequests()).toHaveLength(1);
+    expect(hostedRequests()[0]?.path).toContain(`/messages/${post.id}/hostedContents/`);
+
+    const { body } = await provider.openContent(ctx, images[0]!);
+    const { readAll } = await import('./harness.js');
+    expect(await readAll(body)).toEqual(jpeg);
+    expect(hostedRequests()).toHaveLength(2);
+  });
+
   it('resolves shared files through Graph once per page, refuses links outside Microsoft 365, and stores inline images', async () => {
     const { t, general } = team();
     const folder = emulator.teams.filesFolderItem(general);

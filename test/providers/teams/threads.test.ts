@@ -35,6 +35,27 @@ describe('Teams threads as Graph answers them', () => {
     expect(again.indexOf('answer two')).toBeLessThan(again.indexOf('answer three'));
   });
 
+  it('a reply that delta sends as an item of its own (with replyToId) re-renders its thread, never a thread of its own', async () => {
+    const { team, general } = channel();
+    general.deltaRepliesAsItems = true;
+    const old = emulator.teams.post(general, { at: earlier(60), html: '<p>Release plan</p>' });
+    emulator.teams.reply(general, old.id, { at: earlier(50), html: '<p>first answer</p>' });
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: team.id });
+    const first = await pass(provider, ctx, null);
+    expect(threads(first.changes).map((t) => t.sourceId)).toEqual([expect.stringMatching(new RegExp(`:${old.id}$`))]);
+
+    const reply = emulator.teams.reply(general, old.id, { at: new Date(), html: '<p>late answer</p>' });
+    const second = await pass(provider, ctx, first.cursor);
+    const changed = threads(second.changes);
+    expect(changed.map((t) => t.sourceId)).toEqual([threads(first.changes)[0]?.sourceId]);
+    expect(changed[0]?.signature).not.toBe(threads(first.changes)[0]?.signature);
+    expect(await contentOf(provider, ctx, changed[0]!)).toMatch(/first answer[\s\S]*late answer/);
+    expect(second.changes.some((c) => 'sourceId' in c && c.sourceId.endsWith(reply.id))).toBe(false);
+    // Its root was read once, by id.
+    expect(emulator.requests.filter((r) => r.path.endsWith(`/messages/${old.id}`)).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('reads every reply of a thread whose 1,000 expanded replies come without a next link', async () => {
     const { team, general } = channel();
     const root = emulator.teams.post(general, { at: earlier(60), html: '<p>Busy thread</p>' });

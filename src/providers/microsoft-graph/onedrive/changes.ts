@@ -138,7 +138,8 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
   const link = deltaLink ?? page['@odata.nextLink'];
   if (link === undefined) throw new SourceProtocolError('GET delta answered a page with neither @odata.nextLink nor @odata.deltaLink');
   const items = await withContentSignatures(session, from.driveId, page.value);
-  const { changes, relist } = await changesForDeltaPage(pageLookups(session, from), items, from);
+  const view = session.scopeRoots ? { ...from, scopeRoots: session.scopeRoots } : from;
+  const { changes, relist } = await changesForDeltaPage(pageLookups(session, from), items, view);
   const caughtUp = deltaLink !== undefined;
   const next: OneDriveCursor = {
     ...from,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { optionalText, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
+import { fullEnumerationDaysKey } from '../../full-enumeration.js';
 import { graphSignInKeys } from '../identity.js';
 
 /**
@@ -46,7 +47,6 @@ export interface OneDriveConfig {
 }
 
 export const DEFAULT_PAGE_SIZE = 200;
-export const DEFAULT_FULL_ENUMERATION_DAYS = 7;
 
 const TARGET_KEYS = ['drive_id', 'user_id', 'user_principal_name', 'site_id'] as const;
 
@@ -73,7 +73,7 @@ const oneDriveConfigSchema = z
     folder_path: folderPath,
     page_size: optionalWholeNumber(1, 999),
     libraries: libraryNames,
-    full_enumeration_days: optionalWholeNumber(0, 365),
+    full_enumeration_days: fullEnumerationDaysKey,
     ...graphSignInKeys,
   })
   .superRefine((config, issues) => {
@@ -102,7 +102,7 @@ const oneDriveConfigSchema = z
       target: targetOf(config),
       folder: folderOf(config),
       pageSize: config.page_size ?? DEFAULT_PAGE_SIZE,
-      fullEnumerationDays: config.full_enumeration_days ?? DEFAULT_FULL_ENUMERATION_DAYS,
+      fullEnumerationDays: config.full_enumeration_days,
     }),
   );
 

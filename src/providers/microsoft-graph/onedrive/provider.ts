@@ -1,5 +1,6 @@
 import type { Config } from '../../../config.js';
-import { CursorExpiredError, EnumerationDueError } from '../../../errors.js';
+import { CursorExpiredError } from '../../../errors.js';
+import { checkEnumerationDue } from '../../full-enumeration.js';
 import type { SourceProvider } from '../../types.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { listDriveChanges } from './changes.js';
@@ -11,22 +12,13 @@ import { listSiteChanges } from './site.js';
 
 const isSiteCursor = (cursor: OneDriveCursor | SiteCursor): cursor is SiteCursor => 'libraries' in cursor;
 
-const DAY_MS = 24 * 60 * 60_000;
-
 /**
- * The periodic full enumeration, checked where a sync starts from a caught-up cursor: every
- * reference's safety net for tombstones that never came (a sweep after it deletes them) and for
- * stale links. Unchanged files keep their signatures, so it downloads nothing for them.
+ * The periodic full enumeration (../../full-enumeration.ts), checked where a sync starts from a
+ * caught-up cursor.
  */
-function checkEnumerationDue(cursor: OneDriveCursor | SiteCursor, config: OneDriveConfig, now: number): void {
-  if (config.fullEnumerationDays === 0 || cursor.enumeratedAt === undefined) return;
+function checkDueAtRest(cursor: OneDriveCursor | SiteCursor, config: OneDriveConfig, now: number): void {
   const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && cursor.relist === undefined;
-  if (!atRest) return;
-  const age = now - Date.parse(cursor.enumeratedAt);
-  if (age < config.fullEnumerationDays * DAY_MS) return;
-  throw new EnumerationDueError(
-    `the periodic full enumeration is due (every ${config.fullEnumerationDays} days, last ${cursor.enumeratedAt}): listing everything again`,
-  );
+  if (atRest) checkEnumerationDue(cursor.enumeratedAt, config.fullEnumerationDays, now);
 }
 
 /**
@@ -48,7 +40,7 @@ export function createOneDriveProvider(settings: Config['microsoft']): SourcePro
       if (cursor && isSiteCursor(cursor) !== wholeSite) {
         throw new CursorExpiredError('the connector now names another drive, site or set of libraries: enumerating it afresh', 'scopeChanged');
       }
-      if (cursor) checkEnumerationDue(cursor, session.config, Date.now());
+      if (cursor) checkDueAtRest(cursor, session.config, Date.now());
       if (wholeSite) return listSiteChanges(session, cursor && isSiteCursor(cursor) ? cursor : null);
       return listDriveChanges(session, cursor && !isSiteCursor(cursor) ? cursor : null);
     },

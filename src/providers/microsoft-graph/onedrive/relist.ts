@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isNotFound } from '../../../errors.js';
 import type { RelistTaskRecord, SourceChange } from '../../types.js';
 import { DRIVE_ITEM_FIELDS, isContainer, PAGE_SIZE, readDriveItemPage } from './api.js';
-import type { RelistPosition, SavedRelistTask } from './cursor.js';
+import type { OneDriveCursor, RelistPosition, SavedRelistTask } from './cursor.js';
 import { fileChange } from './mapping.js';
 import type { OneDriveSession } from './session.js';
 
@@ -34,6 +34,19 @@ export async function startRelist(session: OneDriveSession, scope: string, tasks
   await session.items.relists.prune(scope, null);
   await session.items.relists.append(scope, queue, 0, tasks);
   return { queue, next: 0, end: tasks.length };
+}
+
+/**
+ * Adds a folder to a drive cursor's queue from outside its own pages (a Teams channel's files folder
+ * found in a drive whose delta is under way). Safe to repeat from the same committed cursor: the task
+ * goes to the same position (or starts another queue).
+ */
+export async function queueRelist(session: OneDriveSession, cursor: OneDriveCursor, task: RelistTaskRecord): Promise<OneDriveCursor> {
+  const { relist } = cursor;
+  if (Array.isArray(relist)) return { ...cursor, relist: [...relist, task] };
+  if (relist === undefined) return { ...cursor, relist: await startRelist(session, cursor.scope, [task]) };
+  await session.items.relists.append(cursor.scope, relist.queue, relist.end, [task]);
+  return { ...cursor, relist: { ...relist, end: relist.end + 1 } };
 }
 
 /** A cursor saved by an earlier version carries its queue: it moves to the database, the current folder's next page kept. */

@@ -27,6 +27,12 @@ export interface DeltaPageView {
   scopeRootId: string | null;
   /** The page belongs to a full enumeration: what is out of scope is simply not reported. */
   enumerating: boolean;
+  /**
+   * A library synced for several folders (a team's channel folders): each of
+   * these and its subtree is in scope, and a file outside them is another's,
+   * never reported (one moved out of them stays until a full enumeration's sweep).
+   */
+  scopeRoots?: readonly string[];
 }
 
 /** The parents of this listing's items (ItemParents under the cursor's scope key). */
@@ -56,7 +62,7 @@ export async function changesForDeltaPage(lookups: PageLookups, items: readonly 
   const page = lastOccurrences(items);
   const live = page.filter((i) => !i.deleted);
   const tombstones = page.filter((i) => i.deleted);
-  const folders = view.scopeRootId === null ? null : new FolderView(lookups.folders);
+  const folders = view.scopeRootId === null && view.scopeRoots === undefined ? null : new FolderView(lookups.folders);
   const relist: RelistTaskRecord[] = [];
 
   // Which live items are in scope (all of them for a whole drive), and which folders crossed its boundary.
@@ -66,7 +72,7 @@ export async function changesForDeltaPage(lookups: PageLookups, items: readonly 
     if (isContainer(item)) continue;
     if (inScope.get(item.id) === true) changes.push(fileChange(item, view.driveId));
     // Outside the scope now; it may have been inside before (moved out). Outside a full enumeration only: there, nothing was stored yet.
-    else if (!view.enumerating) changes.push({ kind: 'delete', sourceId: item.id });
+    else if (!view.enumerating && view.scopeRoots === undefined) changes.push({ kind: 'delete', sourceId: item.id });
   }
 
   // Record where this page's items of the scope are; a folder recorded deleted and now back is listed again.
@@ -104,13 +110,13 @@ async function placeInScope(
   view: DeltaPageView,
   relist: RelistTaskRecord[],
 ): Promise<Map<string, boolean>> {
-  const scopeRootId = view.scopeRootId;
+  const roots = new Set([...(view.scopeRootId === null ? [] : [view.scopeRootId]), ...(view.scopeRoots ?? [])]);
   const pageFolders = new Map(live.filter(isContainer).map((i) => [i.id, i]));
   const placed = new Set<string>();
 
   /** Whether a folder lies in the scope: from the tree, this page, or Graph (walking up). */
   const folderInScope = async (folderId: string, depth: number): Promise<boolean> => {
-    if (folderId === scopeRootId) return true;
+    if (roots.has(folderId)) return true;
     const inPage = pageFolders.get(folderId);
     if (inPage && !placed.has(folderId)) await place(inPage, depth);
     const known = await folders.get(folderId);
@@ -129,7 +135,7 @@ async function placeInScope(
     placed.add(folder.id);
     const parentId = parentOfItem(folder);
     const before = await folders.get(folder.id);
-    const within = folder.id === scopeRootId || (parentId !== null && (await folderInScope(parentId, depth + 1)));
+    const within = roots.has(folder.id) || (parentId !== null && (await folderInScope(parentId, depth + 1)));
     // Only a folder we knew can cross: a new one (created or copied) arrives with its children in delta.
     const crossed = !view.enumerating && before !== null && before.inScope !== within;
     folders.set(folder.id, { parentId, inScope: within }, { persist: !crossed });

@@ -15,6 +15,8 @@ export interface OneDriveSession {
   items: ItemParents;
   logger: Logger;
   signal?: AbortSignal;
+  /** Several folders of the drive as the scope (a team library's channel folders, see scope.ts), instead of `config.folder`. */
+  scopeRoots?: readonly string[];
 }
 
 export function openOneDriveSession(ctx: SourceContext, settings: Config['microsoft']): OneDriveSession {
@@ -28,10 +30,11 @@ export function openOneDriveSession(ctx: SourceContext, settings: Config['micros
   };
 }
 
-/** A drive folder another source syncs with this code (a Teams channel's files folder): the scope typed, not written as a connector config. */
+/** Drive folders another source syncs with this code (a team library's channel folders): the scope typed, not written as a connector config. */
 export interface DriveFolderScope {
   driveId: string;
-  folderId: string;
+  /** The folders in scope, each with its subtree; one delta of the drive serves them all. */
+  folderIds: readonly string[];
   /** Items per delta page. */
   pageSize: number;
 }
@@ -43,7 +46,9 @@ export function driveFolderSession(
 ): OneDriveSession {
   return {
     // Periodic full enumerations are the calling source's to schedule (OneDrive's provider does its own): none here.
-    config: { target: { kind: 'drive', id: scope.driveId }, folder: { kind: 'id', id: scope.folderId }, pageSize: scope.pageSize, fullEnumerationDays: 0 },
+    // The whole drive's delta (its cursor scope is the drive), reporting only what lies in the folders.
+    config: { target: { kind: 'drive', id: scope.driveId }, folder: null, pageSize: scope.pageSize, fullEnumerationDays: 0 },
+    scopeRoots: scope.folderIds,
     graph,
     folders: context.folders,
     items: context.items,

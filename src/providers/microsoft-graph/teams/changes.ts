@@ -1,17 +1,26 @@
-import { CursorExpiredError, isCursorExpired, isNotFound, isPermanent, isUnauthorized, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import {
+  CursorExpiredError,
+  isCursorExpired,
+  isNotFound,
+  isPermanent,
+  isUnauthorized,
+  PermanentSourceError,
+  SourceProtocolError,
+} from '../../../errors.js';
+import { checkEnumerationDue } from '../../full-enumeration.js';
 import type { ChangePage, SourceChange } from '../../types.js';
 import type { TeamsSession } from './session.js';
 import { type ChannelInfo, listChannels, readTeamName } from './channels.js';
 import { readMessagePage } from './api.js';
 import { teamsScopeKey } from './config.js';
-import type { ChannelState, MessagesState, TeamsCursor } from './cursor.js';
-import { channelFilesStep } from './files.js';
+import type { ChannelState, MessagesState, PerChannelFilesCursor, TeamsCursor } from './cursor.js';
+import { channelFilesStep, driveFilesStep, type FilesStep, goneChannelFiles, perChannelItemScopes } from './files.js';
 import { threadSourceId } from './mapping.js';
-import { threadChanges } from './threads.js';
+import { pageChanges } from './threads.js';
 
 /**
  * One page of a team's changes. A pass walks the channels in order; for each,
- * its conversations, then its files folder.
+ * its conversations, then where its files folder is; then each drive's delta.
  *
  * Conversations: the first sync of a channel lists every thread with
  * `GET …/messages` (delta only reaches back about eight months), noting when
@@ -24,10 +33,20 @@ import { threadChanges } from './threads.js';
  * and the threads that listing did not see are swept at the pass's end (a
  * thread removed by a retention policy leaves no tombstone).
  *
+ * Files: each channel's files folder is looked up once; after the channels,
+ * each drive holding channel folders (the team library, a private or shared
+ * channel's own site) is read with one delta for all its channels (files.ts).
+ *
  * Channels: at the start of each pass the channel list is read again. A new
- * channel is listed from scratch; a channel that disappeared ends the cursor,
- * so the whole team is enumerated again and the documents of the vanished
- * channel, no longer found, are deleted by the sweep.
+ * channel is listed from scratch; a channel that disappeared (deleted, or out
+ * of the sync scope) has its own documents deleted and nothing else is read
+ * again: its files found below its folder among the drive's recorded items,
+ * its threads by a sweep of its thread ids at the pass's end.
+ *
+ * Every `full_enumeration_days` (a week by default) the team is enumerated
+ * again and swept: the safety net for a drive tombstone that never came or a
+ * file moved out of every channel folder. Unchanged documents keep their
+ * signatures, so it downloads and publishes nothing for them.
  */
 
 const LISTING_OVERLAP_MS = 5 * 60_000;
@@ -50,26 +69,33 @@ function newChannelState(session: TeamsSession, channel: ChannelInfo): ChannelSt
 async function startEnumeration(session: TeamsSession): Promise<TeamsCursor> {
   const [teamName, channels] = [await readTeamName(session), await listChannels(session)];
   return {
-    v: 1,
+    v: 2,
     scope: teamsScopeKey(session.config),
     teamName,
     channels: channels.map((c) => newChannelState(session, c)),
+    drives: [],
     position: 0,
     inPass: true,
     enumerating: true,
   };
 }
 
+/** A channel that left the team or the sync scope: its files, its failure record, and (by the pass's sweep) its threads go. */
+async function channelGone(session: TeamsSession, cursor: TeamsCursor, gone: ChannelState): Promise<SourceChange[]> {
+  session.logger.info({ channelId: gone.id, name: gone.name }, 'a channel left the team or the sync scope: deleting its documents');
+  const files = await goneChannelFiles(session, cursor, gone);
+  return [...files, ...(gone.failed ? [{ kind: 'delete' as const, sourceId: channelMarker(gone) }] : [])];
+}
+
 /** A new pass: the channel list read again, every channel's work for this pass reopened. */
-async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<TeamsCursor> {
+async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<{ cursor: TeamsCursor; changes: SourceChange[] }> {
   const current = await listChannels(session);
   const now = new Map(current.map((c) => [c.id, c]));
   const gone = cursor.channels.filter((c) => !now.has(c.id));
-  if (gone.length > 0) {
-    throw new CursorExpiredError(`${gone.length} channel(s) left the team or the sync scope: enumerating the team again so their documents are deleted`, 'channelsGone');
-  }
+  const changes: SourceChange[] = [];
+  for (const channel of gone) changes.push(...(await channelGone(session, cursor, channel)));
   const known = new Map(cursor.channels.map((c) => [c.id, c]));
-  const relisting: string[] = [];
+  const relisting: string[] = gone.map((c) => c.id);
   const channels = current.map((c): ChannelState => {
     const state = known.get(c.id);
     if (!state) return newChannelState(session, c);
@@ -81,7 +107,10 @@ async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<Te
     return { ...reopened, messages: freshMessages(session, c.id) };
   });
   const { denied: _lastPass, ...rest } = cursor;
-  return { ...rest, teamName: await readTeamName(session), channels, position: 0, inPass: true, enumerating: false, ...(relisting.length > 0 ? { relisting } : {}) };
+  // A drive is read while a channel's folder is in it; each one's delta reopened for this pass.
+  const drives = cursor.drives.filter((d) => channels.some((c) => c.files?.driveId === d.driveId)).map((d) => ({ ...d, done: false }));
+  const next: TeamsCursor = { ...rest, teamName: await readTeamName(session), channels, drives, position: 0, inPass: true, enumerating: false, ...(relisting.length > 0 ? { relisting } : {}) };
+  return { cursor: next, changes };
 }
 
 interface Step {
@@ -150,7 +179,7 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
     const data = await session.json(state.messages.link, { channelId: state.id, messages: true });
     page = readMessagePage(data, state.messages.mode === 'list' ? 'GET messages' : 'GET messages/delta');
     const channelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
-    for (const root of page.value) changes.push(...(await threadChanges(channelPage, root)));
+    changes.push(...(await pageChanges(channelPage, page.value)));
   } catch (e) {
     return refusal(session, state, e);
   }
@@ -172,6 +201,38 @@ async function messagesStep(session: TeamsSession, teamName: string, state: Chan
   return { changes, state: { ...recovered, ...periodic, messages: { mode: 'delta', link, ...(firstRound ? { firstRound } : {}) }, messagesDone: deltaLink !== undefined } };
 }
 
+const passIsOver = (cursor: TeamsCursor) => cursor.position >= cursor.channels.length && cursor.drives.every((d) => d.done);
+
+/** The next step of the pass: a channel's messages or files folder, then each drive's delta. */
+async function nextStep(session: TeamsSession, from: TeamsCursor): Promise<(Step & { kind: 'channel' }) | (FilesStep & { kind: 'files' }) | null> {
+  const current = from.channels[from.position];
+  if (current) {
+    if (!current.messagesDone) return { kind: 'channel', ...(await messagesStep(session, from.teamName, current)) };
+    return { kind: 'files', ...(await channelFilesStep(session, from, current)) };
+  }
+  const drive = from.drives.find((d) => !d.done);
+  return drive ? { kind: 'files', ...(await driveFilesStep(session, from, drive)) } : null;
+}
+
+/** The periodic full enumeration (every `full_enumeration_days`), checked where a pass would start. */
+function checkTeamEnumerationDue(session: TeamsSession, cursor: TeamsCursor, now: number): void {
+  if (cursor.inPass) return;
+  checkEnumerationDue(cursor.enumeratedAt, session.config.fullEnumerationDays, now);
+}
+
+/**
+ * A cursor from before one delta per drive (each channel walked the team
+ * library with its own files cursor) cannot be turned into one library cursor
+ * without losing or repeating a change: the team is enumerated once instead,
+ * whose unchanged documents keep their signatures (nothing downloaded again)
+ * and whose sweep deletes what went meanwhile. The old files scopes' item
+ * records are dropped.
+ */
+async function replacePerChannelCursor(session: TeamsSession, cursor: PerChannelFilesCursor): Promise<never> {
+  for (const scope of perChannelItemScopes(cursor.channels)) await session.items.clear(scope);
+  throw new CursorExpiredError('the saved cursor kept one files cursor per channel; the team library is now read once for all channels: enumerating the team once', 'cursorUpgraded');
+}
+
 /** Moves past every channel this pass is done with. */
 function advance(cursor: TeamsCursor): TeamsCursor {
   let position = cursor.position;
@@ -183,28 +244,40 @@ function advance(cursor: TeamsCursor): TeamsCursor {
   return { ...cursor, position };
 }
 
-export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor | null): Promise<ChangePage<TeamsCursor>> {
+export async function listTeamChanges(session: TeamsSession, cursor: TeamsCursor | PerChannelFilesCursor | null): Promise<ChangePage<TeamsCursor>> {
+  if (cursor && cursor.v === 1) return replacePerChannelCursor(session, cursor);
   if (cursor && cursor.scope !== teamsScopeKey(session.config)) {
     throw new CursorExpiredError('the connector now names another team or channel set: enumerating it afresh', 'scopeChanged');
   }
-  let from = cursor === null ? await startEnumeration(session) : cursor.inPass ? cursor : await startPass(session, cursor);
-  from = advance(from);
-
-  // Steps that find little (a quiet channel's delta, an unchanged files folder) share one page,
+  if (cursor) checkTeamEnumerationDue(session, cursor, Date.now());
+  // Steps that find little (a quiet channel's delta, an unchanged drive) share one page,
   // so a resync with nothing to do is a handful of activities, not two per channel.
   const changes: SourceChange[] = [];
+  let from: TeamsCursor;
+  if (cursor === null) from = await startEnumeration(session);
+  else if (cursor.inPass) from = cursor;
+  else {
+    const started = await startPass(session, cursor);
+    from = started.cursor;
+    changes.push(...started.changes);
+  }
+  from = advance(from);
+
   let relisted = 0;
   const started = Date.now();
   for (let steps = 0; steps < MAX_STEPS_PER_PAGE && changes.length < session.config.pageSize && Date.now() - started < MAX_PAGE_MS; steps++) {
-    const current = from.channels[from.position];
-    if (!current) break;
-    const step: Step = !current.messagesDone ? await messagesStep(session, from.teamName, current) : await channelFilesStep(session, current);
+    const step = await nextStep(session, from);
+    if (!step) break;
     changes.push(...step.changes);
-    const position = from.position;
+    if (step.kind === 'files') {
+      from = advance(step.cursor);
+      continue;
+    }
+    const current = step.state;
     if (step.relist) relisted++;
     const relisting = step.relist && !from.enumerating ? { relisting: [...new Set([...(from.relisting ?? []), current.id])] } : {};
     const denied = step.denied !== undefined ? { denied: { count: (from.denied?.count ?? 0) + 1, graphSays: step.denied } } : {};
-    from = advance({ ...from, ...relisting, ...denied, channels: from.channels.map((c, i) => (i === position ? step.state : c)) });
+    from = advance({ ...from, ...relisting, ...denied, channels: from.channels.map((c) => (c.id === current.id ? current : c)) });
   }
   if (from.position >= from.channels.length) assertSomeChannelReadable(from);
   return { ...pageOf(session, from, changes), ...(relisted > 0 ? { relisted } : {}) };
@@ -232,11 +305,13 @@ function assertSomeChannelReadable(cursor: TeamsCursor): void {
  * thread's) that were not seen are swept.
  */
 function pageOf(session: TeamsSession, from: TeamsCursor, changes: SourceChange[]): ChangePage<TeamsCursor> {
-  const passOver = from.position >= from.channels.length;
+  const passOver = passIsOver(from);
   const relisting = from.relisting ?? [];
   const enumerating = from.enumerating || relisting.length > 0;
   const { relisting: _done, ...rest } = from;
-  const next: TeamsCursor = passOver ? { ...rest, position: 0, inPass: false, enumerating: false } : from;
+  // A cursor without the time of its last full enumeration starts its period now.
+  const enumeratedAt = from.enumerating || rest.enumeratedAt === undefined ? new Date().toISOString() : rest.enumeratedAt;
+  const next: TeamsCursor = passOver ? { ...rest, position: 0, inPass: false, enumerating: false, enumeratedAt } : from;
   return {
     changes,
     cursor: next,

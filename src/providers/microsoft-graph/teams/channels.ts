@@ -51,13 +51,14 @@ export async function listChannels(session: TeamsSession): Promise<ChannelInfo[]
   return wanted.flatMap((id) => byId.get(id) ?? []);
 }
 
-/** The drive and folder of a channel's files (null when the channel has none yet). */
-export async function channelFilesFolder(session: TeamsSession, channelId: string): Promise<{ driveId: string; folderId: string } | null> {
+/** The drive and folder of a channel's files, and the folder's parent when Graph says (null when the channel has none yet). */
+export async function channelFilesFolder(session: TeamsSession, channelId: string): Promise<{ driveId: string; folderId: string; parentId: string | null } | null> {
   try {
-    const data = await session.json<{ id?: unknown; parentReference?: { driveId?: unknown } }>(`${session.channelUrl(channelId)}/filesFolder`, { channelId });
+    const data = await session.json<{ id?: unknown; parentReference?: { driveId?: unknown; id?: unknown } }>(`${session.channelUrl(channelId)}/filesFolder`, { channelId });
     const driveId = data.parentReference?.driveId;
+    const parentId = data.parentReference?.id;
     if (typeof data.id !== 'string' || typeof driveId !== 'string') return null;
-    return { driveId, folderId: data.id };
+    return { driveId, folderId: data.id, parentId: typeof parentId === 'string' ? parentId : null };
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optionalFlag, optionalWholeNumber, parseConnectorConfig } from '../../connector-config.js';
 import { graphSignInKeys } from '../identity.js';
+import { fullEnumerationDaysKey } from '../../full-enumeration.js';
 
 /**
  * The `connectors.config` of a Teams connector:
@@ -16,7 +17,9 @@ import { graphSignInKeys } from '../identity.js';
  *   come in only when asked for;
  * - `page_size` (optional, 1–50, default 20): threads per page (Graph's `$top`
  *   limit for messages is 50), i.e. how much work one checkpoint covers;
- * - `include_files` (optional, default true): also sync each channel's files folder.
+ * - `include_files` (optional, default true): also sync each channel's files folder;
+ * - `full_enumeration_days` (optional, 0–365, default 7; 0: never): how often a
+ *   sync enumerates the team again and sweeps what it did not see, as OneDrive's.
  *
  * Sign-in keys (`refresh_token`, `client_id`, `client_secret`, `tenant_id`) are the shared Graph ones (../identity.ts).
  */
@@ -45,6 +48,7 @@ const teamsConfigSchema = z
     page_size: optionalWholeNumber(1, 50),
     include_files: optionalFlag,
     include_private_channels: optionalFlag,
+    full_enumeration_days: fullEnumerationDaysKey,
     ...graphSignInKeys,
   })
   .transform((c) => ({
@@ -53,6 +57,7 @@ const teamsConfigSchema = z
     pageSize: c.page_size ?? DEFAULT_PAGE_SIZE,
     includeFiles: c.include_files ?? true,
     includePrivateChannels: c.include_private_channels ?? false,
+    fullEnumerationDays: c.full_enumeration_days,
   }));
 
 
@@ -63,6 +68,8 @@ export interface TeamsConfig {
   pageSize: number;
   includeFiles: boolean;
   includePrivateChannels: boolean;
+  /** Days between full enumerations of the team; 0: only when a cursor expires. */
+  fullEnumerationDays: number;
 }
 
 /** Throws PermanentSourceError (code invalidConfig, scope sync) naming the first bad key, never echoing its value. */

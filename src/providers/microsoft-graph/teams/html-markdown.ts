@@ -88,16 +88,45 @@ export function htmlToMarkdown(html: string): string {
   return turndown.turndown(html).trim();
 }
 
-/** Hosted content ids referenced by `<img src=".../hostedContents/{id}/$value">` in a message body. */
-export function hostedContentIds(html: string): string[] {
-  const ids = new Set<string>();
-  for (const match of html.matchAll(/\/hostedContents\/([^/"'\s]+)\/\$value/g)) {
-    try {
-      ids.add(decodeURIComponent(match[1] ?? ''));
-    } catch {
-      ids.add(match[1] ?? '');
-    }
+/**
+ * The image types Teams declares on an inline image: its `<img>` carries the
+ * format as `itemscope` (`itemscope="png"`, as in the Teams message HTML shown
+ * by Microsoft's "Enable inline image support" tutorial for Teams interop,
+ * https://learn.microsoft.com/en-us/azure/communication-services/tutorials/chat-interop/meeting-interop-features-inline-image).
+ * The hosted content's own `contentType` is no help: Graph documents it as
+ * write-only, set when posting (https://learn.microsoft.com/en-us/graph/api/resources/chatmessagehostedcontent).
+ */
+const DECLARED_IMAGE_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  jpg: 'image/jpeg',
+  gif: 'image/gif',
+  bmp: 'image/bmp',
+  tiff: 'image/tiff',
+};
+
+export interface HostedImage {
+  id: string;
+  /** The MIME type the `<img>` declares, when it declares one we know. */
+  declaredType?: string;
+}
+
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
-  ids.delete('');
-  return [...ids];
+}
+
+/** Hosted contents referenced by `<img src=".../hostedContents/{id}/$value">` in a message body, each with the type its tag declares. */
+export function hostedImages(html: string): HostedImage[] {
+  const found = new Map<string, HostedImage>();
+  for (const [tag] of html.matchAll(/<img\b[^>]*>/gi)) {
+    const id = decoded(/\/hostedContents\/([^/"'\s]+)\/\$value/.exec(tag)?.[1] ?? '');
+    if (id === '' || found.has(id)) continue;
+    const declaredType = DECLARED_IMAGE_TYPES[(/\bitemscope\s*=\s*["']?([\w.]+)/i.exec(tag)?.[1] ?? '').toLowerCase()];
+    found.set(id, { id, ...(declaredType ? { declaredType } : {}) });
+  }
+  return [...found.values()];
 }

@@ -4,7 +4,7 @@ import { resolveGraphIdentity } from '../identity.js';
 import { listTeamChanges } from './changes.js';
 import { parseTeamsConfig } from './config.js';
 import { openTeamsContent } from './content.js';
-import { parseTeamsCursor, type TeamsCursor } from './cursor.js';
+import { type PerChannelFilesCursor, parseTeamsCursor, type TeamsCursor } from './cursor.js';
 import { openTeamsSession } from './session.js';
 
 /**
@@ -12,7 +12,7 @@ import { openTeamsSession } from './session.js';
  * files shared in messages, inline images and each channel's files folder.
  * Config keys: see config.ts (team, channels, sign-in), or ../README.md.
  */
-export function createTeamsProvider(settings: Config['microsoft']): SourceProvider<TeamsCursor> {
+export function createTeamsProvider(settings: Config['microsoft']): SourceProvider<TeamsCursor | PerChannelFilesCursor> {
   return {
     type: 'teams',
     validateConfig(config) {

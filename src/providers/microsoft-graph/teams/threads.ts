@@ -5,9 +5,9 @@ import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
 import { fileChange } from '../onedrive/mapping.js';
 import type { TeamsSession } from './session.js';
 import type { ChannelInfo } from './channels.js';
-import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readReplyPage, type RootMessage } from './api.js';
+import { type GraphAttachment, type GraphChatMessage, isConversationMessage, isDeleted, readChatMessage, readReplyPage, type RootMessage } from './api.js';
 import { attachmentText, codeSnippetUrl } from './cards.js';
-import { hostedContentIds, htmlToMarkdown } from './html-markdown.js';
+import { hostedImages, htmlToMarkdown } from './html-markdown.js';
 import { isMicrosoft365Url, REFUSED_LINK_REASON, shareToken } from './links.js';
 import { hostedItem, threadItem, threadSourceId } from './mapping.js';
 import { digestThread, type RenderReader, renderThread, type ThreadHeading, threadTitle } from './render.js';
@@ -91,7 +91,7 @@ export function snippetReader(session: TeamsSession, channelId: string): RenderR
 
 interface Found {
   attachments: GraphAttachment[];
-  hosted: Array<{ messageId: string; messagePath: string; hostedId: string }>;
+  hosted: Array<{ messageId: string; messagePath: string; hostedId: string; declaredType?: string }>;
   systemMessageIds: string[];
 }
 
@@ -102,7 +102,9 @@ function collect(found: Found, message: GraphChatMessage, messagePath: string): 
   }
   if (isDeleted(message)) return;
   found.attachments.push(...(message.attachments ?? []));
-  for (const hostedId of hostedContentIds(message.body?.content ?? '')) found.hosted.push({ messageId: message.id, messagePath, hostedId });
+  for (const image of hostedImages(message.body?.content ?? '')) {
+    found.hosted.push({ messageId: message.id, messagePath, hostedId: image.id, ...(image.declaredType ? { declaredType: image.declaredType } : {}) });
+  }
 }
 
 async function resolveShared(page: ChannelPage, url: string, skipId: string): Promise<SourceChange> {
@@ -136,20 +138,27 @@ async function attachmentChange(page: ChannelPage, threadId: string, attachment:
   return resolveShared(page, url, skipId);
 }
 
-/** An inline image's type is known only from its download's Content-Type: read the headers, drop the body. */
+/**
+ * An inline image: its type from what its `<img>` declares, without a request;
+ * only an image that declares none is asked for its download's Content-Type
+ * (headers read, body dropped). The bytes are fetched once, when stored.
+ */
 async function hostedChange(page: ChannelPage, threadId: string, title: string, hosted: Found['hosted'][number], index: number, webUrl?: string | null): Promise<SourceChange> {
   const { session, channel } = page;
-  const url = `${session.channelUrl(channel.id)}/${hosted.messagePath}/hostedContents/${encodeURIComponent(hosted.hostedId)}/$value`;
-  let contentType: string;
-  try {
-    const { body, headers } = await session.stream(url, { channelId: channel.id, messages: true });
-    body.destroy();
-    contentType = resolveContentType('', headers.get('content-type') ?? undefined);
-  } catch (e) {
-    if (isNotFound(e)) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
-    throw e;
+  const { declaredType, ...ref } = hosted;
+  let contentType = declaredType;
+  if (contentType === undefined) {
+    const url = `${session.channelUrl(channel.id)}/${hosted.messagePath}/hostedContents/${encodeURIComponent(hosted.hostedId)}/$value`;
+    try {
+      const { body, headers } = await session.stream(url, { channelId: channel.id, messages: true });
+      body.destroy();
+      contentType = resolveContentType('', headers.get('content-type') ?? undefined);
+    } catch (e) {
+      if (isNotFound(e)) return { kind: 'skip', sourceId: `${threadId}:hosted:${hosted.hostedId}`, reason: GONE_IMAGE_REASON };
+      throw e;
+    }
   }
-  return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...hosted }, contentType, index, webUrl) };
+  return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...ref }, contentType, index, webUrl) };
 }
 
 export async function threadChanges(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
@@ -190,5 +199,35 @@ export async function threadChanges(page: ChannelPage, root: RootMessage): Promi
   }
   let index = 0;
   for (const hosted of found.hosted) changes.push(await hostedChange(page, threadId, title, hosted, ++index, root.webUrl));
+  return changes;
+}
+
+/**
+ * A page of delta items into changes. A filtered round returns "reply chains";
+ * whether a reply may come as an item of its own (with `replyToId`) is unsaid,
+ * so one that does is read as a change to its thread: the thread is rendered
+ * from its root (read once per page; gone: its document is deleted).
+ */
+export async function pageChanges(page: ChannelPage, items: readonly RootMessage[]): Promise<SourceChange[]> {
+  const { session, channel } = page;
+  const changes: SourceChange[] = [];
+  const rendered = new Set<string>();
+  for (const item of items) {
+    if (item.replyToId) continue;
+    rendered.add(item.id);
+    changes.push(...(await threadChanges(page, item)));
+  }
+  for (const rootId of new Set(items.flatMap((m) => (m.replyToId ? [m.replyToId] : [])))) {
+    if (rendered.has(rootId)) continue;
+    let root: RootMessage;
+    try {
+      root = readChatMessage(await session.json(`${session.channelUrl(channel.id)}/messages/${encodeURIComponent(rootId)}`, { channelId: channel.id, messages: true }), 'GET message');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      changes.push({ kind: 'delete', sourceId: threadSourceId(session.config.teamId, channel.id, rootId) });
+      continue;
+    }
+    changes.push(...(await threadChanges(page, root)));
+  }
   return changes;
 }
