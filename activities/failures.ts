@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { describeError, isPermanent, isRetryLater } from '../src/errors.js';
+import { countIndexedDocuments } from '../src/db/documents.js';
+import { describeError, isPermanent, isRetryLater, ScopeGoneError } from '../src/errors.js';
 import { StorageError } from '../src/storage/object-store.js';
 import { FAILURE } from '../workflows/definitions.js';
+import type { ActivityDeps } from './deps.js';
 
 export { FAILURE };
 
@@ -28,6 +30,20 @@ export function toActivityFailure(e: unknown): unknown {
   }
   if (e instanceof ApplicationFailure) return e;
   return e instanceof Error ? e : new Error(describeError(e));
+}
+
+/**
+ * A scope that is gone ends the sync naming how many documents of the connector are still indexed
+ * (counted in the database, not guessed by the source) and how to remove them or resume.
+ */
+export async function withIndexedCount(deps: ActivityDeps, connectorId: number, e: ScopeGoneError): Promise<ScopeGoneError> {
+  const indexed = await countIndexedDocuments(deps.db, connectorId);
+  const them = indexed === 1 ? 'it' : 'them';
+  const still =
+    indexed === 0
+      ? 'no document of this connector is indexed'
+      : `${indexed === 1 ? '1 document' : `${indexed} documents`} of this connector ${indexed === 1 ? 'is' : 'are'} still indexed in EchoMind: delete the connector in EchoMind to remove ${them}, or`;
+  return new ScopeGoneError(`${e.message}; ${still}${indexed === 0 ? ': ' : ' '}${e.remedy}`, e.code, e.remedy, { cause: e, status: e.status, url: e.url });
 }
 
 /** The steps of one file's transfer, each talking to one party. */

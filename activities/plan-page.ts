@@ -3,7 +3,7 @@ import { isIngestible } from '../src/contract.js';
 import { findDocuments, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
 import { clearFailures } from '../src/db/failed-items.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { describeError, isCursorExpired, isEnumerationDue } from '../src/errors.js';
+import { describeError, isCursorExpired, isEnumerationDue, isScopeGone } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ChangePage, SourceChange, SourceContext, SourceItem, SourceProvider } from '../src/providers/types.js';
 import { formatBytes } from '../src/storage/object-store.js';
@@ -12,7 +12,7 @@ import type { ListedPage } from '../workflows/definitions.js';
 import { notIngestibleReason } from '../workflows/skip-reasons.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
-import { toActivityFailure } from './failures.js';
+import { toActivityFailure, withIndexedCount } from './failures.js';
 import { buildSourceContext, providerFor, withHeartbeats } from './source-context.js';
 import { readSyncState, type SyncState } from './sync-state.js';
 
@@ -106,7 +106,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
     return plan.result;
   } catch (e) {
     log.warn({ error: describeError(e) }, 'listing changes failed');
-    throw toActivityFailure(e);
+    throw toActivityFailure(isScopeGone(e) ? await withIndexedCount(deps, connector.id, e) : e);
   }
 }
 

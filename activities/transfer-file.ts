@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
 import { findDocuments, recordPublished, upsertDocument, type KnownDocument, type StoredBy } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
-import { describeError, isItemGone, isPermanent } from '../src/errors.js';
+import { describeError, isItemGone, isItemWithheld, isPermanent } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { ItemContent, SourceContext, SourceProvider } from '../src/providers/types.js';
 import { objectKeyFor } from '../src/storage/object-key.js';
@@ -189,6 +189,11 @@ export async function transferItem(scope: TransferScope, item: PlannedItem, know
       // Deleted at the source since it was listed: the source's next page reports the deletion.
       log.info('file vanished before it could be downloaded');
       return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
+    }
+    if (isItemWithheld(failure)) {
+      // Refused for good by the source's own word: skipped with the reason, not retried by later syncs.
+      log.warn({ code: failure.code, reason: failure.reason }, 'the source withholds this file; skipped');
+      return { sourceId: item.sourceId, result: 'skipped', bytes: 0, reason: failure.reason };
     }
     if (isPermanent(failure) && failure.scope === 'item') {
       log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');

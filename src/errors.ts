@@ -90,6 +90,43 @@ export class DownloadRefusedError extends PermanentSourceError {
 }
 
 /**
+ * The source refuses this item's bytes for good, by its own documented code (Graph: access
+ * restricted to the item's owner, malware detected): the file is skipped with `reason`, not
+ * recorded as a failure that later syncs retry. It is tried again only when the source lists it
+ * again (it changed, or a full enumeration). Made only by the HTTP layer, from a `withheld` verdict.
+ */
+export class ItemWithheldError extends PermanentSourceError {
+  override readonly name: string = 'ItemWithheldError';
+  constructor(
+    message: string,
+    code: string,
+    /** Why, in a person's words, the same for every file refused the same way (skip reasons are grouped). */
+    readonly reason: string,
+    options?: SourceErrorOptions,
+  ) {
+    super(message, code, 'item', options);
+  }
+}
+
+/**
+ * The connector's whole scope is gone or unreadable (its drive, folder, site or library answers
+ * "not found"): nothing can be listed. The message says what is gone; `remedy` says how to get the
+ * connector syncing again. The sync pipeline adds how many documents of the connector are still
+ * indexed, counted in the database, and how to remove them.
+ */
+export class ScopeGoneError extends PermanentSourceError {
+  override readonly name: string = 'ScopeGoneError';
+  constructor(
+    message: string,
+    code: string,
+    readonly remedy: string,
+    options?: SourceErrorOptions,
+  ) {
+    super(message, code, 'sync', options);
+  }
+}
+
+/**
  * The thing a request addressed is absent (Graph `itemNotFound`, Drive
  * `notFound`). Not a verdict on the sync: the caller decides what absence
  * means there (a gone item, a config naming nothing, a folder that left).
@@ -164,6 +201,8 @@ export class SourceProtocolError extends Error {
 export const isPermanent = (e: unknown): e is PermanentSourceError => e instanceof PermanentSourceError;
 export const isUnauthorized = (e: unknown): e is UnauthorizedError => e instanceof UnauthorizedError;
 export const isItemGone = (e: unknown): e is ItemGoneError => e instanceof ItemGoneError;
+export const isItemWithheld = (e: unknown): e is ItemWithheldError => e instanceof ItemWithheldError;
+export const isScopeGone = (e: unknown): e is ScopeGoneError => e instanceof ScopeGoneError;
 export const isDownloadRefused = (e: unknown): e is DownloadRefusedError => e instanceof DownloadRefusedError;
 export const isNotFound = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
 export const isCursorExpired = (e: unknown): e is CursorExpiredError => e instanceof CursorExpiredError;

@@ -254,7 +254,8 @@ export interface ListedPage {
 
 export interface TransferOutcome {
   sourceId: string;
-  result: 'new' | 'updated' | 'unchanged' | 'gone' | 'failed';
+  /** `skipped`: the source withholds the file for good (its reason says why); not recorded as a failure. */
+  result: 'new' | 'updated' | 'unchanged' | 'gone' | 'skipped' | 'failed';
   bytes: number;
   reason?: string;
   /** For a failure: the source's error code (e.g. accessDenied), the label of the failures metric. */

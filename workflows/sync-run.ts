@@ -171,6 +171,9 @@ function countOutcomeOnly(run: SyncRun, outcome: TransferOutcome, name?: string)
     case 'gone':
       countSkip(run, outcome.reason ?? 'deleted at the source before download');
       return;
+    case 'skipped':
+      countSkip(run, outcome.reason ?? 'the source withholds this file');
+      return;
     case 'failed':
       recordFailure(run, { sourceId: outcome.sourceId, ...(name ? { name } : {}), reason: outcome.reason ?? 'failed' });
   }

@@ -224,3 +224,14 @@ export async function findUnseen(db: Kysely<Database>, connectorId: number, gene
     .execute();
   return rows.map((r) => toKnownDocument(r, null));
 }
+
+/** How many documents of the connector are still indexed (not deleted). */
+export async function countIndexedDocuments(db: Kysely<Database>, connectorId: number): Promise<number> {
+  const row = await db
+    .selectFrom('documents')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('connector_id', '=', connectorId)
+    .where((eb) => eb.or([eb('status', 'is', null), eb('status', '!=', 'deleted')]))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -102,6 +102,17 @@ export interface SourceItemsTable {
   gone: Generated<boolean>;
 }
 
+/** Folders whose subtree a listing walks again, per listing scope and queue, in order of `seq`. */
+export interface RelistTasksTable {
+  connector_id: number;
+  scope: string;
+  queue_id: string;
+  seq: number;
+  folder_id: string;
+  parent_id: string | null;
+  in_scope: boolean;
+}
+
 /** Per document: the latest stored version's signature and number, and when its message went out (null: not yet). */
 export interface PublishedVersionsTable {
   document_id: string;
@@ -136,6 +147,7 @@ export interface Database {
   'connector_sync.enumeration_marks': EnumerationMarksTable;
   'connector_sync.source_folders': SourceFoldersTable;
   'connector_sync.source_items': SourceItemsTable;
+  'connector_sync.relist_tasks': RelistTasksTable;
   'connector_sync.published_versions': PublishedVersionsTable;
   'connector_sync.failed_items': FailedItemsTable;
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CursorExpiredError,
   DownloadRefusedError,
+  ItemWithheldError,
   NotFoundError,
   PermanentSourceError,
   SourceError,
@@ -35,11 +36,12 @@ export interface AccessTokenSource {
  * What a source says about a failed response. Unset fields fall back to the HTTP
  * defaults for the same kind. Each kind leaves the HTTP layer as one class
  * (`verdictError`): unauthorized → UnauthorizedError (after the one refresh),
- * permanent → PermanentSourceError, not-found → NotFoundError, expired-cursor →
+ * permanent → PermanentSourceError, withheld → ItemWithheldError (an item refused for good: its
+ * `message` is the skip reason), not-found → NotFoundError, expired-cursor →
  * CursorExpiredError, throttle and retry → ThrottledError once waiting in place is over.
  */
 export interface ErrorVerdict {
-  kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'expired-cursor' | 'not-found';
+  kind: 'retry' | 'throttle' | 'unauthorized' | 'permanent' | 'withheld' | 'expired-cursor' | 'not-found';
   /** Short machine code, e.g. `accessDenied`, `dailyLimitExceeded`. */
   code?: string;
   message?: string;
@@ -63,8 +65,11 @@ export interface FailedResponse {
 export type Classifier = (response: FailedResponse) => ErrorVerdict | undefined;
 
 export interface SourceHttpOptions {
-  /** Requests to one tenant share a throttling pause. */
-  tenantKey: string;
+  /**
+   * Requests to one tenant share a throttling pause. A function when the tenant is learnt while
+   * signing in (a Microsoft delegated sign-in through `organizations`): read at each use.
+   */
+  tenantKey: string | (() => string);
   /** The worker's pauses, shared by every SourceHttp it builds. */
   pauses: TenantPauses;
   auth?: AccessTokenSource;
@@ -160,6 +165,8 @@ function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: strin
       );
     case 'permanent':
       return new PermanentSourceError(told, verdict.code ?? `http${failed.status}`, verdict.scope ?? 'item', detail);
+    case 'withheld':
+      return new ItemWithheldError(told, verdict.code ?? `http${failed.status}`, verdict.message ?? `the source refuses this item (HTTP ${failed.status})`, detail);
     case 'not-found':
       return new NotFoundError(told, verdict.code ?? 'notFound', detail);
     case 'expired-cursor':
@@ -226,7 +233,8 @@ export class SourceHttp {
   }
 
   get tenantKey(): string {
-    return this.opts.tenantKey;
+    const { tenantKey } = this.opts;
+    return typeof tenantKey === 'string' ? tenantKey : tenantKey();
   }
 
   /** GET/POST expecting JSON. Throws SourceProtocolError when the body is not JSON. */
@@ -322,7 +330,7 @@ export class SourceHttp {
     const resetS = Number(headers.get('ratelimit-reset') ?? Number.NaN);
     if (!(limit > 0) || !Number.isFinite(remaining) || !(resetS > 0)) return;
     if (remaining > limit * NEAR_LIMIT_SHARE) return;
-    this.opts.pauses.pause(this.opts.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
+    this.opts.pauses.pause(this.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
   }
 
   /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
@@ -377,7 +385,8 @@ export class SourceHttp {
    * after the last attempt, is handed to Temporal as a ThrottledError instead.
    */
   private async waitBeforeRetry(run: Attempts, verdict: ErrorVerdict, failed: FailedResponse, what: string): Promise<void> {
-    const { maxAttempts, maxInlineWaitMs, tenantKey } = this.opts;
+    const { maxAttempts, maxInlineWaitMs } = this.opts;
+    const tenantKey = this.tenantKey;
     const hinted = verdict.retryAfterMs ?? parseRetryAfter(failed.headers.get('retry-after'));
     const delayMs = hinted ?? backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
     const lastAttempt = run.attempt === maxAttempts - 1;
@@ -412,10 +421,11 @@ export class SourceHttp {
 
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = this.opts.pauses.pausedFor(this.opts.tenantKey);
+      const tenantKey = this.tenantKey;
+      const wait = this.opts.pauses.pausedFor(tenantKey);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
-        throw new ThrottledError(`requests to ${this.opts.tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);
+        throw new ThrottledError(`requests to ${tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);
       }
       await sleep(wait, undefined, { signal });
     }

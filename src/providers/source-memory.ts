@@ -3,6 +3,7 @@ import { SourceQuotas } from '../budget/source-quotas.js';
 import { RequestRateLimiter } from '../http/rate-limit.js';
 import { TenantPauses } from '../http/tenant-pauses.js';
 import { ServiceAccountKeys } from './google-drive/service-account.js';
+import { SignedInTenants } from './microsoft-graph/signed-in-tenants.js';
 import { TokenCache } from './token-cache.js';
 
 /**
@@ -19,6 +20,8 @@ export class SourceMemory {
   readonly rates = new RequestRateLimiter();
   /** Access tokens per identity, for every source. */
   readonly tokens = new TokenCache();
+  /** The Microsoft tenant each delegated sign-in's token named (its `tid`), for the tenant's shared pause. */
+  readonly signedInTenants = new SignedInTenants();
   /** GOOGLE_SERVICE_ACCOUNT_JSON, read and checked once. */
   readonly serviceAccountKeys = new ServiceAccountKeys();
   /** The request budgets every replica shares (SOURCE_BUDGET=shared); absent: each worker keeps its own. */

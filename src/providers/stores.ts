@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { CredentialStore, FolderTree, ItemParents } from './types.js';
+import type { CredentialStore, FolderTree, ItemParents, RelistQueue } from './types.js';
 
 /** Folder ancestry for one connector, in `connector_sync.source_folders`. */
 export function databaseFolderTree(db: Kysely<Database>, connectorId: number): FolderTree {
@@ -112,6 +112,45 @@ export function databaseItemParents(db: Kysely<Database>, connectorId: number): 
     },
     async clear(scope) {
       await db.deleteFrom(table).where('connector_id', '=', connectorId).where('scope', '=', scope).execute();
+      await db.deleteFrom('connector_sync.relist_tasks').where('connector_id', '=', connectorId).where('scope', '=', scope).execute();
+    },
+    relists: databaseRelistQueue(db, connectorId),
+  };
+}
+
+/** Relist queues for one connector, in `connector_sync.relist_tasks`. */
+function databaseRelistQueue(db: Kysely<Database>, connectorId: number): RelistQueue {
+  const table = 'connector_sync.relist_tasks' as const;
+  return {
+    async append(scope, queueId, from, tasks) {
+      if (tasks.length === 0) return;
+      await db
+        .insertInto(table)
+        .values(tasks.map((t, i) => ({ connector_id: connectorId, scope, queue_id: queueId, seq: from + i, folder_id: t.folderId, parent_id: t.parentId, in_scope: t.inScope })))
+        // Written again (a page listed again after a crash), or a folder queued already: the row there stays.
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    },
+    async head(scope, queueId, from) {
+      const row = await db
+        .selectFrom(table)
+        .select(['seq', 'folder_id', 'parent_id', 'in_scope'])
+        .where('connector_id', '=', connectorId)
+        .where('scope', '=', scope)
+        .where('queue_id', '=', queueId)
+        .where('seq', '>=', from)
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? { seq: row.seq, folderId: row.folder_id, parentId: row.parent_id, inScope: row.in_scope } : null;
+    },
+    async prune(scope, keep) {
+      await db
+        .deleteFrom(table)
+        .where('connector_id', '=', connectorId)
+        .where('scope', '=', scope)
+        .$if(keep !== null, (q) => q.where((eb) => eb.or([eb('queue_id', '!=', keep?.queueId ?? ''), eb('seq', '<', keep?.before ?? 0)])))
+        .execute();
     },
   };
 }

@@ -99,7 +99,31 @@ export interface ItemParents {
   removeSubtrees(scope: string, itemIds: string[]): Promise<{ below: Array<{ itemId: string; folder: boolean }>; folders: string[] }>;
   /** The folders' restore has been acted on (their relisting began). */
   revive(scope: string, folderIds: string[]): Promise<void>;
+  /** Also clears the scope's relist queues. */
   clear(scope: string): Promise<void>;
+  /** Folders of the same listing whose subtree is to be walked again (`connector_sync.relist_tasks`). */
+  readonly relists: RelistQueue;
+}
+
+/** A folder whose subtree is to be listed again, and whether it now lies inside the scope. */
+export interface RelistTaskRecord {
+  folderId: string;
+  parentId: string | null;
+  inScope: boolean;
+}
+
+/**
+ * Queues of folders to list again, per listing scope, each named by an id its listing chose and
+ * ordered by position. Rows are written before the cursor naming them is committed, so every write
+ * is safe to repeat: a page listed again writes the same positions again.
+ */
+export interface RelistQueue {
+  /** Writes tasks at positions `from`, `from + 1`…; a folder already in this queue is left out. */
+  append(scope: string, queueId: string, from: number, tasks: RelistTaskRecord[]): Promise<void>;
+  /** The first task at or after position `from`, or null when none is left. */
+  head(scope: string, queueId: string, from: number): Promise<(RelistTaskRecord & { seq: number }) | null>;
+  /** Drops the scope's rows that the committed cursor no longer needs: other queues, and this one's before `before`. */
+  prune(scope: string, keep: { queueId: string; before: number } | null): Promise<void>;
 }
 
 export interface ItemParentRecord {

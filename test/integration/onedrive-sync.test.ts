@@ -235,6 +235,33 @@ describe('OneDrive sync end to end', () => {
     expect(emulator.requestCount(new RegExp(`/items/${locked.id}/content$`))).toBeLessThanOrEqual(4); // a fresh link once per attempt, not a loop
   });
 
+  it('a file restricted to its owner after it was stored is skipped with the reason, not recorded as a failure retried every sync', async () => {
+    const payroll = emulator.addFile('/', 'payroll.txt', 'v1');
+    emulator.addFile('/', 'notes.txt', 'notes');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    expect(await reader.drain()).toHaveLength(2);
+
+    emulator.updateFile(payroll.id, 'v2, now for the owner only');
+    const stored = emulator.store.item(payroll.id);
+    if (stored) stored.restrictedToOwner = true;
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('active');
+    expect(row.status_message).toBe(
+      '0 new, 0 updated, 0 deleted, 1 skipped: Microsoft restricts this file to its owner (accessRestricted): this connector may not download it, 0 failed',
+    );
+    const failures = await service.db.selectFrom('connector_sync.failed_items').selectAll().where('connector_id', '=', connectorId).execute();
+    expect(failures).toHaveLength(0);
+    expect(await reader.drain()).toHaveLength(0);
+
+    // Nothing changed since: the next sync does not ask for the file again.
+    const contentCalls = emulator.requestCount(new RegExp(`/items/${payroll.id}/content$`));
+    const again = await syncViaNats(connectorId);
+    expect(again.status_message).toBe('0 new, 0 updated, 0 deleted, 0 failed');
+    expect(emulator.requestCount(new RegExp(`/items/${payroll.id}/content$`))).toBe(contentCalls);
+  });
+
   it('a 404 on the saved delta link of a drive that still exists re-enumerates instead of failing the connector', async () => {
     const keep = emulator.addFile('/', 'keep.txt', 'keep');
     const connectorId = await oneDriveConnector();
@@ -249,6 +276,43 @@ describe('OneDrive sync end to end', () => {
     expect(row.status_message).toBe('0 new, 0 updated, 0 deleted, 1 unchanged, 0 failed, full re-enumeration after an expired cursor');
     expect(emulator.downloads(keep.id)).toBe(downloads);
     expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('a drive that vanishes ends the sync in error naming how many documents are still indexed and how to remove them; nothing is swept', async () => {
+    emulator.addFile('/', 'one.txt', 'one');
+    emulator.addFile('/', 'two.txt', 'two');
+    emulator.addFile('/', 'three.txt', 'three');
+    const connectorId = await oneDriveConnector();
+    await syncViaNats(connectorId);
+    expect(await reader.drain()).toHaveLength(3);
+    const removed = emulator.addFile('/', 'removed.txt', 'soon gone');
+    await syncViaNats(connectorId);
+    emulator.delete(removed.id);
+    await syncViaNats(connectorId);
+    await reader.drain();
+
+    // The drive is deleted or no longer shared with the app: its delta link and the drive itself answer 404.
+    const driveId = emulator.drive.id.replace(/[!]/g, '\\$&');
+    emulator.faults.push({ match: new RegExp(`^/v1\\.0/drives/${driveId}(/|$)`), status: 404, times: 1000 });
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('error');
+    // Counted in the database: the three live documents, not the one deleted earlier.
+    expect(row.status_message).toMatch(
+      /^The drive no longer exists or is no longer shared with this connector; 3 documents of this connector are still indexed in EchoMind: delete the connector in EchoMind to remove them, or give this app access to it again, or point the connector at another drive, folder or library/,
+    );
+    const docs = await documents(connectorId);
+    expect(docs.filter((d) => d.status !== 'deleted').map((d) => d.title).sort()).toEqual(['one.txt', 'three.txt', 'two.txt']);
+    expect(await reader.drain()).toHaveLength(0);
+  });
+
+  it('a folder scope that never existed says that nothing of the connector is indexed', async () => {
+    const connectorId = await oneDriveConnector({ folder_path: '/Nowhere' });
+
+    const row = await syncViaNats(connectorId);
+
+    expect(row.status).toBe('error');
+    expect(row.status_message).toMatch(/^Connector config "folder_path" names no item in the drive; no document of this connector is indexed: give this app access to it again/);
   });
 
   it('a deleted folder takes its stored files with it though Graph sends only the folder, and a restore brings them back', async () => {

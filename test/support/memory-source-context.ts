@@ -2,7 +2,7 @@ import type { ConnectorRow } from '../../src/db/schema.js';
 import { SourceHttp, type SourceHttpOptions } from '../../src/http/source-http.js';
 import { createLogger } from '../../src/logger.js';
 import { SourceMemory } from '../../src/providers/source-memory.js';
-import type { CredentialStore, FolderTree, ItemParents, SourceContext } from '../../src/providers/types.js';
+import type { CredentialStore, FolderTree, ItemParents, RelistQueue, RelistTaskRecord, SourceContext } from '../../src/providers/types.js';
 
 /**
  * A SourceContext whose credential store and folder tree live in memory, for
@@ -16,10 +16,42 @@ export interface MemorySourceContext extends SourceContext {
   folderMap: Map<string, { parentId: string | null; inScope: boolean }>;
   /** Per listing scope: item id → its parent, and whether it was deleted. */
   itemMap: Map<string, Map<string, { parentId: string | null; folder: boolean; gone: boolean }>>;
+  /** Per listing scope: relist queue id → position → task. */
+  relistMap: Map<string, Map<string, Map<number, RelistTaskRecord>>>;
+}
+
+/** RelistQueue in memory, with the database version's rules (see src/providers/stores.ts). */
+function memoryRelistQueue(relistMap: MemorySourceContext['relistMap']): RelistQueue {
+  const of = (scope: string, queueId: string) => {
+    const queues = relistMap.get(scope) ?? relistMap.set(scope, new Map()).get(scope) ?? new Map<string, Map<number, RelistTaskRecord>>();
+    return queues.get(queueId) ?? queues.set(queueId, new Map()).get(queueId) ?? new Map<number, RelistTaskRecord>();
+  };
+  return {
+    append(scope, queueId, from, tasks) {
+      const rows = of(scope, queueId);
+      tasks.forEach((task, i) => {
+        const taken = rows.has(from + i) || [...rows.values()].some((t) => t.folderId === task.folderId);
+        if (!taken) rows.set(from + i, { ...task });
+      });
+      return Promise.resolve();
+    },
+    head(scope, queueId, from) {
+      const [seq, task] = [...of(scope, queueId)].filter(([s]) => s >= from).sort(([a], [b]) => a - b)[0] ?? [];
+      return Promise.resolve(seq === undefined || task === undefined ? null : { seq, ...task });
+    },
+    prune(scope, keep) {
+      const queues = relistMap.get(scope);
+      for (const [queueId, rows] of queues ?? []) {
+        if (keep === null || queueId !== keep.queueId) queues?.delete(queueId);
+        else for (const seq of [...rows.keys()]) if (seq < keep.before) rows.delete(seq);
+      }
+      return Promise.resolve();
+    },
+  };
 }
 
 /** ItemParents in memory, with the database version's rules (see src/providers/stores.ts). */
-function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents {
+function memoryItemParents(itemMap: MemorySourceContext['itemMap'], relistMap: MemorySourceContext['relistMap']): ItemParents {
   const of = (scope: string) => itemMap.get(scope) ?? itemMap.set(scope, new Map()).get(scope) ?? new Map<string, { parentId: string | null; folder: boolean; gone: boolean }>();
   return {
     record(scope, items) {
@@ -53,8 +85,10 @@ function memoryItemParents(itemMap: MemorySourceContext['itemMap']): ItemParents
     },
     clear(scope) {
       itemMap.delete(scope);
+      relistMap.delete(scope);
       return Promise.resolve();
     },
+    relists: memoryRelistQueue(relistMap),
   };
 }
 
@@ -90,6 +124,7 @@ export function memorySourceContext(
   const configPatches: Array<Record<string, unknown>> = [];
   const folderMap = new Map<string, { parentId: string | null; inScope: boolean }>();
   const itemMap: MemorySourceContext['itemMap'] = new Map();
+  const relistMap: MemorySourceContext['relistMap'] = new Map();
   const memory = options.memory ?? new SourceMemory();
   const ctx: MemorySourceContext = {
     connector,
@@ -97,7 +132,8 @@ export function memorySourceContext(
     configPatches,
     folderMap,
     itemMap,
-    items: memoryItemParents(itemMap),
+    relistMap,
+    items: memoryItemParents(itemMap, relistMap),
     logger: createLogger('silent'),
     memory,
     makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts }),

@@ -4,7 +4,7 @@ import { readOAuthError, requestToken } from '../oauth.js';
 import { fingerprint } from '../token-cache.js';
 import type { SourceContext } from '../types.js';
 import { adminConsentAdvice } from './errors.js';
-import type { GraphIdentity } from './identity.js';
+import { type GraphIdentity, isTenantPlaceholder } from './identity.js';
 import { GRAPH_USER_AGENT } from './user-agent.js';
 
 /**
@@ -65,7 +65,7 @@ export function classifyTokenError(failed: FailedResponse, identity?: Pick<Graph
 }
 
 /** App-only tokens belong to the app, so connectors sharing an app share them; delegated ones belong to the connector. */
-function cacheKey(connectorId: number, identity: GraphIdentity): string {
+export function signInKey(connectorId: number, identity: GraphIdentity): string {
   return identity.kind === 'app'
     ? `graph-app|${identity.tenantId}|${identity.clientId}|${fingerprint(identity.clientSecret)}`
     : `graph-delegated|${connectorId}|${identity.tenantId}|${identity.clientId}`;
@@ -75,9 +75,9 @@ export function graphTokenSource(ctx: SourceContext, identity: GraphIdentity, lo
   const http = ctx.makeHttp({ tenantKey: `login:${identity.tenantId}`, classify: (failed) => classifyTokenError(failed, identity), userAgent: GRAPH_USER_AGENT });
   const tokenUrl = `${loginBaseUrl}/${encodeURIComponent(identity.tenantId)}/oauth2/v2.0/token`;
   return ctx.memory.tokens.source({
-    key: cacheKey(ctx.connector.id, identity),
+    key: signInKey(ctx.connector.id, identity),
     ...(identity.kind === 'delegated' ? { refreshToken: identity.refreshToken } : {}),
-    request(refreshToken) {
+    async request(refreshToken) {
       const form: Record<string, string> =
         identity.kind === 'app'
           ? { grant_type: 'client_credentials', client_id: identity.clientId, client_secret: identity.clientSecret, scope: GRAPH_SCOPE }
@@ -88,7 +88,10 @@ export function graphTokenSource(ctx: SourceContext, identity: GraphIdentity, lo
               scope: DELEGATED_SCOPE,
               ...(identity.clientSecret !== undefined ? { client_secret: identity.clientSecret } : {}),
             };
-      return requestToken(http, tokenUrl, form, 'the Microsoft token endpoint');
+      const grant = await requestToken(http, tokenUrl, form, 'the Microsoft token endpoint');
+      // Which tenant a delegated sign-in through "organizations" or "common" belongs to: its pause is that tenant's (client.ts).
+      if (isTenantPlaceholder(identity.tenantId)) ctx.memory.signedInTenants.learn(signInKey(ctx.connector.id, identity), grant.accessToken);
+      return grant;
     },
     async save(grant) {
       if (grant.refreshToken === undefined) return;

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import type { SourceHttp } from '../../http/source-http.js';
 import type { SourceContext } from '../types.js';
-import { graphTokenSource } from './auth.js';
+import { graphTokenSource, signInKey } from './auth.js';
 import { classifyGraphError } from './errors.js';
 import { isTenantPlaceholder, resolveGraphIdentity } from './identity.js';
 import { GRAPH_USER_AGENT } from './user-agent.js';
@@ -29,12 +29,17 @@ export function graphClient(
 ): GraphClient {
   const identity = resolveGraphIdentity(ctx.config, settings);
   // Graph throttles per app and tenant: every connector of a tenant waits out one 429 together.
-  // A delegated sign-in through "organizations" or "common" does not say its tenant, so it waits alone.
-  const tenantKey = isTenantPlaceholder(identity.tenantId) ? `${pauseGroup}:connector-${ctx.connector.id}` : `${pauseGroup}:${identity.tenantId}`;
+  // A delegated sign-in through "organizations" or "common" does not say its tenant; its token does
+  // (auth.ts learns the `tid`). Until the first token names it, the connector waits alone.
+  const named = !isTenantPlaceholder(identity.tenantId);
+  const learnt = (): string | undefined => (named ? identity.tenantId : ctx.memory.signedInTenants.tenantOf(signInKey(ctx.connector.id, identity)));
+  const tenantKey = (): string => `${pauseGroup}:${learnt() ?? `connector-${ctx.connector.id}`}`;
   const http = ctx.makeHttp({
     tenantKey,
     // SharePoint's resource units are charged to drive and site calls; Teams' calls are charged to Teams' per-second buckets by the Teams session.
-    ...(pauseGroup === 'graph' ? { costs: ctx.memory.quotas.sharePoint(tenantKey, identity.tenantId) } : {}),
+    ...(pauseGroup === 'graph'
+      ? { costs: (method: string, url: URL) => ctx.memory.quotas.sharePoint(tenantKey(), learnt() ?? identity.tenantId)(method, url) }
+      : {}),
     auth: graphTokenSource(ctx, identity, settings.loginBaseUrl.replace(/\/+$/, '')),
     classify: (failed) => classify(failed, identity),
     userAgent: GRAPH_USER_AGENT,

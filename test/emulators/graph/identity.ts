@@ -138,7 +138,7 @@ export class IdentityEmulator {
       case 'client_credentials':
         if (client.secret === undefined) return oauthError(400, 'invalid_client', 7000218, 'The request body must contain client_secret.');
         if (scope !== GRAPH_DEFAULT_SCOPE) return oauthError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid.`);
-        return { status: 200, body: this.accessTokenBody({ clientId, ...(client.adminConsented === false ? { withoutRoles: true } : {}) }) };
+        return { status: 200, body: this.accessTokenBody({ clientId, ...(client.adminConsented === false ? { withoutRoles: true } : {}) }, client.tenantId) };
       case 'refresh_token':
         return this.redeemRefreshToken(tenant, clientId, form.get('refresh_token') ?? '', scope);
       default:
@@ -159,7 +159,7 @@ export class IdentityEmulator {
     if (tenant !== 'common' && tenant !== 'organizations' && tenant !== record.userTenant) {
       return oauthError(400, 'invalid_grant', 50020, `User account from identity provider does not exist in tenant '${tenant}' and cannot access the application.`);
     }
-    const body = this.accessTokenBody({ clientId, userId: record.userId });
+    const body = this.accessTokenBody({ clientId, userId: record.userId }, record.userTenant);
     if (this.rotateRefreshTokens) {
       record.state = 'used';
       body.refresh_token = this.issueRefreshToken(clientId, record.userId, { userTenant: record.userTenant });
@@ -168,8 +168,14 @@ export class IdentityEmulator {
     return { status: 200, body };
   }
 
-  private accessTokenBody(grant: Omit<AccessGrant, 'expiresAt'>): Record<string, unknown> {
-    const token = `at-${randomBytes(16).toString('hex')}`;
+  /**
+   * Access tokens are JWTs whose payload names the tenant the user signed in to in `tid`
+   * (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference);
+   * the signature part here is random bytes (nothing checks it: Graph is this emulator).
+   */
+  private accessTokenBody(grant: Omit<AccessGrant, 'expiresAt'>, tenantId: string): Record<string, unknown> {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = [part({ typ: 'JWT', alg: 'RS256' }), part({ tid: tenantId, ...(grant.userId ? { oid: grant.userId } : {}), appid: grant.clientId }), randomBytes(16).toString('base64url')].join('.');
     this.accessTokens.set(token, { ...grant, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
     return { token_type: 'Bearer', expires_in: this.accessTokenTtlSeconds, ext_expires_in: this.accessTokenTtlSeconds, access_token: token };
   }

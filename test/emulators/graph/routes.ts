@@ -150,6 +150,16 @@ export class GraphRoutes {
         // A file the scan flagged is not served: `malwareDetected` in OneDrive's error codes
         // (https://learn.microsoft.com/en-us/onedrive/developer/rest-api/concepts/errors).
         if (item.malware) return graphError(403, 'malwareDetected', 'Malicious software was detected in the requested item.');
+        // A file restricted to its owner: 403 accessDenied with the detailed code `accessRestricted`
+        // ("Access restricted to the item's owner") nested in `innerError`, as OneDrive's error
+        // codes page lists it (same page). The connector's identity is never the owner here (the
+        // worst case: app-only sign-in is no one's).
+        if (item.restrictedToOwner) {
+          const refusal = graphError(403, 'accessDenied', 'Access denied');
+          const error = (refusal.body as { error: { innerError: Record<string, unknown> } }).error;
+          error.innerError = { code: 'accessRestricted', ...error.innerError };
+          return refusal;
+        }
         return { status: 302, headers: { location: this.mintDownloadUrl(item) } };
       default:
         // Folder-scoped delta works on personal OneDrive only (contract §4 bug 13).

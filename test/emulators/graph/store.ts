@@ -29,6 +29,11 @@ export interface StoredItem {
   withoutHash?: boolean;
   /** Flagged by the malware scan: carries the `malware` facet and its bytes cannot be downloaded. */
   malware?: boolean;
+  /**
+   * Its owner restricted access to themselves (e.g. a sensitivity label or sharing change after it was
+   * listed): still listed, but `/content` refuses every other identity (`accessRestricted`).
+   */
+  restrictedToOwner?: boolean;
 }
 
 export interface StoredDrive {

@@ -228,3 +228,51 @@ describe('Microsoft sign-in, delegated (refresh token)', () => {
     expect(tokenRequests()).toHaveLength(1);
   });
 });
+
+describe('one tenant, one pause: delegated connectors signed in through "organizations"', () => {
+  const CONTOSO = '7d1b3c55-2f6e-4a4b-9c1e-0a8b5e2f4d61';
+  const FABRIKAM = 'c0ffee00-1234-4abc-8def-0123456789ab';
+  const delegated = (user: string, tenant: string) => ({
+    drive_id: emulator.drive.id,
+    refresh_token: emulator.identity.issueRefreshToken(EMULATOR_CLIENT_ID, user, { userTenant: tenant }),
+  });
+  const graphCalls = () => emulator.requests.filter((r) => r.path.startsWith('/v1.0/')).length;
+
+  it('a 429 to one connector pauses the other connectors of its tenant (learnt from the token), not those of another tenant', async () => {
+    const provider = providerFor(emulator);
+    const ann = oneDriveContext(emulator, delegated('ann', CONTOSO));
+    const bea = oneDriveContext(emulator, delegated('bea', CONTOSO));
+    const carl = oneDriveContext(emulator, delegated('carl', FABRIKAM));
+    const annCursor = (await walk(provider, ann, null)).cursor;
+    const beaCursor = (await walk(provider, bea, null)).cursor;
+    const carlCursor = (await walk(provider, carl, null)).cursor;
+    expect(tokenRequests().map((r) => r.tenant)).toEqual(['organizations', 'organizations', 'organizations']);
+
+    // SharePoint throttles Ann's next call for two minutes: longer than an activity waits in place.
+    emulator.faults.push({ match: /\/root\/delta$/, status: 429, retryAfter: '120' });
+    await expect(provider.listChanges(ann, annCursor)).rejects.toMatchObject({ name: 'ThrottledError' });
+
+    const before = graphCalls();
+    const paused: unknown = await provider.listChanges(bea, beaCursor).catch((e: unknown) => e);
+    expect(paused).toMatchObject({ name: 'ThrottledError', code: 'tenantPaused', message: expect.stringContaining(`graph:${CONTOSO}`) });
+    expect(graphCalls()).toBe(before); // Bea's request never reached Graph
+
+    const other = await provider.listChanges(carl, carlCursor);
+    expect(other.hasMore).toBe(false); // Fabrikam's connector is not held by Contoso's pause
+    expect(graphCalls()).toBe(before + 1);
+  });
+
+  it('a connector whose token names no tenant id waits alone, not with every connector signed in through "organizations"', async () => {
+    const provider = providerFor(emulator);
+    const ann = oneDriveContext(emulator, delegated('ann', CONTOSO));
+    const opaque = oneDriveContext(emulator, delegated('dan', 'personal-accounts-tenant'));
+    const annCursor = (await walk(provider, ann, null)).cursor;
+    const opaqueCursor = (await walk(provider, opaque, null)).cursor;
+
+    emulator.faults.push({ match: /\/root\/delta$/, status: 429, retryAfter: '120' });
+    await expect(provider.listChanges(ann, annCursor)).rejects.toMatchObject({ name: 'ThrottledError' });
+
+    const page = await provider.listChanges(opaque, opaqueCursor);
+    expect(page.hasMore).toBe(false);
+  });
+});

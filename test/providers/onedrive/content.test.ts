@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PermanentSourceError } from '../../../src/errors.js';
+import { ItemWithheldError, PermanentSourceError } from '../../../src/errors.js';
 import type { SourceItem } from '../../../src/providers/types.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { oneDriveContext, providerFor, readAll, upserts, walk, useGraphEmulator } from './harness.js';
@@ -46,6 +46,21 @@ describe('OneDrive content', () => {
     expect(error).toBeInstanceOf(PermanentSourceError);
     expect(error).toMatchObject({ scope: 'item', code: 'accessDenied' });
     expect(emulator.downloads(file.id)).toBe(0);
+  });
+
+  it('withholds a file restricted to its owner after it was listed: one request, a skip reason, never a retry', async () => {
+    const file = emulator.addFile('/', 'payroll.pdf', 'x', { mimeType: 'application/pdf' });
+    const item = await listedItem('payroll.pdf');
+    const stored = emulator.store.item(file.id);
+    if (stored) stored.restrictedToOwner = true;
+
+    const error: unknown = await providerFor(emulator)
+      .openContent(oneDriveContext(emulator), item)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ItemWithheldError);
+    expect(error).toMatchObject({ scope: 'item', code: 'accessRestricted', reason: expect.stringContaining('restricts this file to its owner') });
+    expect(emulator.requestCount(new RegExp(`/items/${file.id}/content$`))).toBe(1);
   });
 
   it('says an item is gone when the file was deleted since it was listed', async () => {

@@ -30,6 +30,18 @@ describe('classifyGraphError', () => {
     expect(classifyGraphError(failed(400, graphBody('invalidRequest', 'bad'), children))).toMatchObject({ kind: 'permanent', scope: 'sync', code: 'invalidRequest', message: 'bad' });
   });
 
+  it('withholds a file whose bytes Graph refuses for good by a documented code, top-level or nested; a bare accessDenied stays a failure', () => {
+    const content = 'https://graph.microsoft.com/v1.0/drives/d/items/i/content';
+    const nested = { error: { code: 'accessDenied', message: 'Access denied', innerError: { code: 'accessRestricted', date: 'x' } } };
+    expect(classifyGraphError(failed(403, nested, content))).toMatchObject({ kind: 'withheld', code: 'accessRestricted', message: expect.stringMatching(/restricts this file to its owner/) });
+    const oneDriveSpelling = { error: { code: 'accessDenied', innererror: { code: 'generalAccessDenied', innererror: { code: 'virusSuspicious' } } } };
+    expect(classifyGraphError(failed(403, oneDriveSpelling, content))).toMatchObject({ kind: 'withheld', code: 'virusSuspicious' });
+    expect(classifyGraphError(failed(403, graphBody('malwareDetected'), content))).toMatchObject({ kind: 'withheld', code: 'malwareDetected' });
+    expect(classifyGraphError(failed(403, graphBody('accessDenied'), content))).toMatchObject({ kind: 'permanent', scope: 'item' });
+    // On a listing the same refusal is the sync's: the scope cannot be read.
+    expect(classifyGraphError(failed(403, nested))).toMatchObject({ kind: 'permanent', scope: 'sync' });
+  });
+
   it('restarts the enumeration when Graph refuses a delta link with 400 or 410', () => {
     expect(classifyGraphError(failed(400, graphBody('invalidRequest', 'bad token')))).toMatchObject({ kind: 'expired-cursor', code: 'invalidRequest' });
     expect(classifyGraphError(failed(410, graphBody('resyncRequired')))).toMatchObject({ kind: 'expired-cursor', code: 'resyncRequired' });

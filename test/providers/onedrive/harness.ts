@@ -85,3 +85,15 @@ export function useGraphEmulator(use: (emulator: GraphEmulator) => void): void {
     memory = new SourceMemory();
   });
 }
+
+/** The folders a cursor's relist queue still holds, in order (the queue is rows of the context's store, not the cursor). */
+export function queuedFolders(ctx: MemorySourceContext, cursor: OneDriveCursor): string[] {
+  const at = cursor.relist;
+  if (at === undefined) return [];
+  if (Array.isArray(at)) return at.map((t) => t.folderId);
+  const rows = ctx.relistMap.get(cursor.scope)?.get(at.queue) ?? new Map<number, { folderId: string }>();
+  return [...rows]
+    .filter(([seq]) => seq >= at.next && seq < at.end)
+    .sort(([a], [b]) => a - b)
+    .map(([, t]) => t.folderId);
+}

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CursorExpiredError, PermanentSourceError, SourceProtocolError, ThrottledError } from '../../../src/errors.js';
+import { CursorExpiredError, ScopeGoneError, SourceProtocolError, ThrottledError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
 import { oneDriveContext, providerFor, upsertNames, walk, useGraphEmulator } from './harness.js';
 
@@ -34,8 +34,10 @@ describe('OneDrive listing under throttling and faults', () => {
 
     const error: unknown = await provider.listChanges(ctx, cursor).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(PermanentSourceError);
-    expect(error).toMatchObject({ code: 'driveNotFound', scope: 'sync', message: expect.stringContaining('stay indexed until you delete the connector') });
+    // A scope gone: the pipeline adds how many documents are still indexed (test/integration/onedrive-sync.test.ts).
+    expect(error).toBeInstanceOf(ScopeGoneError);
+    expect(error).toMatchObject({ code: 'driveNotFound', scope: 'sync', message: 'the drive no longer exists or is no longer shared with this connector' });
+    expect((error as ScopeGoneError).remedy).toMatch(/give this app access to it again, or point the connector at another drive/);
   });
 
   it('waits out a 429 with Retry-After in seconds, then succeeds', async () => {

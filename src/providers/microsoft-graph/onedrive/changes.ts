@@ -1,12 +1,12 @@
-import { CursorExpiredError, isNotFound, isPermanent, isUnauthorized, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { CursorExpiredError, isNotFound, isPermanent, isUnauthorized, ScopeGoneError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import type { GraphClient } from '../client.js';
 import { DRIVE_ITEM_FIELDS, type DriveItem, type DriveItemPage, readDriveItem, readDriveItemPage } from './api.js';
 import { scopeKey } from './config.js';
 import type { OneDriveCursor } from './cursor.js';
-import { driveExists, locateSyncRoot, SCOPE_GONE_ADVICE } from './drive.js';
+import { driveExists, locateSyncRoot, SCOPE_GONE_REMEDY } from './drive.js';
 import { lacksContentSignature } from './mapping.js';
-import { relistStep } from './relist.js';
+import { adoptSavedQueue, relistStep, startRelist } from './relist.js';
 import { changesForDeltaPage, type PageLookups } from './scope.js';
 import type { OneDriveSession } from './session.js';
 
@@ -50,9 +50,7 @@ async function fetchDeltaPage(graph: GraphClient, from: OneDriveCursor, signal?:
           cause: e,
         });
       }
-      throw new PermanentSourceError(`the drive no longer exists or is no longer shared with this connector; ${SCOPE_GONE_ADVICE}`, 'driveNotFound', 'sync', {
-        cause: e,
-      });
+      throw new ScopeGoneError('the drive no longer exists or is no longer shared with this connector', 'driveNotFound', SCOPE_GONE_REMEDY, { cause: e });
     }
     throw e;
   }
@@ -127,11 +125,12 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
   }
   const from = cursor ?? (await startEnumeration(session));
 
-  if (from.relist?.length) {
-    const { changes, remaining } = await relistStep(session, from, from.relist);
+  if (from.relist !== undefined) {
+    const at = Array.isArray(from.relist) ? await adoptSavedQueue(session, from.scope, from.relist) : from.relist;
+    const { changes, relist } = await relistStep(session, from, at);
     const { relist: _done, ...rest } = from;
-    const next: OneDriveCursor = remaining.length > 0 ? { ...rest, relist: remaining } : rest;
-    return { changes, cursor: next, hasMore: remaining.length > 0 || !from.caughtUp, fullEnumeration: false };
+    const next: OneDriveCursor = relist ? { ...rest, relist } : rest;
+    return { changes, cursor: next, hasMore: relist !== undefined || !from.caughtUp, fullEnumeration: false };
   }
 
   const page = await fetchDeltaPage(session.graph, from, session.signal);
@@ -149,7 +148,7 @@ export async function listDriveChanges(session: OneDriveSession, cursor: OneDriv
     enumerating: from.enumerating && !caughtUp,
     // A cursor saved before this was kept starts its period now.
     enumeratedAt: from.enumerating && caughtUp ? new Date().toISOString() : (from.enumeratedAt ?? new Date().toISOString()),
-    ...(relist.length > 0 ? { relist } : {}),
+    ...(relist.length > 0 ? { relist: await startRelist(session, from.scope, relist) } : {}),
   };
   return {
     changes,

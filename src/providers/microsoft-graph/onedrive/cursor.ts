@@ -5,11 +5,27 @@ import { z } from 'zod';
  * are kept verbatim: they already carry the token and the query options.
  */
 
-const relistTask = z.object({
+/** A queued folder as cursors saved before the queue moved to the database carried it (read once, then moved there). */
+const savedRelistTask = z.object({
   folderId: z.string().min(1),
   parentId: z.string().min(1).nullable(),
   inScope: z.boolean(),
   /** The next `/children` page of this folder, once its first page is done. */
+  link: z.url().optional(),
+});
+
+/**
+ * Where the listing stands in its relist queue, whose tasks are rows of `connector_sync.relist_tasks`
+ * (ItemParents.relists): the cursor and the workflow history carry this much, however large the
+ * moved tree.
+ */
+const relistPosition = z.object({
+  queue: z.string().min(1),
+  /** Position of the task to list next (tasks before it are done). */
+  next: z.number().int().min(0),
+  /** Where the next queued task goes. */
+  end: z.number().int().min(0),
+  /** The next `/children` page of the task at `next`, once its first page is done. */
   link: z.url().optional(),
 });
 
@@ -30,10 +46,11 @@ const oneDriveCursor = z.object({
   enumeratedAt: z.iso.datetime().optional(),
   /**
    * Folders that crossed the scope boundary and whose subtree must be listed
-   * (delta does not re-emit the children of a moved folder). Served before the
-   * next delta page.
+   * (delta does not re-emit the children of a moved folder), served before the
+   * next delta page: the queue's position (its tasks are in the database), or, in
+   * a cursor saved by an earlier version, the tasks themselves.
    */
-  relist: z.array(relistTask).optional(),
+  relist: z.union([relistPosition, z.array(savedRelistTask)]).optional(),
 });
 
 /** Several document libraries of a site, synced one after the other, each with its drive cursor. */
@@ -50,7 +67,8 @@ const siteCursor = z.object({
   enumeratedAt: z.iso.datetime().optional(),
 });
 
-export type RelistTask = z.infer<typeof relistTask>;
+export type SavedRelistTask = z.infer<typeof savedRelistTask>;
+export type RelistPosition = z.infer<typeof relistPosition>;
 export type OneDriveCursor = z.infer<typeof oneDriveCursor>;
 export type SiteCursor = z.infer<typeof siteCursor>;
 
@@ -63,7 +81,9 @@ function belongsTo(link: string, graphBaseUrl: string, driveId: string): boolean
 }
 
 function linksBelong(cursor: OneDriveCursor, graphBaseUrl: string): boolean {
-  const links = [cursor.link, ...(cursor.relist ?? []).flatMap((task) => (task.link ? [task.link] : []))];
+  const { relist } = cursor;
+  const queued = relist === undefined ? [] : Array.isArray(relist) ? relist : [relist];
+  const links = [cursor.link, ...queued.flatMap((task) => (task.link ? [task.link] : []))];
   return links.every((link) => belongsTo(link, graphBaseUrl, cursor.driveId));
 }
 

@@ -1,4 +1,4 @@
-import { isNotFound, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { isNotFound, PermanentSourceError, ScopeGoneError, SourceProtocolError } from '../../../errors.js';
 import type { GraphClient } from '../client.js';
 import { readDriveItem } from './api.js';
 import type { DriveTarget, FolderScope } from './config.js';
@@ -18,12 +18,13 @@ export interface SyncRoot {
 const enc = encodeURIComponent;
 
 /**
- * What a user reads when the synced drive or folder is gone. Its documents stay indexed (a 404 may
- * be a revoked permission or a moved site, and sweeping on it would empty the index over one admin
- * mistake); the message says how to remove them on purpose.
+ * How to get a connector whose drive or folder is gone syncing again. The sync ends in `error` and
+ * its documents stay indexed (a 404 may be a revoked permission or a moved site, and sweeping on it
+ * would empty the index over one admin mistake); the pipeline adds how many are still indexed and
+ * that deleting the connector removes them.
  */
-export const SCOPE_GONE_ADVICE =
-  'the documents synced from it stay indexed until you delete the connector in EchoMind or point it at another drive or folder (its next sync then deletes what is no longer in scope)';
+export const SCOPE_GONE_REMEDY =
+  'give this app access to it again, or point the connector at another drive, folder or library (its next sync then deletes what is no longer in scope)';
 
 /**
  * A site's address: its composite id (`host,siteGuid,webGuid`) as one segment, or its path form
@@ -59,7 +60,7 @@ async function lookup<T>(run: () => Promise<T>, notFound: string): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (isNotFound(e)) throw new PermanentSourceError(`${notFound}; ${SCOPE_GONE_ADVICE}`, 'invalidConfig', 'sync', { cause: e });
+    if (isNotFound(e)) throw new ScopeGoneError(notFound, 'invalidConfig', SCOPE_GONE_REMEDY, { cause: e });
     throw e;
   }
 }

@@ -17,7 +17,7 @@ const isSiteCursor = (cursor: OneDriveCursor | SiteCursor): cursor is SiteCursor
  * caught-up cursor.
  */
 function checkDueAtRest(cursor: OneDriveCursor | SiteCursor, config: OneDriveConfig, now: number): void {
-  const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && !cursor.relist?.length;
+  const atRest = isSiteCursor(cursor) ? cursor.at >= cursor.libraries.length : cursor.caughtUp && cursor.relist === undefined;
   if (atRest) checkEnumerationDue(cursor.enumeratedAt, config.fullEnumerationDays, now);
 }
 

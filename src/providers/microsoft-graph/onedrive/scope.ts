@@ -1,5 +1,4 @@
-import type { FolderTree, ItemParentRecord, ItemParents, SourceChange } from '../../types.js';
-import type { RelistTask } from './cursor.js';
+import type { FolderTree, ItemParentRecord, ItemParents, RelistTaskRecord, SourceChange } from '../../types.js';
 import { type DriveItem, isContainer, lastOccurrences } from './api.js';
 import { FolderView } from './folder-view.js';
 import { fileChange } from './mapping.js';
@@ -51,7 +50,7 @@ export interface PageLookups {
 
 export interface ScopedChanges {
   changes: SourceChange[];
-  relist: RelistTask[];
+  relist: RelistTaskRecord[];
 }
 
 /** Deeper than any real folder chain: a walk up that goes on longer is a cycle. */
@@ -64,7 +63,7 @@ export async function changesForDeltaPage(lookups: PageLookups, items: readonly 
   const live = page.filter((i) => !i.deleted);
   const tombstones = page.filter((i) => i.deleted);
   const folders = view.scopeRootId === null && view.scopeRoots === undefined ? null : new FolderView(lookups.folders);
-  const relist: RelistTask[] = [];
+  const relist: RelistTaskRecord[] = [];
 
   // Which live items are in scope (all of them for a whole drive), and which folders crossed its boundary.
   const inScope = folders ? await placeInScope(folders, lookups, live, view, relist) : new Map(live.map((i) => [i.id, true]));
@@ -109,7 +108,7 @@ async function placeInScope(
   lookups: PageLookups,
   live: readonly DriveItem[],
   view: DeltaPageView,
-  relist: RelistTask[],
+  relist: RelistTaskRecord[],
 ): Promise<Map<string, boolean>> {
   const roots = new Set([...(view.scopeRootId === null ? [] : [view.scopeRootId]), ...(view.scopeRoots ?? [])]);
   const pageFolders = new Map(live.filter(isContainer).map((i) => [i.id, i]));

@@ -1,9 +1,9 @@
-import { CursorExpiredError, isNotFound, isPermanent, PermanentSourceError, SourceProtocolError } from '../../../errors.js';
+import { CursorExpiredError, isNotFound, isPermanent, ScopeGoneError, SourceProtocolError } from '../../../errors.js';
 import type { ChangePage } from '../../types.js';
 import { listDriveChanges } from './changes.js';
 import { scopeKey } from './config.js';
 import type { SiteCursor } from './cursor.js';
-import { SCOPE_GONE_ADVICE, sitePath } from './drive.js';
+import { SCOPE_GONE_REMEDY, sitePath } from './drive.js';
 import type { OneDriveSession } from './session.js';
 
 /**
@@ -29,7 +29,7 @@ async function listLibraries(session: OneDriveSession, siteId: string, named: st
       ({ data } = await graph.http.json<typeof data>(url, { signal }));
     } catch (e) {
       if (isNotFound(e)) {
-        throw new PermanentSourceError(`connector config "site_id" names no site Microsoft Graph knows (or one this app may not read); ${SCOPE_GONE_ADVICE}`, 'invalidConfig', 'sync', { cause: e });
+        throw new ScopeGoneError('connector config "site_id" names no site Microsoft Graph knows (or one this app may not read)', 'invalidConfig', SCOPE_GONE_REMEDY, { cause: e });
       }
       throw e;
     }
@@ -43,10 +43,11 @@ async function listLibraries(session: OneDriveSession, siteId: string, named: st
   const byName = new Map(found.map((l) => [l.name.toLowerCase(), l]));
   const missing = named.filter((name) => !byName.has(name.toLowerCase()));
   if (missing.length > 0) {
-    throw new PermanentSourceError(
+    // A library named here and deleted (or no longer shared) since is a scope gone like a drive.
+    throw new ScopeGoneError(
       `connector config "libraries" names ${missing.map((n) => `"${n}"`).join(', ')}, which the site does not have (its libraries: ${found.map((l) => l.name).join(', ') || 'none'})`,
       'invalidConfig',
-      'sync',
+      SCOPE_GONE_REMEDY,
     );
   }
   return named.flatMap((name) => byName.get(name.toLowerCase()) ?? []);

@@ -2,7 +2,8 @@ import { isPermanent, isRetryLater, isUnauthorized } from '../../../errors.js';
 import type { FolderTree, SourceChange } from '../../types.js';
 import { listDriveChanges } from '../onedrive/changes.js';
 import { scopeKey } from '../onedrive/config.js';
-import { type OneDriveCursor, parseOneDriveCursor } from '../onedrive/cursor.js';
+import { parseOneDriveCursor } from '../onedrive/cursor.js';
+import { queueRelist } from '../onedrive/relist.js';
 import { driveFolderSession, type OneDriveSession } from '../onedrive/session.js';
 import type { TeamsSession } from './session.js';
 import { channelFilesFolder } from './channels.js';
@@ -96,7 +97,7 @@ export async function channelFilesStep(session: TeamsSession, cursor: TeamsCurso
   if (!drive) return { changes: [], cursor: { ...next, drives: [...next.drives, { driveId: found.driveId, cursor: null, done: false }] } };
   const driveCursor = drive.cursor === null ? null : parseOneDriveCursor(drive.cursor, session.graph.baseUrl);
   if (driveCursor === null) return { changes: [], cursor: next };
-  const relisted: OneDriveCursor = { ...driveCursor, relist: [...(driveCursor.relist ?? []), { folderId: found.folderId, parentId: found.parentId, inScope: true }] };
+  const relisted = await queueRelist(driveSession(session, next, found.driveId), driveCursor, { folderId: found.folderId, parentId: found.parentId, inScope: true });
   return { changes: [], cursor: withDrive(next, { ...drive, cursor: { ...relisted } }) };
 }
 
