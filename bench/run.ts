@@ -67,6 +67,12 @@ const { values: args } = parseArgs({
     'service-from': { type: 'string', default: 'dist' },
     /** With --service-from dist: use the dist/ already built. */
     'skip-build': { type: 'boolean', default: false },
+    /**
+     * Which baseline: `raw` (bench/raw-baseline.ts: a plain script without the service's modules, the
+     * CPU-per-file target's reference) or `modules` (bench/baseline.ts: the service's own per-file code
+     * without Temporal, which isolates what orchestration costs).
+     */
+    baseline: { type: 'string', default: 'raw' },
     /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
     'service-only': { type: 'boolean', default: false },
     /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
@@ -360,7 +366,9 @@ async function main(): Promise<void> {
     ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', BATCH_TRANSFER_CONCURRENCY: String(concurrency) }),
   };
 
-  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, {
+  const baselineModule = { raw: 'raw-baseline.ts', modules: 'baseline.ts' }[args.baseline];
+  if (!baselineModule) throw new Error(`--baseline is raw or modules, not ${args.baseline}`);
+  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/${baselineModule}`, {
     execPath: nodeBin,
     execArgv: nodeFlags,
     cwd: repoRoot,
@@ -503,7 +511,7 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      settings: { baseline: args.baseline, serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       scenarios: reports,
