@@ -278,7 +278,7 @@ export interface TransferTuning {
 }
 
 export const DEFAULT_TRANSFER_TUNING: TransferTuning = {
-  filesPerBatch: 50,
+  filesPerBatch: 100,
   bytesPerBatch: 64 * 1024 * 1024,
   largeFileBytes: 16 * 1024 * 1024,
   inFlight: 2,

@@ -307,7 +307,7 @@ describe('batched transfers', () => {
       return { result, events: history.events?.length ?? 0 };
     });
     expect(result.totals).toMatchObject({ new: 121, failed: 0 });
-    expect(c.batches.map((b) => b.length).sort()).toEqual([20, 50, 50]);
+    expect(c.batches.map((b) => b.length).sort()).toEqual([100, 20]);
     expect(c.batches.flat()).not.toContain('video.mp4');
     expect(c.transferred.filter((n) => n === 'video.mp4')).toHaveLength(1);
     expect(events / small.length).toBeLessThanOrEqual(1);
