@@ -426,6 +426,13 @@ async function main(): Promise<void> {
   const rssAfterStart = rssMiB(servicePid);
   const peakAtStart = peakRssMiB(servicePid);
 
+  const ctx0Pids = () => ({
+    temporal: stackPid(stackDir, 'temporal'),
+    postgres: stackPid(stackDir, 'postgres'),
+    nats: stackPid(stackDir, 'nats'),
+    s3: stackPid(stackDir, 's3') ?? stackPid(stackDir, 'versitygw'),
+    emulator: emulator.pid,
+  });
   /** With the probe: a full GC in the service, then its live heap (MiB), as the probe logged it. */
   const liveHeap = async (): Promise<{ heapUsed: number; rss: number; external: number } | undefined> => {
     if (!memoryLog) return undefined;
@@ -436,6 +443,11 @@ async function main(): Promise<void> {
     return last ? { heapUsed: last.heapUsed, rss: last.rss, external: last.external } : undefined;
   };
   const liveAfterStart = await liveHeap();
+  // What each server spends with nothing to do (timers, housekeeping), per second: a side's CPU minus
+  // this rate × its wall time is what its work cost them ("attributable" in the results).
+  const idle0 = cpuSecondsOfTrees(ctx0Pids());
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idleCpuPerSecond = Object.fromEntries(Object.entries(diffCpu(idle0, cpuSecondsOfTrees(ctx0Pids()))).map(([name, seconds]) => [name, Number((seconds / 10).toFixed(4))]));
 
   const ctx: Ctx = {
     db,
@@ -514,6 +526,7 @@ async function main(): Promise<void> {
       settings: { baseline: args.baseline, serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
+      idleCpuPerSecond,
       scenarios: reports,
       ...(memoryLog ? { liveHeapAfterGcMiB: liveAfter, memoryLog } : {}),
       serviceLog: logPath,
