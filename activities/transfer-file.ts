@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { DOCUMENT_PROCESS_SUBJECT } from '../src/contract.js';
-import { findDocuments, recordPublished, upsertDocument, type KnownDocument, type StoredBy } from '../src/db/documents.js';
+import { findDocuments, type KnownDocument, type StoredBy } from '../src/db/documents.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { describeError, isItemGone, isItemWithheld, isPermanent } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
@@ -12,6 +12,7 @@ import { TRANSFER_HEARTBEAT_EVERY_MS } from '../workflows/activity-options.js';
 import type { PlannedItem, TransferInput, TransferOutcome } from '../workflows/definitions.js';
 import { loadConnector } from './connector-lifecycle.js';
 import type { ActivityDeps } from './deps.js';
+import { DocumentWrites } from './document-writes.js';
 import { transferFailure, type TransferStep } from './failures.js';
 import { buildSourceContext, providerFor, withHeartbeats } from './source-context.js';
 
@@ -42,6 +43,8 @@ export interface TransferScope {
   /** Bytes of a file stored so far, for the activity's heartbeat details. */
   onProgress?: (item: PlannedItem, bytes: number) => void;
   log: Logger;
+  /** The row writes of the scope's files, coalesced into shared statements while they are in flight together. */
+  writes: DocumentWrites;
 }
 
 export async function openTransferScope(deps: ActivityDeps, input: Pick<TransferInput, 'connectorId' | 'chunkingSession' | 'transferId'>): Promise<TransferScope> {
@@ -54,6 +57,7 @@ export async function openTransferScope(deps: ActivityDeps, input: Pick<Transfer
     chunkingSession: input.chunkingSession ?? '',
     ...(input.transferId ? { transferId: input.transferId } : {}),
     log: deps.logger.child({ connectorId: connector.id }),
+    writes: new DocumentWrites(deps.db, connector.id),
   };
 }
 
@@ -98,7 +102,7 @@ async function publish(scope: TransferScope, documentId: string, objectKey: stri
   const { deps, connector } = scope;
   const payload = documentProcessRequest(connector, documentId, objectKey, scope.chunkingSession);
   await step('publish', () => deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, withMessageId(documentId, version)));
-  await step('record', () => recordPublished(deps.db, connector.id, [{ documentId, version }]));
+  await step('record', () => scope.writes.recordPublished(documentId, version));
 }
 
 /** The source reported no bytes: nothing to download. */
@@ -154,7 +158,7 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
   // A document not live before is new (a restore included); its row exists whenever it is live.
   const result = live ? 'updated' : 'new';
   const row = await step('record', () =>
-    upsertDocument(deps.db, {
+    scope.writes.upsert({
       connectorId: connector.id,
       sourceId: item.sourceId,
       objectKey: key,

@@ -67,6 +67,12 @@ const { values: args } = parseArgs({
     'service-from': { type: 'string', default: 'dist' },
     /** With --service-from dist: use the dist/ already built. */
     'skip-build': { type: 'boolean', default: false },
+    /**
+     * Which baseline: `raw` (bench/raw-baseline.ts: a plain script without the service's modules, the
+     * CPU-per-file target's reference) or `modules` (bench/baseline.ts: the service's own per-file code
+     * without Temporal, which isolates what orchestration costs).
+     */
+    baseline: { type: 'string', default: 'raw' },
     /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
     'service-only': { type: 'boolean', default: false },
     /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
@@ -360,7 +366,9 @@ async function main(): Promise<void> {
     ...envFor(config, { LOG_LEVEL: args['log-level'], HEALTH_PORT: '0', BATCH_TRANSFER_CONCURRENCY: String(concurrency) }),
   };
 
-  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/baseline.ts`, {
+  const baselineModule = { raw: 'raw-baseline.ts', modules: 'baseline.ts' }[args.baseline];
+  if (!baselineModule) throw new Error(`--baseline is raw or modules, not ${args.baseline}`);
+  const baseline = ChildRpc.start('baseline', `${repoRoot}bench/${baselineModule}`, {
     execPath: nodeBin,
     execArgv: nodeFlags,
     cwd: repoRoot,
@@ -418,6 +426,13 @@ async function main(): Promise<void> {
   const rssAfterStart = rssMiB(servicePid);
   const peakAtStart = peakRssMiB(servicePid);
 
+  const ctx0Pids = () => ({
+    temporal: stackPid(stackDir, 'temporal'),
+    postgres: stackPid(stackDir, 'postgres'),
+    nats: stackPid(stackDir, 'nats'),
+    s3: stackPid(stackDir, 's3') ?? stackPid(stackDir, 'versitygw'),
+    emulator: emulator.pid,
+  });
   /** With the probe: a full GC in the service, then its live heap (MiB), as the probe logged it. */
   const liveHeap = async (): Promise<{ heapUsed: number; rss: number; external: number } | undefined> => {
     if (!memoryLog) return undefined;
@@ -428,6 +443,11 @@ async function main(): Promise<void> {
     return last ? { heapUsed: last.heapUsed, rss: last.rss, external: last.external } : undefined;
   };
   const liveAfterStart = await liveHeap();
+  // What each server spends with nothing to do (timers, housekeeping), per second: a side's CPU minus
+  // this rate × its wall time is what its work cost them ("attributable" in the results).
+  const idle0 = cpuSecondsOfTrees(ctx0Pids());
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idleCpuPerSecond = Object.fromEntries(Object.entries(diffCpu(idle0, cpuSecondsOfTrees(ctx0Pids()))).map(([name, seconds]) => [name, Number((seconds / 10).toFixed(4))]));
 
   const ctx: Ctx = {
     db,
@@ -503,9 +523,10 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      settings: { baseline: args.baseline, serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
+      idleCpuPerSecond,
       scenarios: reports,
       ...(memoryLog ? { liveHeapAfterGcMiB: liveAfter, memoryLog } : {}),
       serviceLog: logPath,

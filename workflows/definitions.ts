@@ -58,7 +58,7 @@ export interface SyncConnectorInput {
   fullResync?: boolean;
   /** The type the request named; checked against the row. */
   expectedType?: string;
-  /** Start a new run (continue-as-new) once history passes this many events. */
+  /** Start a new run (continue-as-new) before history would pass this many events (a page as large as the largest so far must still fit). */
   maxHistoryEvents?: number;
   /**
    * Tries of one file's transfer before it is recorded as failed and the sync
@@ -279,7 +279,7 @@ export interface TransferTuning {
 }
 
 export const DEFAULT_TRANSFER_TUNING: TransferTuning = {
-  filesPerBatch: 50,
+  filesPerBatch: 100,
   bytesPerBatch: 64 * 1024 * 1024,
   largeFileBytes: 16 * 1024 * 1024,
   inFlight: 2,

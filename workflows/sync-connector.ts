@@ -6,6 +6,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -24,6 +25,11 @@ const db = proxyActivities<SyncActivities>(profiles.databaseStep);
 const source = proxyActivities<SyncActivities>(profiles.listing);
 
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
+/**
+ * Runs recorded before a run continued ahead of its limit (it then continued only once past it)
+ * replay without this marker, and keep their old decision.
+ */
+const CONTINUE_BEFORE_LIMIT = 'continue-before-history-limit';
 /** Recorded failures retried per sync (the rest wait for the next one). */
 const RETRIES_PER_SYNC = 100;
 const RESUMES = 'the next sync resumes from the last saved page';
@@ -76,9 +82,13 @@ async function beginOrSkip(run: SyncRun): Promise<SyncResult | undefined> {
 /** Pages until the source says "caught up" and no request asks for another pass, or a stop is requested. */
 async function syncUntilCaughtUp(run: SyncRun): Promise<'caught-up' | 'stopped'> {
   let restart = run.input.fullResync === true && !run.input.carry;
+  /** The most history events one page of this run has taken: the room the next page needs. */
+  let largestPage = 0;
   for (;;) {
+    const before = workflowInfo().historyLength;
     // A fullResync control asked during the previous page starts the enumeration over here.
     const hasMore = await syncOnePage(run, takeFullResync(run) || restart);
+    largestPage = Math.max(largestPage, workflowInfo().historyLength - before);
     restart = false;
     if (!hasMore) {
       if (!extraPassNeeded(run) && !run.controls.fullResyncRequested) return 'caught-up';
@@ -87,7 +97,7 @@ async function syncUntilCaughtUp(run: SyncRun): Promise<'caught-up' | 'stopped'>
     if (run.stopRequested) return 'stopped';
     await pauseIfAsked(run);
     if (run.stopRequested) return 'stopped';
-    await continueIfHistoryLong(run);
+    await continueIfHistoryLong(run, largestPage);
   }
 }
 
@@ -136,11 +146,17 @@ function countPlanned(run: SyncRun, page: ListedPage): void {
   for (const failure of page.failed) recordFailure(run, { sourceId: failure.sourceId, ...(failure.name ? { name: failure.name } : {}), reason: failure.reason });
 }
 
-/** A new run once Temporal suggests it or history passes the limit; totals and a pending request go along. */
-async function continueIfHistoryLong(run: SyncRun): Promise<void> {
+/**
+ * A new run once Temporal suggests it, or before history would pass the limit: when another page
+ * as large as the largest so far, plus a twentieth of the limit for the run's last steps (retries
+ * of recorded failures, the final status), would not fit. Totals and a pending request go along.
+ */
+async function continueIfHistoryLong(run: SyncRun, largestPage: number): Promise<void> {
   const info = workflowInfo();
   const limit = run.input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
-  if (!info.continueAsNewSuggested && info.historyLength <= limit) return;
+  const past = info.continueAsNewSuggested || info.historyLength > limit;
+  const nextPageWouldPass = info.historyLength + largestPage + Math.ceil(limit / 20) > limit;
+  if (!past && !(nextPageWouldPass && patched(CONTINUE_BEFORE_LIMIT))) return;
   log.info('continuing as new to keep history small', { connectorId: run.connectorId, historyLength: info.historyLength });
   run.carry.extraPass = extraPassNeeded(run);
   run.carry.fullResyncPending = run.controls.fullResyncRequested;

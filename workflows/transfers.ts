@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, uuid4, type ActivityInterfaceFor } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActivities, uuid4, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.js';
 import {
   DEFAULT_TRANSFER_TUNING,
@@ -100,6 +100,9 @@ function fileNamedIn(e: unknown): string | undefined {
 
 type Proxied = ActivityInterfaceFor<SyncActivities>;
 
+/** Marks runs that batch by the current default of 100 files (half the history events and activities per page of 50). */
+const BATCHES_OF_100 = 'batches-of-100-files';
+
 type Unit = { kind: 'alone'; item: PlannedItem } | { kind: 'batch'; items: PlannedItem[] };
 
 /** Small files in batches of at most filesPerBatch files and bytesPerBatch bytes; large ones alone. */
@@ -172,7 +175,9 @@ export async function transferItems(
   items: PlannedItem[],
   options: { failedBefore?: boolean } = {},
 ): Promise<ItemSettlement> {
-  const tuning = { ...DEFAULT_TRANSFER_TUNING, ...run.input.tuning };
+  // Runs recorded when batches held 50 files replay with 50 (they lack this marker).
+  const defaults = patched(BATCHES_OF_100) ? DEFAULT_TRANSFER_TUNING : { ...DEFAULT_TRANSFER_TUNING, filesPerBatch: 50 };
+  const tuning = { ...defaults, ...run.input.tuning };
   const attemptsPerFile = run.input.transferAttempts;
   const activities = proxyActivities<SyncActivities>(profiles.transfer(attemptsPerFile));
   const units = planUnits(items, tuning);

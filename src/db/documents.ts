@@ -142,12 +142,6 @@ export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert
   return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version), published: r.published }]));
 }
 
-export async function upsertDocument(db: Kysely<Database>, doc: DocumentUpsert): Promise<StoredVersion> {
-  const stored = (await upsertDocuments(db, [doc])).get(doc.sourceId);
-  if (!stored) throw new Error(`upsert of document ${doc.sourceId} returned no row`);
-  return stored;
-}
-
 /** Title, web link and object key of a document whose bytes did not change. */
 export async function updateDocumentMetadata(
   db: Kysely<Database>,

@@ -108,7 +108,33 @@ describe('a sync request that arrives mid-sync', () => {
   });
 });
 
+/** History events of each run of a workflow, first to last, following its continue-as-new chain. */
+async function eventsPerRun(workflowId: string, firstRunId: string): Promise<number[]> {
+  const counts: number[] = [];
+  for (let runId: string | null | undefined = firstRunId; runId; ) {
+    const history: { events?: Array<{ workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null }> | null } =
+      await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    counts.push(events.length);
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return counts;
+}
+
 describe('continue-as-new', () => {
+  it('starts the next run before history would pass the limit, so no run ends above it', async () => {
+    const c = fakeConnector(Array.from({ length: 12 }, (_, i) => [file(`page-${i}.txt`)]));
+    const limit = 80;
+    const { result, runs } = await withWorker(env, fakeActivities(c), async (queue) => {
+      const handle = await start(queue, { maxHistoryEvents: limit });
+      const result = (await env.client.workflow.getHandle(handle.workflowId).result()) as SyncResult;
+      return { result, runs: await eventsPerRun(handle.workflowId, handle.firstExecutionRunId) };
+    });
+    expect(result.totals).toMatchObject({ new: 12, pages: 12 });
+    expect(runs.length).toBeGreaterThan(1);
+    expect(Math.max(...runs)).toBeLessThanOrEqual(limit);
+  });
+
   it('carries totals, failures and skip reasons to the next run', async () => {
     const c = fakeConnector([[file('a.txt'), file('denied-x.pdf')], [file('b.txt'), file('gone-y.txt')], [file('c.txt')]]);
     const result = await sync(c, { maxHistoryEvents: 1 });
@@ -281,7 +307,7 @@ describe('batched transfers', () => {
       return { result, events: history.events?.length ?? 0 };
     });
     expect(result.totals).toMatchObject({ new: 121, failed: 0 });
-    expect(c.batches.map((b) => b.length).sort()).toEqual([20, 50, 50]);
+    expect(c.batches.map((b) => b.length).sort()).toEqual([100, 20]);
     expect(c.batches.flat()).not.toContain('video.mp4');
     expect(c.transferred.filter((n) => n === 'video.mp4')).toHaveLength(1);
     expect(events / small.length).toBeLessThanOrEqual(1);

@@ -17,7 +17,8 @@ export interface GraphAnswer {
 
 interface DeltaWalk {
   driveId: string;
-  entries: Json[];
+  /** The items as they were when the walk began (snapshots), rendered a page at a time: a million rendered at once would not fit. */
+  entries: Array<Readonly<StoredItem>>;
   /** The change sequence the walk's deltaLink resumes after. */
   upTo: number;
 }
@@ -210,12 +211,9 @@ export class GraphRoutes {
     if (raw !== null && token === undefined) return graphError(400, 'invalidRequest', 'Invalid delta token.');
     if (token === undefined || 's' in token) {
       const since = token?.s;
-      const entries =
-        since === undefined
-          ? store.deltaOrder(drive.id).map((item) => renderItem(store, item, { inDelta: true }))
-          : sinceLog(store, drive.id, since).map((snapshot) => renderItem(store, snapshot, { inDelta: true }));
+      const entries = since === undefined ? store.deltaOrder(drive.id).map((item) => ({ ...item })) : sinceLog(store, drive.id, since);
       walkId = randomBytes(6).toString('hex');
-      this.walks.set(walkId, { driveId: drive.id, entries: entries.map((e) => select(e, fields)), upTo: store.currentSeq });
+      this.walks.set(walkId, { driveId: drive.id, entries, upTo: store.currentSeq });
     } else {
       walkId = token.w;
       offset = token.o;
@@ -223,7 +221,7 @@ export class GraphRoutes {
     const walk = this.walks.get(walkId);
     if (!walk || walk.driveId !== drive.id) return graphError(410, 'resyncRequired', 'Resync required. Replace any local items with the server\'s version (including deletes).');
     const top = pageSize(url);
-    const body: Json = { value: walk.entries.slice(offset, offset + top) };
+    const body: Json = { value: walk.entries.slice(offset, offset + top).map((snapshot) => select(renderItem(store, snapshot, { inDelta: true }), fields)) };
     if (offset + top < walk.entries.length) body['@odata.nextLink'] = link({ w: walkId, o: offset + top });
     else body['@odata.deltaLink'] = link({ s: walk.upTo });
     return { status: 200, body };
