@@ -5,7 +5,7 @@ import type { Config } from '../../src/config.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { SyncResult } from '../../workflows/definitions.js';
 import { exactlyOnce, killAllServices, outcomeOf, recordFigure, spawnService, type ServiceProcess } from '../chaos/support.js';
-import { EMULATOR_CLIENT_ID, EMULATOR_TENANT, type GraphEmulator } from '../emulators/graph/index.js';
+import type { GraphEmulator } from '../emulators/graph/index.js';
 import { createConnector, waitFor } from '../support/integration.js';
 import type { Observer } from '../support/observer.js';
 import { syncRequestBytes } from '../support/service-harness.js';
@@ -22,7 +22,10 @@ import { serviceSuite } from '../support/service-suite.js';
 
 const WINDOW_MS = 5_000;
 const UNITS_PER_WINDOW = 100;
-const BUCKET = `sharepoint-ru:graph:${EMULATOR_TENANT}`;
+// A tenant of its own (its own app in the emulator): test/integration/shared-budget.test.ts drives the
+// emulator tenant's bucket on a manual clock, and may run beside this file on the same database.
+const TENANT = { tenant_id: 'replicas-tenant', client_id: 'replicas-app', client_secret: 'replicas-secret' };
+const BUCKET = `sharepoint-ru:graph:${TENANT.tenant_id}`;
 
 let graph: GraphEmulator;
 let config: Config;
@@ -36,7 +39,7 @@ serviceSuite(
     observer: true,
     env: {
       SOURCE_BUDGET: 'shared',
-      SHAREPOINT_TENANT_UNITS_PER_MINUTE: `${EMULATOR_TENANT}=${UNITS_PER_WINDOW}`,
+      SHAREPOINT_TENANT_UNITS_PER_MINUTE: `${TENANT.tenant_id}=${UNITS_PER_WINDOW}`,
       SOURCE_QUOTA_WINDOW_MS: String(WINDOW_MS),
     },
   },
@@ -46,7 +49,8 @@ serviceSuite(
 beforeEach(async () => {
   // The emulator's quota is reset with it: on again, with SharePoint's headers from 80 % of the window.
   Object.assign(graph.quota.settings, { enforce: true, unitsPerWindow: UNITS_PER_WINDOW, windowMs: WINDOW_MS });
-  await sql`delete from connector_sync.request_budgets`.execute(observer.db);
+  graph.identity.registerClient(TENANT.client_id, { secret: TENANT.client_secret, tenantId: TENANT.tenant_id });
+  await sql`delete from connector_sync.request_budgets where bucket = ${BUCKET}`.execute(observer.db);
 });
 
 // Each test's replicas are its own: none polls the task queue into the next test.
@@ -60,21 +64,34 @@ async function connectors(count: number, files: number, prefix: string): Promise
   for (let c = 0; c < count; c++) {
     const dir = graph.addFolder('/', `${prefix}-${c}`);
     for (let i = 0; i < files; i++) graph.addFile(dir.id, `${prefix}-${c}-${i}.txt`, `${prefix} ${c} file ${i} `.repeat(20));
-    ids.push(await createConnector(observer.db, { type: 'onedrive', config: { drive_id: graph.drive.id, folder_id: dir.id }, userId }));
+    ids.push(await createConnector(observer.db, { type: 'onedrive', config: { drive_id: graph.drive.id, folder_id: dir.id, ...TENANT }, userId }));
   }
   return ids;
 }
 
-async function requestSyncs(ids: number[]): Promise<void> {
+/** Requests each sync as EchoMind does, and waits until each has started: its run id (a run left by an earlier test of the same connector id does not count). */
+async function requestSyncs(ids: number[]): Promise<string[]> {
+  const since = Date.now() - 1000;
   for (const connectorId of ids) await observer.js.publish('connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE, userId }));
+  const runs: string[] = [];
   for (const id of ids) {
-    await waitFor(`the sync of connector ${id} to start`, () => observer.temporal.workflow.getHandle(`connector-sync-${id}`).describe().then(() => true, () => false), 60_000);
+    runs.push(
+      await waitFor(
+        `the sync of connector ${id} to start`,
+        async () => {
+          const d = await observer.temporal.workflow.getHandle(`connector-sync-${id}`).describe().catch(() => undefined);
+          return d && d.startTime.getTime() >= since ? d.runId : undefined;
+        },
+        60_000,
+      ),
+    );
   }
+  return runs;
 }
 
-/** Waits for each sync's result (continue-as-new followed). */
-async function results(ids: number[]): Promise<SyncResult[]> {
-  return Promise.all(ids.map((id) => observer.temporal.workflow.getHandle(`connector-sync-${id}`).result() as Promise<SyncResult>));
+/** Waits for each sync's result, from the run its request started (continue-as-new followed). */
+async function results(ids: number[], runs: string[]): Promise<SyncResult[]> {
+  return Promise.all(ids.map((id, i) => observer.temporal.workflow.getHandle(`connector-sync-${id}`, runs[i]).result() as Promise<SyncResult>));
 }
 
 /** Transfer batches a replica completed, from its own /metrics. */
@@ -102,10 +119,10 @@ describe('one tenant, two service processes, one budget', () => {
   it('never spends more resource units in a window than the tenant has, and is not throttled', async () => {
     const ids = await connectors(3, 100, 'shared');
     const replicas = [await spawnService(config), await spawnService(config)];
-    await requestSyncs(ids);
-    const outcomes = await results(ids);
+    const runs = await requestSyncs(ids);
+    const outcomes = await results(ids, runs);
 
-    const perWindow = graph.quota.unitsPerWindow(EMULATOR_CLIENT_ID);
+    const perWindow = graph.quota.unitsPerWindow(TENANT.client_id);
     const requests = graph.requestCount(/\/v1\.0\/drives\//);
     const batches = await Promise.all(replicas.map(batchesRunBy));
     recordFigure('shared-budget/replicas', { replicas: 2, files: 300, unitsPerWindow: perWindow.join(' '), budget: UNITS_PER_WINDOW, throttled: graph.quota.throttled, requests, batches: batches.join(' ') });
@@ -123,7 +140,7 @@ describe('one tenant, two service processes, one budget', () => {
   it('a replica killed mid-sync: the other finishes every sync, no window overspends, and the budget is whole again within seconds', async () => {
     const ids = await connectors(2, 150, 'killed');
     const replicas = [await spawnService(config), await spawnService(config)];
-    await requestSyncs(ids);
+    const runs = await requestSyncs(ids);
 
     // The kill lands while a transfer batch runs on a replica: it holds leased units it will never spend.
     const victim = await waitFor(
@@ -149,7 +166,7 @@ describe('one tenant, two service processes, one budget', () => {
 
     // Reported, not asserted: when the bucket was first whole after the kill (the survivor may keep it drawn down).
     let wholeAfterKill: number | undefined;
-    const syncs = results(ids);
+    const syncs = results(ids, runs);
     let done = false;
     void syncs.finally(() => (done = true)).catch(() => undefined);
     while (!done && wholeAfterKill === undefined) {
@@ -170,7 +187,7 @@ describe('one tenant, two service processes, one budget', () => {
       20,
     );
 
-    const perWindow = graph.quota.unitsPerWindow(EMULATOR_CLIENT_ID);
+    const perWindow = graph.quota.unitsPerWindow(TENANT.client_id);
     recordFigure('shared-budget/replica-killed', {
       files: 300,
       unitsPerWindow: perWindow.join(' '),
