@@ -38,7 +38,11 @@ import type { EmulatorCounts, EmulatorReady } from './emulator-process.js';
 import { cpuSecondsOfTrees, diffCpu, peakRssMiB, resetPeakRss, rssMiB, stackPid } from './proc.js';
 import { markdownTable, type ScenarioReport, type SideReport } from './report.js';
 
+// `--quota replicas|fairness` runs the quota benchmarks instead (bench/quota.ts, its own options).
+const quotaBench = process.argv.includes('--quota');
+
 const { values: args } = parseArgs({
+  args: quotaBench ? [] : process.argv.slice(2),
   options: {
     scenario: { type: 'string', default: 'a,b,c,d' },
     /** (a) and (c): how many small files, and their size. */
@@ -539,7 +543,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+(quotaBench ? import('./quota.js').then((m) => m.main()) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

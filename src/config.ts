@@ -125,6 +125,8 @@ export const envSchema = z.object({
   SHAREPOINT_TENANT_UNITS_PER_MINUTE: perTenant.optional(),
   GOOGLE_DRIVE_QUERIES_PER_MINUTE: positiveInt.default(12_000),
   GOOGLE_DRIVE_QUERIES_PER_MINUTE_PER_USER: positiveInt.default(12_000),
+  /** Length of the sources' quota "minute" in ms: 60,000 as the sources count; tests and benchmarks shorten it with their emulator's. */
+  SOURCE_QUOTA_WINDOW_MS: positiveInt.default(60_000),
 }).superRefine((e, ctx) => {
   if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_KEY'], message: 'must be set with TEMPORAL_TLS_CERT (a client certificate needs its private key)' });
@@ -268,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         tenantUnitsPerMinute: e.SHAREPOINT_TENANT_UNITS_PER_MINUTE ?? {},
       },
       drive: { queriesPerMinute: e.GOOGLE_DRIVE_QUERIES_PER_MINUTE, queriesPerMinutePerUser: e.GOOGLE_DRIVE_QUERIES_PER_MINUTE_PER_USER },
+      windowMs: e.SOURCE_QUOTA_WINDOW_MS,
     },
   };
 }

@@ -45,6 +45,12 @@ export function workflowBundleArgs(): string[] {
   return path ? [`--workflow-bundle=${path}`] : [];
 }
 
+/** A per-tenant setting (`tenant-id=number,…`), or nothing when the map is empty. */
+function perTenantEnv(name: string, values: Readonly<Record<string, number>>): Record<string, string> {
+  const pairs = Object.entries(values).map(([tenant, n]) => `${tenant}=${n}`);
+  return pairs.length === 0 ? {} : { [name]: pairs.join(',') };
+}
+
 /** The environment that makes `src/main.ts` use the same settings as `config`. */
 export function envFor(config: Config, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -68,6 +74,12 @@ export function envFor(config: Config, extra: Record<string, string> = {}): Reco
     GOOGLE_SERVICE_ACCOUNT_JSON: config.google.serviceAccountJson,
     MAX_FILE_SIZE_BYTES: String(config.maxFileSizeBytes),
     SOURCE_BUDGET: config.budgets.mode,
+    SHAREPOINT_LICENSES: String(config.budgets.sharePoint.defaultLicenses),
+    ...perTenantEnv('SHAREPOINT_TENANT_LICENSES', config.budgets.sharePoint.tenantLicenses),
+    ...perTenantEnv('SHAREPOINT_TENANT_UNITS_PER_MINUTE', config.budgets.sharePoint.tenantUnitsPerMinute),
+    GOOGLE_DRIVE_QUERIES_PER_MINUTE: String(config.budgets.drive.queriesPerMinute),
+    GOOGLE_DRIVE_QUERIES_PER_MINUTE_PER_USER: String(config.budgets.drive.queriesPerMinutePerUser),
+    ...(config.budgets.windowMs === undefined ? {} : { SOURCE_QUOTA_WINDOW_MS: String(config.budgets.windowMs) }),
     LOG_LEVEL: 'info',
     ...extra,
   };

@@ -145,6 +145,12 @@ describe('budget configuration', () => {
     expect(c.budgets.mode).toBe('shared');
     expect(c.budgets.sharePoint).toEqual({ defaultLicenses: 0, tenantLicenses: {}, tenantUnitsPerMinute: {} });
     expect(c.budgets.drive).toEqual({ queriesPerMinute: 12_000, queriesPerMinutePerUser: 12_000 });
+    expect(c.budgets.windowMs).toBe(60_000);
+  });
+
+  it('counts in the window tests and benchmarks shorten', () => {
+    expect(loadConfig({ SOURCE_QUOTA_WINDOW_MS: '5000' }).budgets.windowMs).toBe(5_000);
+    expect(() => loadConfig({ SOURCE_QUOTA_WINDOW_MS: '0' })).toThrow(/SOURCE_QUOTA_WINDOW_MS/);
   });
 
   it('reads per-tenant licences and budgets', () => {
@@ -160,6 +166,7 @@ describe('budget configuration', () => {
       mode: 'per-worker',
       sharePoint: { defaultLicenses: 3_000, tenantLicenses: { 'contoso-id': 60_000, 'fabrikam-id': 800 }, tenantUnitsPerMinute: { 'agreed-id': 9_000 } },
       drive: { queriesPerMinute: 20_000, queriesPerMinutePerUser: 3_000 },
+      windowMs: 60_000,
     });
   });
 

@@ -31,6 +31,8 @@ export class GraphQuota {
   private readonly spent = new Map<string, number>();
   /** Requests answered 429 because the budget was spent. */
   throttled = 0;
+  /** The same, per tenant. */
+  readonly throttledPerTenant = new Map<string, number>();
 
   private static defaults(): GraphQuotaSettings {
     return { enforce: false, unitsPerWindow: 1_200, windowMs: 60_000, headersFromShare: 0.8, clock: () => Date.now() };
@@ -40,6 +42,7 @@ export class GraphQuota {
     Object.assign(this.settings, GraphQuota.defaults());
     this.spent.clear();
     this.throttled = 0;
+    this.throttledPerTenant.clear();
   }
 
   /** Units `tenant` spent in each window so far, oldest first (windows with none included). */
@@ -49,6 +52,14 @@ export class GraphQuota {
     const first = Math.min(...windows);
     const last = Math.max(...windows);
     return Array.from({ length: last - first + 1 }, (_, i) => this.spent.get(`${tenant}#${first + i}`) ?? 0);
+  }
+
+  /** Units `tenant` spent in each window it spent in, with the window's start (ms since the epoch). */
+  windowsOf(tenant: string): Array<{ startMs: number; units: number }> {
+    return [...this.spent.entries()]
+      .filter(([k]) => k.startsWith(`${tenant}#`))
+      .map(([k, units]) => ({ startMs: Number(k.slice(tenant.length + 1)) * this.settings.windowMs, units }))
+      .sort((a, b) => a.startMs - b.startMs);
   }
 
   /**
@@ -67,6 +78,7 @@ export class GraphQuota {
     const resetS = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
     if (after > unitsPerWindow) {
       this.throttled++;
+      this.throttledPerTenant.set(tenant, (this.throttledPerTenant.get(tenant) ?? 0) + 1);
       const refused = graphError(429, 'TooManyRequests', 'The request has been throttled: the application used its resource units for this tenant.');
       refused.headers = { 'retry-after': String(resetS) };
       return { refused, headers: {} };
