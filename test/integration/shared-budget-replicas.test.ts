@@ -133,8 +133,10 @@ describe('one tenant, two service processes, one budget', () => {
     expect(spent(perWindow)).toBeGreaterThan(2 * UNITS_PER_WINDOW);
     for (const units of perWindow) expect(units).toBeLessThanOrEqual(UNITS_PER_WINDOW);
     expect(graph.quota.throttled).toBe(0);
-    // Both processes transferred files: each drew from the one budget.
-    for (const n of batches) expect(n).toBeGreaterThan(0);
+    // Every batch ran on one of the replicas. Which replica Temporal hands each of the few batches to is
+    // its choice (all may go to one): the figure above records the split, and the next test makes both
+    // draw for certain (a batch runs on the one killed, the survivor runs the rest).
+    expect(batches.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(ids.length);
   }, 300_000);
 
   it('a replica killed mid-sync: the other finishes every sync, no window overspends, and the budget is whole again within seconds', async () => {
@@ -204,6 +206,7 @@ describe('one tenant, two service processes, one budget', () => {
     for (const id of ids) expect(await outcomeOf(observer, config, id)).toMatchObject(exactlyOnce(150));
     for (const units of perWindow) expect(units).toBeLessThanOrEqual(UNITS_PER_WINDOW);
     expect(graph.quota.throttled).toBe(0);
+    // Both replicas drew from the one budget: the victim was running a batch when it died, the survivor ran its retry.
     expect(await batchesRunBy(survivor)).toBeGreaterThan(0);
   }, 300_000);
 });
