@@ -64,8 +64,9 @@ const quoted = (value: string): string => `'${value.replace(/\\/g, '\\\\').repla
 
 export class DriveClient {
   constructor(
-    private readonly http: SourceHttp,
-    private readonly baseUrl: string,
+    /** The shared HTTP layer, for Drive calls kept beside this class (push channels, watch.ts). */
+    readonly http: SourceHttp,
+    readonly baseUrl: string,
   ) {}
 
   private url(path: string): string {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GoogleIdentity, unauthenticated, type ServiceAccountKeyFile, type TokenGrantRecord } from './auth.js';
 import { FaultBook, type FaultReply, type FaultRule } from './faults.js';
+import { DrivePush } from './push.js';
 import { DriveQuota } from './quota.js';
 import { DriveCounters, DriveRoutes, type DriveReply } from './routes.js';
 import { DEFAULT_USER, DriveStore } from './store.js';
@@ -42,6 +43,8 @@ export class DriveEmulator {
   /** Every request, in order, with the status it got. */
   requests: RecordedRequest[] = [];
   readonly identity: GoogleIdentity;
+  /** Push channels on change logs and the messages they get, with delivery faults (push.ts). */
+  readonly push: DrivePush;
   private routes: DriveRoutes;
   private faults = new FaultBook();
   /** Users added by tests or service accounts: they survive reset(), as identities do. */
@@ -50,6 +53,8 @@ export class DriveEmulator {
   constructor(private readonly server: Server) {
     this.identity = new GoogleIdentity(() => this.tokenUrl, (email) => this.store.users.has(email));
     this.routes = new DriveRoutes(this.store, this.counters, () => this.driveBaseUrl);
+    this.push = new DrivePush(() => this.driveBaseUrl);
+    this.push.attach(this.store);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.serve(req, res).catch((e: unknown) => {
         // An emulator bug: say so loudly rather than look like a network fault.
@@ -81,6 +86,8 @@ export class DriveEmulator {
     this.faults.clear();
     this.identity.grants.length = 0;
     this.routes = new DriveRoutes(this.store, this.counters, () => this.driveBaseUrl);
+    this.push.reset();
+    this.push.attach(this.store);
   }
 
   myDrive(email = DEFAULT_USER): string {
@@ -245,8 +252,10 @@ export class DriveEmulator {
       reply = this.identity.handleTokenRequest(new URLSearchParams(Buffer.concat(chunks).toString()));
     } else {
       const who = this.identity.identityOf(req.headers.authorization);
-      reply = who
-        ? (this.quota.meter(who) ?? this.routes.handle({ method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who }))
+      const request = who ? { method, pathname: url.pathname, query: url.searchParams, headers: req.headers, identity: who } : undefined;
+      reply = request
+        ? (this.quota.meter(request.identity) ??
+          (this.push.handles(url.pathname) ? this.push.handle(request, Buffer.concat(chunks).toString()) : this.routes.handle(request)))
         : unauthenticated();
     }
     send(res, reply, record);

@@ -97,6 +97,8 @@ export class DriveStore {
   nextSeq = 1;
   /** Page tokens below this are refused (test: "the log was truncated"). */
   oldestValidToken = 1;
+  /** Told after every entry added to the log (the push emulator listens: push.ts). */
+  onLogged: (() => void) | undefined;
   private counter = 0;
   private clock = Date.parse('2026-01-05T09:00:00Z');
 
@@ -190,6 +192,7 @@ export class DriveStore {
     const alsoTo = this.sharedViewers(file);
     if (leftCorpus) this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: leftCorpus, leftCorpus: true, alsoTo });
     this.log.push({ seq: this.nextSeq++, type: 'file', fileId: file.id, corpus: this.corpusOf(file), leftCorpus: false, alsoTo });
+    this.onLogged?.();
   }
 
   private create(parentId: string, fields: Omit<StoredFile, 'id' | 'parents' | 'trashed' | 'version' | 'modifiedTime'>, prefix: string): string {
@@ -324,6 +327,7 @@ export class DriveStore {
     const alsoTo = this.sharedViewers(top);
     for (const file of [top, ...this.descendants(id)]) this.files.delete(file.id);
     this.log.push({ seq: this.nextSeq++, type: 'file', fileId: top.id, corpus, leftCorpus: false, alsoTo });
+    this.onLogged?.();
   }
 
   /**
@@ -364,6 +368,7 @@ export class DriveStore {
    */
   private recordDrive(driveId: string, concerns: string[]): void {
     this.log.push({ seq: this.nextSeq++, type: 'drive', fileId: driveId, corpus: `drive:${driveId}`, leftCorpus: false, alsoTo: concerns });
+    this.onLogged?.();
   }
 
   removeMember(driveId: string, email: string): void {

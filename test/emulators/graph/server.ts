@@ -4,6 +4,7 @@ import type { Config } from '../../../src/config.js';
 import { type DownloadAnswer, PreauthenticatedDownloads } from './downloads.js';
 import { defaultCode, type EmulatedRequest, type Fault, takeFault } from './faults.js';
 import { IdentityEmulator } from './identity.js';
+import { GraphPush } from './push.js';
 import { GraphQuota } from './quota.js';
 import { graphError, GraphRoutes } from './routes.js';
 import { type FileOptions, GraphStore, type ParentRef, type StoredDrive, type StoredItem } from './store.js';
@@ -63,6 +64,8 @@ export interface GraphEmulator {
   /** The default drive (business), owned by EMULATOR_USER and the default site's library. */
   readonly drive: StoredDrive;
   readonly identity: IdentityEmulator;
+  /** Subscriptions and the notifications they get, with delivery faults (push.ts). */
+  readonly push: GraphPush;
   readonly faults: Fault[];
   readonly requests: RecordedRequest[];
   /** Download requests that carried an Authorization header (each was refused). */
@@ -116,6 +119,8 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
   const routes = new GraphRoutes(() => store, graphBaseUrl, (item) => downloads.mint(item));
   const teamsRoutes = new TeamsRoutes(() => teams, () => store, graphBaseUrl);
   const quota = new GraphQuota();
+  const push = new GraphPush(graphBaseUrl, EMULATOR_TENANT);
+  push.attach(store, teams);
 
   function send(res: ServerResponse, record: RecordedRequest, answer: DownloadAnswer, truncate: boolean): void {
     const bytes = answer.raw ?? (answer.body ? Buffer.from(JSON.stringify(answer.body)) : Buffer.alloc(0));
@@ -152,7 +157,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     };
     requests.push(record);
     const request: EmulatedRequest = { method, path, url, headers: req.headers };
-    const body = method === 'POST' ? await readBody(req) : '';
+    const body = method === 'POST' || method === 'PATCH' ? await readBody(req) : '';
 
     const fault = takeFault(faults, request);
     if (fault && 'reset' in fault) {
@@ -185,8 +190,9 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     if ('error' in grant) {
       return send(res, record, { ...graphError(401, 'InvalidAuthenticationToken', grant.error), headers: { 'www-authenticate': 'Bearer realm=""' } }, truncate);
     }
-    if (method !== 'GET') return send(res, record, graphError(405, 'methodNotAllowed', 'The emulator only reads.'), truncate);
     const graphPath = path.slice('/v1.0'.length);
+    if (push.handles(graphPath)) return send(res, record, await push.answer(method, graphPath, body, grant), truncate);
+    if (method !== 'GET') return send(res, record, graphError(405, 'methodNotAllowed', 'The emulator only reads.'), truncate);
     if (teamsRoutes.handles(graphPath)) return send(res, record, teamsRoutes.answer(graphPath, url, req.headers), truncate);
     const metered = quota.meter(grant.clientId, method, graphPath, url);
     send(res, record, metered.refused ?? GraphQuota.stamp(routes.answer(graphPath, url, grant), metered.headers), truncate);
@@ -234,6 +240,7 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
       teamsRoutes.channelsPerPage = n;
     },
     identity,
+    push,
     faults,
     requests,
     get authorizationLeaks() {
@@ -254,6 +261,8 @@ export async function startGraphEmulator(): Promise<GraphEmulator> {
     },
     reset() {
       ({ store, drive, teams } = freshStore(graphBaseUrl));
+      push.reset();
+      push.attach(store, teams);
       teamsRoutes.reset();
       quota.reset();
       faults.length = 0;

@@ -84,6 +84,8 @@ export class GraphStore {
    * its first file.
    */
   collapseDelta = false;
+  /** Told of every change delta will report, by drive (the push emulator listens: push.ts). */
+  onChange: ((driveId: string) => void) | undefined;
   private seq = 0;
   private clock = Date.parse('2026-01-05T09:00:00Z');
   defaultDriveId = '';
@@ -184,6 +186,7 @@ export class GraphStore {
     this.seq++;
     this.log.push({ seq: this.seq, driveId: item.driveId, snapshot: { ...item } });
     for (const a of ancestors.reverse()) this.log.push({ seq: this.seq, driveId: a.driveId, snapshot: { ...a } });
+    this.onChange?.(item.driveId);
   }
 
   /**
@@ -307,6 +310,7 @@ export class GraphStore {
     this.seq++;
     const ancestors = this.emitAncestors ? this.ancestors(item).reverse() : [];
     for (const entry of [item, ...ancestors]) this.log.push({ seq: this.seq, driveId: entry.driveId, snapshot: { ...entry } });
+    this.onChange?.(item.driveId);
   }
 
   private ancestors(item: StoredItem): StoredItem[] {

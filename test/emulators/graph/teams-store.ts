@@ -117,6 +117,8 @@ export class TeamsStore {
   readonly teams = new Map<string, StoredTeam>();
   /** `contentUrl` of a shared file → its driveItem id (what the shares API resolves). */
   readonly shared = new Map<string, string>();
+  /** Told of every message created, changed or deleted (the push emulator listens: push.ts). */
+  onMessage: ((channel: StoredChannel, message: StoredMessage, change: 'created' | 'updated' | 'deleted') => void) | undefined;
   private seq = 0;
   private lastTime = 0;
 
@@ -188,6 +190,7 @@ export class TeamsStore {
   post(channel: StoredChannel, input: MessageInput): StoredMessage {
     const message = this.newMessage(channel, null, input);
     channel.threads.set(message.id, { root: message, replies: [], chainSeq: message.seq, chainModified: message.lastModified });
+    this.onMessage?.(channel, message, 'created');
     return message;
   }
 
@@ -196,6 +199,7 @@ export class TeamsStore {
     const message = this.newMessage(channel, rootId, input);
     thread.replies.push(message);
     this.touchChain(thread, message);
+    this.onMessage?.(channel, message, 'created');
     return message;
   }
 
@@ -206,6 +210,7 @@ export class TeamsStore {
     message.lastModified = message.lastEdited;
     message.seq = ++this.seq;
     this.touchChain(thread, message);
+    this.onMessage?.(channel, message, 'updated');
     return message;
   }
 
@@ -215,6 +220,7 @@ export class TeamsStore {
     message.lastModified = this.now();
     message.seq = ++this.seq;
     this.touchChain(thread, message);
+    this.onMessage?.(channel, message, 'updated');
     return message;
   }
 
@@ -225,6 +231,7 @@ export class TeamsStore {
     message.lastModified = message.deleted;
     message.seq = ++this.seq;
     this.touchChain(thread, message);
+    this.onMessage?.(channel, message, 'deleted');
   }
 
   /**
