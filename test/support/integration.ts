@@ -42,7 +42,7 @@ export const workflowsSourcePath = fileURLToPath(new URL('../../workflows/index.
 export async function resetDatabase(db: Kysely<Database>): Promise<void> {
   await sql`truncate documents, connectors, google_credentials, teams, users,
     connector_sync.enumeration_marks, connector_sync.source_folders, connector_sync.published_versions,
-    connector_sync.failed_items
+    connector_sync.failed_items, connector_sync.push_subscriptions
     cascade`.execute(db);
 }
 
