@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError, isNotFound } from '../src/errors.js';
 import {
   forgetSubscription,
+  markOpened,
   markRenewed,
   saveSubscription,
   subscriptionsOf,
@@ -149,7 +150,8 @@ class SubscriptionKeeper {
     return `${(this.deps.push?.publicUrl ?? '').replace(/\/+$/, '')}${path}`;
   }
 
-  private async create(want: WantedSubscription): Promise<PushSubscriptionRow | undefined> {
+  /** `replacing`: the old one still runs until this one is open, so nothing falls between them. */
+  private async create(want: WantedSubscription, replacing = false): Promise<PushSubscriptionRow | undefined> {
     const secret = newSubscriptionSecret();
     const expiresMs = this.now + lifetimeOf(want.kind, this.input.lifetimeMs);
     try {
@@ -166,19 +168,31 @@ class SubscriptionKeeper {
           expirationDateTime: new Date(expiresMs).toISOString(),
         });
         row = { id: made.id, connector_id: this.input.connectorId, source: 'graph', kind: want.kind, resource: want.resource, resource_id: null, secret_sha256: secretDigest(secret), expires_at: new Date(made.expirationDateTime) };
+        await saveSubscription(this.deps.db, row);
       } else {
-        const made = await watchDriveChanges(await this.drive(), {
-          id: randomUUID(),
-          token: secret,
-          address: this.address(NOTIFICATION_PATHS.drive),
-          expirationMs: expiresMs,
-          pageToken: want.pageToken,
-          ...(want.driveId ? { driveId: want.driveId } : {}),
-        });
-        row = { id: made.id, connector_id: this.input.connectorId, source: 'drive', kind: 'driveChanges', resource: want.resource, resource_id: made.resourceId, secret_sha256: secretDigest(secret), expires_at: new Date(made.expiration) };
+        // The channel id is ours: stored first, so Drive's sync message (sent as the channel opens) finds it.
+        const id = randomUUID();
+        row = { id, connector_id: this.input.connectorId, source: 'drive', kind: 'driveChanges', resource: want.resource, resource_id: null, secret_sha256: secretDigest(secret), expires_at: new Date(expiresMs) };
+        await saveSubscription(this.deps.db, row);
+        try {
+          const made = await watchDriveChanges(await this.drive(), {
+            id,
+            token: secret,
+            address: this.address(NOTIFICATION_PATHS.drive),
+            expirationMs: expiresMs,
+            pageToken: want.pageToken,
+            ...(want.driveId ? { driveId: want.driveId } : {}),
+          });
+          row = { ...row, resource_id: made.resourceId, expires_at: new Date(made.expiration) };
+          await markOpened(this.deps.db, id, made.resourceId, row.expires_at);
+        } catch (e) {
+          await forgetSubscription(this.deps.db, id);
+          throw e;
+        }
       }
-      await saveSubscription(this.deps.db, row);
       this.created++;
+      // Changes made between the last pass and this subscription are notified by nobody: one pass covers them.
+      if (!replacing) this.syncNeeded ??= 'new push subscriptions';
       this.deps.push?.counters?.inc('connector_push_subscriptions_created_total', { source: want.source });
       this.deps.logger.info({ connectorId: this.input.connectorId, subscriptionId: row.id, kind: row.kind, resource: row.resource, expiresAt: row.expires_at }, 'push subscription created');
       return { ...row, created_at: new Date(), renewed_at: null };
@@ -191,7 +205,7 @@ class SubscriptionKeeper {
   /** Graph: PATCH a later expiry (a missing one is made again). Drive: a new channel first, then the old one stopped. */
   private async renew(sub: PushSubscriptionRow, want: WantedSubscription): Promise<PushSubscriptionRow | undefined> {
     if (sub.source === 'drive') {
-      const replacement = await this.create(want);
+      const replacement = await this.create(want, true);
       if (!replacement) return sub;
       await this.remove(sub);
       this.countRenewal('drive', 'replaced');

@@ -36,6 +36,11 @@ export async function markRenewed(db: Kysely<Database>, id: string, expiresAt: D
   await db.updateTable(table).set({ expires_at: expiresAt, renewed_at: new Date() }).where('id', '=', id).execute();
 }
 
+/** A Drive channel stored before it was opened: Drive's resource id and granted expiry, once it answered. */
+export async function markOpened(db: Kysely<Database>, id: string, resourceId: string, expiresAt: Date): Promise<void> {
+  await db.updateTable(table).set({ resource_id: resourceId, expires_at: expiresAt }).where('id', '=', id).execute();
+}
+
 export async function forgetSubscription(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom(table).where('id', '=', id).execute();
 }
