@@ -193,4 +193,45 @@ describe('push notifications end to end (Graph)', () => {
     expect((await documentsOf(service, connectorId)).map((d) => d.title)).toContain('dropped.md');
     await stopKeeper(connectorId);
   });
+
+  it('Teams: subscribes each channel with a lifecycle URL; reauthorizationRequired renews, missed asks for a pass, subscriptionRemoved subscribes again', async () => {
+    const team = emulator.teams.addTeam('Launch');
+    const general = emulator.teams.addChannel(team.id, 'General');
+    emulator.teams.post(general, { at: new Date(Date.now() - 20 * 60_000), subject: 'Kickoff', html: '<p>first</p>' });
+    const connectorId = await createConnector(service.db, { type: 'teams', config: { team_id: team.id, push: true }, userId });
+    const row = await syncViaNats(service, 'connector.sync.teams', { connectorId, type: ConnectorType.TEAMS, userId });
+    expect(row.status).toBe('active');
+    const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
+    await waitFor('the push keeper to start', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
+    await keeper.signal(checkSubscriptionsSignal);
+    const messages = `/teams/${team.id}/channels/${general.id}/messages`;
+    const subs = await waitFor('the channel and library subscriptions', async () => {
+      const rows = await subscriptionsOf(connectorId);
+      return rows.length === 2 ? rows : undefined;
+    });
+    expect(subs.map((r) => [r.kind, r.resource.startsWith('/drives/') ? '/drives/…/root' : r.resource]).sort()).toEqual([
+      ['channelMessages', messages],
+      ['driveItem', '/drives/…/root'],
+    ]);
+    await waitForPushPass(connectorId);
+    const channelSub = subs.find((r) => r.kind === 'channelMessages');
+    const id = channelSub?.id ?? '';
+    expect(emulator.push.subscriptions.get(id)?.lifecycleNotificationUrl).toBe(`${publicUrl}/graph/lifecycle`);
+
+    expect(emulator.push.fireLifecycle(id, 'reauthorizationRequired')).toBe(true);
+    await waitFor('the renewal asked for', async () => (await subscriptionsOf(connectorId)).find((r) => r.id === id && r.renewed_at !== null));
+    expect(emulator.push.subscriptions.get(id)?.reauthorizationRequired).toBe(false);
+
+    const beforeMissed = new Date();
+    emulator.push.fireLifecycle(id, 'missed');
+    await waitFor('the pass after missed notifications', async () => (await syncRunsStartedSince(connectorId, beforeMissed)) > 0);
+
+    emulator.push.fireLifecycle(id, 'subscriptionRemoved');
+    const again = await waitFor('the channel subscribed again', async () =>
+      (await subscriptionsOf(connectorId)).find((r) => r.kind === 'channelMessages' && r.id !== id),
+    );
+    expect(again.resource).toBe(messages);
+    expect(emulator.push.subscriptions.has(again.id)).toBe(true);
+    await stopKeeper(connectorId);
+  });
 });
