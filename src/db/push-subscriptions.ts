@@ -4,7 +4,6 @@ import type { Database, PushSubscriptionsTable } from './schema.js';
 /** The push subscriptions this service made (`connector_sync.push_subscriptions`). */
 export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>;
 export type PushSource = PushSubscriptionRow['source'];
-export type PushKind = PushSubscriptionRow['kind'];
 
 const table = 'connector_sync.push_subscriptions' as const;
 

@@ -3,25 +3,31 @@ import type { Counters } from '../metrics.js';
 
 /**
  * Turns trusted notifications into sync requests, debounced per connector: the
- * first notification asks at once (a change reaches EchoMind in seconds), and
- * every notification that arrives within the next `windowMs` is folded into at
- * most one more request when the window closes. A burst of a thousand therefore
- * makes two requests, and the sync folds a request that arrives mid-pass into
- * one extra pass: at most two passes.
+ * first notification asks at once (a change reaches EchoMind in seconds); the
+ * ones that follow are folded into one more request, sent once the connector's
+ * notifications have paused for `windowMs` (or `maxWaitMs` after the first, so a
+ * steady stream still gets a pass now and then). A burst of a thousand, however
+ * long it takes to arrive, therefore makes two requests, and the sync folds a
+ * request that arrives mid-pass into one extra pass: at most two passes.
  */
 export interface PushSignalsOptions {
   /** Asks for a sync of the connector (signal-with-start, `SyncTrigger = "push"`). */
   request: (connectorId: number) => Promise<void>;
   windowMs: number;
+  /** The longest a notification waits for its request (default 30 s). */
+  maxWaitMs?: number;
   logger: Logger;
   counters: Counters;
-  /** Runs `fn` after `ms`; returns a cancel. Tests drive it by hand. */
+  /** Runs `fn` after `ms`; returns a cancel. Tests drive it (and `now`) by hand. */
   schedule?: (fn: () => void, ms: number) => () => void;
+  now?: () => number;
 }
 
 interface Window {
-  /** Another notification came while this window was open. */
+  openedAt: number;
+  /** Another notification came while this window was open, the last one at `lastAt`. */
   dirty: boolean;
+  lastAt: number;
   cancel?: () => void;
 }
 
@@ -34,11 +40,13 @@ const realSchedule = (fn: () => void, ms: number): (() => void) => {
 export class PushSignals {
   private readonly open = new Map<number, Window>();
   private readonly schedule: NonNullable<PushSignalsOptions['schedule']>;
-  private inFlight = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(private readonly options: PushSignalsOptions) {
     this.schedule = options.schedule ?? realSchedule;
+    this.now = options.now ?? Date.now;
   }
 
   notify(connectorId: number): void {
@@ -46,17 +54,14 @@ export class PushSignals {
     const window = this.open.get(connectorId);
     if (window) {
       window.dirty = true;
+      window.lastAt = this.now();
       return;
     }
-    const opened: Window = { dirty: false };
+    const opened: Window = { openedAt: this.now(), dirty: false, lastAt: this.now() };
     this.open.set(connectorId, opened);
     const sent = this.send(connectorId).finally(() => {
       this.inFlight.delete(sent);
-      if (this.stopped) return;
-      opened.cancel = this.schedule(() => {
-        this.open.delete(connectorId);
-        if (opened.dirty) this.notify(connectorId);
-      }, this.options.windowMs);
+      this.closeLater(connectorId, opened, this.options.windowMs);
     });
     this.inFlight.add(sent);
   }
@@ -71,6 +76,22 @@ export class PushSignals {
     for (const window of this.open.values()) window.cancel?.();
     await this.settled();
     this.open.clear();
+  }
+
+  /** Closes the window once its notifications paused for windowMs (or it is maxWaitMs old), with one more request if any came. */
+  private closeLater(connectorId: number, window: Window, delayMs: number): void {
+    if (this.stopped) return;
+    window.cancel = this.schedule(() => {
+      const now = this.now();
+      const quietFor = now - window.lastAt;
+      const age = now - window.openedAt;
+      if (window.dirty && quietFor < this.options.windowMs && age < (this.options.maxWaitMs ?? 30_000)) {
+        this.closeLater(connectorId, window, this.options.windowMs - quietFor);
+        return;
+      }
+      this.open.delete(connectorId);
+      if (window.dirty) this.notify(connectorId);
+    }, delayMs);
   }
 
   private async send(connectorId: number): Promise<void> {
