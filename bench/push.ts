@@ -69,8 +69,16 @@ async function pushConnector(b: Bench, driveId: string): Promise<number> {
   await syncViaNats(service, 'connector.sync.onedrive', { connectorId, type: ConnectorType.ONEDRIVE, userId: b.userId });
   const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
   await waitFor('the keeper', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
-  await keeper.signal(checkSubscriptionsSignal);
-  await waitFor('the subscription', async () => (await service.db.selectFrom('connector_sync.push_subscriptions').select('id').where('connector_id', '=', connectorId).execute()).length > 0);
+  // A creation that failed (a handshake slower than Graph's 10 s on a busy machine) is retried at the next check.
+  await waitFor(
+    'the subscription',
+    async () => {
+      await keeper.signal(checkSubscriptionsSignal);
+      await sleep(2000);
+      return (await service.db.selectFrom('connector_sync.push_subscriptions').select('id').where('connector_id', '=', connectorId).execute()).length > 0;
+    },
+    180_000,
+  );
   await waitForQuiet(service, connectorId);
   return connectorId;
 }

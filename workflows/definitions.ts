@@ -157,7 +157,7 @@ export const failedItemsQuery = defineQuery<FailedItem[]>('failedItems');
  * signal-with-start): a running sync makes one more pass from its saved cursor
  * before it finishes, so a change made after its last listing is not lost.
  */
-export const syncRequestedSignal = defineSignal<[request?: { chunkingSession?: string }]>('syncRequested');
+export const syncRequestedSignal = defineSignal<[request?: { chunkingSession?: string; trigger?: string }]>('syncRequested');
 /** Ask the running sync to finish its current page and stop cleanly. */
 export const stopSignal = defineSignal<[reason?: string]>('stop');
 

@@ -34,7 +34,7 @@ export async function requestSync(temporal: Client, taskQueue: string, request: 
     workflowId,
     args: [input],
     signal: syncRequestedSignal,
-    signalArgs: [request.chunkingSession ? { chunkingSession: request.chunkingSession } : {}],
+    signalArgs: [{ ...(request.chunkingSession ? { chunkingSession: request.chunkingSession } : {}), trigger: request.trigger }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     staticSummary: run.staticSummary,
     staticDetails: run.staticDetails,
