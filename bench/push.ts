@@ -40,8 +40,13 @@ const { values: args } = parseArgs({
     'spacing-ms': { type: 'string', default: '50' },
     fuzz: { type: 'string', default: '10000' },
     label: { type: 'string', default: 'push' },
+    scenario: { type: 'string', default: 'latency,burst,dropped,fuzz' },
   },
 });
+const scenarios = new Set(args.scenario.split(','));
+const progress = (line: string): void => {
+  process.stderr.write(`[bench/push ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
 async function freePort(): Promise<number> {
@@ -226,7 +231,7 @@ async function main(): Promise<void> {
     NOTIFICATION_PORT: String(port),
     LOG_LEVEL: 'silent',
   });
-  const service = await startService(config, createLogger('silent'), { migrate: true, health: false });
+  const service = await startService(config, createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent'), { migrate: true, health: false });
   const user = await service.db.insertInto('users').values({ email: `bench-push-${runId}@example.test` }).returning('id').executeTakeFirstOrThrow();
   const b: Bench = { service, emu, userId: user.id, publicUrl, streamName: config.nats.streamName };
   try {
@@ -235,15 +240,17 @@ async function main(): Promise<void> {
       const drive = emu.store.createDrive({ name: `Bench ${i}` });
       emu.addFile('/', 'seed.md', '# seed', { driveId: drive.id });
       connectors.push({ id: await pushConnector(b, drive.id), driveId: drive.id });
+      progress(`connector ${i + 1} of ${args.connectors} synced and subscribed`);
     }
-    const report = {
-      label: args.label,
-      at: new Date().toISOString(),
-      latency: await latency(b, connectors, Number(args.changes), Number(args['spacing-ms'])),
-      burst: await burst(b, (connectors[0] as { id: number }).id, (connectors[0] as { driveId: string }).driveId),
-      dropped: await dropped(b, connectors),
-      fuzz: await fuzz(b, Number(args.fuzz)),
-    };
+    const first = connectors[0] as { id: number; driveId: string };
+    const report: Record<string, unknown> = { label: args.label, at: new Date().toISOString() };
+    if (scenarios.has('latency')) report.latency = await latency(b, connectors, Number(args.changes), Number(args['spacing-ms']));
+    progress('latency done');
+    if (scenarios.has('burst')) report.burst = await burst(b, first.id, first.driveId);
+    progress('burst done');
+    if (scenarios.has('dropped')) report.dropped = await dropped(b, connectors);
+    progress('dropped done');
+    if (scenarios.has('fuzz')) report.fuzz = await fuzz(b, Number(args.fuzz));
     console.log(JSON.stringify(report, null, 2));
     mkdirSync(`${repoRoot}bench/results`, { recursive: true });
     writeFileSync(`${repoRoot}bench/results/${args.label}.json`, `${JSON.stringify(report, null, 2)}\n`);
