@@ -39,7 +39,7 @@ export interface ServiceOptions {
   health?: boolean;
   /** The Temporal runtime's Prometheus exporter (see temporal-runtime.ts), appended to /metrics. */
   runtimeMetricsUrl?: string;
-  /** How long notifications for one connector are folded into one more sync request (default 2 s). */
+  /** The pause in a connector's notifications after which the rest of a burst makes one more sync request (default 1 s). */
   pushWindowMs?: number;
 }
 
@@ -167,7 +167,7 @@ async function startNotifications(
   if (!settings) return undefined;
   const signals = new PushSignals({
     request: (connectorId) => push.requestSync(connectorId, 'change notification'),
-    windowMs: options.pushWindowMs ?? 2000,
+    windowMs: options.pushWindowMs ?? 1000,
     logger,
     counters,
   });

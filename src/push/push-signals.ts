@@ -5,16 +5,17 @@ import type { Counters } from '../metrics.js';
  * Turns trusted notifications into sync requests, debounced per connector: the
  * first notification asks at once (a change reaches EchoMind in seconds); the
  * ones that follow are folded into one more request, sent once the connector's
- * notifications have paused for `windowMs` (or `maxWaitMs` after the first, so a
- * steady stream still gets a pass now and then). A burst of a thousand, however
- * long it takes to arrive, therefore makes two requests, and the sync folds a
- * request that arrives mid-pass into one extra pass: at most two passes.
+ * notifications have paused for `windowMs`, or `maxWaitMs` after the first (a
+ * steady stream still reaches EchoMind within seconds). A burst of a thousand
+ * that arrives within `maxWaitMs` therefore makes two requests, and the sync
+ * folds a request that arrives mid-pass into one extra pass: at most two passes;
+ * a longer stream asks once more every `maxWaitMs`.
  */
 export interface PushSignalsOptions {
   /** Asks for a sync of the connector (signal-with-start, `SyncTrigger = "push"`). */
   request: (connectorId: number) => Promise<void>;
   windowMs: number;
-  /** The longest a notification waits for its request (default 30 s). */
+  /** The longest a notification waits for its request (default 5 s): a steady stream gets a pass this often. */
   maxWaitMs?: number;
   logger: Logger;
   counters: Counters;
@@ -85,7 +86,7 @@ export class PushSignals {
       const now = this.now();
       const quietFor = now - window.lastAt;
       const age = now - window.openedAt;
-      if (window.dirty && quietFor < this.options.windowMs && age < (this.options.maxWaitMs ?? 30_000)) {
+      if (window.dirty && quietFor < this.options.windowMs && age < (this.options.maxWaitMs ?? 5000)) {
         this.closeLater(connectorId, window, this.options.windowMs - quietFor);
         return;
       }
