@@ -36,6 +36,8 @@ export interface PushDelivery extends PushMessage {
   status: number;
   /** Why a delivery failed (connection refused, timeout). */
   error?: string;
+  /** How long the endpoint took to answer: Graph slows down, then drops, endpoints that answer late. */
+  answeredInMs?: number;
 }
 
 export interface PushFaults {
@@ -77,6 +79,8 @@ export class PushOutbox {
   /** Messages go out one after another, so their order is the send order (or the reordering's). */
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
+  /** Bumped by reset: messages of an earlier test still queued are not sent into the next one. */
+  private generation = 0;
 
   configure(faults: Partial<PushFaults>): void {
     this.faults = { ...this.faults, ...faults };
@@ -107,6 +111,7 @@ export class PushOutbox {
   }
 
   reset(): void {
+    this.generation++;
     this.faults = { ...NO_FAULTS };
     this.random = seeded(NO_FAULTS.seed);
     this.held = [];
@@ -117,9 +122,10 @@ export class PushOutbox {
   private release(reversed: boolean): void {
     const batch = reversed ? this.held.reverse() : this.held;
     this.held = [];
+    const generation = this.generation;
     for (const { message, dueAt } of batch) {
       this.pending++;
-      this.queue = this.queue.then(() => this.deliver(message, dueAt)).finally(() => this.pending--);
+      this.queue = this.queue.then(() => (generation === this.generation ? this.deliver(message, dueAt) : undefined)).finally(() => this.pending--);
     }
   }
 
@@ -128,6 +134,7 @@ export class PushOutbox {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const record: PushDelivery = { ...message, status: 0 };
     this.delivered.push(record);
+    const started = performance.now();
     try {
       const response = await fetch(message.url, {
         method: 'POST',
@@ -137,6 +144,7 @@ export class PushOutbox {
       });
       await response.arrayBuffer().catch(() => undefined);
       record.status = response.status;
+      record.answeredInMs = Math.round(performance.now() - started);
     } catch (e) {
       record.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }

@@ -5,7 +5,7 @@ import { openDriveSession } from '../../../src/providers/google-drive/session.js
 import { DRIVE_CHANNEL_MAX_MS, stopDriveChannel, watchDriveChanges } from '../../../src/providers/google-drive/watch.js';
 import { credentialRow, driveContext, settingsFor } from '../../providers/google-drive/harness.js';
 import { type PushListener, startPushListener } from '../push-listener.js';
-import { type DriveEmulator, startDriveEmulator } from './index.js';
+import { type DriveEmulator, fault, startDriveEmulator } from './index.js';
 
 /** Drive push channels against the emulator: the client functions, expiry, sync and change messages, and delivery faults. */
 
@@ -99,6 +99,13 @@ describe('Drive channels (client functions against the emulator)', () => {
     await emu.push.settled();
     expect(listener.received).toHaveLength(1);
     await expect(stopDriveChannel(client, channel)).resolves.toBeUndefined();
+  });
+
+  it('opens a channel through a rate-limited answer: the shared HTTP layer retries', async () => {
+    emu.fail({ method: 'POST', path: '/drive/v3/changes/watch', reply: fault.rateLimited() });
+    const channel = await watch();
+    expect(channel.resourceId).not.toBe('');
+    expect(emu.requestsTo('/drive/v3/changes/watch').map((r) => r.status)).toEqual([403, 200]);
   });
 
   it('refuses a channel id already in use', async () => {

@@ -101,6 +101,21 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     expect(listener.received).toHaveLength(2);
   });
 
+  it("subscribes to a team's library as its group's drive root; the emulator records each delivery's answer", async () => {
+    const { team } = channelFixture();
+    const sub = await createGraphSubscription(client, {
+      resource: `/groups/${team.id}/drive/root`,
+      changeType: 'updated',
+      notificationUrl: listener.url,
+      clientState: SECRET,
+      expirationDateTime: inMinutes(60),
+    });
+    emulator.addFile('/', 'team-file.docx', 'x', { driveId: team.driveId });
+    expect(notificationsOf(await listener.arrivals(1))[0]?.subscriptionId).toBe(sub.id);
+    await emulator.push.settled();
+    expect(emulator.push.delivered).toEqual([expect.objectContaining({ kind: 'notification', status: 202, answeredInMs: expect.any(Number) as number })]);
+  });
+
   it('renews to a later expiry, and refuses one past the driveItem maximum', async () => {
     const sub = await subscribeDrive(inMinutes(60));
     const later = inMinutes(GRAPH_SUBSCRIPTION_MAX_MINUTES.driveItem - 10);
@@ -108,6 +123,14 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     expect(renewed.id).toBe(sub.id);
     expect(Date.parse(renewed.expirationDateTime)).toBe(Date.parse(later));
     await expect(renewGraphSubscription(client, sub.id, inMinutes(GRAPH_SUBSCRIPTION_MAX_MINUTES.driveItem + 10))).rejects.toBeInstanceOf(PermanentSourceError);
+  });
+
+  it('renews through a throttled answer: the shared HTTP layer waits out Retry-After and tries again', async () => {
+    const sub = await subscribeDrive(inMinutes(60));
+    emulator.faults.push({ match: (r) => r.method === 'PATCH' && r.path.startsWith('/v1.0/subscriptions/'), status: 503, retryAfter: '0' });
+    const renewed = await renewGraphSubscription(client, sub.id, inMinutes(120));
+    expect(renewed.id).toBe(sub.id);
+    expect(emulator.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([503, 200]);
   });
 
   it('deletes a subscription; deleting it again resolves, renewing it is not found, and changes reach nobody', async () => {
@@ -132,6 +155,12 @@ describe('Graph subscriptions (client functions against the emulator)', () => {
     const created = subscribeDrive();
     await expect(created).rejects.toBeInstanceOf(PermanentSourceError);
     await expect(created).rejects.toThrow(/no answer within 200 ms/);
+  });
+
+  it('refuses a clientState longer than 128 characters', async () => {
+    await expect(
+      createGraphSubscription(client, { resource: `/drives/${emulator.drive.id}/root`, changeType: 'updated', notificationUrl: listener.url, clientState: 'x'.repeat(129), expirationDateTime: inMinutes(60) }),
+    ).rejects.toThrow(/clientState must be a string of at most 128 characters/);
   });
 
   it('refuses a drive root subscription past 42,300 minutes or for another change type than updated', async () => {

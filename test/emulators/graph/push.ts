@@ -60,7 +60,11 @@ interface SubscriptionInput {
 const MAX_MINUTES = { driveItem: 42_300, channelMessages: 4_320 } as const;
 /** expirationDateTime: "Any value under 45 minutes after the time of the request is automatically set to 45 minutes after the request time" (same page). */
 const MIN_LIFETIME_MS = 45 * 60_000;
-/** lifecycleNotificationUrl: "Required for Teams resources if the expirationDateTime value is more than 1 hour from now" (same page). */
+/**
+ * Teams messages: "If you request a subscription expirationDateTime that is more than 1 hour in the future, you must
+ * subscribe to lifecycle notifications by including a lifecycleNotificationUrl property … Otherwise your subscription
+ * request will fail" (https://learn.microsoft.com/en-us/graph/teams-changenotifications-chatmessage), with the message below.
+ */
 const TEAMS_WITHOUT_LIFECYCLE_MS = 60 * 60_000;
 
 const invalid = (message: string): GraphAnswer => graphError(400, 'InvalidRequest', message);
@@ -277,6 +281,8 @@ export class GraphPush {
     else if (/^me\/drive\/root$/i.test(path)) driveId = grant.userId ? store.userDrives.get(grant.userId.toLowerCase()) : undefined;
     else if ((m = /^users\/([^/]+)\/drive\/root$/i.exec(path))) driveId = store.userDrives.get((m[1] ?? '').toLowerCase());
     else if ((m = /^sites\/([^/]+)\/drive\/root$/i.exec(path))) driveId = store.siteDrives.get(m[1] ?? '');
+    // A team's library, as its group's drive.
+    else if ((m = /^groups\/([^/]+)\/drive\/root$/i.exec(path))) driveId = teams.teams.get(m[1] ?? '')?.driveId;
     else if ((m = /^teams\/([^/]+)\/channels\/([^/]+)\/messages$/i.exec(path))) {
       const channel = teams.teams.get(m[1] ?? '')?.channels.get(m[2] ?? '');
       if (!channel || channel.deleted) return graphError(404, 'NotFound', `No channel ${m[2] ?? ''} in team ${m[1] ?? ''}.`);
