@@ -63,13 +63,20 @@ async function pushDriveConnector(): Promise<{ connectorId: number; channelId: s
   return { connectorId, channelId: channel?.id ?? '' };
 }
 
-/** The pass the keeper asks for once it has subscribed (changes before the subscription were notified by nobody), waited for to its end. */
+/**
+ * The pass the keeper asks for once it has subscribed (changes before the subscription were notified
+ * by nobody): waited for until it has ended and no sync of the connector runs, so that a test's
+ * own request starts a run of its own instead of joining that pass.
+ */
 async function waitForPushPass(connectorId: number): Promise<void> {
-  const run = await waitFor('the push pass after subscribing', async () => {
-    for await (const w of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND SyncTrigger = "push" AND WorkflowType = "syncConnector"` })) return w;
-    return undefined;
+  await waitFor('the push pass after subscribing to end, and no sync running', async () => {
+    let pushPassSeen = false;
+    for await (const w of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector"` })) {
+      if (w.status.name === 'RUNNING') return false;
+      if (w.searchAttributes.SyncTrigger?.[0] === 'push') pushPassSeen = true;
+    }
+    return pushPassSeen;
   });
-  await service.temporal.workflow.getHandle(run.workflowId, run.runId).result().catch(() => undefined);
 }
 
 describe('push notifications end to end (Drive)', () => {
