@@ -29,6 +29,9 @@ import { buildSourceContext, withHeartbeats } from './source-context.js';
 /** A failed create or renewal is tried again this soon (or at a quarter of a short test lifetime). */
 const RETRY_FAILED_MS = 5 * 60_000;
 
+/** Before the connector's first sync saved its cursor, the keeper looks again this soon. */
+const NOTHING_TO_WATCH_RECHECK_MS = 60_000;
+
 /** How long a subscription of this kind may live: the source's documented limit, or less when asked. */
 function lifetimeOf(kind: PushSubscriptionRow['kind'], askedMs: number | undefined): number {
   const max = kind === 'driveChanges' ? DRIVE_CHANNEL_MAX_MS : GRAPH_SUBSCRIPTION_MAX_MINUTES[kind] * 60_000;
@@ -109,6 +112,8 @@ class SubscriptionKeeper {
     }
     const due = active.map((s) => new Date(s.expires_at).getTime() - lifetimeOf(s.kind, this.input.lifetimeMs) / 2);
     if (this.retryAt !== undefined) due.push(this.retryAt);
+    // Nothing to watch yet (no sync has saved a cursor): look again soon rather than at the routine check.
+    if (wanted.length === 0) due.push(this.now + NOTHING_TO_WATCH_RECHECK_MS);
     return {
       kind: 'kept',
       active: active.length,
