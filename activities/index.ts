@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps.js';
 import { failedItemActivities } from './failed-items.js';
 import { operatorControlActivities } from './operator-controls.js';
 import { planPageActivity } from './plan-page.js';
+import { pushSubscriptionActivities } from './push-subscriptions.js';
 import { transferBatchActivity } from './transfer-batch.js';
 import { transferFileActivity } from './transfer-file.js';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...connectorLifecycle(deps),
     ...failedItemActivities(deps),
     ...operatorControlActivities(deps),
+    ...pushSubscriptionActivities(deps),
     planPage: planPageActivity(deps),
     transferFile: transferFileActivity(deps),
     transferBatch: transferBatchActivity(deps),

@@ -102,6 +102,10 @@ export const envSchema = z.object({
   TEMPORAL_API_KEY: z.string().trim().min(1).optional(),
   HEALTH_PORT: port.default(8080),
   HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The public base URL (behind the TLS ingress) where Graph and Drive send change notifications; unset: push is off. */
+  NOTIFICATION_PUBLIC_URL: url(['https:', 'http:']).optional(),
+  NOTIFICATION_PORT: port.default(8090),
+  NOTIFICATION_HOST: z.string().min(1).default('127.0.0.1'),
   MAX_FILE_SIZE_BYTES: positiveInt.default(512 * 1024 * 1024),
   /** Files one batch activity transfers at once. */
   BATCH_TRANSFER_CONCURRENCY: positiveInt.default(transferConcurrency.filesInFlightPerBatch),
@@ -177,6 +181,8 @@ export interface Config {
     apiKey?: string;
   };
   health: { port: number; host: string };
+  /** The notification endpoint, present when NOTIFICATION_PUBLIC_URL is set (push on for connectors whose config says `push: true`). */
+  notifications?: { publicUrl: string; basePath: string; port: number; host: string };
   maxFileSizeBytes: number;
   transfers: { filesInFlightPerBatch: number; filesInFlightPerWorker: number; bodyBytesInMemoryPerWorker: number };
   logLevel: Env['LOG_LEVEL'];
@@ -254,6 +260,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
     },
     health: { port: e.HEALTH_PORT, host: e.HEALTH_HOST },
+    ...(e.NOTIFICATION_PUBLIC_URL
+      ? {
+          notifications: {
+            publicUrl: e.NOTIFICATION_PUBLIC_URL.replace(/\/+$/, ''),
+            // The ingress forwards the public path unchanged: the routes live below it.
+            basePath: new URL(e.NOTIFICATION_PUBLIC_URL).pathname.replace(/\/+$/, ''),
+            port: e.NOTIFICATION_PORT,
+            host: e.NOTIFICATION_HOST,
+          },
+        }
+      : {}),
     maxFileSizeBytes: e.MAX_FILE_SIZE_BYTES,
     transfers: {
       filesInFlightPerBatch: e.BATCH_TRANSFER_CONCURRENCY,

@@ -13,6 +13,8 @@ export interface HealthServerOptions {
   counters: Counters;
   /** The Temporal runtime's Prometheus exporter, served on the same /metrics. */
   runtimeMetricsUrl?: string;
+  /** Refreshes gauges read from elsewhere (the database) before /metrics is rendered; a failure leaves the last values. */
+  refreshGauges?: () => Promise<void>;
   timeoutMs?: number;
 }
 
@@ -56,6 +58,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
         return;
       }
       if (path === '/metrics') {
+        await options.refreshGauges?.().catch(() => undefined);
         const text = await renderMetrics(options.counters, options.runtimeMetricsUrl);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text);
         return;

@@ -11,6 +11,11 @@ export class Counters {
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 
+  /** A gauge: the value now (e.g. subscriptions active, read at each scrape). */
+  set(name: string, labels: Record<string, string>, value: number): void {
+    this.values.set(Counters.key(name, labels), value);
+  }
+
   get(name: string, labels: Record<string, string> = {}): number {
     return this.values.get(Counters.key(name, labels)) ?? 0;
   }

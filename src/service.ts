@@ -18,6 +18,12 @@ import { TransferSlots } from '../activities/transfer-slots.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
+import type { PushDeps } from '../activities/deps.js';
+import { activeSubscriptionCounts, findSubscription } from './db/push-subscriptions.js';
+import { startNotificationEndpoint, type NotificationEndpoint } from './push/notification-endpoint.js';
+import { ensurePushKeeper } from './push/push-keeper-start.js';
+import { PushSignals } from './push/push-signals.js';
+import { pushSyncRequester } from './push/push-sync.js';
 import { createSyncWorker } from './worker.js';
 
 export interface ServiceOptions {
@@ -33,6 +39,8 @@ export interface ServiceOptions {
   health?: boolean;
   /** The Temporal runtime's Prometheus exporter (see temporal-runtime.ts), appended to /metrics. */
   runtimeMetricsUrl?: string;
+  /** The pause in a connector's notifications after which the rest of a burst makes one more sync request (default 1 s). */
+  pushWindowMs?: number;
 }
 
 export interface RunningService {
@@ -43,6 +51,8 @@ export interface RunningService {
   counters: Counters;
   worker?: Worker;
   bridge?: SyncBridge;
+  /** The notification endpoint, when NOTIFICATION_PUBLIC_URL is set (and the role includes the bridge). */
+  notifications?: NotificationEndpoint;
   /** Resolves when the worker stops (after shutdown or a fatal error). */
   workerDone?: Promise<void>;
   stop(): Promise<void>;
@@ -69,8 +79,10 @@ interface RunningWorker {
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clients = await connectClients(config, logger, options);
   const counters = new Counters();
-  const worker = config.role === 'all' || config.role === 'worker' ? await startWorker(config, logger, options, clients) : undefined;
+  const push = pushDeps(config, clients, counters);
+  const worker = config.role === 'all' || config.role === 'worker' ? await startWorker(config, logger, options, clients, push) : undefined;
   const bridge = config.role === 'all' || config.role === 'bridge' ? await startBridge(config, logger, clients, counters) : undefined;
+  const notifications = bridge ? await startNotifications(config, logger, options, clients, counters, push) : undefined;
   const health = options.health === false ? undefined : await startHealth(config, logger, options, clients, counters, { worker, bridge });
   const { db, nats, store, temporal } = clients;
   return {
@@ -81,7 +93,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     counters,
     ...(worker ? { worker: worker.worker, workerDone: worker.done } : {}),
     ...(bridge ? { bridge } : {}),
-    stop: stopOnce(logger, clients, { worker, bridge, health }),
+    ...(notifications ? { notifications: notifications.endpoint } : {}),
+    stop: stopOnce(logger, clients, { worker, bridge, health, notifications }),
   };
 }
 
@@ -103,7 +116,7 @@ async function connectClients(config: Config, logger: Logger, options: ServiceOp
 }
 
 /** The Temporal worker on its own native connection, with the activities' dependencies built once. */
-async function startWorker(config: Config, logger: Logger, options: ServiceOptions, { db, store, js }: Clients): Promise<RunningWorker> {
+async function startWorker(config: Config, logger: Logger, options: ServiceOptions, { db, store, js }: Clients, push: PushDeps): Promise<RunningWorker> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await createSyncWorker({
     connection,
@@ -122,6 +135,7 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
       maxFileSizeBytes: config.maxFileSizeBytes,
       filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
       transferSlots: new TransferSlots(config.transfers.filesInFlightPerWorker, config.transfers.bodyBytesInMemoryPerWorker),
+      push,
       ...(options.http ? { http: options.http } : {}),
     },
   });
@@ -129,6 +143,54 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
 }
 
 /** The bridge from EchoMind's sync requests on NATS to Temporal runs. */
+/** What the push keeper's activities need: the public URL (when push is on), the sources' settings, the bridge's sync request. */
+function pushDeps(config: Config, { db, temporal }: Clients, counters: Counters): PushDeps {
+  return {
+    ...(config.notifications ? { publicUrl: config.notifications.publicUrl } : {}),
+    microsoft: config.microsoft,
+    google: config.google,
+    requestSync: pushSyncRequester(db, temporal, config.temporal.taskQueue),
+    counters,
+  };
+}
+
+/** The notification endpoint and its debounced sync requests; lifecycle events go to the connector's keeper. */
+async function startNotifications(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions,
+  { db, temporal }: Clients,
+  counters: Counters,
+  push: PushDeps,
+): Promise<{ endpoint: NotificationEndpoint; signals: PushSignals } | undefined> {
+  const settings = config.notifications;
+  if (!settings) return undefined;
+  const signals = new PushSignals({
+    request: (connectorId) => push.requestSync(connectorId, 'change notification'),
+    windowMs: options.pushWindowMs ?? 1000,
+    logger,
+    counters,
+  });
+  const endpoint = await startNotificationEndpoint({
+    host: settings.host,
+    port: settings.port,
+    basePath: settings.basePath,
+    findSubscription: (id) => findSubscription(db, id),
+    onChange: (connectorId) => signals.notify(connectorId),
+    onLifecycle: (connectorId, event) => {
+      void (async () => {
+        const row = await db.selectFrom('connectors').select(['id', 'type']).where('id', '=', connectorId).executeTakeFirst();
+        if (row) await ensurePushKeeper(temporal, config.temporal.taskQueue, row, event);
+      })().catch((e: unknown) => logger.warn({ connectorId, event: event.event, error: e instanceof Error ? e.message : String(e) }, 'could not hand a lifecycle event to the push keeper'));
+    },
+    counters,
+    logger,
+  });
+  const address = endpoint.server.address();
+  logger.info({ port: address && typeof address === 'object' ? address.port : settings.port, host: settings.host, publicUrl: settings.publicUrl }, 'notification endpoint listening');
+  return { endpoint, signals };
+}
+
 async function startBridge(config: Config, logger: Logger, { db, js, jsm, temporal }: Clients, counters: Counters): Promise<SyncBridge> {
   const bridge = new SyncBridge({
     js,
@@ -142,6 +204,15 @@ async function startBridge(config: Config, logger: Logger, { db, js, jsm, tempor
       const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
       return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
     },
+    // A push connector's keeper is started by its first sync request (and found running by later ones).
+    ...(config.notifications
+      ? {
+          afterRequest: async (id: number) => {
+            const row = await db.selectFrom('connectors').select(['id', 'type', 'config', 'status', 'deleted_date']).where('id', '=', id).executeTakeFirst();
+            if (row && row.config.push === true && row.status !== 'disabled' && row.deleted_date === null) await ensurePushKeeper(temporal, config.temporal.taskQueue, row);
+          },
+        }
+      : {}),
   });
   await bridge.start();
   return bridge;
@@ -176,6 +247,14 @@ async function startHealth(
       },
     },
     isReady: () => (!bridge || bridge.isConsuming) && (!worker || worker.worker.getState() === 'RUNNING'),
+    ...(config.notifications
+      ? {
+          refreshGauges: async () => {
+            const counts = await activeSubscriptionCounts(db);
+            for (const source of ['graph', 'drive']) counters.set('connector_push_subscriptions_active', { source }, counts[source] ?? 0);
+          },
+        }
+      : {}),
   });
   const address = health.address();
   const port = address && typeof address === 'object' ? address.port : config.health.port;
@@ -187,12 +266,19 @@ async function startHealth(
 function stopOnce(
   logger: Logger,
   { db, nats, temporalConnection }: Clients,
-  running: { worker: RunningWorker | undefined; bridge: SyncBridge | undefined; health: Server | undefined },
+  running: {
+    worker: RunningWorker | undefined;
+    bridge: SyncBridge | undefined;
+    health: Server | undefined;
+    notifications: { endpoint: NotificationEndpoint; signals: PushSignals } | undefined;
+  },
 ): () => Promise<void> {
-  const { worker, bridge, health } = running;
+  const { worker, bridge, health, notifications } = running;
   let stopping: Promise<void> | undefined;
   return () => {
     stopping ??= (async () => {
+      await notifications?.endpoint.close();
+      await notifications?.signals.stop();
       await bridge?.stop().catch((e: unknown) => logger.warn({ error: String(e) }, 'bridge stop failed'));
       if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
       await worker?.done.catch(() => undefined);

@@ -157,7 +157,7 @@ export const failedItemsQuery = defineQuery<FailedItem[]>('failedItems');
  * signal-with-start): a running sync makes one more pass from its saved cursor
  * before it finishes, so a change made after its last listing is not lost.
  */
-export const syncRequestedSignal = defineSignal<[request?: { chunkingSession?: string }]>('syncRequested');
+export const syncRequestedSignal = defineSignal<[request?: { chunkingSession?: string; trigger?: string }]>('syncRequested');
 /** Ask the running sync to finish its current page and stop cleanly. */
 export const stopSignal = defineSignal<[reason?: string]>('stop');
 
@@ -333,3 +333,76 @@ export interface ItemSettlement {
   /** Stored, or found gone at the source: their failure record, if any, is dropped. */
   cleared: string[];
 }
+
+// Push subscriptions --------------------------------------------------------
+
+/** The long-lived workflow per push connector that keeps its subscriptions alive (workflows/push-keeper.ts). */
+export const PUSH_KEEPER_WORKFLOW_TYPE = 'keepPushSubscriptions';
+
+export const pushKeeperWorkflowId = (connectorId: number): string => `push-keeper-${connectorId}`;
+
+/** A Graph lifecycle notification the endpoint trusted, for the keeper to act on. */
+export interface LifecycleEvent {
+  event: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
+  subscriptionId: string;
+}
+
+export interface PushKeeperTiming {
+  /** Check the connector (still push? disabled? new channels?) at least this often. */
+  recheckEveryMs: number;
+  /** A sync pass at least this often, whatever the notifications (Graph does not report a lost one). */
+  passEveryMs: number;
+  /** Ask the source for subscriptions at most this long (tests shorten it; the source's own limit applies anyway). */
+  lifetimeMs?: number;
+  /** Continue as new past this many history events. */
+  maxHistoryEvents: number;
+}
+
+export const DEFAULT_PUSH_KEEPER_TIMING: PushKeeperTiming = {
+  recheckEveryMs: 15 * 60_000,
+  passEveryMs: 24 * 60 * 60_000,
+  maxHistoryEvents: 2000,
+};
+
+export interface PushKeeperInput {
+  connectorId: number;
+  timing?: Partial<PushKeeperTiming>;
+  /** Internal, carried across continue-as-new: when the keeper last asked for a pass (ISO time). */
+  lastPassAt?: string;
+  /** Internal, carried across continue-as-new: lifecycle events not yet acted on. */
+  pending?: LifecycleEvent[];
+}
+
+export interface PushKeeperResult {
+  connectorId: number;
+  /** Why the keeper ended: the connector is gone, disabled, or no longer push. */
+  reason: string;
+  removed: number;
+}
+
+/**
+ * Check the connector's push subscriptions now (what the keeper does on its own every
+ * `recheckEveryMs`), with a Graph lifecycle event when the notification endpoint relays one.
+ */
+export const checkSubscriptionsSignal = defineSignal<[request?: { lifecycle?: LifecycleEvent }]>('checkSubscriptions');
+
+export interface KeepSubscriptionsInput {
+  connectorId: number;
+  lifecycle: LifecycleEvent[];
+  lifetimeMs?: number;
+}
+
+export type KeepSubscriptionsResult =
+  | { kind: 'stopped'; reason: string; removed: number }
+  | {
+      kind: 'kept';
+      active: number;
+      created: number;
+      renewed: number;
+      removed: number;
+      failed: number;
+      /** Why a sync pass is needed now (a missed notification, a subscription lost or not renewed). */
+      syncNeeded?: string;
+      /** When the next renewal is due, or a failed step is tried again (ISO time); absent: none. */
+      nextCheckAt?: string;
+    };

@@ -1,1 +1,2 @@
 export { syncConnector } from './sync-connector.js';
+export { keepPushSubscriptions } from './push-keeper.js';

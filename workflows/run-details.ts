@@ -16,6 +16,8 @@ export interface RunView {
   inFlight: number;
   carry: SyncCarry;
   controls: ControlState;
+  /** Requests for another pass during this run, by who asked (`push`: a change notification). */
+  requestedBy?: Record<string, number>;
 }
 
 /** "OneDrive sync of connector 7 · Marketing files": the words of the bridge's static summary (src/bridge/run-description.ts). */
@@ -82,6 +84,12 @@ function throttleLine(throttle: ThrottleTally | undefined): string {
   return `**Throttled:** ${throttle.waits} wait${throttle.waits === 1 ? '' : 's'} (${seconds} s in all)${throttle.until ? `, the last until ${clock(throttle.until)}` : ''}`;
 }
 
+/** "**Asked again during this run:** 3 times by push, once by orchestrator". */
+function requestLines(requestedBy: Record<string, number> | undefined): string[] {
+  const asked = Object.entries(requestedBy ?? {}).map(([who, n]) => `${n === 1 ? 'once' : `${n} times`} by ${who}`);
+  return asked.length ? [`**Asked again during this run:** ${asked.join(', ')}`] : [];
+}
+
 function controlLines(controls: ControlState): string[] {
   const lines: string[] = [];
   const asked: string[] = [];
@@ -104,6 +112,7 @@ export function describeProgress(view: RunView): string {
     // A continued run has no static summary (see sync-connector.ts): its details carry the title.
     ...(view.carry.title && view.carry.runs > 1 ? [`**${view.carry.title}**`] : []),
     whichRun(view.carry),
+    ...requestLines(view.requestedBy),
     ...controlLines(view.controls),
   ];
   // Hard line breaks, not paragraphs: the Web UI shows current details in a short frame.

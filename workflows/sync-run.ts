@@ -39,6 +39,10 @@ export interface SyncRun {
   chunkingSession?: string;
   /** What operators asked through the controls (pause, fullResync, retryFailed). */
   controls: ControlState;
+  /** The first pass has begun: a request from now on asks for another one. */
+  passBegun?: boolean;
+  /** Who asked for another pass during this run (`push`, `orchestrator`), and how often: shown in the run's details. */
+  requestedBy: Record<string, number>;
 }
 
 export function startRun(input: SyncConnectorInput): SyncRun {
@@ -73,6 +77,7 @@ export function startRun(input: SyncConnectorInput): SyncRun {
     controls: { ...noControls(), ...(carry.fullResyncPending ? { fullResyncRequested: true } : {}) },
     requests: 0,
     coveredRequests: 0,
+    requestedBy: {},
     ...(input.chunkingSession ? { chunkingSession: input.chunkingSession } : {}),
   };
   answerQueriesAndSignals(run);
@@ -99,6 +104,11 @@ function answerQueriesAndSignals(run: SyncRun): void {
   setHandler(syncRequestedSignal, (request) => {
     run.requests++;
     if (request?.chunkingSession) run.chunkingSession = request.chunkingSession;
+    // A request delivered with the run's start is its trigger; one after the first pass began asked for another.
+    if (request?.trigger && run.passBegun) {
+      run.requestedBy[request.trigger] = (run.requestedBy[request.trigger] ?? 0) + 1;
+      showProgress(run);
+    }
   });
   setHandler(pauseSignal, (reason) => {
     run.controls.pauseRequested = reason ?? 'paused by an operator';
@@ -125,6 +135,7 @@ function answerQueriesAndSignals(run: SyncRun): void {
  * still pending when the previous run continued as new counts as one.
  */
 export function beginFirstPass(run: SyncRun): void {
+  run.passBegun = true;
   run.coveredRequests = run.requests - (run.input.carry?.extraPass ? 1 : 0);
 }
 

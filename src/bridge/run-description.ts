@@ -36,6 +36,8 @@ export function describeRun(run: {
   trigger: SyncTrigger;
   connector?: ConnectorSummary | undefined;
   chunkingSession?: string | undefined;
+  /** Why the trigger asked (a push notification, the daily pass), shown after it. */
+  reason?: string | undefined;
 }): RunDescription {
   const name = run.connector?.name.trim();
   const staticSummary = `${sourceName(run.type)} sync of connector ${run.connectorId}${name ? ` · ${name}` : ''}`;
@@ -43,7 +45,7 @@ export function describeRun(run: {
   const staticDetails = [
     `**Type:** ${run.type}`,
     `**Scope:** ${scope}`,
-    `**Trigger:** ${run.trigger}`,
+    `**Trigger:** ${run.trigger}${run.reason ? ` (${run.reason})` : ''}`,
     `**Chunking session:** ${run.chunkingSession || 'none'}`,
   ].join('\n\n');
   return {

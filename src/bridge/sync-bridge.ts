@@ -1,12 +1,13 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Counters } from '../metrics.js';
 import { InvalidSyncRequest, parseSyncTrigger } from '../wire/messages.js';
-import { SYNC_WORKFLOW_TYPE, syncRequestedSignal, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
+import { syncWorkflowId } from '../../workflows/definitions.js';
 import { CONSUMER_DURABLE, ensureConsumer, ensureStream } from './jetstream-setup.js';
-import { describeRun, type ConnectorSummary } from './run-description.js';
+import { requestSync } from './request-sync.js';
+import type { ConnectorSummary } from './run-description.js';
 
 export interface SyncBridgeOptions {
   js: JetStreamClient;
@@ -21,6 +22,8 @@ export interface SyncBridgeOptions {
    * its row). Undefined when unknown; a failed lookup never holds up a start.
    */
   describeConnector?: (connectorId: number) => Promise<ConnectorSummary | undefined>;
+  /** After a request was accepted: e.g. start a push connector's keeper. A failure is logged, never holds the message. */
+  afterRequest?: (connectorId: number) => Promise<void>;
   /** How long JetStream waits for an ack before redelivering (starting a workflow takes milliseconds). */
   ackWaitMs?: number;
   maxDeliver?: number;
@@ -89,36 +92,22 @@ export class SyncBridge {
       return;
     }
 
-    const input: SyncConnectorInput = {
-      connectorId: trigger.connectorId,
-      expectedType: trigger.type,
-      ...(trigger.chunkingSession ? { chunkingSession: trigger.chunkingSession } : {}),
-    };
     const workflowId = syncWorkflowId(trigger.connectorId);
-    const run = describeRun({
-      connectorId: trigger.connectorId,
-      type: trigger.type,
-      trigger: 'orchestrator',
-      connector: await this.connectorSummary(trigger.connectorId),
-      chunkingSession: trigger.chunkingSession,
-    });
     try {
-      // Starts the sync, or tells the running one that another request came: it then makes
-      // one more pass from its saved cursor before finishing, so no change is missed.
-      const handle = await this.opts.temporal.workflow.signalWithStart(SYNC_WORKFLOW_TYPE, {
-        taskQueue: this.opts.taskQueue,
-        workflowId,
-        args: [input],
-        signal: syncRequestedSignal,
-        signalArgs: [trigger.chunkingSession ? { chunkingSession: trigger.chunkingSession } : {}],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        staticSummary: run.staticSummary,
-        staticDetails: run.staticDetails,
-        typedSearchAttributes: run.typedSearchAttributes,
+      const connector = await this.connectorSummary(trigger.connectorId);
+      const { runId } = await requestSync(this.opts.temporal, this.opts.taskQueue, {
+        connectorId: trigger.connectorId,
+        type: trigger.type,
+        trigger: 'orchestrator',
+        connector,
+        chunkingSession: trigger.chunkingSession,
       });
       await msg.ackAck();
       counters.inc('connector_bridge_syncs_started_total', { type: trigger.type });
-      logger.info({ ...where, connectorId: trigger.connectorId, workflowId, runId: handle.signaledRunId }, 'sync workflow started or signalled');
+      logger.info({ ...where, connectorId: trigger.connectorId, workflowId, runId }, 'sync workflow started or signalled');
+      await this.opts.afterRequest?.(trigger.connectorId).catch((e: unknown) => {
+        logger.warn({ connectorId: trigger.connectorId, error: describeError(e) }, 'could not start the push keeper; the next request tries again');
+      });
     } catch (e) {
       const delay = Math.min(this.opts.maxNakDelayMs ?? 300_000, 1000 * 2 ** Math.min(msg.info.deliveryCount, 16));
       counters.inc('connector_bridge_start_failures_total', { type: trigger.type });

@@ -8,6 +8,7 @@ import * as m0003 from './migrations/0003-failed-items-and-publications.js';
 import * as m0005 from './migrations/0005-publications-name-their-transfer.js';
 import * as m0006 from './migrations/0006-request-budgets.js';
 import * as m0007 from './migrations/0007-onedrive-item-parents.js';
+import * as m0008 from './migrations/0008-push-subscriptions.js';
 import * as m0009 from './migrations/0009-relist-queue.js';
 
 // BIGINT columns come back as strings by default; ids we hand to int32 protobuf
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0005-publications-name-their-transfer': m0005,
   '0006-request-budgets': m0006,
   '0007-onedrive-item-parents': m0007,
+  '0008-push-subscriptions': m0008,
   '0009-relist-queue': m0009,
 };
 

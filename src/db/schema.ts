@@ -138,6 +138,20 @@ export interface FailedItemsTable {
   item: Json<Record<string, unknown>> | null;
 }
 
+/** A push subscription (Graph) or channel (Drive) this service made; its secret only as a digest. */
+export interface PushSubscriptionsTable {
+  id: string;
+  connector_id: number;
+  source: 'graph' | 'drive';
+  kind: 'driveItem' | 'channelMessages' | 'driveChanges';
+  resource: string;
+  resource_id: string | null;
+  secret_sha256: Buffer;
+  expires_at: Timestamp;
+  created_at: Generated<Date>;
+  renewed_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -150,6 +164,7 @@ export interface Database {
   'connector_sync.relist_tasks': RelistTasksTable;
   'connector_sync.published_versions': PublishedVersionsTable;
   'connector_sync.failed_items': FailedItemsTable;
+  'connector_sync.push_subscriptions': PushSubscriptionsTable;
 }
 
 export type ConnectorRow = Selectable<ConnectorsTable>;

@@ -9,8 +9,12 @@ export const ConnectorIdKey = defineSearchAttributeKey('ConnectorId', SearchAttr
 export const ConnectorTypeKey = defineSearchAttributeKey('ConnectorType', SearchAttributeType.KEYWORD);
 export const SyncTriggerKey = defineSearchAttributeKey('SyncTrigger', SearchAttributeType.KEYWORD);
 
-/** Who started a run: EchoMind's orchestrator (through the bridge), a person, or the sync itself continuing as new. */
-export type SyncTrigger = 'orchestrator' | 'manual' | 'continued';
+/**
+ * Who started a run: EchoMind's orchestrator (through the bridge), a person, the sync itself
+ * continuing as new, or push: a change notification from the source, or the connector's
+ * push keeper (a missed notification, a failed renewal, the daily pass).
+ */
+export type SyncTrigger = 'orchestrator' | 'manual' | 'continued' | 'push';
 
 /** Name and type of each, as `temporal operator search-attribute create` wants them. */
 export const SEARCH_ATTRIBUTES = { ConnectorId: 'Int', ConnectorType: 'Keyword', SyncTrigger: 'Keyword' } as const;

@@ -37,6 +37,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ WORKER_TRANSFER_MEMORY_MIB: '0' })).toThrow(/WORKER_TRANSFER_MEMORY_MIB must be greater than 0/);
   });
 
+  it('turns push on with NOTIFICATION_PUBLIC_URL: the routes live below its path; off without it', () => {
+    expect(loadConfig({}).notifications).toBeUndefined();
+    expect(loadConfig({ NOTIFICATION_PUBLIC_URL: 'https://connector.example.com/push/', NOTIFICATION_HOST: '0.0.0.0' }).notifications).toEqual({
+      publicUrl: 'https://connector.example.com/push',
+      basePath: '/push',
+      port: 8090,
+      host: '0.0.0.0',
+    });
+    expect(refusal({ NOTIFICATION_PUBLIC_URL: 'connector.example.com/push' }).message).toMatch(/NOTIFICATION_PUBLIC_URL must be a URL starting with https:\/\/ or http:\/\//);
+  });
+
   it('reads an https MinIO endpoint', () => {
     expect(loadConfig({ MINIO_ENDPOINT: 'https://s3.example.test:8443' }).objectStore).toMatchObject({
       endPoint: 's3.example.test',

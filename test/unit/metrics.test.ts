@@ -32,6 +32,13 @@ describe('Counters', () => {
     );
   });
 
+  it('a gauge holds the value last set (subscriptions active, read at each scrape)', () => {
+    const counters = new Counters();
+    counters.set('connector_push_subscriptions_active', { source: 'graph' }, 3);
+    counters.set('connector_push_subscriptions_active', { source: 'graph' }, 2);
+    expect(counters.render()).toBe('connector_push_subscriptions_active{source="graph"} 2\n');
+  });
+
   it('reads 0 for a counter never incremented', () => {
     expect(new Counters().get('never_total', { reason: 'x' })).toBe(0);
   });

@@ -65,7 +65,7 @@ describe('the NATS bridge', () => {
       workflowId: 'connector-sync-7',
       taskQueue: 'q',
       args: [{ connectorId: 7, expectedType: 'onedrive', chunkingSession: 'c-1' }],
-      signalArgs: [{ chunkingSession: 'c-1' }],
+      signalArgs: [{ chunkingSession: 'c-1', trigger: 'orchestrator' }],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
     expect((starts[0]?.signal as { name?: string }).name).toBe('syncRequested');

@@ -177,6 +177,9 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
       c.statusLog.push(`error: ${input.message}`);
       return Promise.resolve();
     },
+    // The push keeper's (test/workflows/push-keeper.test.ts gives its own): syncConnector never calls them.
+    keepSubscriptions: () => Promise.reject(new Error('syncConnector does not keep push subscriptions')),
+    requestPushSync: () => Promise.reject(new Error('syncConnector does not request push syncs')),
   };
   return { ...activities, ...overrides };
 }

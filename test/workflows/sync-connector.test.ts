@@ -73,6 +73,27 @@ describe('a sync request that arrives mid-sync', () => {
     expect(c.plannedFrom).toEqual([0, 1, 2]);
   });
 
+  it('a push request mid-sync says so in the run details', async () => {
+    const c = fakeConnector([[file('a.txt')]]);
+    const inTransfer = latch();
+    const release = latch();
+    c.beforeTransfer = async () => {
+      inTransfer.open();
+      await release.promise;
+    };
+    const details = await withWorker(env, fakeActivities(c), async (queue) => {
+      const handle = await start(queue);
+      await inTransfer.promise;
+      await handle.signal(syncRequestedSignal, { trigger: 'push' });
+      await handle.signal(syncRequestedSignal, { trigger: 'push' });
+      const metadata = await handle.query<{ currentDetails?: string | null }>('__temporal_workflow_metadata');
+      release.open();
+      await handle.result();
+      return metadata.currentDetails ?? '';
+    });
+    expect(details).toContain('**Asked again during this run:** 2 times by push');
+  });
+
   it('with no request during the pass there is no extra listing', async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')]]);
     await sync(c);

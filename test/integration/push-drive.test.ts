@@ -1,0 +1,116 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
+import type { RunningService } from '../../src/service.js';
+import { checkSubscriptionsSignal, pushKeeperWorkflowId } from '../../workflows/definitions.js';
+import { DEFAULT_CLIENT, DEFAULT_USER, type DriveEmulator } from '../emulators/drive/index.js';
+import { createConnector, waitFor } from '../support/integration.js';
+import { documentsOf, syncViaNats } from '../support/service-harness.js';
+import { serviceSuite } from '../support/service-suite.js';
+
+/**
+ * Drive push channels end to end: a changes.watch channel per change log,
+ * Drive's `sync` message, a `change` message becoming a push pass, and a
+ * channel replaced (a new one, then the old one stopped) before it expires.
+ */
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+const port = await freePort();
+const publicUrl = `http://127.0.0.1:${port}/push`;
+
+let emu: DriveEmulator;
+let service: RunningService;
+let userId: number;
+
+serviceSuite({ drive: true, env: { NOTIFICATION_PUBLIC_URL: publicUrl, NOTIFICATION_PORT: String(port) } }, (suite) => ({ drive: emu, service, userId } = suite));
+
+const channelsOf = (connectorId: number) =>
+  service.db.selectFrom('connector_sync.push_subscriptions').selectAll().where('connector_id', '=', connectorId).execute();
+
+/** A Drive connector (the user's own grant) with push on, synced once, with its channel open. */
+async function pushDriveConnector(): Promise<{ connectorId: number; channelId: string }> {
+  const credential = await service.db
+    .insertInto('google_credentials')
+    .values({
+      user_id: userId,
+      refresh_token: emu.issueRefreshToken(DEFAULT_USER),
+      granted_scopes: ['https://www.googleapis.com/auth/drive.readonly'],
+      client_id: DEFAULT_CLIENT.clientId,
+      client_secret: DEFAULT_CLIENT.clientSecret,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  emu.addFile(emu.myDrive(), 'first.txt', 'first', { mimeType: 'text/plain' });
+  const connectorId = await createConnector(service.db, { type: 'google_drive', config: { push: true }, userId, googleCredentialId: credential.id });
+  const row = await syncViaNats(service, 'connector.sync.google_drive', { connectorId, type: ConnectorType.GOOGLE_DRIVE, userId });
+  expect(row.status).toBe('active');
+  const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
+  await waitFor('the push keeper to start', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
+  await keeper.signal(checkSubscriptionsSignal);
+  const [channel] = await waitFor('the changes.watch channel', async () => {
+    const rows = await channelsOf(connectorId);
+    return rows.length > 0 ? rows : undefined;
+  });
+  await waitForPushPass(connectorId);
+  return { connectorId, channelId: channel?.id ?? '' };
+}
+
+/**
+ * The pass the keeper asks for once it has subscribed (changes before the subscription were notified
+ * by nobody): waited for until it has ended and no sync of the connector runs, so that a test's
+ * own request starts a run of its own instead of joining that pass.
+ */
+async function waitForPushPass(connectorId: number): Promise<void> {
+  await waitFor('the push pass after subscribing to end, and no sync running', async () => {
+    let pushPassSeen = false;
+    for await (const w of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector"` })) {
+      if (w.status.name === 'RUNNING') return false;
+      if (w.searchAttributes.SyncTrigger?.[0] === 'push') pushPassSeen = true;
+    }
+    return pushPassSeen;
+  });
+}
+
+describe('push notifications end to end (Drive)', () => {
+  it("opens a channel on the user's change log; the sync message asks for nothing, a change message makes a push pass", async () => {
+    const { connectorId, channelId } = await pushDriveConnector();
+    const [stored] = await channelsOf(connectorId);
+    expect(stored).toMatchObject({ source: 'drive', kind: 'driveChanges', resource: 'user' });
+    expect(emu.push.channels.get(channelId)?.address).toBe(`${publicUrl}/drive`);
+    await emu.push.settled();
+    await service.notifications?.idle();
+    expect(emu.push.delivered.filter((d) => d.kind === 'sync').map((d) => d.status)).toEqual([200]);
+
+    emu.addFile(emu.myDrive(), 'pushed.txt', 'arrived by push', { mimeType: 'text/plain' });
+    const doc = await waitFor('the pushed change to be stored', async () => (await documentsOf(service, connectorId)).find((d) => d.title === 'pushed.txt'));
+    expect(doc.status).toBe('pending');
+    expect(service.counters.get('connector_push_notifications_accepted_total', { source: 'drive' })).toBeGreaterThanOrEqual(2);
+    await service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId)).terminate('test over');
+  });
+
+  it('replaces a channel before it expires: a new one opened, then the old one stopped', async () => {
+    const { connectorId, channelId } = await pushDriveConnector();
+    await service.db
+      .updateTable('connector_sync.push_subscriptions')
+      .set({ expires_at: new Date(Date.now() + 3_600_000) })
+      .where('id', '=', channelId)
+      .execute();
+    await service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId)).signal(checkSubscriptionsSignal);
+    const [replacement] = await waitFor('the replacement channel', async () => {
+      const rows = await channelsOf(connectorId);
+      return rows.length === 1 && rows[0]?.id !== channelId ? rows : undefined;
+    });
+    expect(emu.push.channels.has(replacement?.id ?? '')).toBe(true);
+    expect(emu.push.channels.has(channelId)).toBe(false);
+    expect(service.counters.get('connector_push_renewals_total', { source: 'drive', outcome: 'replaced' })).toBeGreaterThanOrEqual(1);
+    await service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId)).terminate('test over');
+  });
+});
