@@ -39,10 +39,12 @@ export function planSubscriptions(connector: ConnectorRow, graphBaseUrl: string)
     }
     case 'teams': {
       const teams = parseTeamsCursor(cursor, graphBaseUrl);
-      if (!teams) return [];
+      // A cursor from before one delta per library is replaced by the next sync: watch what that one finds.
+      if (!teams || teams.v !== 2) return [];
       const { teamId } = parseTeamsConfig(connector.config);
       const channels: WantedSubscription[] = teams.channels.map((c) => ({ source: 'graph', kind: 'channelMessages', resource: channelMessagesResource(teamId, c.id) }));
-      const libraries = unique(teams.channels.flatMap((c) => (c.files ? [driveRootResource(c.files.driveId)] : [])));
+      // The drives holding the channels' files folders: the team library, and private or shared channels' own sites.
+      const libraries = unique([...teams.drives.map((d) => d.driveId), ...teams.channels.flatMap((c) => (c.files ? [c.files.driveId] : []))]).map(driveRootResource);
       return [...channels, ...libraries.map((resource): WantedSubscription => ({ source: 'graph', kind: 'driveItem', resource }))];
     }
     case 'google_drive': {
