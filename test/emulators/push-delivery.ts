@@ -150,3 +150,50 @@ export class PushOutbox {
     }
   }
 }
+
+/**
+ * What both emulators' push share: the outbox with its faults and log, a test clock, and the
+ * changes of one synchronous step gathered into one round of notifications (`notifyChanges`).
+ */
+export abstract class PushEmulator {
+  readonly outbox = new PushOutbox();
+  clock: () => number = () => Date.now();
+  private flushScheduled = false;
+
+  configure(faults: Partial<PushFaults>): void {
+    this.outbox.configure(faults);
+  }
+
+  get delivered() {
+    return this.outbox.delivered;
+  }
+
+  get dropped() {
+    return this.outbox.dropped;
+  }
+
+  flush(): void {
+    this.outbox.flush();
+  }
+
+  settled(): Promise<void> {
+    return this.outbox.settled();
+  }
+
+  reset(): void {
+    this.outbox.reset();
+    this.clock = () => Date.now();
+  }
+
+  /** Notifies once the current step of changes is over (a move or a bulk delete is one step). */
+  protected scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.notifyChanges();
+    });
+  }
+
+  protected abstract notifyChanges(): void;
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type PushFaults, PushOutbox } from '../push-delivery.js';
+import { PushEmulator } from '../push-delivery.js';
 import { listChanges } from './change-log.js';
 import { googleError } from './faults.js';
 import { badRequest, driveNotFound, flag, isMember, type DriveReply, type DriveRequest } from './routes.js';
@@ -51,14 +51,13 @@ interface ChannelInput {
   expiration?: unknown;
 }
 
-export class DrivePush {
-  readonly outbox = new PushOutbox();
+export class DrivePush extends PushEmulator {
   readonly channels = new Map<string, EmulatedChannel>();
-  clock: () => number = () => Date.now();
   private store: DriveStore | undefined;
-  private flushScheduled = false;
 
-  constructor(private readonly baseUrl: () => string) {}
+  constructor(private readonly baseUrl: () => string) {
+    super();
+  }
 
   /** Listens to the emulator's store (again after a reset). */
   attach(store: DriveStore): void {
@@ -66,30 +65,9 @@ export class DrivePush {
     store.onLogged = () => this.scheduleFlush();
   }
 
-  configure(faults: Partial<PushFaults>): void {
-    this.outbox.configure(faults);
-  }
-
-  get delivered() {
-    return this.outbox.delivered;
-  }
-
-  get dropped() {
-    return this.outbox.dropped;
-  }
-
-  flush(): void {
-    this.outbox.flush();
-  }
-
-  settled(): Promise<void> {
-    return this.outbox.settled();
-  }
-
-  reset(): void {
-    this.outbox.reset();
+  override reset(): void {
+    super.reset();
     this.channels.clear();
-    this.clock = () => Date.now();
   }
 
   handles(pathname: string): boolean {
@@ -181,16 +159,7 @@ export class DrivePush {
   }
 
   /** Changes made in one synchronous step are one message per channel, once that step is over. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.notifyChanges();
-    });
-  }
-
-  private notifyChanges(): void {
+  protected notifyChanges(): void {
     const store = this.attached();
     for (const channel of [...this.channels.values()]) {
       if (!this.live(channel.id)) continue;

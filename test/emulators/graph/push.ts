@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type PushFaults, PushOutbox } from '../push-delivery.js';
+import { PushEmulator } from '../push-delivery.js';
 import type { AccessGrant } from './identity.js';
 import { type GraphAnswer, graphError } from './routes.js';
 import type { GraphStore } from './store.js';
@@ -70,22 +70,21 @@ const TEAMS_WITHOUT_LIFECYCLE_MS = 60 * 60_000;
 const invalid = (message: string): GraphAnswer => graphError(400, 'InvalidRequest', message);
 const notFound = (id: string): GraphAnswer => graphError(404, 'ResourceNotFound', `The object was not found. Subscription Id '${id}'.`);
 
-export class GraphPush {
-  readonly outbox = new PushOutbox();
+export class GraphPush extends PushEmulator {
   readonly subscriptions = new Map<string, EmulatedSubscription>();
-  clock: () => number = () => Date.now();
   /** "Within 10 seconds" (change-notifications-delivery-webhooks, "Notification endpoint validation"). */
   validationTimeoutMs = 10_000;
   private store: GraphStore | undefined;
   private teams: TeamsStore | undefined;
   private changedDrives = new Set<string>();
   private changedMessages: Array<{ channel: StoredChannel; message: StoredMessage; change: ChangeKind }> = [];
-  private flushScheduled = false;
 
   constructor(
     private readonly graphBaseUrl: string,
     private readonly tenantId: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Listens to the emulator's stores (again after a reset). */
   attach(store: GraphStore, teams: TeamsStore): void {
@@ -101,32 +100,11 @@ export class GraphPush {
     };
   }
 
-  configure(faults: Partial<PushFaults>): void {
-    this.outbox.configure(faults);
-  }
-
-  get delivered() {
-    return this.outbox.delivered;
-  }
-
-  get dropped() {
-    return this.outbox.dropped;
-  }
-
-  flush(): void {
-    this.outbox.flush();
-  }
-
-  settled(): Promise<void> {
-    return this.outbox.settled();
-  }
-
-  reset(): void {
-    this.outbox.reset();
+  override reset(): void {
+    super.reset();
     this.subscriptions.clear();
     this.changedDrives.clear();
     this.changedMessages = [];
-    this.clock = () => Date.now();
     this.validationTimeoutMs = 10_000;
   }
 
@@ -337,16 +315,7 @@ export class GraphPush {
   }
 
   /** Changes made in one synchronous step are notified together, once that step is over. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.notifyChanges();
-    });
-  }
-
-  private notifyChanges(): void {
+  protected notifyChanges(): void {
     const drives = this.changedDrives;
     const messages = this.changedMessages;
     this.changedDrives = new Set();
