@@ -58,6 +58,8 @@ interface PagePlan {
   connector: ConnectorRow;
   known: Map<string, KnownDocument>;
   result: ListedPage;
+  /** Items found deleted or stored unchanged: a failure recorded for them earlier is stale. */
+  settled: string[];
 }
 
 async function planOnePage(deps: ActivityDeps, input: { connectorId: number; restart?: boolean }): Promise<ListedPage> {
@@ -87,9 +89,10 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
         ...(page.relisted ? { relisted: page.relisted } : {}),
         ...(listed.scheduled ? { scheduledEnumeration: true } : {}),
       },
+      settled: changes.filter((c) => c.kind === 'delete').map(sourceIdOf),
     };
     for (const change of changes) await planChange(plan, change);
-    await clearFailures(deps.db, connector.id, changes.filter((c) => c.kind === 'delete').map(sourceIdOf));
+    await clearFailures(deps.db, connector.id, plan.settled);
     await markSeenDuringEnumeration(plan, page, listed.generation, changes);
     log.info(
       {
@@ -169,6 +172,7 @@ async function planChange(plan: PagePlan, change: SourceChange): Promise<void> {
   const doc = plan.known.get(item.sourceId);
   if (isUnchanged(doc, item)) {
     await applyUnchanged(plan, doc, item);
+    plan.settled.push(item.sourceId);
     return;
   }
   const cap = plan.deps.maxFileSizeBytes;

@@ -113,6 +113,24 @@ describe('planPage decides each change', () => {
     await plan();
     expect(await listFailures(db, connectorId)).toEqual([]);
   });
+
+  it('an item listed again unchanged drops a failure recorded for it earlier (a thread that read again), and only its own', async () => {
+    const thread = item('thread.md');
+    const other = item('other.md');
+    await transfer(thread);
+    await env.run(activities.settleFailedItems, {
+      connectorId,
+      failed: [
+        { sourceId: thread.sourceId, name: thread.name, reason: 'the thread could not be read this time' },
+        { sourceId: other.sourceId, name: other.name, reason: 'x' },
+      ],
+      cleared: [],
+    });
+    source.pages = [{ changes: [upsert(thread)], hasMore: false, fullEnumeration: false }];
+    const listed = await plan();
+    expect(listed.unchanged).toBe(1);
+    expect((await listFailures(db, connectorId)).map((f) => f.sourceId)).toEqual([other.sourceId]);
+  });
 });
 
 describe('commitPage sweeps only after a complete enumeration', () => {

@@ -46,6 +46,7 @@ export async function pass(provider: ReturnType<typeof createTeamsProvider>, ctx
 export const upserts = (changes: SourceChange[]): SourceItem[] => changes.flatMap((c) => (c.kind === 'upsert' ? [c.item] : []));
 export const deletes = (changes: SourceChange[]): string[] => changes.flatMap((c) => (c.kind === 'delete' ? [c.sourceId] : []));
 export const skips = (changes: SourceChange[]) => changes.flatMap((c) => (c.kind === 'skip' ? [c] : []));
+export const failures = (changes: SourceChange[]) => changes.flatMap((c) => (c.kind === 'fail' ? [c] : []));
 /** Thread documents, the last report of each (as the pipeline keeps it: a thread changed during its listing comes again). */
 export const threads = (changes: SourceChange[]): SourceItem[] => [
   ...new Map(upserts(changes).filter((i) => i.fetch.kind === 'thread').map((i) => [i.sourceId, i])).values(),

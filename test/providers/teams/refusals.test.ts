@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentSourceError } from '../../../src/errors.js';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
-import { deletes, pass, skips, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
+import { deletes, failures, pass, skips, teamsContext, teamsProvider, threads, upserts, useGraphEmulator } from './harness.js';
 import { createOneDriveProvider } from '../../../src/providers/microsoft-graph/onedrive/provider.js';
 import { SourceMemory } from '../../../src/providers/source-memory.js';
-import type { SourceChange } from '../../../src/providers/types.js';
 import { connectorRow, memorySourceContext } from '../../support/memory-source-context.js';
 
 let emulator: GraphEmulator;
 useGraphEmulator((e) => (emulator = e));
 
 const earlier = () => new Date(Date.now() - 20 * 60_000);
-const failures = (changes: SourceChange[]) => changes.flatMap((c) => (c.kind === 'fail' ? [c] : []));
 
 function team(channels: string[]) {
   const t = emulator.teams.addTeam('Contoso');

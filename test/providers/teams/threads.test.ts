@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphEmulator } from '../../emulators/graph/index.js';
-import { contentOf, deletes, pass, skips, teamsContext, teamsProvider, threads, useGraphEmulator } from './harness.js';
+import { contentOf, deletes, failures, pass, skips, teamsContext, teamsProvider, threads, useGraphEmulator } from './harness.js';
 
 let emulator: GraphEmulator;
 useGraphEmulator((e) => (emulator = e));
@@ -111,6 +111,63 @@ describe('Teams threads as Graph answers them', () => {
     const second = await pass(provider, ctx, first.cursor);
     expect(deletes(second.changes)).toEqual([threads(first.changes)[0]?.sourceId]);
     expect(second.pages.some((p) => p.fullEnumeration)).toBe(false);
+  });
+
+  it('a thread whose replies Graph answers garbled fails alone: the threads after it sync, and it is read again by id next pass', async () => {
+    const { team, general } = channel();
+    const bad = emulator.teams.post(general, { at: earlier(60), html: '<p>Budget</p>' });
+    emulator.teams.reply(general, bad.id, { at: earlier(55), html: '<p>first reply</p>' });
+    emulator.teams.reply(general, bad.id, { at: earlier(50), html: '<p>second reply</p>' });
+    emulator.teams.post(general, { at: earlier(40), html: '<p>Roadmap</p>' });
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: team.id });
+    // One reply expanded, the rest behind replies@odata.nextLink, which a proxy spoils.
+    emulator.expandedReplies = 1;
+    emulator.faults.push({ match: (r) => r.path.endsWith(`/messages/${bad.id}/replies`), garbage: true, times: 100 });
+    const first = await pass(provider, ctx, null);
+    const badThread = `:${bad.id}`;
+    expect(failures(first.changes).map((f) => [f.sourceId.endsWith(badThread), f.code, f.reason.split(':')[0]])).toEqual([[true, 'protocolError', 'the thread could not be read this time']]);
+    expect(threads(first.changes).map((t) => t.name)).toEqual(['Roadmap.md']);
+    expect(first.changes.some((c) => c.kind === 'fail' && c.sourceId.startsWith('teams-channel:'))).toBe(false);
+
+    // Nothing changes at the source; the proxy is fixed: the thread is read again by its root's id.
+    emulator.faults.length = 0;
+    const second = await pass(provider, ctx, first.cursor);
+    expect(failures(second.changes)).toEqual([]);
+    const rootReads = () => emulator.requests.filter((r) => r.path.endsWith(`/messages/${bad.id}`)).length;
+    expect(rootReads()).toBe(1);
+    const [again] = threads(second.changes);
+    expect(again?.sourceId.endsWith(badThread)).toBe(true);
+    expect(await contentOf(provider, ctx, again!)).toMatch(/first reply[\s\S]*second reply/);
+
+    // Read once it is read: the pass after does not ask for it again.
+    const readsBefore = rootReads();
+    const third = await pass(provider, ctx, second.cursor);
+    expect(threads(third.changes)).toEqual([]);
+    expect(rootReads()).toBe(readsBefore);
+  });
+
+  it('a reply item whose root Graph refuses (403) fails its thread only, and stays failed each pass until the root reads', async () => {
+    const { team, general } = channel();
+    general.deltaRepliesAsItems = true;
+    const old = emulator.teams.post(general, { at: earlier(60), html: '<p>Release plan</p>' });
+    const provider = teamsProvider(emulator);
+    const ctx = teamsContext({ team_id: team.id });
+    const first = await pass(provider, ctx, null);
+
+    emulator.teams.reply(general, old.id, { html: '<p>late answer</p>' });
+    emulator.teams.post(general, { html: '<p>New topic</p>' });
+    emulator.faults.push({ match: (r) => r.path.endsWith(`/messages/${old.id}`), status: 403, code: 'Forbidden', times: 2 });
+    const second = await pass(provider, ctx, first.cursor);
+    expect(failures(second.changes).map((f) => [f.sourceId, f.code])).toEqual([[threads(first.changes)[0]?.sourceId, 'accessDenied']]);
+    expect(threads(second.changes).map((t) => t.name)).toEqual(['New topic.md']);
+
+    // Refused again on the retry: failed again, kept for the pass after.
+    const third = await pass(provider, ctx, second.cursor);
+    expect(failures(third.changes).map((f) => f.sourceId)).toEqual([threads(first.changes)[0]?.sourceId]);
+    const fourth = await pass(provider, ctx, third.cursor);
+    expect(failures(fourth.changes)).toEqual([]);
+    expect(await contentOf(provider, ctx, threads(fourth.changes)[0]!)).toMatch(/Release plan[\s\S]*late answer/);
   });
 
   it('writes cards, forwarded messages and code snippets into the thread instead of skipping them', async () => {

@@ -16,7 +16,7 @@ import { teamsScopeKey } from './config.js';
 import type { ChannelState, MessagesState, PerChannelFilesCursor, TeamsCursor } from './cursor.js';
 import { channelFilesStep, driveFilesStep, type FilesStep, goneChannelFiles, perChannelItemScopes } from './files.js';
 import { threadSourceId } from './mapping.js';
-import { pageChanges } from './threads.js';
+import { type ChannelPage, pageChanges, rootsChanges } from './threads.js';
 
 /**
  * One page of a team's changes. A pass walks the channels in order; for each,
@@ -53,6 +53,11 @@ const LISTING_OVERLAP_MS = 5 * 60_000;
 const MAX_STEPS_PER_PAGE = 25;
 const MAX_PAGE_MS = 20_000;
 export const UNREADABLE_CHANNEL_REASON = 'channel this app may not read';
+/**
+ * Unreadable threads kept per channel to read again by id. Past it, the rest
+ * come back with the periodic full enumeration, which lists every thread.
+ */
+export const MAX_FAILED_THREADS = 100;
 
 function listLink(session: TeamsSession, channelId: string): string {
   return `${session.channelUrl(channelId)}/messages?$top=${session.config.pageSize}&$expand=replies`;
@@ -99,7 +104,9 @@ async function startPass(session: TeamsSession, cursor: TeamsCursor): Promise<{ 
   const channels = current.map((c): ChannelState => {
     const state = known.get(c.id);
     if (!state) return newChannelState(session, c);
-    const reopened: ChannelState = { ...state, name: c.name, membershipType: c.membershipType, messagesDone: false, filesDone: !session.config.includeFiles };
+    const { failedThreads: _failed, ...kept } = state;
+    const retry = keptThreads(session, state, state.retryThreads, state.failedThreads);
+    const reopened: ChannelState = { ...kept, name: c.name, membershipType: c.membershipType, messagesDone: false, filesDone: !session.config.includeFiles, retryThreads: retry };
     if (!state.periodic) return reopened;
     // A channel without a usable delta: listed in full (and swept) once it is due, else left for this pass.
     if (Date.now() - Date.parse(state.periodic.listedAt) < RELIST_EVERY_MS) return { ...reopened, messagesDone: true };
@@ -171,21 +178,45 @@ function afterListing(session: TeamsSession, state: ChannelState, startedAt: str
   return { messages: { mode: 'delta', link, firstRound: true }, messagesDone: false };
 }
 
+/** Root ids to keep for another read, at most MAX_FAILED_THREADS (the rest wait for the periodic full enumeration). */
+function keptThreads(session: TeamsSession, state: ChannelState, ...lists: Array<readonly string[] | undefined>): string[] | undefined {
+  const all = [...new Set(lists.flatMap((l) => l ?? []))];
+  if (all.length > MAX_FAILED_THREADS) {
+    session.logger.warn({ channelId: state.id, unreadable: all.length }, `more than ${MAX_FAILED_THREADS} threads of the channel could not be read: the rest are read again by the next full enumeration`);
+  }
+  return all.length > 0 ? all.slice(0, MAX_FAILED_THREADS) : undefined;
+}
+
+/** Threads an earlier pass could not read, read again by id before the channel's next page; those failing again wait for the next pass. */
+async function retryStep(session: TeamsSession, channelPage: ChannelPage, state: ChannelState, rootIds: readonly string[]): Promise<Step> {
+  let read;
+  try {
+    read = await rootsChanges(channelPage, rootIds);
+  } catch (e) {
+    return refusal(session, state, e);
+  }
+  return { changes: read.changes, state: { ...state, retryThreads: undefined, failedThreads: keptThreads(session, state, state.failedThreads, read.failedRoots) } };
+}
+
 async function messagesStep(session: TeamsSession, teamName: string, state: ChannelState): Promise<Step> {
   const channel: ChannelInfo = { id: state.id, name: state.name, membershipType: state.membershipType };
+  const channelPage: ChannelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
+  if (state.retryThreads) return retryStep(session, channelPage, state, state.retryThreads);
   const changes: SourceChange[] = [];
   let page;
+  let failedRoots: string[];
   try {
     const data = await session.json(state.messages.link, { channelId: state.id, messages: true });
     page = readMessagePage(data, state.messages.mode === 'list' ? 'GET messages' : 'GET messages/delta');
-    const channelPage = { session, teamName, channel, shared: new Map<string, SourceChange>() };
-    changes.push(...(await pageChanges(channelPage, page.value)));
+    const read = await pageChanges(channelPage, page.value);
+    changes.push(...read.changes);
+    failedRoots = read.failedRoots;
   } catch (e) {
     return refusal(session, state, e);
   }
   // Read again after a recorded failure: the record goes.
   if (state.failed) changes.push({ kind: 'delete', sourceId: channelMarker(state) });
-  const recovered: ChannelState = { ...state, failed: undefined };
+  const recovered: ChannelState = { ...state, failed: undefined, failedThreads: keptThreads(session, state, state.failedThreads, failedRoots) };
 
   const next = page['@odata.nextLink'];
   const deltaLink = page['@odata.deltaLink'];

@@ -42,6 +42,10 @@ const channelState = z.object({
   periodic: z.object({ listedAt: z.iso.datetime() }).optional(),
   /** The channel's messages failed in an earlier pass (recorded as a failure): cleared once they are read. */
   failed: z.boolean().optional(),
+  /** Roots of threads that could not be read (each recorded as a failure): read again by id in the next pass. */
+  failedThreads: z.array(z.string().min(1)).optional(),
+  /** This pass's share of them, read before the channel's next page. */
+  retryThreads: z.array(z.string().min(1)).optional(),
 });
 
 /** One drive's delta, shared by every channel whose folder it holds (the team library: all standard channels). */

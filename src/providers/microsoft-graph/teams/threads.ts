@@ -1,4 +1,4 @@
-import { isNotFound, isPermanent } from '../../../errors.js';
+import { isNotFound, isPermanent, isUnauthorized, SourceProtocolError } from '../../../errors.js';
 import { resolveContentType } from '../../../contract.js';
 import type { SourceChange } from '../../types.js';
 import { DRIVE_ITEM_FIELDS, readDriveItem } from '../onedrive/api.js';
@@ -161,7 +161,7 @@ async function hostedChange(page: ChannelPage, threadId: string, title: string, 
   return { kind: 'upsert', item: hostedItem(threadId, title, { kind: 'hosted', channelId: channel.id, ...ref }, contentType, index, webUrl) };
 }
 
-export async function threadChanges(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
+async function readThread(page: ChannelPage, root: RootMessage): Promise<SourceChange[]> {
   const { session, channel } = page;
   const threadId = threadSourceId(session.config.teamId, channel.id, root.id);
   const rootDeleted = isDeleted(root);
@@ -202,32 +202,76 @@ export async function threadChanges(page: ChannelPage, root: RootMessage): Promi
   return changes;
 }
 
+export const UNREADABLE_THREAD_REASON = 'the thread could not be read this time';
+
+/** Changes of a page of threads, and the roots of those that could not be read (to read again by id next pass). */
+export interface ThreadsRead {
+  changes: SourceChange[];
+  failedRoots: string[];
+}
+
+/**
+ * A refusal or a garbled answer while one thread is read (its replies, a
+ * hosted image, its root by id) is that thread's failure, not its channel's:
+ * recorded with the reason, and its root kept to be read again by id, so one
+ * bad thread never holds back the threads after it. A sign-in refusal, or
+ * anything worth retrying now (throttling, an outage), is not one thread's.
+ */
+function threadFailure(page: ChannelPage, threadId: string, rootId: string, e: unknown, read: ThreadsRead): boolean {
+  if (isUnauthorized(e) || !(isPermanent(e) || e instanceof SourceProtocolError)) return false;
+  const code = isPermanent(e) ? e.code : 'protocolError';
+  page.session.logger.warn({ channelId: page.channel.id, rootId, code, error: e.message }, `${UNREADABLE_THREAD_REASON}; it is read again next sync`);
+  read.changes.push({ kind: 'fail', sourceId: threadId, reason: `${UNREADABLE_THREAD_REASON}: ${e.message}`, code });
+  read.failedRoots.push(rootId);
+  return true;
+}
+
+async function threadInto(page: ChannelPage, root: RootMessage, read: ThreadsRead): Promise<void> {
+  try {
+    read.changes.push(...(await readThread(page, root)));
+  } catch (e) {
+    if (!threadFailure(page, threadSourceId(page.session.config.teamId, page.channel.id, root.id), root.id, e, read)) throw e;
+  }
+}
+
+/** A thread read again from its root, by id (gone: its document is deleted). */
+async function rootInto(page: ChannelPage, rootId: string, read: ThreadsRead): Promise<void> {
+  const { session, channel } = page;
+  const threadId = threadSourceId(session.config.teamId, channel.id, rootId);
+  let root: RootMessage;
+  try {
+    root = readChatMessage(await session.json(`${session.channelUrl(channel.id)}/messages/${encodeURIComponent(rootId)}`, { channelId: channel.id, messages: true }), 'GET message');
+  } catch (e) {
+    if (isNotFound(e)) read.changes.push({ kind: 'delete', sourceId: threadId });
+    else if (!threadFailure(page, threadId, rootId, e, read)) throw e;
+    return;
+  }
+  await threadInto(page, root, read);
+}
+
+/** Threads that could not be read in an earlier pass, read again by their roots' ids. */
+export async function rootsChanges(page: ChannelPage, rootIds: readonly string[]): Promise<ThreadsRead> {
+  const read: ThreadsRead = { changes: [], failedRoots: [] };
+  for (const rootId of rootIds) await rootInto(page, rootId, read);
+  return read;
+}
+
 /**
  * A page of delta items into changes. A filtered round returns "reply chains";
  * whether a reply may come as an item of its own (with `replyToId`) is unsaid,
  * so one that does is read as a change to its thread: the thread is rendered
  * from its root (read once per page; gone: its document is deleted).
  */
-export async function pageChanges(page: ChannelPage, items: readonly RootMessage[]): Promise<SourceChange[]> {
-  const { session, channel } = page;
-  const changes: SourceChange[] = [];
+export async function pageChanges(page: ChannelPage, items: readonly RootMessage[]): Promise<ThreadsRead> {
+  const read: ThreadsRead = { changes: [], failedRoots: [] };
   const rendered = new Set<string>();
   for (const item of items) {
     if (item.replyToId) continue;
     rendered.add(item.id);
-    changes.push(...(await threadChanges(page, item)));
+    await threadInto(page, item, read);
   }
   for (const rootId of new Set(items.flatMap((m) => (m.replyToId ? [m.replyToId] : [])))) {
-    if (rendered.has(rootId)) continue;
-    let root: RootMessage;
-    try {
-      root = readChatMessage(await session.json(`${session.channelUrl(channel.id)}/messages/${encodeURIComponent(rootId)}`, { channelId: channel.id, messages: true }), 'GET message');
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      changes.push({ kind: 'delete', sourceId: threadSourceId(session.config.teamId, channel.id, rootId) });
-      continue;
-    }
-    changes.push(...(await threadChanges(page, root)));
+    if (!rendered.has(rootId)) await rootInto(page, rootId, read);
   }
-  return changes;
+  return read;
 }
