@@ -5,6 +5,8 @@
 # as io.temporal:temporal-test-server (a Java program), so this script fetches it and its runtime
 # jars with Maven, checks every jar against scripts/temporal-test-server.sha256, and writes a
 # wrapper the SDK starts as an existing executable (it passes the port as the only argument).
+# The server has no option for its address: it listens on every interface, on a free port the SDK
+# picks, for as long as one test file runs.
 #
 #   bash scripts/test-server.sh install   fetch what is missing (Java 17 and Maven: Debian's packages)
 #   bash scripts/test-server.sh path      install if needed, then print the wrapper's path
@@ -17,6 +19,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO_ROOT="$(pwd -P)"
 
 TEST_SERVER_VERSION=1.38.0
+# The SLF4J API version the server's jars use (slf4j-api in scripts/temporal-test-server.sha256).
+SLF4J_VERSION=1.7.36
 # Pinned, so no newer plugin is fetched behind our back.
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 CACHE="${ECHOMIND_CACHE:-$HOME/.cache/echomind-connector}"
@@ -55,6 +59,12 @@ fetch() {
       <groupId>io.temporal</groupId>
       <artifactId>temporal-test-server</artifactId>
       <version>$TEST_SERVER_VERSION</version>
+    </dependency>
+    <!-- The server logs through SLF4J with no binding (so nowhere) and says so on each start: bind it to nowhere quietly. -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-nop</artifactId>
+      <version>$SLF4J_VERSION</version>
     </dependency>
   </dependencies>
 </project>
