@@ -11,15 +11,11 @@ import {
 import type { ConnectorRow } from '../src/db/schema.js';
 import { databaseGoogleCredentials } from '../src/providers/google-drive/credentials.js';
 import { openDriveSession } from '../src/providers/google-drive/session.js';
-import { DRIVE_CHANNEL_MAX_MS, stopDriveChannel, watchDriveChanges } from '../src/providers/google-drive/watch.js';
+import { stopDriveChannel, watchDriveChanges } from '../src/providers/google-drive/watch.js';
 import { graphClient } from '../src/providers/microsoft-graph/client.js';
-import {
-  createGraphSubscription,
-  deleteGraphSubscription,
-  GRAPH_SUBSCRIPTION_MAX_MINUTES,
-  renewGraphSubscription,
-} from '../src/providers/microsoft-graph/subscriptions.js';
+import { createGraphSubscription, deleteGraphSubscription, renewGraphSubscription } from '../src/providers/microsoft-graph/subscriptions.js';
 import { NOTIFICATION_PATHS } from '../src/push/notification-endpoint.js';
+import { nextCheckAt, renewalDueAt, subscriptionLifetimeMs } from '../src/push/renewal-schedule.js';
 import { newSubscriptionSecret, secretDigest } from '../src/push/secrets.js';
 import { planSubscriptions, type WantedSubscription } from '../src/push/subscription-plan.js';
 import type { KeepSubscriptionsInput, KeepSubscriptionsResult, LifecycleEvent } from '../workflows/definitions.js';
@@ -31,12 +27,6 @@ const RETRY_FAILED_MS = 5 * 60_000;
 
 /** Before the connector's first sync saved its cursor, the keeper looks again this soon. */
 const NOTHING_TO_WATCH_RECHECK_MS = 60_000;
-
-/** How long a subscription of this kind may live: the source's documented limit, or less when asked. */
-function lifetimeOf(kind: PushSubscriptionRow['kind'], askedMs: number | undefined): number {
-  const max = kind === 'driveChanges' ? DRIVE_CHANNEL_MAX_MS : GRAPH_SUBSCRIPTION_MAX_MINUTES[kind] * 60_000;
-  return askedMs ? Math.min(askedMs, max) : max;
-}
 
 /** Why the connector should have no subscriptions, if it should not. */
 function stopReason(deps: ActivityDeps, row: ConnectorRow | undefined, connectorId: number): string | undefined {
@@ -110,10 +100,11 @@ class SubscriptionKeeper {
       const next = !sub ? await this.create(want) : renewNow.has(sub.id) || this.renewalDue(sub) ? await this.renew(sub, want) : sub;
       if (next) active.push(next);
     }
-    const due = active.map((s) => new Date(s.expires_at).getTime() - lifetimeOf(s.kind, this.input.lifetimeMs) / 2);
+    const due = active.map((s) => renewalDueAt(s.kind, new Date(s.expires_at).getTime(), this.input.lifetimeMs));
     if (this.retryAt !== undefined) due.push(this.retryAt);
     // Nothing to watch yet (no sync has saved a cursor): look again soon rather than at the routine check.
     if (wanted.length === 0) due.push(this.now + NOTHING_TO_WATCH_RECHECK_MS);
+    const checkAt = nextCheckAt(this.now, due);
     return {
       kind: 'kept',
       active: active.length,
@@ -122,7 +113,7 @@ class SubscriptionKeeper {
       removed: this.removed,
       failed: this.failed,
       ...(this.syncNeeded ? { syncNeeded: this.syncNeeded } : {}),
-      ...(due.length ? { nextCheckAt: new Date(Math.max(this.now + 1000, Math.min(...due))).toISOString() } : {}),
+      ...(checkAt !== undefined ? { nextCheckAt: new Date(checkAt).toISOString() } : {}),
     };
   }
 
@@ -148,7 +139,7 @@ class SubscriptionKeeper {
   }
 
   private renewalDue(sub: PushSubscriptionRow): boolean {
-    return new Date(sub.expires_at).getTime() - this.now <= lifetimeOf(sub.kind, this.input.lifetimeMs) / 2;
+    return this.now >= renewalDueAt(sub.kind, new Date(sub.expires_at).getTime(), this.input.lifetimeMs);
   }
 
   private address(path: string): string {
@@ -158,7 +149,7 @@ class SubscriptionKeeper {
   /** `replacing`: the old one still runs until this one is open, so nothing falls between them. */
   private async create(want: WantedSubscription, replacing = false): Promise<PushSubscriptionRow | undefined> {
     const secret = newSubscriptionSecret();
-    const expiresMs = this.now + lifetimeOf(want.kind, this.input.lifetimeMs);
+    const expiresMs = this.now + subscriptionLifetimeMs(want.kind, this.input.lifetimeMs);
     try {
       let row: Omit<PushSubscriptionRow, 'created_at' | 'renewed_at'>;
       if (want.source === 'graph') {
@@ -217,7 +208,7 @@ class SubscriptionKeeper {
       this.renewed++;
       return replacement;
     }
-    const expiresMs = this.now + lifetimeOf(sub.kind, this.input.lifetimeMs);
+    const expiresMs = this.now + subscriptionLifetimeMs(sub.kind, this.input.lifetimeMs);
     try {
       const renewed = await renewGraphSubscription(this.graph(), sub.id, new Date(expiresMs).toISOString());
       const expiresAt = new Date(renewed.expirationDateTime);

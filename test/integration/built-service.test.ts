@@ -35,6 +35,7 @@ interface ImageDescription {
   env: Record<string, string>;
   nodeBin: string;
   user?: string;
+  expose?: string;
   cmd: string[];
   healthcheck?: { test: string[] };
 }
@@ -111,7 +112,7 @@ async function startReplica(): Promise<Replica> {
   const child = spawn(program, args, {
     cwd: image.dir,
     // The image's ENV, then the stack's settings; loopback only (the image listens on 0.0.0.0 in its container).
-    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' }) },
+    env: { PATH: process.env.PATH ?? '', ...image.env, ...envFor(config, { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1', NOTIFICATION_HOST: '127.0.0.1' }) },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...asImageUser(image),
   });
@@ -168,6 +169,12 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     skipOutsideCi(ctx, noImage);
     expect(image.env).toMatchObject(RUNTIME_ENV);
     expect(image.cmd).toEqual(['node', ...RUNTIME_NODE_FLAGS, 'dist/src/main.js']);
+  });
+
+  it("listens on the container's interfaces and exposes the health and notification ports (an ingress can reach both)", (ctx) => {
+    skipOutsideCi(ctx, noImage);
+    expect(image.env).toMatchObject({ HEALTH_HOST: '0.0.0.0', NOTIFICATION_HOST: '0.0.0.0' });
+    expect(image.expose?.split(/\s+/)).toEqual([image.env.HEALTH_PORT, image.env.NOTIFICATION_PORT]);
   });
 
   it('answers its HEALTHCHECK once connected', async () => {

@@ -195,6 +195,43 @@ describe('push notifications end to end (Graph)', () => {
     expect(await subscriptionsOf(connectorId)).toEqual([]);
   });
 
+  it('a deleted connector (EchoMind sets deleted_date) loses its subscriptions at the source and its keeper ends, saying why', async () => {
+    const { connectorId, subscriptionId } = await pushConnector();
+    // Deleted, not disabled: the status stays active, as EchoMind's soft delete leaves it.
+    await service.db.updateTable('connectors').set({ deleted_date: new Date() }).where('id', '=', connectorId).execute();
+    const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
+    await keeper.signal(checkSubscriptionsSignal);
+    const result = (await keeper.result()) as PushKeeperResult;
+    expect(result).toEqual({ connectorId, reason: `connector ${connectorId} was deleted`, removed: 1 });
+    expect(emulator.push.subscriptions.has(subscriptionId)).toBe(false);
+    expect(await subscriptionsOf(connectorId)).toEqual([]);
+  });
+
+  it("a connector whose row is gone: its keeper forgets the subscriptions and ends; the source's notifications until they expire start nothing", async () => {
+    const { connectorId, subscriptionId } = await pushConnector();
+    const rejectedBefore = counter('connector_push_notifications_rejected_total', { source: 'graph', reason: 'unknown_subscription' });
+    const deliveredTo = () => emulator.push.delivered.filter((d) => d.subscriptionId === subscriptionId && d.kind === 'notification' && d.status === 202).length;
+    const deliveredBefore = deliveredTo();
+    await service.db.deleteFrom('documents').where('connector_id', '=', connectorId).execute();
+    await service.db.deleteFrom('connectors').where('id', '=', connectorId).execute();
+    const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
+    await keeper.signal(checkSubscriptionsSignal);
+    const result = (await keeper.result()) as PushKeeperResult;
+    expect(result).toEqual({ connectorId, reason: `connector ${connectorId} no longer exists`, removed: 1 });
+    expect(await subscriptionsOf(connectorId)).toEqual([]);
+    // Without the row there is no identity to delete it with at the source: it lives on until it expires.
+    expect(emulator.push.subscriptions.has(subscriptionId)).toBe(true);
+    const since = new Date();
+    emulator.addFile('/', 'after-delete.md', '# written after the connector was deleted');
+    await emulator.push.settled();
+    await service.notifications?.idle();
+    // The source did notify, and the endpoint answered as Graph requires, but nothing was started.
+    expect(deliveredTo()).toBeGreaterThan(deliveredBefore);
+    expect(counter('connector_push_notifications_rejected_total', { source: 'graph', reason: 'unknown_subscription' })).toBeGreaterThan(rejectedBefore);
+    expect(await syncRunsStartedSince(connectorId, since)).toBe(0);
+    emulator.push.subscriptions.delete(subscriptionId);
+  });
+
   it('with every notification dropped, nothing is lost: the next request brings the change', async () => {
     const { connectorId } = await pushConnector();
     emulator.push.configure({ dropAll: true });

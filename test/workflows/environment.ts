@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -12,9 +15,11 @@ import type { SyncConnectorInput } from '../../workflows/definitions.js';
 /**
  * A Temporal dev server of the test file's own (the cached CLI, on a free
  * loopback port, in memory), and workers running the workflow bundle the test
- * run made once (test/support/workflow-bundle.ts). Temporal's
- * time-skipping test server is a separate download this machine cannot fetch,
- * and the workflow sleeps nowhere, so the dev server runs these tests as fast.
+ * run made once (test/support/workflow-bundle.ts). Tests whose workflow waits
+ * days (the push keeper's renewals) run on Temporal's time-skipping test server
+ * instead (`timeSkippingSuite`): the Java one from Maven Central, which
+ * scripts/test-server.sh installs, since the SDK's own download site is out of
+ * reach here.
  */
 
 export function temporalCliPath(): string {
@@ -25,15 +30,18 @@ export function temporalCliPath(): string {
 
 let runtimeInstalled = false;
 
-async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    runtimeInstalled = true;
-    try {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-    } catch {
-      // installed by another suite in this process
-    }
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed by another suite in this process
   }
+}
+
+async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
@@ -49,9 +57,37 @@ async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
 
 /** The file's Temporal environment, started before its first test and torn down after its last; `bind` receives it once started. */
 export function workflowSuite(bind: (env: TestWorkflowEnvironment) => void): void {
+  suiteOf(startWorkflowEnvironment, bind);
+}
+
+/**
+ * The time-skipping test server's wrapper: `scripts/test-server.sh path` installs it when missing
+ * (Maven, checksums checked) and answers at once when it is there.
+ */
+async function timeSkippingServerPath(): Promise<string> {
+  const script = fileURLToPath(new URL('../../scripts/test-server.sh', import.meta.url));
+  const { stdout } = await promisify(execFile)('bash', [script, 'path'], { timeout: 300_000 });
+  return stdout.trim();
+}
+
+async function startTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: await timeSkippingServerPath() } } });
+}
+
+/**
+ * Like `workflowSuite`, on Temporal's time-skipping test server: while the test awaits a
+ * workflow's result (or `env.sleep`), the server jumps to the next timer, so days of the
+ * workflow's time pass in seconds. Workflow `Date.now()` is that skipped time.
+ */
+export function timeSkippingSuite(bind: (env: TestWorkflowEnvironment) => void): void {
+  suiteOf(startTimeSkippingEnvironment, bind);
+}
+
+function suiteOf(start: () => Promise<TestWorkflowEnvironment>, bind: (env: TestWorkflowEnvironment) => void): void {
   let env: TestWorkflowEnvironment | undefined;
   beforeAll(async () => {
-    env = await startWorkflowEnvironment();
+    env = await start();
     bind(env);
   });
   afterAll(async () => {
