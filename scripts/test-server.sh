@@ -5,15 +5,16 @@
 # as io.temporal:temporal-test-server (a Java program), so this script fetches it and its runtime
 # jars with Maven, checks every jar against scripts/temporal-test-server.sha256, and writes a
 # wrapper the SDK starts as an existing executable (it passes the port as the only argument).
-# The server has no option for its address: it listens on every interface, on a free port the SDK
-# picks, for as long as one test file runs.
+# The server's own main has no option for its address and listens on every interface, so the
+# wrapper starts scripts/lib/LoopbackTestServer.java instead (compiled here): the same services,
+# on 127.0.0.1 only, on a free port the SDK picks, for as long as one test file runs.
 #
 #   bash scripts/test-server.sh install   fetch what is missing (Java 17 and Maven: Debian's packages)
 #   bash scripts/test-server.sh path      install if needed, then print the wrapper's path
 #   bash scripts/test-server.sh lock      rewrite the checksum file from a fresh fetch (after a version bump)
 #
 # Installs into ~/.cache/echomind-connector (ECHOMIND_CACHE): temporal-test-server/<version>/ holds
-# the jars (about 38 MB), bin/temporal-test-server is the wrapper.
+# the jars (about 38 MB) and the compiled launcher, bin/temporal-test-server is the wrapper.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO_ROOT="$(pwd -P)"
@@ -26,6 +27,8 @@ DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 CACHE="${ECHOMIND_CACHE:-$HOME/.cache/echomind-connector}"
 LIB_DIR="$CACHE/temporal-test-server/$TEST_SERVER_VERSION/lib"
 WRAPPER="$CACHE/bin/temporal-test-server"
+LAUNCHER_SRC="$REPO_ROOT/scripts/lib/LoopbackTestServer.java"
+LAUNCHER_DIR="$CACHE/temporal-test-server/$TEST_SERVER_VERSION/launcher"
 LOCK_FILE="$REPO_ROOT/scripts/temporal-test-server.sha256"
 
 log() { printf '[test-server] %s\n' "$*" >&2; }
@@ -34,7 +37,7 @@ die() { printf '[test-server] ERROR: %s\n' "$*" >&2; exit 1; }
 # Java and Maven come with the project's machine image; elsewhere they are Debian's packages.
 need_tools() {
   local missing=()
-  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v java >/dev/null && command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || missing+=(maven)
   ((${#missing[@]} == 0)) && return 0
   [[ "$(id -u)" == 0 ]] || die "needs ${missing[*]} (Debian packages); install them, or run this as root"
@@ -87,6 +90,15 @@ verified() {
   (cd "$dir" && sha256sum --quiet -c "$LOCK_FILE") >/dev/null 2>&1
 }
 
+launcher_sum() { sha256sum "$LAUNCHER_SRC" | cut -c1-16; }
+
+# The loopback launcher, compiled against the fetched jars.
+compile_launcher() {
+  rm -rf "$LAUNCHER_DIR"
+  mkdir -p "$LAUNCHER_DIR"
+  javac -nowarn -d "$LAUNCHER_DIR" -cp "$LIB_DIR/*" "$LAUNCHER_SRC" || die "could not compile $LAUNCHER_SRC"
+}
+
 write_wrapper() {
   local java
   java="$(command -v java)"
@@ -95,15 +107,23 @@ write_wrapper() {
   cat >"$WRAPPER.tmp" <<EOF
 #!/bin/sh
 # Temporal's time-skipping test server $TEST_SERVER_VERSION (io.temporal:temporal-test-server),
-# written by scripts/test-server.sh. Usage: temporal-test-server PORT
-exec "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "$LIB_DIR/*" io.temporal.testserver.TestServer "\$@"
+# on 127.0.0.1, launcher $(launcher_sum); written by scripts/test-server.sh. Usage: temporal-test-server PORT
+exec "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp "$LIB_DIR/*:$LAUNCHER_DIR" LoopbackTestServer "\$@"
 EOF
   chmod 0755 "$WRAPPER.tmp"
   mv "$WRAPPER.tmp" "$WRAPPER"
 }
 
 install() {
-  if verified "$LIB_DIR" && [[ -x "$WRAPPER" ]] && grep -q "server $TEST_SERVER_VERSION " "$WRAPPER"; then
+  if verified "$LIB_DIR" && [[ -x "$WRAPPER" ]] && grep -q "server $TEST_SERVER_VERSION " "$WRAPPER" \
+    && grep -q "launcher $(launcher_sum);" "$WRAPPER" && [[ -f "$LAUNCHER_DIR/LoopbackTestServer.class" ]]; then
+    return 0
+  fi
+  if verified "$LIB_DIR"; then
+    need_tools
+    compile_launcher
+    write_wrapper
+    log "launcher rebuilt: $WRAPPER"
     return 0
   fi
   need_tools
@@ -115,6 +135,7 @@ install() {
   mkdir -p "$(dirname "$LIB_DIR")"
   mv "$tmp/lib" "$LIB_DIR"
   rm -rf "$tmp"
+  compile_launcher
   write_wrapper
   log "installed: $WRAPPER ($(find "$LIB_DIR" -name '*.jar' | wc -l) jars, $(du -sh "$LIB_DIR" | cut -f1))"
 }
