@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
@@ -100,6 +102,13 @@ async function scheduledPriorities(handle: WorkflowHandle): Promise<string[]> {
     .map((a) => `${a.activityType?.name ?? ''}:${a.priority?.priorityKey ?? 0}`);
 }
 
+/**
+ * A first sync of three pages (one file failing for good) as the workflow code before task
+ * priority ran it, beside activities that already answered a priority (a rolling deploy): its
+ * beginSync and commitPage results carry one, its activities were scheduled without.
+ */
+const HISTORY_BEFORE_PRIORITY = new URL('./histories/sync-before-task-priority.json', import.meta.url);
+
 const BACKFILLS = 6;
 const INCREMENTAL = 50;
 
@@ -170,14 +179,21 @@ describe('Temporal task priority of syncs', () => {
 
   it("gives a backfill's activities backfill priority until its enumeration's last page is saved, then incremental, and shows it", async () => {
     const c = fakeConnector([[file('a.txt')], [file('b.txt')], [file('c.txt')]]);
-    const { first, second, details } = await withWorker(env, fakeActivities(c), async (queue) => {
+    const { first, second, details, history } = await withWorker(env, fakeActivities(c), async (queue) => {
       const handle = await startSync(env, queue);
       await handle.result();
       const again = await startSync(env, queue);
       await again.result();
       const metadata = await handle.query<{ currentDetails?: string | null }>('__temporal_workflow_metadata');
-      return { first: await scheduledPriorities(handle), second: await scheduledPriorities(again), details: metadata.currentDetails ?? '' };
+      return {
+        first: await scheduledPriorities(handle),
+        second: await scheduledPriorities(again),
+        details: metadata.currentDetails ?? '',
+        history: await handle.fetchHistory(),
+      };
     });
+    // Its own history replays (the marker recorded where the first keyed activity was scheduled).
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
     const page = (key: number) => [`planPage:${key}`, `transferBatch:${key}`, `commitPage:${key}`];
     // A first sync: the walk is a backfill until the commit of its last page, which saves a cursor without a walk under way.
     expect(first).toEqual(['beginSync:0', ...page(4), ...page(4), ...page(4), 'dueFailedItems:2', 'finishSync:2']);
@@ -210,5 +226,11 @@ describe('Temporal task priority of syncs', () => {
       '2',
       '2',
     ]);
+  });
+
+  it('replays a run recorded before activities carried a priority', async () => {
+    // Stored as the client fetched it (protobufjs' JSON of the History message).
+    const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(HISTORY_BEFORE_PRIORITY, 'utf8')) as Record<string, unknown>);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, 'connector-sync-7');
   });
 });
