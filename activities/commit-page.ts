@@ -1,9 +1,9 @@
 import { clearFailures, clearFailuresNotSeen, DEFAULT_RETRY_DELAYS, recordFailures } from '../src/db/failed-items.js';
 import { findUnseen } from '../src/db/documents.js';
+import type { GrantPriority } from '../src/budget/quotas.js';
 import type { ItemSettlement } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { deleteDocument } from './plan-page.js';
-import type { GrantPriority } from '../src/budget/quotas.js';
 import { grantPriority, saveSyncState, type SyncState } from './sync-state.js';
 
 const SWEEP_BATCH = 500;
