@@ -1,9 +1,10 @@
 import { clearFailures, clearFailuresNotSeen, DEFAULT_RETRY_DELAYS, recordFailures } from '../src/db/failed-items.js';
 import { findUnseen } from '../src/db/documents.js';
+import type { GrantPriority } from '../src/budget/quotas.js';
 import type { ItemSettlement } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { deleteDocument } from './plan-page.js';
-import { saveSyncState, type SyncState } from './sync-state.js';
+import { grantPriority, saveSyncState, type SyncState } from './sync-state.js';
 
 const SWEEP_BATCH = 500;
 
@@ -40,7 +41,8 @@ export function commitPageActivity(deps: ActivityDeps) {
    * after a complete enumeration; then, in one transaction, records the page's
    * failures, drops the records of files now stored, and saves the cursor.
    */
-  return async function commitPage(input: PageCommit): Promise<{ swept: number }> {
+  // `priority` is optional to the workflow: a commit recorded by an older worker has none.
+  return async function commitPage(input: PageCommit): Promise<{ swept: number; priority?: GrantPriority }> {
     const swept = input.sweepGeneration ? await sweepAfterEnumeration(deps, input.connectorId, input.sweepGeneration, input.sweepOnly) : 0;
     await deps.db.transaction().execute(async (tx) => {
       await recordFailures(tx, input.connectorId, input.failed, deps.failedItemRetry ?? DEFAULT_RETRY_DELAYS);
@@ -50,6 +52,7 @@ export function commitPageActivity(deps: ActivityDeps) {
         await tx.deleteFrom('connector_sync.enumeration_marks').where('connector_id', '=', input.connectorId).execute();
       }
     });
-    return { swept };
+    // The saved state decides the sync's priority from now on (a backfill's last page makes it incremental).
+    return { swept, priority: grantPriority(input.state, input.state.type) };
   };
 }

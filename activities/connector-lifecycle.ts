@@ -5,6 +5,7 @@ import type { ConnectorRow } from '../src/db/schema.js';
 import { summarize, type BeginSyncResult, type SyncTotals } from '../workflows/definitions.js';
 import type { ActivityDeps } from './deps.js';
 import { FAILURE } from './failures.js';
+import { grantPriority } from './sync-state.js';
 
 export async function loadConnector(deps: ActivityDeps, connectorId: number): Promise<ConnectorRow> {
   // Out of SMALLINT range PostgreSQL refuses the query itself, which would be retried as if the database were down.
@@ -39,7 +40,12 @@ export function connectorLifecycle(deps: ActivityDeps) {
         return { kind: 'reject', reason };
       }
       await setStatus(deps, row.id, 'syncing', null);
-      return { kind: 'run', connectorType: row.type, connector: { name: row.name, scope: row.scope, scopeId: row.scope_id } };
+      return {
+        kind: 'run',
+        connectorType: row.type,
+        connector: { name: row.name, scope: row.scope, scopeId: row.scope_id },
+        priority: grantPriority(row.state, row.type),
+      };
     },
 
     /**

@@ -24,6 +24,7 @@ import { startNotificationEndpoint, type NotificationEndpoint } from './push/not
 import { ensurePushKeeper } from './push/push-keeper-start.js';
 import { PushSignals } from './push/push-signals.js';
 import { pushSyncRequester } from './push/push-sync.js';
+import { readConnectorSummary } from './bridge/connector-summary.js';
 import { createSyncWorker } from './worker.js';
 
 export interface ServiceOptions {
@@ -200,10 +201,7 @@ async function startBridge(config: Config, logger: Logger, { db, js, jsm, tempor
     taskQueue: config.temporal.taskQueue,
     logger,
     counters,
-    describeConnector: async (id) => {
-      const row = await db.selectFrom('connectors').select(['name', 'scope', 'scope_id']).where('id', '=', id).executeTakeFirst();
-      return row ? { name: row.name, scope: row.scope, scopeId: row.scope_id } : undefined;
-    },
+    describeConnector: (id) => readConnectorSummary(db, id),
     // A push connector's keeper is started by its first sync request (and found running by later ones).
     ...(config.notifications
       ? {

@@ -3,6 +3,7 @@ import type { SyncActivities } from '../activities/index.js';
 import { profiles } from './activity-options.js';
 import { sourceLabel, syncWorkflowId } from './definitions.js';
 import type { SyncRun } from './sync-run.js';
+import { taskPriority } from './task-priority.js';
 
 /**
  * The steps the operator controls add to a sync (controls.ts names them):
@@ -26,7 +27,7 @@ export async function pauseIfAsked(run: SyncRun): Promise<void> {
     `${sourceLabel(run.carry.connectorType)} sync paused after page ${page} (${reason}); cursor saved; ` +
     `resume with: temporal workflow signal --workflow-id ${syncWorkflowId(connectorId)} --name resume`;
   const before = run.phase;
-  await db.pauseSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${connectorId} paused after page ${page}` }, [{ connectorId, message }]);
+  await db.pauseSync.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary: `mark connector ${connectorId} paused after page ${page}` }, [{ connectorId, message }]);
   // Paused (for `progress`, the details and whoever waits on them) only once the
   // connector's row says so: a query between the signal and this write must not
   // report a pause that the database does not show yet.
@@ -35,7 +36,7 @@ export async function pauseIfAsked(run: SyncRun): Promise<void> {
   await condition(() => run.controls.pauseRequested === undefined || run.stopRequested !== undefined);
   delete run.controls.pausedAt;
   if (run.stopRequested !== undefined) return;
-  await db.resumeSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${connectorId} syncing again` }, [{ connectorId }]);
+  await db.resumeSync.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary: `mark connector ${connectorId} syncing again` }, [{ connectorId }]);
   run.phase = before;
 }
 
@@ -57,7 +58,7 @@ export async function takeRetryRequest(run: SyncRun): Promise<boolean> {
   delete run.controls.retryFailedRequested;
   const { connectorId } = run;
   const which = asked === 'all' ? 'every failed file' : `${asked.length} failed file(s)`;
-  await db.makeFailedItemsDue.executeWithOptions({ ...profiles.databaseStep, summary: `make ${which} of connector ${connectorId} due for retry` }, [
+  await db.makeFailedItemsDue.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary: `make ${which} of connector ${connectorId} due for retry` }, [
     { connectorId, ...(asked === 'all' ? {} : { sourceIds: asked }) },
   ]);
   return true;

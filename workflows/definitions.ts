@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { GrantPriority } from '../src/budget/quotas.js';
 import type { ChangeCursor, SourceItem } from '../src/providers/types.js';
 import type { ThrottleTally } from '../src/telemetry/throttle-tally.js';
 import { skippedSummary } from './skip-reasons.js';
@@ -48,6 +49,14 @@ export function sourceLabel(connectorType: string | undefined): string {
 }
 
 export const syncWorkflowId = (connectorId: number): string => `connector-sync-${connectorId}`;
+
+/**
+ * Temporal task priority (lower goes first; the server's default is 3 of 5 levels) of a sync's
+ * workflow and activity tasks, from the request budget's own decision (`grantPriority` in
+ * activities/sync-state.ts): incremental syncs, operator and push requests among them, ahead of
+ * backfills (a first sync, or a whole enumeration under way) when tasks wait on the queue.
+ */
+export const TASK_PRIORITY_KEY: Record<GrantPriority, number> = { interactive: 2, backfill: 4 };
 
 /** What starts a sync: a JSON object, so `temporal workflow start --input '{"connectorId": 7}'` works. */
 export interface SyncConnectorInput {
@@ -126,6 +135,8 @@ export interface SyncCarry {
   throttle?: ThrottleTally;
   /** A `fullResync` control not yet begun when the run continued as new. */
   fullResyncPending?: boolean;
+  /** The budget's priority of the sync as of its last saved state (beginSync, then each commitPage): its activities' task priority. */
+  priority?: GrantPriority;
 }
 
 export type SyncPhase = 'starting' | 'listing' | 'transferring' | 'committing' | 'paused' | 'retrying failed files' | 'finishing' | 'done';
@@ -209,7 +220,7 @@ function failedPart({ count, names }: FailedFiles): string {
 // Activity payloads ---------------------------------------------------------
 
 export type BeginSyncResult =
-  | { kind: 'run'; connectorType: string; connector?: { name: string; scope: string | null; scopeId: string | null } }
+  | { kind: 'run'; connectorType: string; connector?: { name: string; scope: string | null; scopeId: string | null }; priority?: GrantPriority }
   | { kind: 'skip'; reason: string }
   | { kind: 'reject'; reason: string };
 

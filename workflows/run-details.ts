@@ -1,6 +1,6 @@
 import { setCurrentDetails } from '@temporalio/workflow';
 import type { ThrottleTally } from '../src/telemetry/throttle-tally.js';
-import { sourceLabel, type SyncCarry, type SyncPhase, type SyncTotals } from './definitions.js';
+import { sourceLabel, TASK_PRIORITY_KEY, type SyncCarry, type SyncPhase, type SyncTotals } from './definitions.js';
 import type { ControlState } from './controls.js';
 
 /**
@@ -84,6 +84,18 @@ function throttleLine(throttle: ThrottleTally | undefined): string {
   return `**Throttled:** ${throttle.waits} wait${throttle.waits === 1 ? '' : 's'} (${seconds} s in all)${throttle.until ? `, the last until ${clock(throttle.until)}` : ''}`;
 }
 
+/** Where the sync's tasks stand on the task queue: "**Priority:** backfill, after incremental syncs (task priority 4)". */
+function priorityLines(carry: SyncCarry): string[] {
+  switch (carry.priority) {
+    case 'interactive':
+      return [`**Priority:** incremental, ahead of backfills (task priority ${TASK_PRIORITY_KEY.interactive})`];
+    case 'backfill':
+      return [`**Priority:** backfill, after incremental syncs (task priority ${TASK_PRIORITY_KEY.backfill})`];
+    default:
+      return [];
+  }
+}
+
 /** "**Asked again during this run:** 3 times by push, once by orchestrator". */
 function requestLines(requestedBy: Record<string, number> | undefined): string[] {
   const asked = Object.entries(requestedBy ?? {}).map(([who, n]) => `${n === 1 ? 'once' : `${n} times`} by ${who}`);
@@ -112,6 +124,7 @@ export function describeProgress(view: RunView): string {
     // A continued run has no static summary (see sync-connector.ts): its details carry the title.
     ...(view.carry.title && view.carry.runs > 1 ? [`**${view.carry.title}**`] : []),
     whichRun(view.carry),
+    ...priorityLines(view.carry),
     ...requestLines(view.requestedBy),
     ...controlLines(view.controls),
   ];

@@ -20,6 +20,7 @@ import { beginExtraPass, beginFirstPass, countSkip, extraPassNeeded, recordFailu
 import { transferItems } from './transfers.js';
 import { pauseIfAsked, takeFullResync, takeRetryRequest } from './control-steps.js';
 import { addThrottle, runTitle, throttleOf } from './run-details.js';
+import { taskPriority } from './task-priority.js';
 
 const db = proxyActivities<SyncActivities>(profiles.databaseStep);
 const source = proxyActivities<SyncActivities>(profiles.listing);
@@ -70,6 +71,7 @@ async function beginOrSkip(run: SyncRun): Promise<SyncResult | undefined> {
     // A run started without the bridge's or the README's attributes was started by hand.
     run.carry.trigger = trigger ?? 'manual';
     run.carry.title = runTitle(connectorId, begin.connectorType, begin.connector?.name);
+    if (begin.priority) run.carry.priority = begin.priority;
     upsertSearchAttributes({ ConnectorId: [connectorId], ConnectorType: [begin.connectorType], ...(trigger ? {} : { SyncTrigger: ['manual'] }) });
     run.phase = 'starting';
     return undefined;
@@ -107,7 +109,7 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
   const pageNumber = run.carry.totals.pages + 1;
   run.phase = 'listing';
   const page = await source.planPage
-    .executeWithOptions({ ...profiles.listing, summary: `list ${restart ? 'everything (full resync), ' : 'changes, '}page ${pageNumber}` }, [{ connectorId, restart }])
+    .executeWithOptions({ ...profiles.listing, ...taskPriority(run.carry), summary: `list ${restart ? 'everything (full resync), ' : 'changes, '}page ${pageNumber}` }, [{ connectorId, restart }])
     .catch((e: unknown) => {
       throw isCancellation(e) ? e : new SyncFailure('while listing changes', e);
     });
@@ -116,8 +118,8 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
   run.phase = 'transferring';
   const settled = await transferItems(run, page.transfers);
   run.phase = 'committing';
-  const { swept } = await db.commitPage.executeWithOptions(
-    { ...profiles.databaseStep, summary: `save page ${pageNumber}: ${page.transfers.length} file(s) moved, cursor${page.sweepGeneration ? ', sweep of what is gone' : ''}` },
+  const { swept, priority } = await db.commitPage.executeWithOptions(
+    { ...profiles.databaseStep, ...taskPriority(run.carry), summary: `save page ${pageNumber}: ${page.transfers.length} file(s) moved, cursor${page.sweepGeneration ? ', sweep of what is gone' : ''}` },
     [
       {
         connectorId,
@@ -130,6 +132,7 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
     ],
   );
   run.carry.totals.deleted += swept;
+  if (priority) run.carry.priority = priority;
   return page.hasMore;
 }
 
@@ -196,14 +199,14 @@ async function retryRecordedFailures(run: SyncRun): Promise<void> {
   const { connectorId } = run;
   let asked = (await takeRetryRequest(run)) || run.input.retryFailedPending === true;
   for (;;) {
-    const due = await db.dueFailedItems.executeWithOptions({ ...profiles.databaseStep, summary: `read the failed files of connector ${connectorId} due for retry` }, [
+    const due = await db.dueFailedItems.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary: `read the failed files of connector ${connectorId} due for retry` }, [
       { connectorId, limit: RETRIES_PER_SYNC },
     ]);
     if (due.length > 0) {
       run.phase = 'retrying failed files';
       const settled = await transferItems(run, due, { failedBefore: true });
       await db.settleFailedItems.executeWithOptions(
-        { ...profiles.databaseStep, summary: `record the retry of ${due.length} failed file(s): ${settled.cleared.length} stored or gone, ${settled.failed.length} failed again` },
+        { ...profiles.databaseStep, ...taskPriority(run.carry), summary: `record the retry of ${due.length} failed file(s): ${settled.cleared.length} stored or gone, ${settled.failed.length} failed again` },
         [{ connectorId, ...settled }],
       );
     }
@@ -217,7 +220,7 @@ async function retryRecordedFailures(run: SyncRun): Promise<void> {
 async function finishSynced(run: SyncRun): Promise<SyncResult> {
   const { connectorId, carry } = run;
   run.phase = 'finishing';
-  const { summary } = await db.finishSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${connectorId} active with the summary` }, [
+  const { summary } = await db.finishSync.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(carry), summary: `mark connector ${connectorId} active with the summary` }, [
     { connectorId, totals: carry.totals, skippedReasons: carry.skippedReasons },
   ]);
   run.phase = 'done';
@@ -243,7 +246,7 @@ async function finishSynced(run: SyncRun): Promise<SyncResult> {
 async function endInError(run: SyncRun, message: string, outcome: 'failed' | 'cancelled'): Promise<SyncResult> {
   run.phase = 'finishing';
   await CancellationScope.nonCancellable(() =>
-    db.failSync.executeWithOptions({ ...profiles.databaseStep, summary: `mark connector ${run.connectorId} error: ${message.slice(0, 80)}` }, [
+    db.failSync.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary: `mark connector ${run.connectorId} error: ${message.slice(0, 80)}` }, [
       { connectorId: run.connectorId, message },
     ]),
   );

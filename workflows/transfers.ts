@@ -14,6 +14,7 @@ import { profiles } from './activity-options.js';
 import { reasonOf, SyncFailure } from './failure-messages.js';
 import { countOutcome, type SyncRun } from './sync-run.js';
 import { formatBytes } from './run-details.js';
+import { taskPriority } from './task-priority.js';
 
 /**
  * The transfer step of a page: every planned file is transferred, and each
@@ -71,7 +72,7 @@ async function transferOne(run: SyncRun, activities: Proxied, item: PlannedItem,
   try {
     // The activity's summary in the Web UI names the file it moves.
     const summary = `transfer "${item.name}"${item.size !== undefined ? ` (${formatBytes(item.size)})` : ''}`;
-    const outcome = await activities.transferFile.executeWithOptions({ ...profiles.transfer(run.input.transferAttempts), summary }, [
+    const outcome = await activities.transferFile.executeWithOptions({ ...profiles.transfer(run.input.transferAttempts), ...taskPriority(run.carry), summary }, [
       {
         connectorId: run.connectorId,
         item,
@@ -142,7 +143,7 @@ async function transferBatch(run: SyncRun, activities: Proxied, items: PlannedIt
   let outcomes: BatchOutcome[] | undefined;
   try {
     outcomes = await activities.transferBatch.executeWithOptions(
-      { ...profiles.transfer(attempts), summary: batchSummary(page, items) },
+      { ...profiles.transfer(attempts), ...taskPriority(run.carry), summary: batchSummary(page, items) },
       [{ connectorId: run.connectorId, items, page, transferId, ...(run.chunkingSession ? { chunkingSession: run.chunkingSession } : {}) }],
     );
   } catch (e) {

@@ -8,6 +8,10 @@ TEMPORAL_LOG="$LOG_DIR/temporal.log"
 TEMPORAL_NAMESPACE_NAME="default"
 # NAME=Type pairs registered in the namespace.
 TEMPORAL_SEARCH_ATTRIBUTES=(ConnectorId=Int ConnectorType=Keyword SyncTrigger=Keyword)
+# KEY=JSON dynamic config of the dev server (also docker-compose.yml's dev-temporal profile and
+# the workflow tests' own dev servers). matching.useNewMatcher: dispatch by task priority, which
+# Server 1.29.1 ignores without it (on by default from 1.32: deploy/temporal/dynamicconfig.yaml).
+TEMPORAL_DEV_DYNAMIC_CONFIG=(matching.useNewMatcher=true)
 
 # `temporal --version` reports 0.0.0-DEV unless the version is linked in.
 temporal_ldflags() {
@@ -81,6 +85,7 @@ temporal_up() {
         --log-level warn)
       local pair
       for pair in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$pair"); done
+      for pair in "${TEMPORAL_DEV_DYNAMIC_CONFIG[@]}"; do args+=(--dynamic-config-value "$pair"); done
       [[ -n "$TEMPORAL_HTTP_PORT" ]] && args+=(--http-port "$TEMPORAL_HTTP_PORT")
       [[ -n "$TEMPORAL_METRICS_PORT" ]] && args+=(--metrics-port "$TEMPORAL_METRICS_PORT")
       log "temporal: starting dev server on $BIND_HOST:$TEMPORAL_PORT (UI $TEMPORAL_UI_PORT)"

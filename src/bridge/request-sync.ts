@@ -1,6 +1,6 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { SyncTrigger } from '../telemetry/search-attributes.js';
-import { SYNC_WORKFLOW_TYPE, syncRequestedSignal, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
+import { SYNC_WORKFLOW_TYPE, syncRequestedSignal, TASK_PRIORITY_KEY, syncWorkflowId, type SyncConnectorInput } from '../../workflows/definitions.js';
 import { describeRun, type ConnectorSummary } from './run-description.js';
 
 /** One request for a sync of one connector, from whoever asks (the orchestrator through NATS, a push notification). */
@@ -39,6 +39,8 @@ export async function requestSync(temporal: Client, taskQueue: string, request: 
     staticSummary: run.staticSummary,
     staticDetails: run.staticDetails,
     typedSearchAttributes: run.typedSearchAttributes,
+    // Ahead of backfills' tasks on the queue when it starts; unknown (no row read): the server's default.
+    ...(request.connector?.priority ? { priority: { priorityKey: TASK_PRIORITY_KEY[request.connector.priority] } } : {}),
   });
   return { workflowId, runId: handle.signaledRunId };
 }

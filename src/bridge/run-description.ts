@@ -1,4 +1,6 @@
 import type { SearchAttributePair } from '@temporalio/common';
+import type { GrantPriority } from '../budget/quotas.js';
+import { TASK_PRIORITY_KEY } from '../../workflows/definitions.js';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey, type SyncTrigger } from '../telemetry/search-attributes.js';
 
 /** What the Web UI shows of a connector before the run reads its row. */
@@ -6,6 +8,8 @@ export interface ConnectorSummary {
   name: string;
   scope: string | null;
   scopeId: string | null;
+  /** From its saved sync state (src/bridge/connector-summary.ts): the run's task priority. */
+  priority?: GrantPriority | undefined;
 }
 
 export interface RunDescription {
@@ -18,6 +22,11 @@ const SOURCE_NAMES: Record<string, string> = {
   onedrive: 'OneDrive',
   google_drive: 'Google Drive',
   teams: 'Teams',
+};
+
+const PRIORITY_WORDS: Record<GrantPriority, string> = {
+  interactive: 'incremental, ahead of backfills',
+  backfill: 'backfill (a first sync or a whole enumeration), after incremental syncs',
 };
 
 export function sourceName(type: string): string {
@@ -46,6 +55,7 @@ export function describeRun(run: {
     `**Type:** ${run.type}`,
     `**Scope:** ${scope}`,
     `**Trigger:** ${run.trigger}${run.reason ? ` (${run.reason})` : ''}`,
+    ...(run.connector?.priority ? [`**Priority:** ${PRIORITY_WORDS[run.connector.priority]} (task priority ${TASK_PRIORITY_KEY[run.connector.priority]})`] : []),
     `**Chunking session:** ${run.chunkingSession || 'none'}`,
   ].join('\n\n');
   return {

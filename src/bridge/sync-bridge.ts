@@ -18,8 +18,9 @@ export interface SyncBridgeOptions {
   logger: Logger;
   counters: Counters;
   /**
-   * The connector's name and scope for the run's summary in the Web UI (a read of
-   * its row). Undefined when unknown; a failed lookup never holds up a start.
+   * The connector's name and scope for the run's summary in the Web UI, and its
+   * task priority (a read of its row: src/bridge/connector-summary.ts). Undefined
+   * when unknown; a failed lookup never holds up a start.
    */
   describeConnector?: (connectorId: number) => Promise<ConnectorSummary | undefined>;
   /** After a request was accepted: e.g. start a push connector's keeper. A failure is logged, never holds the message. */

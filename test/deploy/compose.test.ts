@@ -50,6 +50,12 @@ function stackSearchAttributes(): string[] {
   return (m?.[1] ?? '').split(/\s+/).filter(Boolean);
 }
 
+/** KEY=JSON dynamic config scripts/stack.sh gives its dev server (task priority needs one on Server 1.29). */
+function stackDevDynamicConfig(): string[] {
+  const m = /^TEMPORAL_DEV_DYNAMIC_CONFIG=\(([^)]*)\)/m.exec(readFileSync(join(repo, 'scripts/lib/temporal.sh'), 'utf8'));
+  return (m?.[1] ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** NAME=Type pairs deploy/temporal/setup.sh registers in Temporal's own server (compose and stack.sh's server profile). */
 function setupSearchAttributes(): string[] {
   const m = /^SEARCH_ATTRIBUTES="([^"]*)"/m.exec(readFileSync(join(repo, 'deploy/temporal/setup.sh'), 'utf8'));
@@ -116,5 +122,11 @@ describe('docker-compose.yml', () => {
     const setup = production['temporal-setup'];
     expect([...(setup?.entrypoint ?? []), ...(setup?.command ?? [])]).toEqual(['sh', '/etc/temporal/echomind/setup.sh', 'namespace']);
     expect(setupSearchAttributes()).toEqual(expectedPairs);
+  });
+
+  it('runs the dev server with the dynamic config of scripts/stack.sh, task priority on', () => {
+    expect(stackDevDynamicConfig()).toContain('matching.useNewMatcher=true');
+    const devConfig = (dev.temporal?.command ?? []).filter((a) => a.startsWith('--dynamic-config-value=')).map((a) => a.slice('--dynamic-config-value='.length));
+    expect(devConfig).toEqual(stackDevDynamicConfig());
   });
 });

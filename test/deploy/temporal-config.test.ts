@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 
 /**
  * Temporal's own server runs in two setups: docker-compose.yml's
@@ -130,8 +131,14 @@ describe('deploy/temporal: one Temporal server configuration for compose and sta
     expect(template.match(/^ {8}pluginName: postgres12$/gm)).toHaveLength(2);
     expect(template).toMatch(/^ {2}defaultStore: default\n {2}visibilityStore: visibility$/m);
     expect([...templateVars].filter((v) => /SHARD|PLUGIN|^DB$/.test(v ?? ''))).toEqual([]);
-    // Task-queue fairness (priority is on by default in this server version).
+    // Task priority (the service sets it on every sync) and task-queue fairness.
+    expect(read('deploy/temporal/dynamicconfig.yaml')).toMatch(/^matching\.useNewMatcher:\n {2}- value: true$/m);
     expect(read('deploy/temporal/dynamicconfig.yaml')).toMatch(/^matching\.enableFairness:\n {2}- value: true$/m);
+    // One partition for the service's task queue (its default name), so its priorities order the whole backlog.
+    const queue = loadConfig({}).temporal.taskQueue;
+    for (const key of ['matching.numTaskqueueWritePartitions', 'matching.numTaskqueueReadPartitions']) {
+      expect(read('deploy/temporal/dynamicconfig.yaml')).toContain(`${key}:\n  - value: 1\n    constraints:\n      taskQueueName: ${queue}\n`);
+    }
   });
 
   // Built by `STACK_TEMPORAL=server bash scripts/stack.sh install` (CI builds it before `npm test`).

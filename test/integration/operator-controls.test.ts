@@ -121,6 +121,10 @@ describe('pause and resume', () => {
     const described = await handle.describe();
     expect(await described.staticSummary()).toBe(`OneDrive sync of connector ${connectorId} · onedrive test`);
     expect(described.typedSearchAttributes.get(SyncTriggerKey)).toBe('orchestrator');
+    // A first sync mid-walk is a backfill: so the run started, and so its activities run meanwhile.
+    expect(described.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(4);
+    expect(await described.staticDetails()).toContain('**Priority:** backfill (a first sync or a whole enumeration), after incremental syncs (task priority 4)');
+    expect(metadata).toContain('**Priority:** backfill, after incremental syncs (task priority 4)');
     const summaries = await activitySummaries(connectorId);
     expect(summaries).toContain('list changes, page 1');
     expect(summaries).toContain(`mark connector ${connectorId} paused after page ${pausedAfter}`);

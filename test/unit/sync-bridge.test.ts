@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import type { ConnectorSummary } from '../../src/bridge/run-description.js';
 import { SyncBridge } from '../../src/bridge/sync-bridge.js';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import { createLogger } from '../../src/logger.js';
@@ -27,7 +28,7 @@ function message(subject: string, data: Uint8Array, deliveryCount = 1) {
 
 function bridgeWith(
   signalWithStart: (type: string, options: Record<string, unknown>) => Promise<unknown>,
-  describeConnector?: (id: number) => Promise<{ name: string; scope: string | null; scopeId: string | null } | undefined>,
+  describeConnector?: (id: number) => Promise<ConnectorSummary | undefined>,
 ) {
   const lines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream);
@@ -124,6 +125,21 @@ describe('the NATS bridge', () => {
     ]);
   });
 
+  it("starts the run at the task priority of the connector's saved state, and says so in its details", async () => {
+    const starts: Array<Record<string, unknown>> = [];
+    const { bridge } = bridgeWith(
+      (_type, options) => {
+        starts.push(options);
+        return Promise.resolve({ signaledRunId: 'run-1' });
+      },
+      (id) => Promise.resolve({ name: `connector ${id}`, scope: null, scopeId: null, priority: id === 7 ? 'interactive' : 'backfill' }),
+    );
+    for (const connectorId of [7, 8]) await bridge.handle(message('connector.sync.onedrive', syncRequestBytes({ connectorId, type: ConnectorType.ONEDRIVE })).msg);
+    expect(starts.map((s) => s.priority)).toEqual([{ priorityKey: 2 }, { priorityKey: 4 }]);
+    expect(starts[0]?.staticDetails).toContain('**Priority:** incremental, ahead of backfills (task priority 2)');
+    expect(starts[1]?.staticDetails).toContain('**Priority:** backfill (a first sync or a whole enumeration), after incremental syncs (task priority 4)');
+  });
+
   it('still starts the sync, without the name, when the connector row cannot be read', async () => {
     const starts: Array<Record<string, unknown>> = [];
     const { bridge, lines } = bridgeWith(
@@ -139,6 +155,9 @@ describe('the NATS bridge', () => {
     expect(starts[0]?.staticSummary).toBe('Google Drive sync of connector 9');
     expect(starts[0]?.staticDetails).toContain('**Scope:** unknown');
     expect(starts[0]?.staticDetails).toContain('**Chunking session:** none');
+    // Its priority unknown, the run starts at the server's default (between incremental syncs and backfills).
+    expect(starts[0]?.priority).toBeUndefined();
+    expect(starts[0]?.staticDetails).not.toContain('**Priority:**');
     expect(lines.some((l) => l.includes('could not read the connector for the run summary'))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,6 +28,14 @@ export function temporalCliPath(): string {
   return path;
 }
 
+/** The KEY=JSON dynamic config scripts/lib/temporal.sh gives the stack's dev server (task priority on), so these servers dispatch alike. */
+function stackDevDynamicConfig(): string[] {
+  const script = readFileSync(fileURLToPath(new URL('../../scripts/lib/temporal.sh', import.meta.url)), 'utf8');
+  const m = /^TEMPORAL_DEV_DYNAMIC_CONFIG=\(([^)]*)\)/m.exec(script);
+  if (!m?.[1]) throw new Error('scripts/lib/temporal.sh sets no TEMPORAL_DEV_DYNAMIC_CONFIG');
+  return m[1].split(/\s+/).filter(Boolean);
+}
+
 let runtimeInstalled = false;
 
 function installRuntime(): void {
@@ -40,7 +48,8 @@ function installRuntime(): void {
   }
 }
 
-async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
+/** `dynamicConfig`: KEY=JSON values the file's server takes besides the stack's. */
+async function startWorkflowEnvironment(dynamicConfig: string[]): Promise<TestWorkflowEnvironment> {
   installRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
@@ -51,13 +60,17 @@ async function startWorkflowEnvironment(): Promise<TestWorkflowEnvironment> {
         defineSearchAttributeKey('ConnectorType', 'KEYWORD'),
         defineSearchAttributeKey('SyncTrigger', 'KEYWORD'),
       ],
+      extraArgs: [...stackDevDynamicConfig(), ...dynamicConfig].flatMap((value) => ['--dynamic-config-value', value]),
     },
   });
 }
 
-/** The file's Temporal environment, started before its first test and torn down after its last; `bind` receives it once started. */
-export function workflowSuite(bind: (env: TestWorkflowEnvironment) => void): void {
-  suiteOf(startWorkflowEnvironment, bind);
+/**
+ * The file's Temporal environment, started before its first test and torn down after its last; `bind` receives it once started.
+ * `dynamicConfig`: KEY=JSON dynamic config of the file's server besides the stack's.
+ */
+export function workflowSuite(bind: (env: TestWorkflowEnvironment) => void, dynamicConfig: string[] = []): void {
+  suiteOf(() => startWorkflowEnvironment(dynamicConfig), bind);
 }
 
 /**

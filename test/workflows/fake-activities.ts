@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SyncActivities } from '../../activities/index.js';
 import type { PageCommit } from '../../activities/commit-page.js';
+import { grantPriority } from '../../activities/sync-state.js';
 import {
   FAILURE,
   summarize,
@@ -26,6 +27,8 @@ export interface FakeConnector {
   pages: PlannedItem[][];
   /** The saved cursor: index of the next page to list. */
   savedPage: number;
+  /** The state last committed (none: a first sync, a backfill to the budget). */
+  savedState?: SyncState;
   status: string;
   statusMessage: string | null;
   plannedFrom: number[];
@@ -62,7 +65,8 @@ export function fakeConnector(pages: PlannedItem[][]): FakeConnector {
   };
 }
 
-const stateFor = (page: number): SyncState => ({ v: 1, type: 'onedrive', cursor: { page } });
+/** A walk through the pages is a whole enumeration under way (a backfill) until its last page. */
+const stateFor = (page: number, pages: number): SyncState => ({ v: 1, type: 'onedrive', cursor: { page }, ...(page < pages ? { generation: 'walk' } : {}) });
 
 /** Outcome by file name: `denied-*` fails for good, `broken-*` throws until its retries run out, `gone-*` vanished. */
 export function outcomeByName(item: PlannedItem): TransferOutcome {
@@ -84,7 +88,12 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
     beginSync: () => {
       c.status = 'syncing';
       c.statusLog.push('syncing');
-      return Promise.resolve({ kind: 'run', connectorType: 'onedrive', connector: { name: 'Marketing files', scope: 'team', scopeId: '3' } });
+      return Promise.resolve({
+        kind: 'run',
+        connectorType: 'onedrive',
+        connector: { name: 'Marketing files', scope: 'team', scopeId: '3' },
+        priority: grantPriority(c.savedState, 'onedrive'),
+      });
     },
     pauseSync: (input) => {
       c.status = 'active';
@@ -120,7 +129,7 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
         deleted: 0,
         skipped: [],
         failed: [],
-        cursor: stateFor(next),
+        cursor: stateFor(next, c.pages.length),
         hasMore: next < c.pages.length,
         resynced: false,
       };
@@ -153,7 +162,8 @@ export function fakeActivities(c: FakeConnector, overrides: Partial<SyncActiviti
       c.commits.push(input);
       settle(c, input);
       c.savedPage = (input.state.cursor as { page: number }).page;
-      return Promise.resolve({ swept: 0 });
+      c.savedState = input.state;
+      return Promise.resolve({ swept: 0, priority: grantPriority(input.state, 'onedrive') });
     },
     dueFailedItems: () =>
       Promise.resolve([...c.recordedFailures.values()].filter((f) => f.due && f.item).map((f) => f.item as PlannedItem)),
