@@ -144,10 +144,10 @@ describe('commitPage sweeps only after a complete enumeration', () => {
       { changes: [], hasMore: false, fullEnumeration: true, enumerationComplete: true },
     ];
     const first = await plan();
-    expect(await commit(first.cursor)).toEqual({ swept: 0 });
+    expect(await commit(first.cursor)).toEqual({ swept: 0, priority: 'backfill' });
     expect((await known(lost))?.status).toBe('pending');
     const last = await plan();
-    expect(await commit(last.cursor, { sweepGeneration: last.sweepGeneration ?? '' })).toEqual({ swept: 1 });
+    expect(await commit(last.cursor, { sweepGeneration: last.sweepGeneration ?? '' })).toEqual({ swept: 1, priority: 'interactive' });
     expect((await known(lost))?.status).toBe('deleted');
     expect((await known(kept))?.status).toBe('pending');
     expect(await listFailures(db, connectorId)).toEqual([]);
