@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as Minio from 'minio';
 import type { Config } from '../config.js';
 import { PermanentSourceError, SourceProtocolError } from '../errors.js';
+import { PresigningClient } from './put-url-signer.js';
 
 /**
  * The S3-compatible bucket shared with the ingestor. Bodies are streamed, never
@@ -146,14 +147,14 @@ export type DocumentBucket = Pick<ObjectStore, 'putStream' | 'copy' | 'remove' |
 
 export class ObjectStore {
   readonly bucket: string;
-  private readonly client: Minio.Client;
+  private readonly client: PresigningClient;
 
   constructor(
     settings: Config['objectStore'],
     private readonly partSize = UPLOAD_PART_BYTES,
   ) {
     this.bucket = settings.bucket;
-    this.client = new Minio.Client({
+    this.client = new PresigningClient({
       endPoint: settings.endPoint,
       ...(settings.port !== undefined ? { port: settings.port } : {}),
       useSSL: settings.useSSL,
@@ -220,9 +221,9 @@ export class ObjectStore {
     return { key, size: meter.bytes, sha256: meter.digest() };
   }
 
-  /** One PUT of a body whose length is known, streamed through a presigned URL (signed here, no request to sign it). */
+  /** One PUT of a body whose length is known, streamed through a presigned URL (signed here, no request to sign it; the day's signing key is kept). */
   private async putExactLength(key: string, bytes: AsyncGenerator<Buffer>, length: number, headers: Record<string, string>): Promise<void> {
-    const url = new URL(await this.client.presignedUrl('PUT', this.bucket, key, PRESIGNED_PUT_SECONDS));
+    const url = new URL(await this.client.presignedPutUrl(this.bucket, key, PRESIGNED_PUT_SECONDS));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const request = send(url, { method: 'PUT', headers: { ...headers, 'Content-Length': String(length) } });
     const answer = new Promise<IncomingMessage>((resolve, reject) => {
