@@ -78,13 +78,20 @@ async function transferOneOfBatch(scope: TransferScope, item: PlannedItem, known
 export function transferBatchActivity(deps: ActivityDeps) {
   return async function transferBatch(input: BatchInput): Promise<BatchOutcome[]> {
     const done = finishedBefore();
+    // Each beat carries every file finished so far. Beats go at the timer's pace, not after each file: the worker
+    // sends Temporal at most one every maxHeartbeatThrottleInterval (the same period) anyway, and encoding the
+    // growing list after every file cost more than the rest of the bookkeeping.
     const details = () => ({ page: input.page, files: input.items.length, finished: [...done.values()] });
-    return withHeartbeats(details, () => transferTheRest(deps, input, done, () => heartbeat(details())), TRANSFER_HEARTBEAT_EVERY_MS);
+    return withHeartbeats(details, () => transferTheRest(deps, input, done), TRANSFER_HEARTBEAT_EVERY_MS).catch((e: unknown) => {
+      // Failing: one last beat, so that the retry skips every file finished since the timer's.
+      heartbeat(details());
+      throw e;
+    });
   };
 }
 
-/** The batch's files not finished by an earlier attempt, `filesInFlightPerBatch` at a time; `report` after each. */
-async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<string, BatchOutcome>, report: () => void): Promise<BatchOutcome[]> {
+/** The batch's files not finished by an earlier attempt, `filesInFlightPerBatch` at a time, each outcome into `done`. */
+async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<string, BatchOutcome>): Promise<BatchOutcome[]> {
   const todo = input.items.filter((item) => !done.has(item.sourceId));
   const scope = await openTransferScope(deps, input).catch((e: unknown) => {
     throw transferFailure('lookup', e);
@@ -103,7 +110,6 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
       try {
         const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));
         done.set(item.sourceId, outcome);
-        report();
       } catch (e) {
         stopped = true;
         throw e;

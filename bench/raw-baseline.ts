@@ -4,7 +4,7 @@
  * transferItem, no kysely, no logger), so that the service's CPU per file can
  * be compared with the work itself, our per-file code included. It uses the
  * same libraries a script would: fetch for Graph, the minio client to presign
- * each PUT (as the service does) and node:http to stream the body into it,
+ * each PUT and node:http to stream the body into it,
  * `pg` for PostgreSQL, the NATS client for JetStream, and the message schema
  * generated from the contract's .proto (`src/gen`, the wire format itself).
  *

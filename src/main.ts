@@ -42,7 +42,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down: in-flight transfers get the grace period to finish');
-    void service.stop().then(() => process.exit(0));
+    // What the logger still buffers goes out before the process ends.
+    void service.stop().then(() => logger.flush(() => process.exit(0)));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

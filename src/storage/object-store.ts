@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as Minio from 'minio';
 import type { Config } from '../config.js';
 import { PermanentSourceError, SourceProtocolError } from '../errors.js';
+import { PresigningClient } from './put-url-signer.js';
 
 /**
  * The S3-compatible bucket shared with the ingestor. Bodies are streamed, never
@@ -146,14 +147,14 @@ export type DocumentBucket = Pick<ObjectStore, 'putStream' | 'copy' | 'remove' |
 
 export class ObjectStore {
   readonly bucket: string;
-  private readonly client: Minio.Client;
+  private readonly client: PresigningClient;
 
   constructor(
     settings: Config['objectStore'],
     private readonly partSize = UPLOAD_PART_BYTES,
   ) {
     this.bucket = settings.bucket;
-    this.client = new Minio.Client({
+    this.client = new PresigningClient({
       endPoint: settings.endPoint,
       ...(settings.port !== undefined ? { port: settings.port } : {}),
       useSSL: settings.useSSL,
@@ -206,12 +207,11 @@ export class ObjectStore {
       body.destroy();
       throw new FileTooLargeError(options.maxBytes);
     }
-    const upload = streamed
-      ? (bytes: AsyncIterable<Buffer>) => this.putExactLength(key, sourceBytes(bytes, failures, options.length), options.length as number, headers)
-      : (bytes: AsyncIterable<Buffer>) => this.putBuffered(key, sourceBytes(bytes, failures), headers);
     try {
-      await pipeline(body, meter, upload);
+      if (streamed) await this.putExactLength(key, body, meter, failures, options.length as number, headers);
+      else await pipeline(body, meter, (bytes: AsyncIterable<Buffer>) => this.putBuffered(key, sourceBytes(bytes, failures), headers));
     } catch (e) {
+      body.destroy();
       if (!streamed) await this.client.removeIncompleteUpload(this.bucket, key).catch(() => undefined);
       await this.remove(key).catch(() => undefined);
       if (e === failures.source || e instanceof FileTooLargeError) throw e;
@@ -220,9 +220,19 @@ export class ObjectStore {
     return { key, size: meter.bytes, sha256: meter.digest() };
   }
 
-  /** One PUT of a body whose length is known, streamed through a presigned URL (signed here, no request to sign it). */
-  private async putExactLength(key: string, bytes: AsyncGenerator<Buffer>, length: number, headers: Record<string, string>): Promise<void> {
-    const url = new URL(await this.client.presignedUrl('PUT', this.bucket, key, PRESIGNED_PUT_SECONDS));
+  /**
+   * One PUT of a body whose length is known: source, meter and request in one pipeline, through a
+   * presigned URL (signed here, no request to sign it; the day's signing key is kept).
+   */
+  private async putExactLength(
+    key: string,
+    body: Readable,
+    meter: MeteredStream,
+    failures: { source?: unknown },
+    length: number,
+    headers: Record<string, string>,
+  ): Promise<void> {
+    const url = new URL(await this.client.presignedPutUrl(this.bucket, key, PRESIGNED_PUT_SECONDS));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const request = send(url, { method: 'PUT', headers: { ...headers, 'Content-Length': String(length) } });
     const answer = new Promise<IncomingMessage>((resolve, reject) => {
@@ -231,7 +241,7 @@ export class ObjectStore {
     });
     answer.catch(() => undefined);
     try {
-      await pipeline(Readable.from(bytes), request);
+      await pipeline(body, meter, (bytes: AsyncIterable<Buffer>) => sourceBytes(bytes, failures, length), request);
     } catch (e) {
       // The store may have answered (and closed) before taking the whole body: its answer says why.
       const early = await Promise.race([answer.catch(() => undefined), sleep(1000).then(() => undefined)]);

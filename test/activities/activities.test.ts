@@ -336,10 +336,15 @@ describe('transferBatch', () => {
     expect(failure?.type).toBe(FAILURE.dependencyUnavailable);
     expect((failure?.details?.[0] as { file?: string } | undefined)?.file).toBe('a.txt');
 
-    // A clean attempt finishes a and b and "dies" before c: its heartbeats carry a and b.
+    // The next attempt finishes a and b and meets the outage again on c: its last beat carries a and b.
     const second = new MockActivityEnvironment();
     second.on('heartbeat', (d: unknown) => (lastDetails = d));
-    await batch(items.slice(0, 2), second);
+    store.failNext.push({ op: 'put', after: 2, error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const again = await batch(items, second).then(
+      () => undefined,
+      (e: unknown) => e as ApplicationFailure,
+    );
+    expect((again?.details?.[0] as { file?: string } | undefined)?.file).toBe('c.txt');
     const finished = (lastDetails as { finished: BatchOutcome[] }).finished;
     expect(finished.map((o) => o.sourceId)).toEqual(['id-a.txt', 'id-b.txt']);
 

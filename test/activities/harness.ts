@@ -37,14 +37,19 @@ export async function emptyTables(db: Kysely<Database>): Promise<void> {
     connector_sync.failed_items cascade`.execute(db);
 }
 
-/** A bucket in memory; `failNext` makes the next put fail with the given error. */
+/** A bucket in memory; `failNext` makes the next put fail with the given error (or the one `after` that many more). */
 export class MemoryBucket implements DocumentBucket {
   readonly objects = new Map<string, Buffer>();
-  failNext: Array<{ op: 'put' | 'exists' | 'remove'; error: unknown }> = [];
+  failNext: Array<{ op: 'put' | 'exists' | 'remove'; error: unknown; after?: number }> = [];
 
   /** Fails as the real store does: its own errors come out as StorageErrors. */
   private take(op: 'put' | 'exists' | 'remove'): void {
     const i = this.failNext.findIndex((f) => f.op === op);
+    const waiting = this.failNext[i];
+    if (waiting?.after) {
+      waiting.after--;
+      return;
+    }
     if (i >= 0) {
       const [f] = this.failNext.splice(i, 1);
       throw StorageError.from(f?.error, op);

@@ -34,7 +34,7 @@ describe('sync metrics from what activities return', () => {
     expect(value('connector_failures', { reason: 'accessDenied', scope: 'item' })).toBe(1);
   });
 
-  it('counts a batch of outcomes one file at a time', () => {
+  it('counts every file of a batch by its result', () => {
     const { meter, value } = recordingMeter();
     recordActivityResult(meter, {
       outcomes: [
@@ -43,10 +43,18 @@ describe('sync metrics from what activities return', () => {
         { sourceId: 'c', result: 'gone', bytes: 0 },
       ],
     });
-    expect(value('connector_files', { result: 'new' })).toBe(1);
+    // transferBatch returns its outcomes as a list.
+    recordActivityResult(meter, [
+      { sourceId: 'd', result: 'new', bytes: 5 },
+      { sourceId: 'e', result: 'new', bytes: 7 },
+      { sourceId: 'f', result: 'failed', bytes: 0, code: 'accessDenied' },
+    ]);
+    expect(value('connector_files', { result: 'new' })).toBe(3);
     expect(value('connector_files', { result: 'unchanged' })).toBe(1);
     expect(value('connector_files', { result: 'gone' })).toBe(1);
-    expect(value('connector_bytes')).toBe(10);
+    expect(value('connector_files', { result: 'failed' })).toBe(1);
+    expect(value('connector_failures', { reason: 'accessDenied', scope: 'item' })).toBe(1);
+    expect(value('connector_bytes')).toBe(22);
   });
 
   it('counts what a listed page settled without a transfer, and what a commit swept', () => {

@@ -1,6 +1,7 @@
 import type { Config } from '../../../config.js';
 import { CursorExpiredError } from '../../../errors.js';
 import { checkEnumerationDue } from '../../full-enumeration.js';
+import { sessionPerContext } from '../../session-per-context.js';
 import type { SourceProvider } from '../../types.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { listDriveChanges } from './changes.js';
@@ -27,6 +28,7 @@ function checkDueAtRest(cursor: OneDriveCursor | SiteCursor, config: OneDriveCon
  * or this folder's README.
  */
 export function createOneDriveProvider(settings: Config['microsoft']): SourceProvider<OneDriveCursor | SiteCursor> {
+  const contentSession = sessionPerContext((ctx) => openOneDriveSession(ctx, settings));
   return {
     type: 'onedrive',
     validateConfig(config) {
@@ -45,7 +47,7 @@ export function createOneDriveProvider(settings: Config['microsoft']): SourcePro
       return listDriveChanges(session, cursor && !isSiteCursor(cursor) ? cursor : null);
     },
     async openContent(ctx, item) {
-      return openDriveItemContent(openOneDriveSession(ctx, settings), item);
+      return openDriveItemContent(contentSession(ctx), item);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../../../config.js';
+import { sessionPerContext } from '../../session-per-context.js';
 import type { SourceProvider } from '../../types.js';
 import { resolveGraphIdentity } from '../identity.js';
 import { listTeamChanges } from './changes.js';
@@ -13,6 +14,7 @@ import { openTeamsSession } from './session.js';
  * Config keys: see config.ts (team, channels, sign-in), or ../README.md.
  */
 export function createTeamsProvider(settings: Config['microsoft']): SourceProvider<TeamsCursor | PerChannelFilesCursor> {
+  const contentSession = sessionPerContext((ctx) => openTeamsSession(ctx, settings));
   return {
     type: 'teams',
     validateConfig(config) {
@@ -21,6 +23,6 @@ export function createTeamsProvider(settings: Config['microsoft']): SourceProvid
     },
     parseCursor: (raw) => parseTeamsCursor(raw, settings.graphBaseUrl),
     listChanges: (ctx, cursor) => listTeamChanges(openTeamsSession(ctx, settings), cursor),
-    openContent: (ctx, item) => openTeamsContent(openTeamsSession(ctx, settings), item),
+    openContent: (ctx, item) => openTeamsContent(contentSession(ctx), item),
   };
 }
