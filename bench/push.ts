@@ -19,7 +19,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,7 +29,7 @@ import { startService, type RunningService } from '../src/service.js';
 import type { SyncResult } from '../workflows/definitions.js';
 import { checkSubscriptionsSignal, pushKeeperWorkflowId } from '../workflows/definitions.js';
 import { startGraphEmulator, type GraphEmulator } from '../test/emulators/graph/index.js';
-import { createConnector, documentProcessReader, waitFor } from '../test/support/integration.js';
+import { createConnector, documentProcessReader, freePort, waitFor } from '../test/support/integration.js';
 import { envFor, syncViaNats } from '../test/support/service-harness.js';
 
 const { values: args } = parseArgs({
@@ -48,14 +47,6 @@ const progress = (line: string): void => {
   process.stderr.write(`[bench/push ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 

@@ -1,7 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -9,7 +8,9 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Config } from '../../src/config.js';
 import { DocumentProcessRequestSchema, type DocumentProcessRequest } from '../../src/gen/echomind/internal/connector_sync_pb.js';
 import { ObjectStore } from '../../src/storage/object-store.js';
-import { processAlive, waitFor } from '../support/integration.js';
+import { freePort, processAlive, waitFor } from '../support/integration.js';
+
+export { freePort };
 import type { Observer } from '../support/observer.js';
 import { envFor, workflowBundleArgs } from '../support/service-harness.js';
 import { SCALE } from './chaos-scale.js';
@@ -100,13 +101,6 @@ export interface ServiceProcess {
   metrics(): Promise<string>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const live = new Set<ServiceProcess>();
 

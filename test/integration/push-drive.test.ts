@@ -1,11 +1,10 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import { checkSubscriptionsSignal, pushKeeperWorkflowId } from '../../workflows/definitions.js';
 import { DEFAULT_CLIENT, DEFAULT_USER, type DriveEmulator } from '../emulators/drive/index.js';
-import { createConnector, waitFor } from '../support/integration.js';
+import { createConnector, freePort, waitFor } from '../support/integration.js';
+import { subscribed, subscriptionsOf } from '../support/push.js';
 import { documentsOf, syncViaNats } from '../support/service-harness.js';
 import { serviceSuite } from '../support/service-suite.js';
 
@@ -14,14 +13,6 @@ import { serviceSuite } from '../support/service-suite.js';
  * Drive's `sync` message, a `change` message becoming a push pass, and a
  * channel replaced (a new one, then the old one stopped) before it expires.
  */
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const port = await freePort();
 const publicUrl = `http://127.0.0.1:${port}/push`;
@@ -32,8 +23,7 @@ let userId: number;
 
 serviceSuite({ drive: true, env: { NOTIFICATION_PUBLIC_URL: publicUrl, NOTIFICATION_PORT: String(port) } }, (suite) => ({ drive: emu, service, userId } = suite));
 
-const channelsOf = (connectorId: number) =>
-  service.db.selectFrom('connector_sync.push_subscriptions').selectAll().where('connector_id', '=', connectorId).execute();
+const channelsOf = (connectorId: number) => subscriptionsOf(service, connectorId);
 
 /** A Drive connector (the user's own grant) with push on, synced once, with its channel open. */
 async function pushDriveConnector(): Promise<{ connectorId: number; channelId: string }> {
@@ -52,31 +42,8 @@ async function pushDriveConnector(): Promise<{ connectorId: number; channelId: s
   const connectorId = await createConnector(service.db, { type: 'google_drive', config: { push: true }, userId, googleCredentialId: credential.id });
   const row = await syncViaNats(service, 'connector.sync.google_drive', { connectorId, type: ConnectorType.GOOGLE_DRIVE, userId });
   expect(row.status).toBe('active');
-  const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
-  await waitFor('the push keeper to start', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
-  await keeper.signal(checkSubscriptionsSignal);
-  const [channel] = await waitFor('the changes.watch channel', async () => {
-    const rows = await channelsOf(connectorId);
-    return rows.length > 0 ? rows : undefined;
-  });
-  await waitForPushPass(connectorId);
+  const [channel] = await subscribed(service, connectorId);
   return { connectorId, channelId: channel?.id ?? '' };
-}
-
-/**
- * The pass the keeper asks for once it has subscribed (changes before the subscription were notified
- * by nobody): waited for until it has ended and no sync of the connector runs, so that a test's
- * own request starts a run of its own instead of joining that pass.
- */
-async function waitForPushPass(connectorId: number): Promise<void> {
-  await waitFor('the push pass after subscribing to end, and no sync running', async () => {
-    let pushPassSeen = false;
-    for await (const w of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector"` })) {
-      if (w.status.name === 'RUNNING') return false;
-      if (w.searchAttributes.SyncTrigger?.[0] === 'push') pushPassSeen = true;
-    }
-    return pushPassSeen;
-  });
 }
 
 describe('push notifications end to end (Drive)', () => {

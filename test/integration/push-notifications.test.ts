@@ -1,11 +1,10 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConnectorType } from '../../src/gen/echomind/public/connector_pb.js';
 import type { RunningService } from '../../src/service.js';
 import { checkSubscriptionsSignal, pushKeeperWorkflowId, type PushKeeperResult } from '../../workflows/definitions.js';
 import type { GraphEmulator } from '../emulators/graph/index.js';
-import { createConnector, waitFor } from '../support/integration.js';
+import { createConnector, freePort, waitFor } from '../support/integration.js';
+import { subscribed, subscriptionsOf as storedSubscriptions, waitForPushPass as pushPassOver } from '../support/push.js';
 import { documentsOf, syncViaNats } from '../support/service-harness.js';
 import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
 
@@ -14,15 +13,6 @@ import { serviceSuite, type DocumentReader } from '../support/service-suite.js';
  * validation handshake and notifications, the service's notification endpoint,
  * the push keeper, and a sync pass that publishes the change.
  */
-
-/** A free loopback port for the endpoint: NOTIFICATION_PUBLIC_URL must name it before the service starts. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const port = await freePort();
 const publicUrl = `http://127.0.0.1:${port}/push`;
@@ -37,8 +27,8 @@ serviceSuite(
   (suite) => ({ graph: emulator, service, reader, userId } = suite),
 );
 
-const subscriptionsOf = (connectorId: number) =>
-  service.db.selectFrom('connector_sync.push_subscriptions').selectAll().where('connector_id', '=', connectorId).execute();
+const subscriptionsOf = (connectorId: number) => storedSubscriptions(service, connectorId);
+const waitForPushPass = (connectorId: number) => pushPassOver(service, connectorId);
 
 const counter = (name: string, labels: Record<string, string>) => service.counters.get(name, labels);
 
@@ -62,15 +52,7 @@ async function pushConnector(): Promise<{ connectorId: number; subscriptionId: s
   const connectorId = await createConnector(service.db, { type: 'onedrive', config: { drive_id: emulator.drive.id, push: true }, userId });
   const row = await syncViaNats(service, 'connector.sync.onedrive', { connectorId, type: ConnectorType.ONEDRIVE, userId });
   expect(row.status).toBe('active');
-  // The keeper started with the request, maybe before the cursor it subscribes from was saved: ask it to look now.
-  const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
-  await waitFor('the push keeper to start', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
-  await keeper.signal(checkSubscriptionsSignal);
-  const [sub] = await waitFor('the drive-root subscription', async () => {
-    const subs = await subscriptionsOf(connectorId);
-    return subs.length > 0 ? subs : undefined;
-  });
-  await waitForPushPass(connectorId);
+  const [sub] = await subscribed(service, connectorId);
   return { connectorId, subscriptionId: sub?.id ?? '' };
 }
 
@@ -82,22 +64,6 @@ async function noSyncRunning(connectorId: number): Promise<void> {
   await waitFor('no sync of the connector running', async () => {
     for await (const _ of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector" AND ExecutionStatus = "Running"` })) return false;
     return true;
-  });
-}
-
-/**
- * The pass the keeper asks for once it has subscribed (changes before the subscription were notified
- * by nobody): waited for until it has ended and no sync of the connector runs, so that a test's
- * own request starts a run of its own instead of joining that pass.
- */
-async function waitForPushPass(connectorId: number): Promise<void> {
-  await waitFor('the push pass after subscribing to end, and no sync running', async () => {
-    let pushPassSeen = false;
-    for await (const w of service.temporal.workflow.list({ query: `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector"` })) {
-      if (w.status.name === 'RUNNING') return false;
-      if (w.searchAttributes.SyncTrigger?.[0] === 'push') pushPassSeen = true;
-    }
-    return pushPassSeen;
   });
 }
 
@@ -252,14 +218,9 @@ describe('push notifications end to end (Graph)', () => {
     const connectorId = await createConnector(service.db, { type: 'teams', config: { team_id: team.id, push: true }, userId });
     const row = await syncViaNats(service, 'connector.sync.teams', { connectorId, type: ConnectorType.TEAMS, userId });
     expect(row.status).toBe('active');
-    const keeper = service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId));
-    await waitFor('the push keeper to start', async () => (await keeper.describe().catch(() => undefined))?.status.name === 'RUNNING');
-    await keeper.signal(checkSubscriptionsSignal);
     const messages = `/teams/${team.id}/channels/${general.id}/messages`;
-    const subs = await waitFor('the channel and library subscriptions', async () => {
-      const rows = await subscriptionsOf(connectorId);
-      return rows.length === 2 ? rows : undefined;
-    });
+    const subs = await subscribed(service, connectorId, 2);
+    expect(subs).toHaveLength(2);
     expect(subs.map((r) => [r.kind, r.resource.startsWith('/drives/') ? '/drives/…/root' : r.resource]).sort()).toEqual([
       ['channelMessages', messages],
       ['driveItem', '/drives/…/root'],
