@@ -63,6 +63,28 @@ describe('push notifications end to end (Drive)', () => {
     await service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId)).terminate('test over');
   });
 
+  it('a change message with a forged channel token, or for a channel we never opened, starts nothing', async () => {
+    const { connectorId, channelId } = await pushDriveConnector();
+    const since = new Date();
+    const rejected = (reason: string) => service.counters.get('connector_push_notifications_rejected_total', { source: 'drive', reason }) ?? 0;
+    const [badSecret, unknown] = [rejected('bad_secret'), rejected('unknown_subscription')];
+    const forge = (id: string, token: string) =>
+      fetch(`${publicUrl}/drive`, {
+        method: 'POST',
+        headers: { 'x-goog-channel-id': id, 'x-goog-channel-token': token, 'x-goog-resource-state': 'change', 'x-goog-message-number': '7' },
+      });
+    const answers = [await forge(channelId, 'a-guessed-token'), await forge('a-channel-nobody-opened', 'a-guessed-token')];
+    expect(answers.every((r) => r.status < 500)).toBe(true);
+    await service.notifications?.idle();
+    expect(rejected('bad_secret')).toBe(badSecret + 1);
+    expect(rejected('unknown_subscription')).toBe(unknown + 1);
+    let started = 0;
+    const query = `ConnectorId = ${connectorId} AND WorkflowType = "syncConnector" AND StartTime > "${since.toISOString()}"`;
+    for await (const _ of service.temporal.workflow.list({ query })) started++;
+    expect(started).toBe(0);
+    await service.temporal.workflow.getHandle(pushKeeperWorkflowId(connectorId)).terminate('test over');
+  });
+
   it('replaces a channel before it expires: a new one opened, then the old one stopped', async () => {
     const { connectorId, channelId } = await pushDriveConnector();
     await service.db
