@@ -228,7 +228,12 @@ export class SharedRequestBudget implements RequestBudget {
       line.lots.push({ units: grant.granted, expiresAt: drawnBy + shape.leaseMs });
       return 0;
     }
-    const missing = need + reserve - grant.left;
+    // Short: wait until the bucket holds this worker's whole queue (up to a quarter of the burst, so the
+    // bucket stays clear of its cap while the replicas sleep), not only the head's units: a busy worker then
+    // draws several requests' units at once instead of racing the other replicas for each one.
+    const queued = line.waiters.reduce((n, w) => n + w.units, 0) - this.leased(line);
+    const target = Math.max(need, Math.min(queued, Math.floor(capacity / 4)));
+    const missing = target + reserve - grant.left;
     return Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, Math.ceil(missing / shape.refillPerMs)));
   }
 

@@ -178,6 +178,42 @@ describe('a worker that dies holding a lease', () => {
   });
 });
 
+describe('draws from PostgreSQL', () => {
+  /** The table, counting its draws. */
+  class CountingTable extends BudgetTable {
+    draws = 0;
+    override draw(d: Parameters<BudgetTable['draw']>[0]): ReturnType<BudgetTable['draw']> {
+      this.draws++;
+      return super.draw(d);
+    }
+  }
+
+  it('a worker with requests queued on a spent bucket waits for all their units and draws them at once', async () => {
+    const clock = new ManualClock();
+    const counting = new CountingTable(db);
+    const b: QuotaBucket = { key: `test-budget:${randomUUID()}`, limit: 4_000, windowMs: WINDOW_MS }; // a burst of 80
+    const w = new SharedRequestBudget({ table: counting, clock, leaseUnits: 10 });
+    await w.take([{ bucket: b, units: 80 }], 'interactive'); // the whole burst: the bucket is empty now
+    counting.draws = 0;
+    let served = 0;
+    const all = Promise.all(Array.from({ length: 10 }, () => w.take([{ bucket: b, units: 1 }], 'backfill').then(() => served++)));
+    let settled = false;
+    void all.then(() => {
+      settled = true;
+      clock.poke();
+    });
+    while (!settled) {
+      await clock.until(() => clock.sleeping > 0 || settled);
+      clock.advanceToNext();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(served).toBe(10);
+    // One draw finds the bucket empty, the next (once ten units and the backfill reserve have refilled) grants
+    // all ten: not one draw per request.
+    expect(counting.draws).toBe(2);
+  });
+});
+
 describe('a 429 on one worker', () => {
   it('holds every replica off the bucket for the wait the source named', async () => {
     const clock = new ManualClock();
