@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { sql } from 'kysely';
 import { describeRun } from '../src/bridge/run-description.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { SYNC_SUBJECTS } from '../src/contract.js';
@@ -233,6 +234,17 @@ async function storedDocuments(bench: Bench, connectorId: number): Promise<numbe
 
 const counts = (bench: Bench) => bench.emulator.call<QuotaEmulatorCounts>({ op: 'counts' });
 
+/**
+ * Writes to the shared budget's table so far, as PostgreSQL's own statistics count them: each draw is one
+ * INSERT … ON CONFLICT DO UPDATE (a hold-off or a give-back one UPDATE). A backend reports its counts at the end
+ * of a transaction at most once a second, so the last second of a run may be missing.
+ */
+async function budgetWrites(bench: Bench): Promise<number> {
+  const { rows } = await sql<{ n: string | null }>`
+    select sum(n_tup_ins + n_tup_upd)::text as n from pg_stat_user_tables where schemaname = 'connector_sync' and relname = 'request_budgets'`.execute(bench.db);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** Windows of a tenant that began at or after `from` and ended by `to` (whole windows), and the partial ones apart. */
 function windowsBetween(t: TenantCounts, from: number, to: number, windowMs: number) {
   const inRun = t.windows.filter((w) => w.startMs + windowMs > from && w.startMs < to);
@@ -265,6 +277,7 @@ async function replicasScenario(bench: Bench, unitsPerMinute: number) {
   process.stderr.write(`[quota] replicas: ${connectorsCount} connectors × ${each} files, ${unitsPerMinute} units a minute, SOURCE_BUDGET=${opt('source-budget')}…\n`);
 
   const before = await counts(bench);
+  const writesBefore = await budgetWrites(bench);
   const peaks = bench.replicas.map(() => 0);
   const sampler = setInterval(() => bench.replicas.forEach((r, i) => (peaks[i] = Math.max(peaks[i] ?? 0, peakRssMiB(r.child.pid ?? 0)))), 1000);
   const progress = setInterval(() => {
@@ -276,9 +289,12 @@ async function replicasScenario(bench: Bench, unitsPerMinute: number) {
   clearInterval(sampler);
   clearInterval(progress);
   const after = await counts(bench);
+  await new Promise((resolve) => setTimeout(resolve, 2_000)); // the replicas' last statistics reach PostgreSQL
+  const draws = (await budgetWrites(bench)) - writesBefore;
 
   const stored = await Promise.all(ids.map((id) => storedDocuments(bench, id)));
   const windows = windowsBetween(after.tenants.a, t0, t1, bench.windowMs);
+  const whole = windows.whole.map((u) => u / unitsPerMinute);
   const units = windows.all.reduce((n, w) => n + w.units, 0);
   const driveRequests = after.driveRequests - before.driveRequests;
   const throttled = after.tenants.a.throttled - before.tenants.a.throttled;
@@ -309,6 +325,12 @@ async function replicasScenario(bench: Bench, unitsPerMinute: number) {
     unitsPerWindow: windows.all,
     maxUnitsInAWindow: maxWindow,
     maxWindowOverBudget: round(maxWindow / unitsPerMinute, 2),
+    // The emulator's own count per whole window (begun and ended within the run) ÷ the budget; the first and
+    // last windows are partial (the run began and ended inside them) and are in unitsPerWindow only.
+    wholeWindows: whole.length,
+    wholeWindowShare: whole.length === 0 ? null : { min: round(Math.min(...whole), 3), mean: round(whole.reduce((a, b) => a + b, 0) / whole.length, 3), max: round(Math.max(...whole), 3) },
+    budgetDraws: draws,
+    budgetDrawsPerDriveRequest: round(draws / driveRequests, 2),
     targets: {
       everyWindowWithinBudget: windows.all.every((w) => w.units <= unitsPerMinute),
       throttledAtMost1Percent: throttled / driveRequests <= 0.01,

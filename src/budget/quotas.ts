@@ -92,4 +92,6 @@ export interface RequestBudget {
   take(charges: readonly Charge[], priority: GrantPriority, signal?: AbortSignal): Promise<void>;
   /** The source throttled a request with these charges: every replica holds off those buckets for `ms`. */
   holdOff?(charges: readonly Charge[], ms: number): Promise<void>;
+  /** The most units every worker together can spend from `bucket` in any span of `ms` (undefined: unbounded). */
+  mostSpent?(bucket: QuotaBucket, ms: number): number;
 }

@@ -9,10 +9,12 @@ import type { Charge, GrantPriority, QuotaBucket, RequestBudget } from './quotas
  *
  * Why no window ever overspends: a bucket holds at most `capacity` units and
  * refills at (limit − capacity) / (window + lease) per millisecond, and a leased
- * unit is spent within `lease` of its draw or dropped. So the units spent in any
+ * unit is spent within `lease` of its draw or dropped (the lease counts from
+ * before the draw was sent, so never later than that). So the units spent in any
  * window were drawn in a span of window + lease: at most capacity + (limit −
- * capacity) = limit. A worker that dies holding a lease loses at most its lease
- * (a few units), and the bucket refills by time whoever died.
+ * capacity) = limit. The defaults (a 2 % burst, a 1 s lease) use 0.98 × 60 / 61
+ * ≈ 96 % of a minute's units. A worker that dies holding a lease loses at most
+ * its lease (a few units), and the bucket refills by time whoever died.
  *
  * Fairness: waiters of one bucket on this worker are served by priority, then in
  * arrival order; and a backfill's draw must leave `reserve` units in the shared
@@ -24,9 +26,9 @@ export interface SharedBudgetOptions {
   clock?: BudgetClock;
   /** Units one worker leases at a time when the bucket has them (default 10). */
   leaseUnits?: number;
-  /** How long leased units may be spent (default 2 s, at most a twentieth of a bucket's window). */
+  /** How long leased units may be spent (default 1 s, at most a twentieth of a bucket's window). */
   leaseMs?: number;
-  /** Share of a window's limit the bucket may hold at once (default 5 %). */
+  /** Share of a window's limit the bucket may hold at once (default 2 %). */
   burstShare?: number;
   /** Share of the bucket a backfill leaves for other syncs (default half). */
   backfillReserveShare?: number;
@@ -64,10 +66,18 @@ const RANK: Record<GrantPriority, number> = { interactive: 0, backfill: 1 };
 const MIN_WAIT_MS = 5;
 const MAX_WAIT_MS = 1_000;
 const FORGET_AFTER_LINES = 10_000;
+/** The most units one request costs: a SharePoint permissions call. */
+const LARGEST_CHARGE = 5;
+
+/** The shape of every bucket unless told otherwise: a 2 % burst, a 1 s lease, half the burst kept from backfills. */
+export const DEFAULT_SHAPE = { leaseMs: 1_000, burstShare: 0.02, backfillReserveShare: 0.5 } as const;
 
 export function bucketShape(bucket: QuotaBucket, opts: { leaseMs: number; burstShare: number; backfillReserveShare: number }): BucketShape {
   const leaseMs = Math.min(opts.leaseMs, bucket.windowMs / 20);
-  const capacity = Math.max(1, Math.min(Math.ceil(bucket.limit * opts.burstShare), bucket.limit - 1));
+  // The burst holds one request of the largest cost SharePoint documents (5 units) where the limit is 20 times that;
+  // a request costing more than the burst is still granted (drawFor), at the price of the window's bound.
+  const burst = Math.max(Math.ceil(bucket.limit * opts.burstShare), Math.min(LARGEST_CHARGE, Math.floor(bucket.limit / 20)));
+  const capacity = Math.max(1, Math.min(burst, bucket.limit - 1));
   const refillPerMs = Math.max(bucket.limit - capacity, 0.5) / (bucket.windowMs + leaseMs);
   return { capacity, refillPerMs, leaseMs, backfillReserve: Math.floor(capacity * opts.backfillReserveShare) };
 }
@@ -83,9 +93,9 @@ export class SharedRequestBudget implements RequestBudget {
     this.clock = options.clock ?? systemClock;
     this.leaseUnits = options.leaseUnits ?? 10;
     this.shapeOptions = {
-      leaseMs: options.leaseMs ?? 2_000,
-      burstShare: options.burstShare ?? 0.05,
-      backfillReserveShare: options.backfillReserveShare ?? 0.5,
+      leaseMs: options.leaseMs ?? DEFAULT_SHAPE.leaseMs,
+      burstShare: options.burstShare ?? DEFAULT_SHAPE.burstShare,
+      backfillReserveShare: options.backfillReserveShare ?? DEFAULT_SHAPE.backfillReserveShare,
     };
   }
 
@@ -103,6 +113,16 @@ export class SharedRequestBudget implements RequestBudget {
       for (const charge of rest) await this.takeOne(charge, priority, signal);
       if (this.clock.localNow() - firstTakenAt <= this.shape(first.bucket).leaseMs) return;
     }
+  }
+
+  /**
+   * The most units every replica together can spend from `bucket` in any span of
+   * `ms`: they were drawn within ms + lease, so at most the burst plus that
+   * span's refill (exactly the limit for a whole window).
+   */
+  mostSpent(bucket: QuotaBucket, ms: number): number {
+    const shape = this.shape(bucket);
+    return shape.capacity + shape.refillPerMs * (Math.max(0, ms) + shape.leaseMs);
   }
 
   /** After a 429: this worker's leases of those buckets are dropped, and the shared buckets owe `ms` of refill. */
@@ -193,6 +213,8 @@ export class SharedRequestBudget implements RequestBudget {
     // A bucket holds at least one request's cost, and a backfill's reserve never makes its request ungrantable.
     const capacity = Math.max(shape.capacity, need);
     const reserve = head.priority === 'backfill' ? Math.min(shape.backfillReserve, capacity - need) : 0;
+    // The lease runs from before the draw is sent: never later than PostgreSQL's time of the grant.
+    const drawnBy = this.clock.localNow();
     const grant = await this.options.table.draw({
       key: line.bucket.key,
       capacity,
@@ -203,10 +225,15 @@ export class SharedRequestBudget implements RequestBudget {
       nowMs: this.clock.now(),
     });
     if (grant.granted > 0) {
-      line.lots.push({ units: grant.granted, expiresAt: this.clock.localNow() + shape.leaseMs });
+      line.lots.push({ units: grant.granted, expiresAt: drawnBy + shape.leaseMs });
       return 0;
     }
-    const missing = need + reserve - grant.left;
+    // Short: wait until the bucket holds this worker's whole queue (up to a quarter of the burst, so the
+    // bucket stays clear of its cap while the replicas sleep), not only the head's units: a busy worker then
+    // draws several requests' units at once instead of racing the other replicas for each one.
+    const queued = line.waiters.reduce((n, w) => n + w.units, 0) - this.leased(line);
+    const target = Math.max(need, Math.min(queued, Math.floor(capacity / 4)));
+    const missing = target + reserve - grant.left;
     return Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, Math.ceil(missing / shape.refillPerMs)));
   }
 

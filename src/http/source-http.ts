@@ -16,7 +16,7 @@ import {
 import type { Charge, GrantPriority, RequestBudget } from '../budget/quotas.js';
 import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
-import type { TenantPauses } from './tenant-pauses.js';
+import type { PauseKind, TenantPauses } from './tenant-pauses.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -295,7 +295,7 @@ export class SourceHttp {
       return undefined;
     }
     const { response, redirected } = answer;
-    this.slowDownNearLimit(response.headers);
+    this.slowDownNearLimit(response.headers, run);
     if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
     await this.afterFailedAnswer(run, response, redirected);
     return undefined;
@@ -321,16 +321,36 @@ export class SourceHttp {
   /**
    * SharePoint sends `RateLimit-Limit`/`-Remaining`/`-Reset` once an app has spent
    * 80 % of a tenant's minute ("Avoid getting throttled or blocked in SharePoint
-   * Online", RateLimit headers). With under a tenth left, every request to the
-   * tenant waits for the reset it names (at most `maxInlineWaitMs`), before any 429.
+   * Online", RateLimit headers). With under a tenth left, requests to the tenant
+   * wait for the reset it names (at most `maxInlineWaitMs`), before any 429:
+   * unless the shared budget accounts for every unit the source counted.
    */
-  private slowDownNearLimit(headers: Headers): void {
+  private slowDownNearLimit(headers: Headers, run: Attempts): void {
     const limit = Number(headers.get('ratelimit-limit') ?? Number.NaN);
     const remaining = Number(headers.get('ratelimit-remaining') ?? Number.NaN);
     const resetS = Number(headers.get('ratelimit-reset') ?? Number.NaN);
     if (!(limit > 0) || !Number.isFinite(remaining) || !(resetS > 0)) return;
     if (remaining > limit * NEAR_LIMIT_SHARE) return;
-    this.opts.pauses.pause(this.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs));
+    if (this.budgetExplains(limit, limit - remaining, resetS, run)) return;
+    this.opts.pauses.pause(this.tenantKey, Math.min(resetS * 1000, this.opts.maxInlineWaitMs), Date.now(), 'nearLimit');
+  }
+
+  /**
+   * Whether the shared budget alone accounts for what the source says was spent
+   * in its window: the source's limit is not below the budget's, and the units
+   * spent are no more than every replica can have spent since the window began
+   * (the reset is in whole seconds, so the window may have begun up to a second
+   * earlier than it says). Then the budget already keeps the window within its
+   * limit, and pausing would only leave its units unspent. Otherwise someone
+   * else spends from the tenant, or the budget is set above the tenant's: pause.
+   */
+  private budgetExplains(limit: number, spent: number, resetS: number, run: Attempts): boolean {
+    const { budget, costs } = this.opts;
+    if (!budget?.mostSpent || !costs) return false;
+    const [charge] = costs(run.options.method ?? 'GET', targetUrl(run.url, run.options));
+    if (!charge || limit < charge.bucket.limit) return false;
+    const elapsedMs = charge.bucket.windowMs - (resetS - 1) * 1000;
+    return spent <= budget.mostSpent(charge.bucket, elapsedMs);
   }
 
   /** Nothing answered: back off and try again (the last attempt leaves it to `gaveUp`); anything else is rethrown. */
@@ -392,7 +412,7 @@ export class SourceHttp {
     const lastAttempt = run.attempt === maxAttempts - 1;
     const handedOver = delayMs > maxInlineWaitMs || lastAttempt;
     if (verdict.kind === 'throttle' || hinted !== undefined) {
-      this.opts.pauses.pause(tenantKey, delayMs);
+      this.opts.pauses.pause(tenantKey, delayMs, Date.now(), 'throttled');
       this.opts.onThrottle?.({ tenantKey, delayMs, handedOver });
       // The other replicas hold off too: the budget they share owes the wait.
       // Best effort: when PostgreSQL cannot be told, this worker's own pause still holds.
@@ -419,10 +439,17 @@ export class SourceHttp {
     return new ThrottledError(`gave up after ${maxAttempts} attempts: ${run.lastFailure}`, 'gaveUp', retryAfterMs, { url });
   }
 
+  /**
+   * Waits out the tenant's pause. An interactive request drawing from the shared
+   * budget goes through a near-limit pause (the budget keeps it within the
+   * window, and a small sync should not wait behind a backfill's minute); a
+   * throttled pause holds every request.
+   */
   private async waitForTenant(signal?: AbortSignal): Promise<void> {
+    const kinds: readonly PauseKind[] = this.opts.budget && (this.opts.priority ?? 'interactive') === 'interactive' ? ['throttled'] : ['throttled', 'nearLimit'];
     for (;;) {
       const tenantKey = this.tenantKey;
-      const wait = this.opts.pauses.pausedFor(tenantKey);
+      const wait = this.opts.pauses.pausedFor(tenantKey, Date.now(), kinds);
       if (wait <= 0) return;
       if (wait > this.opts.maxInlineWaitMs) {
         throw new ThrottledError(`requests to ${tenantKey} are paused by throttling for ${Math.ceil(wait / 1000)} s`, 'tenantPaused', wait);

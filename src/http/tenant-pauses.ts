@@ -2,24 +2,34 @@
  * When each tenant may be called again after it throttled us. Requests that
  * share a tenant key share one budget at the source, so one 429 pauses them
  * all. The worker holds one of these for its whole life (see SourceMemory).
+ *
+ * A pause is `throttled` (the source refused or named a wait: every request
+ * waits) or `nearLimit` (the source said its window is nearly spent, before any
+ * refusal): a caller may let some requests through the latter (SourceHttp lets
+ * an interactive request through when the shared budget keeps it in the window).
  */
-export class TenantPauses {
-  private readonly until = new Map<string, number>();
+export type PauseKind = 'throttled' | 'nearLimit';
 
-  /** Milliseconds until `tenantKey` may be called again (0: now). */
-  pausedFor(tenantKey: string, now = Date.now()): number {
-    const until = this.until.get(tenantKey);
-    if (until === undefined) return 0;
-    if (until <= now) {
-      this.until.delete(tenantKey);
-      return 0;
+export class TenantPauses {
+  private readonly until: Record<PauseKind, Map<string, number>> = { throttled: new Map(), nearLimit: new Map() };
+
+  /** Milliseconds until `tenantKey` may be called again (0: now), counting only the pauses of `kinds`. */
+  pausedFor(tenantKey: string, now = Date.now(), kinds: readonly PauseKind[] = ['throttled', 'nearLimit']): number {
+    let wait = 0;
+    for (const kind of kinds) {
+      const pauses = this.until[kind];
+      const until = pauses.get(tenantKey);
+      if (until === undefined) continue;
+      if (until <= now) pauses.delete(tenantKey);
+      else wait = Math.max(wait, until - now);
     }
-    return until - now;
+    return wait;
   }
 
-  /** Holds every request to `tenantKey` for `ms`; a shorter pause never cuts a longer one. */
-  pause(tenantKey: string, ms: number, now = Date.now()): void {
+  /** Holds requests to `tenantKey` for `ms`; a shorter pause never cuts a longer one of its kind. */
+  pause(tenantKey: string, ms: number, now = Date.now(), kind: PauseKind = 'throttled'): void {
     const until = now + ms;
-    if ((this.until.get(tenantKey) ?? 0) < until) this.until.set(tenantKey, until);
+    const pauses = this.until[kind];
+    if ((pauses.get(tenantKey) ?? 0) < until) pauses.set(tenantKey, until);
   }
 }

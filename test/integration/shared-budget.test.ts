@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BudgetTable } from '../../src/budget/budget-table.js';
 import type { GrantPriority, QuotaBucket } from '../../src/budget/quotas.js';
-import { bucketShape, SharedRequestBudget } from '../../src/budget/shared-budget.js';
+import { bucketShape, DEFAULT_SHAPE, SharedRequestBudget } from '../../src/budget/shared-budget.js';
 import { SourceQuotas } from '../../src/budget/source-quotas.js';
 import { createDatabase, migrateToLatest } from '../../src/db/database.js';
 import { isRetryLater } from '../../src/errors.js';
@@ -133,48 +133,84 @@ describe('a worker that dies holding a lease', () => {
   it('costs the tenant its lease only until the bucket refills; a worker that stops gives its lease back', async () => {
     const clock = new ManualClock();
     const b = bucket();
-    const shape = bucketShape(b, { leaseMs: 2_000, burstShare: 0.05, backfillReserveShare: 0.5 });
-    expect(shape.capacity).toBe(20);
+    const shape = bucketShape(b, DEFAULT_SHAPE);
+    expect(shape.capacity).toBe(8); // 2 % of 400
 
-    // Worker A takes one unit, leasing 10, and dies: it never spends or returns the other 9.
-    await new SharedRequestBudget({ table, clock, leaseUnits: 10 }).take(one(b), 'interactive');
-    const afterDeath = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 11, want: 11, reserve: 0, nowMs: clock.now() });
-    expect(afterDeath).toEqual({ granted: 0, left: 10 });
+    // Worker A takes one unit, leasing 5, and dies: it never spends or returns the other 4.
+    await new SharedRequestBudget({ table, clock, leaseUnits: 5 }).take(one(b), 'interactive');
+    const afterDeath = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 4, want: 4, reserve: 0, nowMs: clock.now() });
+    expect(afterDeath).toEqual({ granted: 0, left: 3 });
 
-    // After the time the bucket takes to refill those 10 units, the whole burst is there again.
-    clock.advance(Math.ceil(10 / shape.refillPerMs));
-    const recovered = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 20, want: 20, reserve: 0, nowMs: clock.now() });
-    expect(recovered.granted).toBe(20);
+    // After the time the bucket takes to refill those 5 units, the whole burst is there again.
+    clock.advance(Math.ceil(5 / shape.refillPerMs));
+    const recovered = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 8, want: 8, reserve: 0, nowMs: clock.now() });
+    expect(recovered.granted).toBe(8);
 
-    // Worker C stops cleanly: the 9 units it leased and did not spend are back at once.
-    clock.advance(Math.ceil(20 / shape.refillPerMs));
-    const c = new SharedRequestBudget({ table, clock, leaseUnits: 10 });
+    // Worker C stops cleanly: the 4 units it leased and did not spend are back at once.
+    clock.advance(Math.ceil(8 / shape.refillPerMs));
+    const c = new SharedRequestBudget({ table, clock, leaseUnits: 5 });
     await c.take(one(b), 'interactive');
     await c.close();
-    const afterStop = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 19, want: 19, reserve: 0, nowMs: clock.now() });
-    expect(afterStop.granted).toBe(19);
+    const afterStop = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 7, want: 7, reserve: 0, nowMs: clock.now() });
+    expect(afterStop.granted).toBe(7);
   });
 
   it("on PostgreSQL's own clock (production), grants a burst at once and the next unit after a refill", async () => {
-    const b = bucket(); // 400 a window: a burst of 20, then a unit about every 28 ms
+    const b = bucket(); // 400 a window: a burst of 8, then a unit about every 27 ms
     const w = new SharedRequestBudget({ table });
-    await w.take([{ bucket: b, units: 20 }], 'interactive');
+    await w.take([{ bucket: b, units: 8 }], 'interactive');
     await w.take(one(b), 'interactive');
-    const left = await table.draw({ key: b.key, capacity: 20, refillPerMs: 0, need: 20, want: 20, reserve: 0 });
+    const left = await table.draw({ key: b.key, capacity: 8, refillPerMs: 0, need: 8, want: 8, reserve: 0 });
     expect(left.granted).toBe(0);
   });
 
   it('a lease is not spent after it expires: the worker draws again', async () => {
     const clock = new ManualClock();
     const b = bucket();
-    const shape = bucketShape(b, { leaseMs: 2_000, burstShare: 0.05, backfillReserveShare: 0.5 });
-    const w = new SharedRequestBudget({ table, clock, leaseUnits: 10 });
-    await w.take(one(b), 'interactive'); // leases 10: 10 left in the bucket, 9 spare on the worker
-    clock.advance(shape.leaseMs + 1); // the spare units expire; the bucket refills to its 20
-    await w.take(one(b), 'interactive'); // not from the expired lease: a new lease of 10 from the bucket
+    const shape = bucketShape(b, DEFAULT_SHAPE);
+    const w = new SharedRequestBudget({ table, clock, leaseUnits: 4 });
+    await w.take(one(b), 'interactive'); // leases 4: 4 left in the bucket, 3 spare on the worker
+    clock.advance(shape.leaseMs + 1); // the spare units expire; the bucket refills to its 8
+    await w.take(one(b), 'interactive'); // not from the expired lease: a new lease of 4 from the bucket
     const left = await table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need: 1, want: 1, reserve: 0, nowMs: clock.now() });
     expect(left.granted).toBe(1);
-    expect(left.left).toBe(9);
+    expect(left.left).toBe(3);
+  });
+});
+
+describe('draws from PostgreSQL', () => {
+  /** The table, counting its draws. */
+  class CountingTable extends BudgetTable {
+    draws = 0;
+    override draw(d: Parameters<BudgetTable['draw']>[0]): ReturnType<BudgetTable['draw']> {
+      this.draws++;
+      return super.draw(d);
+    }
+  }
+
+  it('a worker with requests queued on a spent bucket waits for all their units and draws them at once', async () => {
+    const clock = new ManualClock();
+    const counting = new CountingTable(db);
+    const b: QuotaBucket = { key: `test-budget:${randomUUID()}`, limit: 4_000, windowMs: WINDOW_MS }; // a burst of 80
+    const w = new SharedRequestBudget({ table: counting, clock, leaseUnits: 10 });
+    await w.take([{ bucket: b, units: 80 }], 'interactive'); // the whole burst: the bucket is empty now
+    counting.draws = 0;
+    let served = 0;
+    const all = Promise.all(Array.from({ length: 10 }, () => w.take([{ bucket: b, units: 1 }], 'backfill').then(() => served++)));
+    let settled = false;
+    void all.then(() => {
+      settled = true;
+      clock.poke();
+    });
+    while (!settled) {
+      await clock.until(() => clock.sleeping > 0 || settled);
+      clock.advanceToNext();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(served).toBe(10);
+    // One draw finds the bucket empty, the next (once ten units and the backfill reserve have refilled) grants
+    // all ten: not one draw per request.
+    expect(counting.draws).toBe(2);
   });
 });
 
@@ -228,7 +264,7 @@ describe('fairness inside a tenant budget', () => {
   it('a backfill on one replica leaves the bucket reserve to an incremental sync on another', async () => {
     const clock = new ManualClock();
     const b: QuotaBucket = { key: `test-budget:${randomUUID()}`, limit: 400, windowMs: WINDOW_MS };
-    const shape = bucketShape(b, { leaseMs: 2_000, burstShare: 0.05, backfillReserveShare: 0.5 });
+    const shape = bucketShape(b, DEFAULT_SHAPE);
     const draw = (need: number, reserve: number) =>
       table.draw({ key: b.key, capacity: shape.capacity, refillPerMs: shape.refillPerMs, need, want: need, reserve, nowMs: clock.now() });
     expect((await draw(shape.capacity, 0)).granted).toBe(shape.capacity); // empty

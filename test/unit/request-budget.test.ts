@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { grantPriority } from '../../activities/sync-state.js';
 import type { Charge, GrantPriority, RequestBudget } from '../../src/budget/quotas.js';
 import { sharePointResourceUnits, sharePointUnitsPerMinute } from '../../src/budget/quotas.js';
-import { bucketShape } from '../../src/budget/shared-budget.js';
+import { bucketShape, DEFAULT_SHAPE } from '../../src/budget/shared-budget.js';
 import { SourceQuotas } from '../../src/budget/source-quotas.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { RequestRateLimiter } from '../../src/http/rate-limit.js';
+import { ThrottledError } from '../../src/errors.js';
 import { SourceHttp } from '../../src/http/source-http.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
 
@@ -56,7 +57,7 @@ describe('what a source call costs', () => {
   });
 
   it('shapes each bucket so no window can spend more than its limit, leases included', () => {
-    const opts = { leaseMs: 2_000, burstShare: 0.05, backfillReserveShare: 0.5 };
+    const opts = DEFAULT_SHAPE;
     for (const bucket of [
       { key: 'sp', limit: 1_200, windowMs: 60_000 },
       { key: 'sp-large', limit: 6_000, windowMs: 60_000 },
@@ -68,9 +69,12 @@ describe('what a source call costs', () => {
       expect(s.capacity + s.refillPerMs * (bucket.windowMs + s.leaseMs)).toBeLessThanOrEqual(bucket.limit + 1e-9);
       expect(s.backfillReserve).toBeLessThan(s.capacity + 1);
     }
-    // The smallest SharePoint tier still runs at over 90 % of its budget.
+    // The smallest SharePoint tier runs at over 96 % of its budget: a burst of 24 units and a 1 s lease.
     const sp = bucketShape({ key: 'sp', limit: 1_200, windowMs: 60_000 }, opts);
-    expect(sp.refillPerMs * 60_000).toBeGreaterThan(0.9 * 1_200);
+    expect([sp.capacity, sp.leaseMs]).toEqual([24, 1_000]);
+    expect(sp.refillPerMs * 60_000).toBeGreaterThan(0.96 * 1_200);
+    // A small bucket still holds a request of 2 units, so it is granted within the bound.
+    expect(bucketShape({ key: 'test', limit: 40, windowMs: 10_000 }, opts).capacity).toBe(2);
   });
 });
 
@@ -136,6 +140,56 @@ describe('SourceHttp with a shared budget', () => {
     const paused = pauses.pausedFor(tenantKey);
     expect(paused).toBeGreaterThan(2_000);
     expect(paused).toBeLessThanOrEqual(3_000);
+  });
+
+  /** A budget shaped as the shared one (a 2 % burst, a 1 s lease): what every replica can spend in a span. */
+  function shapedBudget(): RequestBudget {
+    return {
+      ...recordingBudget(),
+      mostSpent: (bucket, ms) => {
+        const shape = bucketShape(bucket, DEFAULT_SHAPE);
+        return shape.capacity + shape.refillPerMs * (ms + shape.leaseMs);
+      },
+    };
+  }
+  const nearLimit = (remaining: number, resetS: number, limit = 1_200) => okJson({ 'ratelimit-limit': String(limit), 'ratelimit-remaining': String(remaining), 'ratelimit-reset': String(resetS) });
+
+  it('with the shared budget, does not pause for a nearly spent minute the budget itself accounts for', async () => {
+    const pauses = new TenantPauses();
+    // 1,152 of 1,200 spent with a second to go: what the budget spends at its full rate (at most 1,200 a minute).
+    const http = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(48, 1)) });
+    await http.json('https://graph.example/v1.0/drives/d1/items/a');
+    expect(pauses.pausedFor(tenantKey)).toBe(0);
+  });
+
+  it('with the shared budget, still pauses when the source counted more than the budget can have spent, or has a smaller limit', async () => {
+    // 1,110 spent with 30 s to go: the budget can have spent at most about 640 since the minute began; someone else spends too.
+    const spentElsewhere = new TenantPauses();
+    await new SourceHttp({ tenantKey, pauses: spentElsewhere, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(90, 30)) }).json(
+      'https://graph.example/v1.0/drives/d1/items/a',
+    );
+    expect(spentElsewhere.pausedFor(tenantKey)).toBeGreaterThan(0);
+    // The tenant's real limit is below the budget set for it.
+    const smaller = new TenantPauses();
+    await new SourceHttp({ tenantKey, pauses: smaller, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(50, 1, 1_000)) }).json(
+      'https://graph.example/v1.0/drives/d1/items/a',
+    );
+    expect(smaller.pausedFor(tenantKey)).toBeGreaterThan(0);
+  });
+
+  it('an interactive request goes through a near-limit pause on the shared budget; a backfill and a 429 pause hold', async () => {
+    const pauses = new TenantPauses();
+    pauses.pause(tenantKey, 60_000, Date.now(), 'nearLimit');
+    const withPriority = (priority: GrantPriority) =>
+      new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority, maxInlineWaitMs: 5_000, fetchImpl: answers(okJson()) });
+    await expect(withPriority('interactive').json('https://graph.example/v1.0/drives/d1/items/a')).resolves.toMatchObject({ status: 200 });
+    // A wait over maxInlineWaitMs is handed to Temporal at once: no time passes in the test.
+    await expect(withPriority('backfill').json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);
+    // Without the shared budget nothing else keeps it in the minute: the interactive request waits too.
+    const alone = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), maxInlineWaitMs: 5_000, fetchImpl: answers(okJson()) });
+    await expect(alone.json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);
+    pauses.pause(tenantKey, 60_000, Date.now(), 'throttled');
+    await expect(withPriority('interactive').json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);
   });
 });
 
