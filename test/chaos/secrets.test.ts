@@ -170,7 +170,10 @@ describe('secrets', () => {
     expect(live.rotatedDelegatedRefreshToken).not.toBe(delegatedRefresh);
 
     // Where they must not be.
-    const places: Record<string, string[]> = { logs: [service.output()], metrics: [await service.metrics()], histories: [], messages: [] };
+    const metrics = await service.metrics();
+    // A graceful stop writes the log's last chunk (the service writes its log in chunks at least every second).
+    expect(await service.terminate()).toBe(0);
+    const places: Record<string, string[]> = { logs: [service.output()], metrics: [metrics], histories: [], messages: [] };
     let runs = 0;
     for await (const w of observer.temporal.workflow.list({ query: `TaskQueue = "${config.temporal.taskQueue}"` })) {
       runs++;

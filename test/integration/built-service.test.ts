@@ -284,8 +284,11 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     expect(sample(text, 'connector_bridge_syncs_started_total', { type: 'onedrive' })).toBe(1);
   });
 
-  it('puts connectorId, workflowId and runId on every log line of the sync', () => {
-    const lines = logLines().filter((l) => typeof l.connectorId === 'number');
+  it('puts connectorId, workflowId and runId on every log line of the sync', async () => {
+    // The service writes its log in chunks at least every second: the sync's last lines may still be on their way.
+    const syncLines = () => logLines().filter((l) => typeof l.connectorId === 'number');
+    await waitFor('the log lines of the five stored files', () => Promise.resolve(syncLines().filter((l) => l.msg === 'stored file').length >= 5));
+    const lines = syncLines();
     const stored = lines.filter((l) => l.msg === 'stored file');
     expect(stored).toHaveLength(5);
     expect(lines.length).toBeGreaterThan(stored.length);
@@ -321,7 +324,10 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     // The first replica also took the two earlier requests of this file (orchestrator sync, none for the manual start).
     expect(startedBy.reduce((a, b) => a + b, 0)).toBe(1 + ids.length);
     // And every file of the six syncs was stored once, by whichever replica's worker took it.
-    const storedBy = replicas.map((r) => r.lines().filter((l) => l.msg === 'stored file' && ids.includes(l.connectorId as number)).length);
-    expect(storedBy.reduce((a, b) => a + b, 0)).toBe(ids.length * 3);
+    const storedBy = () => replicas.map((r) => r.lines().filter((l) => l.msg === 'stored file' && ids.includes(l.connectorId as number)).length);
+    const total = () => storedBy().reduce((a, b) => a + b, 0);
+    // Each replica writes its log in chunks at least every second: wait for the last ones, then count exactly.
+    await waitFor('every stored file in some replica\'s log', () => Promise.resolve(total() >= ids.length * 3));
+    expect(total()).toBe(ids.length * 3);
   }, 180_000);
 });

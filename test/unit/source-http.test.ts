@@ -624,21 +624,42 @@ describe('SourceHttp.stream', () => {
 
 describe('SourceHttp timeouts', () => {
   it('times out waiting for headers, but lets a body that keeps moving stream longer than the timeout', async () => {
+    const timeoutMs = 1000;
+    // The body's first chunk comes with the headers; the rest only once the test lets it, after more than the timeout.
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const url = route('/slow-body', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      let sent = 0;
-      const timer = setInterval(() => {
-        res.write(Buffer.alloc(1024, 7));
-        if (++sent === 6) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, 100);
+      res.write(Buffer.alloc(1024, 7));
+      void released.then(() => {
+        for (let i = 1; i < 6; i++) res.write(Buffer.alloc(1024, 7));
+        res.end();
+      });
     });
-    const { body } = await client({ timeoutMs: 250, maxAttempts: 1 }).stream(url);
+    const { body } = await client({ timeoutMs, maxAttempts: 1 }).stream(url);
     const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
+    let firstAt = 0;
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      if (firstAt === 0) {
+        firstAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, timeoutMs + 250));
+        release();
+      }
+    }
+    expect(Date.now() - firstAt).toBeGreaterThan(timeoutMs);
     expect(Buffer.concat(chunks).length).toBe(6 * 1024);
+  });
+
+  it('gives up on a source that sends no headers within the timeout', async () => {
+    let answer = (): void => undefined;
+    const url = route('/no-headers', (_req, res) => {
+      answer = () => res.writeHead(200).end('late');
+    });
+    const error = await caught(client({ timeoutMs: 200, maxAttempts: 1 }).stream(url));
+    answer();
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    expect((error as Error).message).toMatch(/no answer within 200 ms/);
   });
 });
 
