@@ -263,11 +263,12 @@ export class SourceHttp {
     // fetch decodes a compressed body, so its Content-Length no longer counts the bytes we read: drop it.
     const encoding = response.headers.get('content-encoding');
     const headers = encoding && encoding.trim().toLowerCase() !== 'identity' ? withoutLength(response.headers) : response.headers;
-    return {
-      body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-      headers,
-      status: response.status,
-    };
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // A source that cuts the connection before the body is read (while the caller still awaits
+    // something, or after it stopped reading) errors the stream: whoever reads it gets the error
+    // (a pipeline, an iteration), but an error nobody reads must not end the process.
+    body.on('error', () => undefined);
+    return { body, headers, status: response.status };
   }
 
   /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) response. */

@@ -663,6 +663,24 @@ describe('SourceHttp timeouts', () => {
   });
 });
 
+describe('SourceHttp cut bodies', () => {
+  it('a body the source cuts before anyone reads it ends nothing: the error waits for its reader', async () => {
+    const url = route('/cut-unread', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
+      res.write(Buffer.alloc(1024, 1), () => res.socket?.destroy());
+    });
+    const { body } = await client({ maxAttempts: 1 }).stream(url);
+    // Nobody reads yet: the cut arrives meanwhile (an error event nobody listened to would end the process).
+    for (let i = 0; i < 500 && !body.errored; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(body.errored).toBeInstanceOf(Error);
+    const read = await text(body).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(read).toBe(body.errored);
+  });
+});
+
 describe('redactUrl', () => {
   it('drops the query string and credentials', () => {
     expect(redactUrl('https://user:pw@graph.example/v1.0/drives/1/root/delta?token=SECRET#x')).toBe('https://graph.example/v1.0/drives/1/root/delta');
