@@ -8,11 +8,13 @@ import {
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ConnectorIdKey, ConnectorTypeKey, SyncTriggerKey } from '../src/telemetry/search-attributes.js';
 import type { SyncActivities } from '../activities/index.js';
+import type { PageCommit } from '../activities/commit-page.js';
 import { profiles } from './activity-options.js';
 import { FAILURE, sourceLabel, type ListedPage, type SyncConnectorInput, type SyncResult } from './definitions.js';
 import { SyncFailure, syncFailureMessage } from './failure-messages.js';
@@ -24,6 +26,7 @@ import { taskPriority } from './task-priority.js';
 
 const db = proxyActivities<SyncActivities>(profiles.databaseStep);
 const source = proxyActivities<SyncActivities>(profiles.listing);
+const local = proxyLocalActivities<SyncActivities>(profiles.localDatabaseStep);
 
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 /**
@@ -33,6 +36,8 @@ const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 const CONTINUE_BEFORE_LIMIT = 'continue-before-history-limit';
 /** Recorded failures retried per sync (the rest wait for the next one). */
 const RETRIES_PER_SYNC = 100;
+/** Runs recorded before a page's commit ran as a local activity replay without this marker, and commit through the task queue. */
+const LOCAL_COMMIT = 'commit-page-local-activity';
 const RESUMES = 'the next sync resumes from the last saved page';
 
 /**
@@ -118,19 +123,22 @@ async function syncOnePage(run: SyncRun, restart: boolean): Promise<boolean> {
   run.phase = 'transferring';
   const settled = await transferItems(run, page.transfers);
   run.phase = 'committing';
-  const { swept, priority } = await db.commitPage.executeWithOptions(
-    { ...profiles.databaseStep, ...taskPriority(run.carry), summary: `save page ${pageNumber}: ${page.transfers.length} file(s) moved, cursor${page.sweepGeneration ? ', sweep of what is gone' : ''}` },
-    [
-      {
-        connectorId,
-        state: page.cursor,
-        ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
-        ...(page.sweepGeneration && page.sweepOnly ? { sweepOnly: page.sweepOnly } : {}),
-        failed: [...page.failed, ...settled.failed],
-        cleared: settled.cleared,
-      },
-    ],
-  );
+  const commit: PageCommit = {
+    connectorId,
+    state: page.cursor,
+    ...(page.sweepGeneration ? { sweepGeneration: page.sweepGeneration } : {}),
+    ...(page.sweepGeneration && page.sweepOnly ? { sweepOnly: page.sweepOnly } : {}),
+    failed: [...page.failed, ...settled.failed],
+    cleared: settled.cleared,
+  };
+  const summary = `save page ${pageNumber}: ${page.transfers.length} file(s) moved, cursor${page.sweepGeneration ? ', sweep of what is gone' : ''}`;
+  // A commit is one short transaction: a local activity (one history event instead of six, no
+  // dispatch). The sweep after an enumeration deletes batch after batch for as long as there is
+  // to delete: that commit goes through the task queue, with the sync's task priority.
+  const { swept, priority } =
+    !page.sweepGeneration && patched(LOCAL_COMMIT)
+      ? await local.commitPage.executeWithOptions({ ...profiles.localDatabaseStep, summary }, [commit])
+      : await db.commitPage.executeWithOptions({ ...profiles.databaseStep, ...taskPriority(run.carry), summary }, [commit]);
   run.carry.totals.deleted += swept;
   if (priority) run.carry.priority = priority;
   return page.hasMore;
