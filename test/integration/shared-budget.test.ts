@@ -89,6 +89,23 @@ async function runOnClock(clock: ManualClock, crawls: Array<() => Promise<void>>
   await done;
 }
 
+/** Awaits `work`, moving the clock to its next wake-up whenever something waits on it. */
+async function settleOnClock<T>(clock: ManualClock, work: Promise<T>): Promise<T> {
+  let settled = false;
+  void work
+    .finally(() => {
+      settled = true;
+      clock.poke();
+    })
+    .catch(() => undefined);
+  while (!settled) {
+    await clock.until(() => clock.sleeping > 0 || settled);
+    clock.advanceToNext();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return work;
+}
+
 describe('one tenant, two workers, one budget', () => {
   it('never spends more resource units in a window than the tenant has, and gets no 429', async () => {
     const clock = new ManualClock();
@@ -196,17 +213,7 @@ describe('draws from PostgreSQL', () => {
     await w.take([{ bucket: b, units: 80 }], 'interactive'); // the whole burst: the bucket is empty now
     counting.draws = 0;
     let served = 0;
-    const all = Promise.all(Array.from({ length: 10 }, () => w.take([{ bucket: b, units: 1 }], 'backfill').then(() => served++)));
-    let settled = false;
-    void all.then(() => {
-      settled = true;
-      clock.poke();
-    });
-    while (!settled) {
-      await clock.until(() => clock.sleeping > 0 || settled);
-      clock.advanceToNext();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await settleOnClock(clock, Promise.all(Array.from({ length: 10 }, () => w.take([{ bucket: b, units: 1 }], 'backfill').then(() => served++))));
     expect(served).toBe(10);
     // One draw finds the bucket empty, the next (once ten units and the backfill reserve have refilled) grants
     // all ten: not one draw per request.
@@ -224,16 +231,13 @@ describe('a 429 on one worker', () => {
     await throttled.holdOff([{ bucket: b, units: 1 }], 5_000);
     let grantedAt: number | undefined;
     const other = new SharedRequestBudget({ table, clock });
-    const granted = other.take([{ bucket: b, units: 1 }], 'interactive').then(() => {
-      grantedAt = clock.now();
-      clock.poke();
-    });
-    while (grantedAt === undefined) {
-      await clock.until(() => clock.sleeping > 0 || grantedAt !== undefined);
-      clock.advanceToNext();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await granted;
+    await settleOnClock(
+      clock,
+      other.take([{ bucket: b, units: 1 }], 'interactive').then(() => {
+        grantedAt = clock.now();
+      }),
+    );
+    if (grantedAt === undefined) throw new Error('never granted');
     expect(grantedAt - start).toBeGreaterThanOrEqual(5_000);
   });
 });
@@ -247,17 +251,7 @@ describe('fairness inside a tenant budget', () => {
     const order: string[] = [];
     const backfill = w.take([{ bucket: b, units: 1 }], 'backfill').then(() => order.push('backfill'));
     const incremental = w.take([{ bucket: b, units: 1 }], 'interactive').then(() => order.push('incremental'));
-    const both = Promise.all([backfill, incremental]);
-    let settled = false;
-    void both.then(() => {
-      settled = true;
-      clock.poke();
-    });
-    while (!settled) {
-      await clock.until(() => clock.sleeping > 0 || settled);
-      clock.advanceToNext();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await settleOnClock(clock, Promise.all([backfill, incremental]));
     expect(order).toEqual(['incremental', 'backfill']);
   });
 
