@@ -17,6 +17,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -79,7 +80,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string', default: 'raw' },
     /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
     'service-only': { type: 'boolean', default: false },
-    /** Preload bench/memory-probe.ts into the service: memory once a second, and the live heap after each scenario. */
+    /** Preload bench/memory-probe.ts (as JavaScript) into the service: memory once a second, and the live heap after each scenario. */
     'memory-probe': { type: 'boolean', default: false },
     /** With --memory-probe: also write a heap snapshot after start and after each scenario into this directory. */
     'heap-snapshots': { type: 'string' },
@@ -392,7 +393,13 @@ async function main(): Promise<void> {
   const logPath = `/tmp/echomind-bench-${runId}.log`;
   const serviceFlags = [...nodeFlags];
   const memoryLog = args['memory-probe'] ? `/tmp/echomind-bench-${runId}.memory.jsonl` : undefined;
-  if (memoryLog) serviceFlags.push('--expose-gc', '--import', './bench/memory-probe.ts');
+  if (memoryLog) {
+    // Preloaded as JavaScript: a .ts preload would make Node load its TypeScript stripper (amaro, with
+    // its WebAssembly) into the service's main and workflow threads, memory the service never has.
+    const probe = `/tmp/echomind-bench-${runId}.memory-probe.mjs`;
+    writeFileSync(probe, stripTypeScriptTypes(readFileSync(`${repoRoot}bench/memory-probe.ts`, 'utf8')));
+    serviceFlags.push('--expose-gc', '--import', probe);
+  }
   const { openSync } = await import('node:fs');
   const logFd = openSync(logPath, 'a');
   const fromDist = args['service-from'] === 'dist';

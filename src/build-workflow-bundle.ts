@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { defaultWorkflowsPath, workflowBundlePath, workflowInterceptorsPath } from './worker.js';
+import { workflowBundlePath } from './worker.js';
+import { bundleWorkflows } from './workflow-bundle.js';
 
 /**
  * The second half of `npm run build` (after `tsc`): bundles the compiled workflow
@@ -10,11 +10,7 @@ import { defaultWorkflowsPath, workflowBundlePath, workflowInterceptorsPath } fr
  */
 async function main(): Promise<void> {
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: defaultWorkflowsPath(),
-    workflowInterceptorModules: [workflowInterceptorsPath()],
-    logger: new DefaultLogger('WARN'),
-  });
+  const code = await bundleWorkflows();
   const target = workflowBundlePath();
   await mkdir(dirname(target), { recursive: true });
   await writeFile(target, code);

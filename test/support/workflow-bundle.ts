@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { defaultWorkflowsPath, workflowInterceptorsPath } from '../../src/worker.js';
+import { bundleWorkflows } from '../../src/workflow-bundle.js';
 
 /**
  * Global setup: the workflow code bundled once for the whole test run (webpack
- * takes seconds of CPU each time), with the interceptors the service bundles,
+ * takes seconds of CPU each time), as `npm run build` bundles it,
  * and handed to every test file as `inject('workflowBundlePath')`. The bundle is
  * kept under node_modules/.cache by the hash of the code it is made from, so a
  * later run with the same code reuses it.
@@ -40,11 +39,7 @@ async function sharedWorkflowBundle(): Promise<string> {
   const dir = join(repoRoot, 'node_modules', '.cache', 'echomind-connector');
   const path = join(dir, `workflow-bundle-${sourceHash()}.js`);
   if (existsSync(path)) return path;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: defaultWorkflowsPath(),
-    workflowInterceptorModules: [workflowInterceptorsPath()],
-    logger: new DefaultLogger('WARN'),
-  });
+  const code = await bundleWorkflows();
   mkdirSync(dir, { recursive: true });
   // Another project of the same run may be writing it too: whole files only.
   const partial = `${path}.${process.pid}.partial`;
