@@ -14,11 +14,17 @@
  *   machine's memory; on 24 GiB it grew to 128 MiB in the main thread and
  *   32 MiB in the workflow thread, while the live heap is ~50 MiB. A file's
  *   short-lived objects die young either way.
- * - `--heap-growing-percent=50`: after a full collection V8 lets the old
+ * - `--heap-growing-percent=25`: after a full collection V8 lets the old
  *   generation grow by a factor it picks between 1.1 and 4 from its own speed;
  *   with a steady stream of transfers it picked high and let garbage reach
- *   ~140 MiB over a ~60 MiB live heap. A fixed 1.5 keeps the headroom in
- *   proportion; the live heap can still grow as far as it needs.
+ *   ~140 MiB over a ~60 MiB live heap. A fixed 1.25 keeps the headroom in
+ *   proportion; the live heap can still grow as far as it needs. The headroom
+ *   matters twice: V8 (Node 24) keeps the pages a collection frees in a pool
+ *   for reuse and returns them to the system only on a memory-reducing
+ *   collection, which a busy worker never gets, so the process's RSS follows
+ *   the heap's high-water mark, not its live size. 1.5 → 1.25 lowered the
+ *   worker's peak over 100,000 files from 277 to 252 MiB for about 3 % more
+ *   worker CPU per file (bench/README.md, "Worker memory: what holds the RSS").
  * - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own arena
  *   (up to 8 per core: Temporal's Rust threads, libuv's pool), and memory
  *   freed in one is kept there. Two arenas keep it where it is reused.
@@ -26,7 +32,7 @@
  *   large buffer is freed; file bodies keep getting their own mappings and go
  *   back to the system when freed.
  */
-export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50'] as const;
+export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=25'] as const;
 
 export const RUNTIME_ENV = {
   MALLOC_ARENA_MAX: '2',
