@@ -23,6 +23,7 @@ import { createLogger } from '../src/logger.js';
 import { createProviders } from '../src/providers/registry.js';
 import { SourceMemory } from '../src/providers/source-memory.js';
 import { ObjectStore } from '../src/storage/object-store.js';
+import { serveRequests } from './child.js';
 
 export interface BaselineRun {
   op: 'sync';
@@ -97,18 +98,4 @@ async function sync(run: BaselineRun): Promise<BaselineResult> {
   return result;
 }
 
-process.on('message', (message: (BaselineRun | { op: 'close' }) & { id: number }) => {
-  if (message.op === 'close') {
-    void Promise.all([nats.drain(), db.destroy()]).then(() => {
-      process.send?.({ id: message.id, body: {} });
-      process.disconnect();
-    });
-    return;
-  }
-  sync(message).then(
-    (body) => process.send?.({ id: message.id, body }),
-    (e: unknown) => process.send?.({ id: message.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
-  );
-});
-
-process.send?.({ id: 0, body: {} });
+serveRequests<BaselineRun | { op: 'close' }>(sync, () => Promise.all([nats.drain(), db.destroy()]));

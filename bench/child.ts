@@ -58,3 +58,28 @@ export class ChildRpc<Ready = unknown> {
     await exited;
   }
 }
+
+/**
+ * The forked process's side: answers each numbered request with what `handle` returns (or
+ * resolves to), or with its error; `{ op: 'close' }` runs `close`, answers and disconnects. Then
+ * tells the parent it is ready (request 0) with `ready`.
+ */
+export function serveRequests<Request extends { op: string }>(handle: (request: Exclude<Request, { op: 'close' }>) => unknown, close: () => Promise<unknown>, ready: unknown = {}): void {
+  process.on('message', (message: Request & { id: number }) => {
+    const answer = (body: unknown) => process.send?.({ id: message.id, body });
+    const fail = (e: unknown) => process.send?.({ id: message.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    if (message.op === 'close') {
+      void close().then(() => {
+        answer({});
+        process.disconnect();
+      }, fail);
+      return;
+    }
+    try {
+      Promise.resolve(handle(message as unknown as Exclude<Request, { op: 'close' }>)).then(answer, fail);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  process.send?.({ id: 0, body: ready });
+}

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { startGraphEmulator } from '../test/emulators/graph/index.js';
 import type { StoredItem } from '../test/emulators/graph/store.js';
+import { serveRequests } from './child.js';
 
 export type EmulatorCommand =
   | { op: 'seed'; files: number; sizeBytes: number; folders: number }
@@ -82,20 +83,8 @@ function counts(): EmulatorCounts {
 }
 setInterval(counts, 1000).unref();
 
-process.on('message', (message: EmulatorCommand & { id: number }) => {
-  const reply = (body: unknown) => process.send?.({ id: message.id, body });
-  try {
-    if (message.op === 'seed') reply(seed(message.files, message.sizeBytes, message.folders));
-    else if (message.op === 'counts') reply(counts());
-    else {
-      void emu.close().then(() => {
-        reply({});
-        process.disconnect();
-      });
-    }
-  } catch (e) {
-    process.send?.({ id: message.id, error: e instanceof Error ? e.message : String(e) });
-  }
-});
-
-process.send?.({ id: 0, body: { ...emu.settings } satisfies EmulatorReady });
+serveRequests<EmulatorCommand>(
+  (command) => (command.op === 'seed' ? seed(command.files, command.sizeBytes, command.folders) : counts()),
+  () => emu.close(),
+  { ...emu.settings } satisfies EmulatorReady,
+);

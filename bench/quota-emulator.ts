@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_TENANT, startGraphEmulator } from '../test/emulators/graph/index.js';
+import { serveRequests } from './child.js';
 
 export type QuotaEmulatorCommand =
   | { op: 'quota'; unitsPerWindow: number; windowMs: number }
@@ -97,26 +98,23 @@ function counts(): QuotaEmulatorCounts {
   };
 }
 
-process.on('message', (message: QuotaEmulatorCommand & { id: number }) => {
-  const reply = (body: unknown) => process.send?.({ id: message.id, body });
-  try {
-    if (message.op === 'quota') {
-      // Fixed windows, headers from 80 % of the window, 429 with Retry-After past it (test/emulators/graph/quota.ts).
-      Object.assign(emu.quota.settings, { enforce: true, unitsPerWindow: message.unitsPerWindow, windowMs: message.windowMs });
-      reply({});
-    } else if (message.op === 'seed') reply(seed(message.files, message.sizeBytes, message.folders));
-    else if (message.op === 'change') reply(change(message.driveId, message.count));
-    else if (message.op === 'firstRequestOn') reply(firstRequestOn(message.driveId, message.sinceMs));
-    else if (message.op === 'counts') reply(counts());
-    else {
-      void emu.close().then(() => {
-        reply({});
-        process.disconnect();
-      });
+serveRequests<QuotaEmulatorCommand>(
+  (command) => {
+    switch (command.op) {
+      case 'quota':
+        // Fixed windows, headers from 80 % of the window, 429 with Retry-After past it (test/emulators/graph/quota.ts).
+        Object.assign(emu.quota.settings, { enforce: true, unitsPerWindow: command.unitsPerWindow, windowMs: command.windowMs });
+        return {};
+      case 'seed':
+        return seed(command.files, command.sizeBytes, command.folders);
+      case 'change':
+        return change(command.driveId, command.count);
+      case 'firstRequestOn':
+        return firstRequestOn(command.driveId, command.sinceMs);
+      case 'counts':
+        return counts();
     }
-  } catch (e) {
-    process.send?.({ id: message.id, error: e instanceof Error ? e.message : String(e) });
-  }
-});
-
-process.send?.({ id: 0, body: { graphBaseUrl: emu.graphBaseUrl, loginBaseUrl: emu.loginBaseUrl, tenants: { a: tenantA, b: tenantB } } satisfies QuotaEmulatorReady });
+  },
+  () => emu.close(),
+  { graphBaseUrl: emu.graphBaseUrl, loginBaseUrl: emu.loginBaseUrl, tenants: { a: tenantA, b: tenantB } } satisfies QuotaEmulatorReady,
+);

@@ -13,9 +13,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -31,12 +30,11 @@ import { ObjectStore } from '../src/storage/object-store.js';
 import { envFor, syncRequestBytes } from '../test/support/service-harness.js';
 import type { SyncResult } from '../workflows/definitions.js';
 import { ChildRpc } from './child.js';
+import { git, lockStack, repoRoot } from './run-context.js';
 import { peakRssMiB } from './proc.js';
 import type { QuotaEmulatorCounts, QuotaEmulatorReady, TenantApp, TenantCounts } from './quota-emulator.js';
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const nodeBin = `${repoRoot}node_modules/.bin/node`;
-const stackDir = process.env.STACK_DIR ?? `${repoRoot}.stack`;
 
 const { values: args } = parseArgs({
   options: {
@@ -85,28 +83,6 @@ interface Bench {
   nats: { drain(): Promise<void> };
 }
 
-function git(...a: string[]): string {
-  try {
-    return execFileSync('git', a, { cwd: repoRoot, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** One benchmark per stack at a time (the same lock as bench/run.ts): every run's bridge reads the same durable consumer. */
-function lockStack(): void {
-  const lock = `${stackDir}/run/bench.lock`;
-  try {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    process.kill(pid, 0);
-    throw new Error(`another benchmark (pid ${pid}) is running on this stack (${stackDir}); run one at a time`);
-  } catch (e) {
-    if (e instanceof Error && e.message.startsWith('another benchmark')) throw e;
-  }
-  mkdirSync(`${stackDir}/run`, { recursive: true });
-  writeFileSync(lock, String(process.pid));
-  process.on('exit', () => rmSync(lock, { force: true }));
-}
 
 async function startBench(unitsPerMinute: number, runId: string): Promise<Bench> {
   const windowMs = num('window-ms');

@@ -31,6 +31,7 @@ import * as Minio from 'minio';
 import pg from 'pg';
 import { DocumentProcessRequestSchema } from '../src/gen/echomind/internal/connector_sync_pb.js';
 import type { BaselineResult, BaselineRun } from './baseline.js';
+import { serveRequests } from './child.js';
 
 const env = process.env;
 const need = (name: string): string => {
@@ -179,18 +180,4 @@ async function sync(run: BaselineRun): Promise<BaselineResult> {
   return result;
 }
 
-process.on('message', (message: (BaselineRun | { op: 'close' }) & { id: number }) => {
-  if (message.op === 'close') {
-    void Promise.all([nats.drain(), pool.end()]).then(() => {
-      process.send?.({ id: message.id, body: {} });
-      process.disconnect();
-    });
-    return;
-  }
-  sync(message).then(
-    (body) => process.send?.({ id: message.id, body }),
-    (e: unknown) => process.send?.({ id: message.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
-  );
-});
-
-process.send?.({ id: 0, body: {} });
+serveRequests<BaselineRun | { op: 'close' }>(sync, () => Promise.all([nats.drain(), pool.end()]));

@@ -16,12 +16,11 @@
  * Results go to bench/results/<label>.json and a Markdown table on stdout.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
@@ -35,6 +34,7 @@ import { envFor, syncRequestBytes } from '../test/support/service-harness.js';
 import type { SyncResult } from '../workflows/definitions.js';
 import type { BaselineResult } from './baseline.js';
 import { ChildRpc } from './child.js';
+import { git, lockStack, repoRoot, stackDir } from './run-context.js';
 import type { EmulatorCounts, EmulatorReady } from './emulator-process.js';
 import { cpuSecondsOfTrees, diffCpu, peakRssMiB, resetPeakRss, rssMiB, stackPid } from './proc.js';
 import { markdownTable, type ScenarioReport, type SideReport } from './report.js';
@@ -92,20 +92,11 @@ function keyValues(list: string): Record<string, string> {
   return Object.fromEntries(list.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const nodeBin = `${repoRoot}node_modules/.bin/node`;
 const MiB = 1024 * 1024;
 const scenarios = new Set(args.scenario.split(',').map((s) => s.trim()));
 const concurrency = Number(args.concurrency);
-const stackDir = process.env.STACK_DIR ?? `${repoRoot}.stack`;
 
-function git(...a: string[]): string {
-  try {
-    return execFileSync('git', a, { cwd: repoRoot, encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 function machine() {
   const version = (bin: string, ...a: string[]) => {
@@ -316,23 +307,6 @@ async function scenario(
   return report;
 }
 
-/**
- * One benchmark per stack at a time: every run's bridge reads the same durable
- * consumer, so two runs would sync each other's connectors and mix their figures.
- */
-function lockStack(): void {
-  const lock = `${stackDir}/run/bench.lock`;
-  try {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    process.kill(pid, 0);
-    throw new Error(`another benchmark (pid ${pid}) is running on this stack (${stackDir}); run one at a time`);
-  } catch (e) {
-    if (e instanceof Error && e.message.startsWith('another benchmark')) throw e;
-  }
-  mkdirSync(`${stackDir}/run`, { recursive: true });
-  writeFileSync(lock, String(process.pid));
-  process.on('exit', () => rmSync(lock, { force: true }));
-}
 
 async function main(): Promise<void> {
   lockStack();
