@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isIngestible } from '../src/contract.js';
-import { findDocuments, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
+import { findDocuments, hasNothingToSweep, markDocumentDeleted, markSeen, updateDocumentMetadata, type KnownDocument } from '../src/db/documents.js';
 import { clearFailures } from '../src/db/failed-items.js';
 import type { ConnectorRow } from '../src/db/schema.js';
 import { describeError, isCursorExpired, isEnumerationDue, isScopeGone } from '../src/errors.js';
@@ -69,7 +69,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
     const provider = providerFor(deps, connector);
     const ctx = buildSourceContext(deps, connector);
     provider.validateConfig(ctx.config);
-    const listed = await listFromSavedCursor(provider, ctx, connector, input.restart === true, log);
+    const listed = await listFromSavedCursor(deps, provider, ctx, connector, input.restart === true, log);
     const { page } = listed;
     const changes = lastChangePerItem(page.changes);
     const plan: PagePlan = {
@@ -118,6 +118,7 @@ async function planOnePage(deps: ActivityDeps, input: { connectorId: number; res
  * rejects starts a full enumeration, whose last page sweeps what it did not see.
  */
 async function listFromSavedCursor(
+  deps: ActivityDeps,
   provider: SourceProvider,
   ctx: SourceContext,
   connector: ConnectorRow,
@@ -127,22 +128,37 @@ async function listFromSavedCursor(
   const saved = readSyncState(connector.state, connector.type);
   const cursor = restart ? null : provider.parseCursor(saved.cursor);
   const generation = restart ? undefined : saved.generation;
-  const fromScratch = (page: ChangePage, gen: string | undefined, resynced: boolean) => ({
+  const fromScratch = async (page: ChangePage, gen: string | undefined, resynced: boolean) => ({
     page,
-    generation: page.fullEnumeration ? (gen ?? randomUUID()) : gen,
+    generation: page.fullEnumeration ? (gen ?? (await newGeneration(deps, connector.id))) : gen,
     resynced,
   });
   try {
     if (cursor === null) await ctx.folders.clear();
-    return fromScratch(await provider.listChanges(ctx, cursor), generation, false);
+    return await fromScratch(await provider.listChanges(ctx, cursor), generation, false);
   } catch (e) {
     if (!isCursorExpired(e)) throw e;
     log.warn({ reason: e.message }, 'saved cursor expired; enumerating the whole source again');
     const restartAt = e.restartFrom ? provider.parseCursor(e.restartFrom) : null;
     if (restartAt === null) await ctx.folders.clear();
-    const listed = fromScratch(await provider.listChanges(ctx, restartAt), undefined, !isEnumerationDue(e));
+    const listed = await fromScratch(await provider.listChanges(ctx, restartAt), undefined, !isEnumerationDue(e));
     return isEnumerationDue(e) ? { ...listed, scheduled: true } : listed;
   }
+}
+
+/** The prefix of a generation that began with nothing from before it to sweep (see newGeneration). */
+const NOTHING_TO_SWEEP = 'first-';
+
+/**
+ * The key of a full enumeration that starts now. One that starts while the connector has no
+ * document and no failure record (a first sync) is marked: everything it could sweep, it lists
+ * itself, so its pages write no marks and its last page asks for no sweep. A first sync of a
+ * million files otherwise writes a million marks and deletes them again. Page one's planning
+ * decides it before any of its files is stored; a crash before page one is saved plans it anew,
+ * and then finds those files and takes the ordinary way.
+ */
+async function newGeneration(deps: ActivityDeps, connectorId: number): Promise<string> {
+  return (await hasNothingToSweep(deps.db, connectorId)) ? `${NOTHING_TO_SWEEP}${randomUUID()}` : randomUUID();
 }
 
 /** Decides one change: delete now, skip, rename or touch metadata now, fail on size, or transfer. */
@@ -204,11 +220,13 @@ async function applyUnchanged(plan: PagePlan, doc: KnownDocument, item: SourceIt
 /**
  * During a full enumeration everything listed counts as seen, failed items
  * included (only a proven absence deletes); the state to save keeps the
- * generation until the enumeration's last page, which asks for the sweep.
+ * generation until the enumeration's last page, which asks for the sweep
+ * (unless the enumeration began with nothing to sweep).
  */
 async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, generation: string | undefined, changes: SourceChange[]): Promise<void> {
   const { deps, connector, result } = plan;
-  if (page.fullEnumeration && generation) {
+  const sweeps = generation !== undefined && !generation.startsWith(NOTHING_TO_SWEEP);
+  if (page.fullEnumeration && generation && sweeps) {
     await markSeen(deps.db, connector.id, generation, changes.filter((c) => c.kind !== 'delete').map(sourceIdOf));
   }
   const enumerating = page.fullEnumeration && generation !== undefined;
@@ -219,7 +237,7 @@ async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, gener
     ...(enumerating && !page.enumerationComplete ? { generation } : {}),
   };
   result.cursor = nextState;
-  if (enumerating && page.enumerationComplete) {
+  if (enumerating && page.enumerationComplete && sweeps) {
     result.sweepGeneration = generation;
     if (page.sweepOnly) result.sweepOnly = page.sweepOnly;
   }

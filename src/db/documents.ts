@@ -185,6 +185,18 @@ export async function recordPublished(db: Kysely<Database>, connectorId: number,
     where id = ${connectorId} and exists (select 1 from marked)`.execute(db);
 }
 
+/**
+ * True when the connector has no document row and no failure record: a full enumeration that
+ * begins now has nothing from before it for a sweep to delete.
+ */
+export async function hasNothingToSweep(db: Kysely<Database>, connectorId: number): Promise<boolean> {
+  const [document, failure] = await Promise.all([
+    db.selectFrom('documents').select('id').where('connector_id', '=', connectorId).limit(1).executeTakeFirst(),
+    db.selectFrom('connector_sync.failed_items').select('source_id').where('connector_id', '=', connectorId).limit(1).executeTakeFirst(),
+  ]);
+  return document === undefined && failure === undefined;
+}
+
 /** Records that a full enumeration saw these items, so the sweep after it keeps them. */
 export async function markSeen(db: Kysely<Database>, connectorId: number, generation: string, sourceIds: string[]): Promise<void> {
   const unique = [...new Set(sourceIds)];

@@ -94,6 +94,7 @@ describe('planPage decides each change', () => {
   });
 
   it('a page of a full enumeration marks everything listed as seen and, on its last page, asks for the sweep', async () => {
+    await transfer(item('from-before.txt'));
     source.pages = [
       { changes: [upsert(item('a.txt'))], hasMore: true, fullEnumeration: true, enumerationComplete: false },
       { changes: [upsert(item('b.txt'))], hasMore: false, fullEnumeration: true, enumerationComplete: true },
@@ -104,6 +105,28 @@ describe('planPage decides each change', () => {
     await commit(first.cursor);
     const last = await plan();
     expect(last.sweepGeneration).toBe(first.cursor.generation);
+  });
+
+  it('an enumeration that begins with no document and no failure recorded writes no marks and asks for no sweep', async () => {
+    const marks = async () => (await db.selectFrom('connector_sync.enumeration_marks').select('source_id').where('connector_id', '=', connectorId).execute()).length;
+    source.pages = [
+      { changes: [upsert(item('a.txt'))], hasMore: true, fullEnumeration: true, enumerationComplete: false },
+      { changes: [upsert(item('b.txt'))], hasMore: false, fullEnumeration: true, enumerationComplete: true },
+    ];
+    const first = await plan();
+    expect(first.cursor.generation).toBeDefined();
+    for (const t of first.transfers) await transfer(t);
+    await commit(first.cursor);
+    const last = await plan();
+    expect(last.sweepGeneration).toBeUndefined();
+    expect(await marks()).toBe(0);
+
+    // The next enumeration finds those documents: it marks what it lists and sweeps the rest.
+    await commit(last.cursor);
+    source.pages.push({ changes: [upsert(item('a.txt'))], hasMore: false, fullEnumeration: true, enumerationComplete: true });
+    const again = await plan(true);
+    expect(again.sweepGeneration).toEqual(expect.any(String));
+    expect(await marks()).toBe(1);
   });
 
   it('a deletion at the source drops the failure record of that file', async () => {
