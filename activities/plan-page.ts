@@ -226,7 +226,7 @@ async function applyUnchanged(plan: PagePlan, doc: KnownDocument, item: SourceIt
 async function markSeenDuringEnumeration(plan: PagePlan, page: ChangePage, generation: string | undefined, changes: SourceChange[]): Promise<void> {
   const { deps, connector, result } = plan;
   const sweeps = generation !== undefined && !generation.startsWith(NOTHING_TO_SWEEP);
-  if (page.fullEnumeration && generation && sweeps) {
+  if (page.fullEnumeration && sweeps) {
     await markSeen(deps.db, connector.id, generation, changes.filter((c) => c.kind !== 'delete').map(sourceIdOf));
   }
   const enumerating = page.fullEnumeration && generation !== undefined;

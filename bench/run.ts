@@ -99,7 +99,6 @@ const MAX_OBJECTS_TO_REMOVE = 250_000;
 const scenarios = new Set(args.scenario.split(',').map((s) => s.trim()));
 const concurrency = Number(args.concurrency);
 
-
 function machine() {
   const version = (bin: string, ...a: string[]) => {
     try {
@@ -308,7 +307,6 @@ async function scenario(
   );
   return report;
 }
-
 
 async function main(): Promise<void> {
   lockStack();
@@ -523,7 +521,7 @@ async function main(): Promise<void> {
     // Leave no objects behind, once the results are safe: the run's objects are removed. Listing a
     // bucket of a million objects through the local S3 gateway takes longer than the run itself,
     // so past MAX_OBJECTS_TO_REMOVE the bench says where they are instead.
-    const stored = reports.reduce((n, r) => n + (r.service.downloads ?? 0) + (r.baseline.downloads ?? 0), 0);
+    const stored = reports.reduce((n, r) => n + r.service.downloads + r.baseline.downloads, 0);
     if (stored > MAX_OBJECTS_TO_REMOVE) {
       process.stderr.write(`[bench] left ${stored.toLocaleString('en')} objects in bucket ${config.objectStore.bucket}: \`bash scripts/stack.sh clean\` (stack stopped) removes the stack's data\n`);
     } else {

@@ -2,11 +2,12 @@
  * How the service's Node process runs in production: the Dockerfile's ENV and
  * CMD, docker-compose.yml and `npm start` carry these (test/deploy/compose.test.ts
  * and test/integration/built-service.test.ts check that they agree), and the benchmark runs both its sides with them.
- * Measured on the 2-core machine (bench/README.md, "Worker memory"): with
- * bodies streamed, the worker's peak RSS over the benchmark's four scenarios
- * was 279 and 309 MiB in two full runs (292 and 324 MB:
- * bench/results/lean-final-abcd.json, lean-final-repeat-abcd.json), so they
- * do not keep it under 300 MB every time; it was 512-690 MiB with Node's
+ * Measured on the 2-core machine (bench/README.md, "Worker memory" and "Worker
+ * memory: what holds the RSS"): with these settings the worker peaked at 241,
+ * 298, 282 and 327 MiB over the benchmark's four scenarios
+ * (bench/results/final-hgp25-abcd.json; the 4 MiB files of the last are over
+ * 300 MB) and at 250.7 MiB, flat, over a first sync of 1,000,000 small files
+ * (bench/results/large-1m-v2-summary.json); it was 512-690 MiB with Node's
  * defaults and bodies held in memory (bench/results/batching-final-abcd.json),
  * for about the same CPU per file. None of them caps the heap.
  *

@@ -1,6 +1,6 @@
-import { createServer } from 'node:net';
 import { Runtime, type LogLevel, type LogMetadata, type Logger as TemporalLogger } from '@temporalio/worker';
 import { SYNC_DURATION_BUCKETS, SYNC_METRIC } from './telemetry/sync-metrics.js';
+import { freeLoopbackPort } from './free-port.js';
 import type { Logger } from './logger.js';
 
 /** The Temporal SDK's logs (worker state, failed activities) as JSON lines through our logger. */
@@ -38,19 +38,6 @@ class PinoTemporalLogger implements TemporalLogger {
   }
 }
 
-/** A loopback port free right now, for the runtime's exporter (which cannot report the port it got for 0). */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('could not find a free loopback port for the metrics exporter');
-  return address.port;
-}
-
 export interface TemporalRuntime {
   /** Where the runtime's Prometheus exporter answers (loopback only); /metrics appends it to ours. */
   metricsUrl: string;
@@ -65,6 +52,7 @@ export interface TemporalRuntime {
  * no new sync starts while transfers finish.
  */
 export async function installTemporalRuntime(logger: Logger): Promise<TemporalRuntime> {
+  // The exporter cannot report the port it got for 0, so it is given a free one.
   const bindAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   Runtime.install({
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })),

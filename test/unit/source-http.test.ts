@@ -22,6 +22,7 @@ import {
   ThrottledError,
   UnauthorizedError,
 } from '../../src/errors.js';
+import { freeLoopbackPort } from '../../src/free-port.js';
 import { SourceHttp, redactUrl, type AccessTokenSource, type Classifier, type SourceHttpOptions } from '../../src/http/source-http.js';
 import { RequestRateLimiter } from '../../src/http/rate-limit.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
@@ -320,11 +321,8 @@ describe('retries', () => {
   });
 
   it('a host that refuses connections is named with the refusal, as a network failure rather than throttling', async () => {
-    // A port nothing listens on: bind one, note it, close it.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // A port nothing listens on.
+    const port = await freeLoopbackPort();
     const error = await caught(client({ maxAttempts: 2 }).json(`http://127.0.0.1:${port}/v1.0/drives?token=SECRET`));
     expect(error).toBeInstanceOf(SourceUnreachableError);
     expect((error as Error).message).toBe(
