@@ -31,7 +31,8 @@ export interface ScenarioReport {
   baseline: SideReport;
   service: SideReport;
   /** Service throughput over the baseline's (same files and bytes, so the ratio of wall times). */
-  ratio: { filesPerSecond: number };
+  /** cpuPerFile: the service's CPU (every process) over the baseline's, for the same files; absent without a baseline. */
+  ratio: { filesPerSecond: number; cpuPerFile?: number };
   problems: string[];
 }
 
@@ -44,6 +45,8 @@ export interface BenchResults {
   serviceStart: { seconds: number; rssMiB: number; peakRssMiB: number };
   workerPeakRssOverallMiB: number;
   scenarios: ScenarioReport[];
+  /** With --rounds: (a)'s CPU ratio in each round and their median. */
+  cpuRatioOfA?: { rounds: number[]; median: number };
 }
 
 const CPU_COLUMNS = ['worker', 'temporal', 'postgres', 'nats', 's3', 'emulator'] as const;
@@ -68,8 +71,8 @@ export function markdownTable(r: BenchResults): string {
     '',
     'CPU milliseconds per file, per process (utime+stime from /proc; "worker" is the baseline script in baseline rows):',
     '',
-    `| scenario | side | ${CPU_COLUMNS.join(' | ')} | total |`,
-    `|---|---|${CPU_COLUMNS.map(() => '---').join('|')}|---|`,
+    `| scenario | side | ${CPU_COLUMNS.join(' | ')} | total | ratio |`,
+    `|---|---|${CPU_COLUMNS.map(() => '---').join('|')}|---|---|`,
   );
   for (const s of r.scenarios) {
     for (const [name, sideReport] of [
@@ -77,9 +80,11 @@ export function markdownTable(r: BenchResults): string {
       ['service', s.service],
     ] as const) {
       const per = CPU_COLUMNS.map((c) => sideReport.cpuMsPerFile[c === 'worker' && name === 'baseline' ? 'baseline' : c] ?? 0);
-      lines.push(`| ${name === 'baseline' ? `${s.key}` : ''} | ${name} | ${per.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0), 2)} |`);
+      const ratio = name === 'baseline' ? '1' : s.ratio.cpuPerFile === undefined ? '–' : `**${fmt(s.ratio.cpuPerFile, 2)}**`;
+      lines.push(`| ${name === 'baseline' ? `${s.key}` : ''} | ${name} | ${per.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0), 2)} | ${ratio} |`);
     }
   }
+  if (r.cpuRatioOfA) lines.push('', `CPU ratio of (a) in ${r.cpuRatioOfA.rounds.length} rounds: ${r.cpuRatioOfA.rounds.map((x) => fmt(x, 2)).join(', ')}; median **${fmt(r.cpuRatioOfA.median, 2)}**.`);
   const problems = r.scenarios.flatMap((s) => s.problems.map((p) => `${s.key}: ${p}`));
   if (problems.length) lines.push('', `Problems: ${problems.join('; ')}`);
   return lines.join('\n');

@@ -78,6 +78,11 @@ const { values: args } = parseArgs({
      * without Temporal, which isolates what orchestration costs).
      */
     baseline: { type: 'string', default: 'raw' },
+    /**
+     * (a) this many times, fresh files and connectors each round, the side that goes first alternating
+     * (one machine's noise moves single runs by ±15 %): the CPU ratio is then the median of the rounds'.
+     */
+    rounds: { type: 'string', default: '1' },
     /** Skip the baseline (tuning runs that only compare service settings; no ratio then). */
     'service-only': { type: 'boolean', default: false },
     /** Preload bench/memory-probe.ts (as JavaScript) into the service: memory once a second, and the live heap after each scenario. */
@@ -224,6 +229,15 @@ async function historyEvents(ctx: Ctx, connectorId: number, since: Date): Promis
   return last;
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : Number((((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2).toFixed(3));
+};
+
+/** CPU seconds of these processes together. */
+const cpuTotal = (cpu: Record<string, number>, processes: string[]) => processes.reduce((sum, p) => sum + (cpu[p] ?? 0), 0);
+
 const PROCESSES = ['worker', 'temporal', 'postgres', 'nats', 's3', 'emulator'];
 const BASELINE_PROCESSES = ['baseline', 'temporal', 'postgres', 'nats', 's3', 'emulator'];
 
@@ -232,6 +246,7 @@ async function scenario(
   key: string,
   title: string,
   shape: { files: number; sizeBytes: number; folders: number } | { resyncOf: { baseline: number; service: number; files: number; bytes: number } },
+  serviceFirst = false,
 ): Promise<ScenarioReport & { connectors: { baseline: number; service: number } }> {
   let connectors: { baseline: number; service: number };
   let files: number;
@@ -249,23 +264,41 @@ async function scenario(
     files = shape.files;
     bytes = shape.files * shape.sizeBytes;
   }
-  process.stderr.write(`[bench] ${key}: ${title}: baseline…\n`);
-  resetPeakRss(ctx.baseline.pid);
-  let baselinePeak = 0;
-  const baselineSampler = setInterval(() => (baselinePeak = Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid))), 250);
-  const b = await measure(ctx, () => (args['service-only'] ? Promise.resolve(undefined) : baselineSync(ctx, connectors.baseline)));
-  clearInterval(baselineSampler);
-  baselinePeak = Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid));
-  await new Promise((r) => setTimeout(r, 1000));
-
-  process.stderr.write(`[bench] ${key}: service…\n`);
-  const rssBefore = rssMiB(ctx.service.pid);
-  resetPeakRss(ctx.service.pid);
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(ctx.service.pid))), 250);
-  const s = await measure(ctx, () => serviceSync(ctx, connectors.service));
-  clearInterval(sampler);
-  peak = Math.max(peak, peakRssMiB(ctx.service.pid));
+  const runBaseline = async () => {
+    process.stderr.write(`[bench] ${key}: ${title}: baseline…\n`);
+    resetPeakRss(ctx.baseline.pid);
+    let baselinePeak = 0;
+    const baselineSampler = setInterval(() => (baselinePeak = Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid))), 250);
+    const measured = await measure(ctx, () => (args['service-only'] ? Promise.resolve(undefined) : baselineSync(ctx, connectors.baseline)));
+    clearInterval(baselineSampler);
+    return { measured, peak: Math.max(baselinePeak, peakRssMiB(ctx.baseline.pid)) };
+  };
+  const runService = async () => {
+    process.stderr.write(`[bench] ${key}: ${title}: service…\n`);
+    const rssBefore = rssMiB(ctx.service.pid);
+    resetPeakRss(ctx.service.pid);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, peakRssMiB(ctx.service.pid))), 250);
+    const measured = await measure(ctx, () => serviceSync(ctx, connectors.service));
+    clearInterval(sampler);
+    return { measured, rssBefore, peak: Math.max(peak, peakRssMiB(ctx.service.pid)) };
+  };
+  const pause = () => new Promise((r) => setTimeout(r, 1000));
+  let bRun: Awaited<ReturnType<typeof runBaseline>>;
+  let sRun: Awaited<ReturnType<typeof runService>>;
+  if (serviceFirst) {
+    sRun = await runService();
+    await pause();
+    bRun = await runBaseline();
+  } else {
+    bRun = await runBaseline();
+    await pause();
+    sRun = await runService();
+  }
+  const b = bRun.measured;
+  const s = sRun.measured;
+  const baselinePeak = bRun.peak;
+  const { rssBefore, peak } = sRun;
   const history = await historyEvents(ctx, connectors.service, s.value.publishedAt);
 
   const expected = 'resyncOf' in shape ? shape.resyncOf.files : shape.files;
@@ -297,6 +330,7 @@ async function scenario(
     },
     ratio: {
       filesPerSecond: Number((baseline.wallSeconds / service.wallSeconds).toFixed(2)),
+      ...(args['service-only'] ? {} : { cpuPerFile: Number((cpuTotal(s.cpu, PROCESSES) / cpuTotal(b.cpu, BASELINE_PROCESSES)).toFixed(3)) }),
     },
     problems,
     connectors,
@@ -463,10 +497,14 @@ async function main(): Promise<void> {
   try {
     let smallSync: { baseline: number; service: number; files: number; bytes: number } | undefined;
     if (scenarios.has('a')) {
-      const r = await scenario(ctx, 'a', `${small.toLocaleString('en')} files of ${args['small-kib']} KiB`, { files: small, sizeBytes: smallBytes, folders: 20 });
-      reports.push(r);
-      liveAfter.a = await liveHeap();
-      smallSync = { ...r.connectors, files: small, bytes: 0 };
+      const rounds = Math.max(1, Number(args.rounds));
+      for (let round = 1; round <= rounds; round++) {
+        const key = round === 1 ? 'a' : `a${round}`;
+        const r = await scenario(ctx, key, `${small.toLocaleString('en')} files of ${args['small-kib']} KiB`, { files: small, sizeBytes: smallBytes, folders: 20 }, round % 2 === 0);
+        reports.push(r);
+        liveAfter[key] = await liveHeap();
+        smallSync ??= { ...r.connectors, files: small, bytes: 0 };
+      }
     }
     if (scenarios.has('b')) {
       reports.push(await scenario(ctx, 'b', `one file of ${args['large-mib']} MiB`, { files: 1, sizeBytes: Number(args['large-mib']) * MiB, folders: 1 }));
@@ -499,6 +537,7 @@ async function main(): Promise<void> {
     await db.destroy();
 
     const label = args.label ?? git('rev-parse', '--short', 'HEAD');
+    const cpuRatios = reports.filter((r) => /^a\d*$/.test(r.key) && r.ratio.cpuPerFile !== undefined).map((r) => r.ratio.cpuPerFile as number);
     const results = {
       date: new Date().toISOString(),
       commit: git('rev-parse', 'HEAD'),
@@ -509,6 +548,7 @@ async function main(): Promise<void> {
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       idleCpuPerSecond,
       scenarios: reports,
+      ...(cpuRatios.length > 1 ? { cpuRatioOfA: { rounds: cpuRatios, median: median(cpuRatios) } } : {}),
       ...(memoryLog ? { liveHeapAfterGcMiB: liveAfter, memoryLog } : {}),
       serviceLog: logPath,
     };
