@@ -23,6 +23,8 @@ export interface ActivityDeps {
   maxFileSizeBytes: number;
   /** Files one batch activity transfers at once (default 8). */
   filesInFlightPerBatch?: number;
+  /** How long a batch's publication records wait for each other (default RECORD_LINGER_MS; tests lengthen it). */
+  recordLingerMs?: number;
   /** Transfers in flight on this worker across all syncs (WORKER_TRANSFER_CONCURRENCY); unbounded when absent. */
   transferSlots?: TransferSlots;
   /** Delays between a failed file's retries by later syncs (default 15 minutes doubling to a day). */

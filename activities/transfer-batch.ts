@@ -7,7 +7,8 @@ import type { ActivityDeps } from './deps.js';
 import { transferFailure } from './failures.js';
 import { TRANSFER_HEARTBEAT_EVERY_MS } from '../workflows/activity-options.js';
 import { heartbeat, withHeartbeats } from './source-context.js';
-import { openTransferScope, transferItem, type TransferScope } from './transfer-file.js';
+import { RECORD_LINGER_MS } from './document-writes.js';
+import { openTransferScope, recordFailure, transferItem, type TransferScope } from './transfer-file.js';
 
 /**
  * A batch of small files in one activity: the connector row is read once, the
@@ -65,13 +66,18 @@ function finishedBefore(): Map<string, BatchOutcome> {
   return new Map(finished.map((o) => [o.sourceId, o]));
 }
 
+/** A file's failure as its batch outcome (`retry`, for the workflow to send through transferFile), or thrown when it ends the batch. */
+function outcomeOfFailure(item: PlannedItem, failure: unknown): BatchOutcome {
+  if (endsTheBatch(failure)) throw namingTheFile(failure as ApplicationFailure, item);
+  const failureType = failure instanceof ApplicationFailure ? (failure.type ?? 'Error') : 'Error';
+  return { sourceId: item.sourceId, result: 'retry', bytes: 0, reason: describeError(failure), failureType };
+}
+
 async function transferOneOfBatch(scope: TransferScope, item: PlannedItem, known: Awaited<ReturnType<typeof findDocuments>>): Promise<BatchOutcome> {
   try {
     return await transferItem(scope, item, known.get(item.sourceId));
   } catch (failure) {
-    if (endsTheBatch(failure)) throw namingTheFile(failure as ApplicationFailure, item);
-    const failureType = failure instanceof ApplicationFailure ? (failure.type ?? 'Error') : 'Error';
-    return { sourceId: item.sourceId, result: 'retry', bytes: 0, reason: describeError(failure), failureType };
+    return outcomeOfFailure(item, failure);
   }
 }
 
@@ -90,10 +96,18 @@ export function transferBatchActivity(deps: ActivityDeps) {
   };
 }
 
-/** The batch's files not finished by an earlier attempt, `filesInFlightPerBatch` at a time, each outcome into `done`. */
+/**
+ * The batch's files not finished by an earlier attempt, `filesInFlightPerBatch` at a time, each
+ * outcome into `done` once the file is wholly durable. Publication records linger
+ * (RECORD_LINGER_MS) so that the batch's take one or two statements: a file's lane goes on to
+ * the next file at once, and the file counts as finished (in `done`, so in the heartbeats a retry
+ * trusts) only when its record is written. A worker that dies before that leaves the file
+ * published but unrecorded: its retry publishes it again under the same message id, which
+ * JetStream drops, and counts it once.
+ */
 async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<string, BatchOutcome>): Promise<BatchOutcome[]> {
   const todo = input.items.filter((item) => !done.has(item.sourceId));
-  const scope = await openTransferScope(deps, input).catch((e: unknown) => {
+  const scope = await openTransferScope(deps, input, { recordLingerMs: deps.recordLingerMs ?? RECORD_LINGER_MS }).catch((e: unknown) => {
     throw transferFailure('lookup', e);
   });
   const known = await findDocuments(deps.db, scope.connector.id, todo.map((i) => i.sourceId)).catch((e: unknown) => {
@@ -101,6 +115,35 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
   });
   let next = 0;
   let stopped = false;
+  // Publication records handed over by files, until their file is finished.
+  const unrecorded = new Map<string, Promise<void>>();
+  scope.deferRecord = (sourceId, recorded) => unrecorded.set(sourceId, recorded);
+  const recording: Array<Promise<void>> = [];
+  let recordEndedTheBatch: { failure: unknown } | undefined;
+  const finish = (item: PlannedItem, outcome: BatchOutcome) => {
+    const recorded = unrecorded.get(item.sourceId);
+    if (recorded === undefined) return void done.set(item.sourceId, outcome);
+    unrecorded.delete(item.sourceId);
+    recording.push(
+      recorded.then(
+        () => void done.set(item.sourceId, outcome),
+        (e: unknown) => {
+          try {
+            let outcome: BatchOutcome;
+            try {
+              outcome = recordFailure(scope, item, e);
+            } catch (failure) {
+              outcome = outcomeOfFailure(item, failure);
+            }
+            done.set(item.sourceId, outcome);
+          } catch (failure) {
+            recordEndedTheBatch ??= { failure };
+            stopped = true;
+          }
+        },
+      ),
+    );
+  };
   // Cancelled (Temporal gave this attempt up, say after its heartbeats were lost): no new file; its retry takes them.
   const cancelled = () => scope.source.signal?.aborted === true;
   const lanes = Array.from({ length: Math.min(deps.filesInFlightPerBatch ?? DEFAULT_FILES_IN_FLIGHT_PER_BATCH, todo.length) }, async () => {
@@ -109,14 +152,21 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
       const item = todo[next++] as PlannedItem;
       try {
         const outcome = await (deps.transferSlots ? deps.transferSlots.run(() => transferOneOfBatch(scope, item, known), bytesHeldInMemory(item)) : transferOneOfBatch(scope, item, known));
-        done.set(item.sourceId, outcome);
+        finish(item, outcome);
       } catch (e) {
         stopped = true;
         throw e;
       }
     }
   });
-  await Promise.all(lanes);
+  try {
+    await Promise.all(lanes);
+  } finally {
+    // The records asked so far go now, the batch ending well or not, so that its beats (and a retry) count those files finished.
+    await scope.writes.flushRecords();
+    await Promise.allSettled(recording);
+  }
+  if (recordEndedTheBatch) throw recordEndedTheBatch.failure;
   scope.log.info({ page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length }, 'transferred a batch');
   return input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
 }

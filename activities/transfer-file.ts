@@ -45,9 +45,18 @@ export interface TransferScope {
   log: Logger;
   /** The row writes of the scope's files, coalesced into shared statements while they are in flight together. */
   writes: DocumentWrites;
+  /**
+   * Set by a batch: a file's publication record is handed here (by source id) instead of
+   * awaited, and the batch calls the file finished once it is written.
+   */
+  deferRecord?: (sourceId: string, recorded: Promise<void>) => void;
 }
 
-export async function openTransferScope(deps: ActivityDeps, input: Pick<TransferInput, 'connectorId' | 'chunkingSession' | 'transferId'>): Promise<TransferScope> {
+export async function openTransferScope(
+  deps: ActivityDeps,
+  input: Pick<TransferInput, 'connectorId' | 'chunkingSession' | 'transferId'>,
+  writes: { recordLingerMs?: number } = {},
+): Promise<TransferScope> {
   const connector = await loadConnector(deps, input.connectorId);
   return {
     deps,
@@ -57,7 +66,7 @@ export async function openTransferScope(deps: ActivityDeps, input: Pick<Transfer
     chunkingSession: input.chunkingSession ?? '',
     ...(input.transferId ? { transferId: input.transferId } : {}),
     log: deps.logger.child({ connectorId: connector.id }),
-    writes: new DocumentWrites(deps.db, connector.id),
+    writes: new DocumentWrites(deps.db, connector.id, writes),
   };
 }
 
@@ -98,11 +107,18 @@ function withMessageId(documentId: string, version: number) {
   return { headers: h, msgID: id };
 }
 
-async function publish(scope: TransferScope, documentId: string, objectKey: string, version: number): Promise<void> {
+async function publish(scope: TransferScope, item: PlannedItem, documentId: string, objectKey: string, version: number): Promise<void> {
   const { deps, connector } = scope;
   const payload = documentProcessRequest(connector, documentId, objectKey, scope.chunkingSession);
   await step('publish', () => deps.jetstream.publish(DOCUMENT_PROCESS_SUBJECT, payload, withMessageId(documentId, version)));
-  await step('record', () => scope.writes.recordPublished(documentId, version));
+  const recorded = scope.writes.recordPublished(documentId, version);
+  if (scope.deferRecord) {
+    // The batch handles its failure (recordFailure); this only keeps Node from calling it unhandled meanwhile.
+    recorded.catch(() => undefined);
+    scope.deferRecord(item.sourceId, recorded);
+  } else {
+    await step('record', () => recorded);
+  }
 }
 
 /** The source reported no bytes: nothing to download. */
@@ -130,7 +146,7 @@ async function resumeDurableVersion(scope: TransferScope, item: PlannedItem, kno
   const objectKey = known.objectKey;
   const version = known.unpublishedVersion;
   if (version === null || !(await step('store', () => scope.deps.store.exists(objectKey)))) return undefined;
-  await publish(scope, known.id, objectKey, version);
+  await publish(scope, item, known.id, objectKey, version);
   // Stored by a transfer that did not get it out (this one's earlier attempt, or a sync that failed): counted here.
   const stored = known.storedBy;
   return { sourceId: item.sourceId, result: stored?.result ?? (version === 1 ? 'new' : 'updated'), bytes: stored?.bytes ?? 0 };
@@ -173,7 +189,7 @@ async function storeNewVersion(scope: TransferScope, item: PlannedItem, known: K
   const previousKey = known?.objectKey;
   if (previousKey && previousKey !== key) await step('store', () => deps.store.remove(previousKey));
   // Published by another attempt of this transfer running at the same time: nothing more to send.
-  if (!row.published) await publish(scope, row.id, key, row.version);
+  if (!row.published) await publish(scope, item, row.id, key, row.version);
   scope.log.info({ sourceId: item.sourceId, documentId: row.id, bytes: stored.size, sha256: stored.sha256, result }, 'stored file');
   return { sourceId: item.sourceId, result, bytes: stored.size };
 }
@@ -187,26 +203,36 @@ export async function transferItem(scope: TransferScope, item: PlannedItem, know
   try {
     return await storeAndPublish(scope, item, known);
   } catch (e) {
-    const failure = e instanceof StepFailure ? e.failure : e;
-    const log = scope.log.child({ sourceId: item.sourceId, name: item.name });
-    if (isItemGone(failure)) {
-      // Deleted at the source since it was listed: the source's next page reports the deletion.
-      log.info('file vanished before it could be downloaded');
-      return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
-    }
-    if (isItemWithheld(failure)) {
-      // Refused for good by the source's own word: skipped with the reason, not retried by later syncs.
-      log.warn({ code: failure.code, reason: failure.reason }, 'the source withholds this file; skipped');
-      return { sourceId: item.sourceId, result: 'skipped', bytes: 0, reason: failure.reason };
-    }
-    if (isPermanent(failure) && failure.scope === 'item') {
-      log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');
-      return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message, code: failure.code };
-    }
-    const stepName = e instanceof StepFailure ? e.step : 'lookup';
-    log.warn({ step: stepName, error: describeError(failure) }, 'file transfer failed; Temporal will retry');
-    throw transferFailure(stepName, failure);
+    return itemFailure(scope, item, e);
   }
+}
+
+/** What a publication record the batch deferred failing means for its file: as transferItem would have said. */
+export function recordFailure(scope: TransferScope, item: PlannedItem, e: unknown): TransferOutcome {
+  return itemFailure(scope, item, new StepFailure('record', e));
+}
+
+/** A failed step of one file: its outcome when the failure is the file's own, else thrown as a typed failure. */
+function itemFailure(scope: TransferScope, item: PlannedItem, e: unknown): TransferOutcome {
+  const failure = e instanceof StepFailure ? e.failure : e;
+  const log = scope.log.child({ sourceId: item.sourceId, name: item.name });
+  if (isItemGone(failure)) {
+    // Deleted at the source since it was listed: the source's next page reports the deletion.
+    log.info('file vanished before it could be downloaded');
+    return { sourceId: item.sourceId, result: 'gone', bytes: 0, reason: 'deleted at the source before download' };
+  }
+  if (isItemWithheld(failure)) {
+    // Refused for good by the source's own word: skipped with the reason, not retried by later syncs.
+    log.warn({ code: failure.code, reason: failure.reason }, 'the source withholds this file; skipped');
+    return { sourceId: item.sourceId, result: 'skipped', bytes: 0, reason: failure.reason };
+  }
+  if (isPermanent(failure) && failure.scope === 'item') {
+    log.warn({ code: failure.code, error: failure.message }, 'file failed permanently; the sync goes on');
+    return { sourceId: item.sourceId, result: 'failed', bytes: 0, reason: failure.message, code: failure.code };
+  }
+  const stepName = e instanceof StepFailure ? e.step : 'lookup';
+  log.warn({ step: stepName, error: describeError(failure) }, 'file transfer failed; Temporal will retry');
+  throw transferFailure(stepName, failure);
 }
 
 export function transferFileActivity(deps: ActivityDeps) {

@@ -49,6 +49,27 @@ const commit = (state: SyncState, extra: { sweepGeneration?: string } = {}) =>
   env.run(activities.commitPage, { connectorId, state, failed: [], cleared: [], ...extra });
 const known = async (it: ReturnType<typeof item>) => (await findDocuments(db, connectorId, [it.sourceId])).get(it.sourceId);
 const docsAnalyzed = async () => String((await db.selectFrom('connectors').select('docs_analyzed').where('id', '=', connectorId).executeTakeFirstOrThrow()).docs_analyzed);
+/** Publications recorded (published_at set) for this connector's documents. */
+const recordedPublications = async () =>
+  Number(
+    (
+      await db
+        .selectFrom('connector_sync.published_versions as p')
+        .innerJoin('documents as d', 'd.id', 'p.document_id')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('d.connector_id', '=', connectorId)
+        .where('p.published_at', 'is not', null)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+/** Waits (real timers) until `n` publications of the connector are recorded: a batch's records linger before they are written. */
+async function publicationsRecorded(n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await recordedPublications()) < n) {
+    if (Date.now() > deadline) throw new Error(`${n} publication records were not written within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** Runs a transfer that must fail, returning the typed failure it threw. */
 async function failedTransfer(it: ReturnType<typeof item>): Promise<ApplicationFailure> {
@@ -402,8 +423,11 @@ class HoldingSource extends ScriptedSource {
 }
 
 describe('a transfer retried after its worker died counts its files as its first attempt did', () => {
-  /** Runs a batch attempt until it reaches the download of `held` and leaves it there, as a SIGKILL would. */
-  async function attemptDyingAt(holding: HoldingSource, held: string, input: BatchInput): Promise<{ buried: () => Promise<void> }> {
+  /**
+   * Runs a batch attempt until it reaches the download of `held` and leaves it there, as a SIGKILL
+   * would, once the publications it made are recorded (the connector then has `recorded` of them).
+   */
+  async function attemptDyingAt(holding: HoldingSource, held: string, input: BatchInput, recorded: number): Promise<{ buried: () => Promise<void> }> {
     holding.held = held;
     // Its heartbeats never reach Temporal: the retry starts with no record of what it finished.
     const attempt = new MockActivityEnvironment().run(activities.transferBatch, input).then(
@@ -411,6 +435,7 @@ describe('a transfer retried after its worker died counts its files as its first
       () => undefined,
     );
     await holding.reached;
+    await publicationsRecorded(recorded);
     return {
       buried: async () => {
         holding.release(new Error('the worker is gone'));
@@ -432,7 +457,7 @@ describe('a transfer retried after its worker died counts its files as its first
   it('a first sync: files the dead attempt published are new, not unchanged; a later transfer of the same bytes is unchanged', async () => {
     const items = [item('a.txt'), item('b.txt'), item('c.txt')];
     const input: BatchInput = { connectorId, items, page: 1, transferId: 'page-1' };
-    const dead = await attemptDyingAt(holding, 'id-c.txt', input);
+    const dead = await attemptDyingAt(holding, 'id-c.txt', input, 2);
     expect(jetstream.accepted).toHaveLength(2);
 
     const downloads = holding.downloads.length;
@@ -467,11 +492,42 @@ describe('a transfer retried after its worker died counts its files as its first
       { ...c, signature: 'sig-c-2' },
     ];
     const input: BatchInput = { connectorId, items: edited, page: 1, transferId: 'edit' };
-    const dead = await attemptDyingAt(holding, c.sourceId, input);
+    // c's earlier publication, and a's and b's new ones.
+    const dead = await attemptDyingAt(holding, c.sourceId, input, 3);
     const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
     await dead.buried();
     expect(retried.map((o) => o.result)).toEqual(['updated', 'new', 'updated']);
     expect(await analyzed()).toBe(6);
+  });
+
+  it('a worker that dies before its publication records are written: the retry publishes those files again under the same ids, which JetStream drops, and counts each once', async () => {
+    const items = [item('a.txt'), item('b.txt'), item('c.txt')];
+    const input: BatchInput = { connectorId, items, page: 1, transferId: 'page-1' };
+    // The dying attempt's records wait longer than it lives.
+    deps.recordLingerMs = 60_000;
+    holding.held = 'id-c.txt';
+    const attempt = new MockActivityEnvironment().run(activities.transferBatch, input).then(
+      () => undefined,
+      () => undefined,
+    );
+    await holding.reached;
+    expect(jetstream.accepted).toHaveLength(2);
+    expect(await recordedPublications()).toBe(0);
+
+    const retried: BatchOutcome[] = await new MockActivityEnvironment().run(activities.transferBatch, input);
+    expect(retried.map((o) => o.result)).toEqual(['new', 'new', 'new']);
+    expect(await recordedPublications()).toBe(3);
+    // a and b went out again under the message ids they had: JetStream drops them; the ingestor sees each once.
+    const ids = jetstream.accepted.map((p) => p.msgId);
+    expect(jetstream.dropped.map((p) => p.msgId).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(new Set(ids).size).toBe(3);
+    expect(await analyzed()).toBe(3);
+
+    // The dead attempt, released, writes its records at its end: they count nothing twice.
+    holding.release(new Error('the worker is gone'));
+    await attempt;
+    expect(await recordedPublications()).toBe(3);
+    expect(await analyzed()).toBe(3);
   });
 
   it('two attempts running at once (Temporal gave up on a live worker) store one version and publish it once', async () => {
@@ -517,6 +573,8 @@ describe('a transfer keeps its heartbeats coming while one file is slow', () => 
     on.on('heartbeat', (d: { finished?: BatchOutcome[] }) => beats.push(d));
     const running: Promise<BatchOutcome[]> = on.run(activities.transferBatch, { connectorId, items: [item('small.txt'), item('big.bin')], page: 1, transferId: 't' });
     await slow.reached;
+    // The small file is finished once its publication record is written.
+    await publicationsRecorded(1);
     const before = beats.length;
     for (let i = 0; i < 3; i++) vi.advanceTimersByTime(TRANSFER_HEARTBEAT_EVERY_MS);
     expect(beats.length - before).toBe(3);
