@@ -29,9 +29,16 @@ const SECRET_KEYS = new Set([
 /** …and keys that end like one: `refresh_token`, `GOOGLE_SERVICE_ACCOUNT_JSON`'s `private_key`, `TEMPORAL_API_KEY`. Not `nextPageToken`: a listing position, not a credential. */
 const SECRET_KEY_ENDINGS = ['secret', 'password', 'apikey', 'privatekey', 'secretkey', 'accesstoken', 'refreshtoken', 'idtoken'];
 
+/** Keys already judged: log lines repeat the same few dozen keys (bounded, so arbitrary keys cannot grow it). */
+const judgedKeys = new Map<string, boolean>();
+
 function isSecretKey(key: string): boolean {
+  const known = judgedKeys.get(key);
+  if (known !== undefined) return known;
   const k = key.toLowerCase().replace(/[_-]/g, '');
-  return SECRET_KEYS.has(k) || SECRET_KEY_ENDINGS.some((ending) => k.endsWith(ending));
+  const secret = SECRET_KEYS.has(k) || SECRET_KEY_ENDINGS.some((ending) => k.endsWith(ending));
+  if (judgedKeys.size < 1000) judgedKeys.set(key, secret);
+  return secret;
 }
 
 /** Query and form parameters that carry credentials (OAuth, presigned S3 URLs). */
@@ -69,7 +76,15 @@ const SECRET_SHAPES: Array<[RegExp, string]> = [
   [new RegExp(`((?:^|[?&\\s])(?:${SECRET_PARAMS.join('|')})=)[^&\\s#"']+`, 'gi'), `$1${CENSOR}`],
 ];
 
+/**
+ * What every shape above needs somewhere in the text (a PEM header, a JWT's `eyJ`, `ya29.`, the
+ * scheme word, `://`, `name=`): a text without any of them (ids, hashes, most messages) holds
+ * no secret these shapes find, and is not scanned six times.
+ */
+const MIGHT_HOLD_A_SECRET = /PRIVATE KEY|eyJ|ya29\.|bearer|basic|:\/\/|=/i;
+
 function redactText(text: string): string {
+  if (!MIGHT_HOLD_A_SECRET.test(text)) return text;
   let out = text;
   for (const [shape, replacement] of SECRET_SHAPES) out = out.replace(shape, replacement);
   return out;
@@ -120,6 +135,22 @@ function bufferedStdout(): pino.DestinationStream {
   return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 });
 }
 
+/**
+ * The keys a logger binds, read once per logger: pino's `bindings()` parses the logger's bound
+ * JSON on every call (a per-file child logger's line asked it each time). Nothing here calls
+ * `setBindings`, which would change them.
+ */
+const boundKeysOf = new WeakMap<PinoLogger, Set<string>>();
+
+function boundKeys(logger: PinoLogger): Set<string> {
+  let keys = boundKeysOf.get(logger);
+  if (keys === undefined) {
+    keys = new Set(Object.keys(logger.bindings()));
+    boundKeysOf.set(logger, keys);
+  }
+  return keys;
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options: pino.LoggerOptions = {
     level,
@@ -140,8 +171,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       const context = currentLogContext();
       const keys = Object.keys(context);
       if (keys.length === 0) return context;
-      const bound = logger.bindings();
-      return Object.fromEntries(keys.filter((k) => !(k in bound)).map((k) => [k, context[k]]));
+      const bound = boundKeys(logger);
+      return Object.fromEntries(keys.filter((k) => !bound.has(k)).map((k) => [k, context[k]]));
     },
   };
   const logger = pino(options, destination ? (destination as pino.DestinationStream) : bufferedStdout());
