@@ -1,4 +1,5 @@
-import { type Kysely, type RawBuilder, sql, type SqlBool } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql, type SqlBool } from 'kysely';
+import { preparedStatement } from './database.js';
 import type { Database, DocumentRow } from './schema.js';
 
 /** What the pipeline needs to know about an existing document to plan a change. */
@@ -109,38 +110,57 @@ export interface StoredVersion {
  */
 export async function upsertDocuments(db: Kysely<Database>, docs: DocumentUpsert[]): Promise<Map<string, StoredVersion>> {
   if (docs.length === 0) return new Map();
-  const now = new Date();
-  const values = docs.map(
-    (d) =>
-      sql`(${d.connectorId}::smallint, ${d.sourceId}, ${d.objectKey}, ${pgText(d.originalUrl)}, ${pgText(d.title)}, ${d.contentType}, ${d.signature}, ${pgText(d.chunkingSession)}, 'pending', null::text, ${now}::timestamptz)`,
+  const column = <T>(pick: (d: DocumentUpsert) => T) => docs.map(pick);
+  const { rows } = await db.executeQuery<{ source_id: string; id: string; inserted: boolean; version: number; published: boolean }>(
+    CompiledQuery.raw(UPSERT_DOCUMENTS, [
+      column((d) => d.connectorId),
+      column((d) => d.sourceId),
+      column((d) => d.objectKey),
+      column((d) => pgText(d.originalUrl)),
+      column((d) => pgText(d.title)),
+      column((d) => d.contentType),
+      column((d) => d.signature),
+      column((d) => pgText(d.chunkingSession)),
+      column((d) => d.storedBy?.transferId ?? null),
+      column((d) => d.storedBy?.result ?? null),
+      column((d) => d.storedBy?.bytes ?? null),
+      new Date(),
+    ]),
   );
-  const sameTransfer = sql`p.transfer_id = excluded.transfer_id and p.signature = excluded.signature`;
-  const transfers = docs.map(
-    (d) => sql`(${d.sourceId}, ${d.storedBy?.transferId ?? null}::text, ${d.storedBy?.result ?? null}::text, ${d.storedBy?.bytes ?? null}::bigint)`,
-  );
-  const { rows } = await sql<{ source_id: string; id: string; inserted: boolean; version: number; published: boolean }>`
-    with transfer (source_id, transfer_id, transfer_result, transfer_bytes) as (values ${sql.join(transfers)}),
-    doc as (
-      insert into documents (connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, status, status_message, last_update)
-      values ${sql.join(values)}
-      on conflict (connector_id, source_id) do update set
-        url = excluded.url, original_url = excluded.original_url, title = excluded.title,
-        content_type = excluded.content_type, signature = excluded.signature,
-        chunking_session = excluded.chunking_session, status = 'pending', status_message = null,
-        last_update = excluded.last_update
-      returning id, source_id, signature, (xmax = 0) as inserted
-    ), pub as (
-      insert into connector_sync.published_versions as p (document_id, signature, version, published_at, transfer_id, transfer_result, transfer_bytes)
-      select doc.id, doc.signature, 1, null, t.transfer_id, t.transfer_result, t.transfer_bytes from doc join transfer t on t.source_id = doc.source_id
-      on conflict (document_id) do update set signature = excluded.signature,
-        version = case when ${sameTransfer} then p.version else p.version + 1 end,
-        published_at = case when ${sameTransfer} then p.published_at end,
-        transfer_id = excluded.transfer_id, transfer_result = excluded.transfer_result, transfer_bytes = excluded.transfer_bytes
-      returning document_id, version, published_at is not null as published
-    )
-    select doc.source_id, doc.id::text as id, doc.inserted, pub.version, pub.published from doc join pub on pub.document_id = doc.id`.execute(db);
   return new Map(rows.map((r) => [r.source_id, { id: String(r.id), inserted: r.inserted, version: Number(r.version), published: r.published }]));
 }
+
+/**
+ * upsertDocuments' one statement, its rows as one array per column (a constant text, so that it
+ * is prepared once per connection; see preparedStatement). The version stays when the same
+ * transfer stores the same signature again (and so does its publication).
+ */
+const UPSERT_DOCUMENTS = preparedStatement(
+  'upsert_documents_v1',
+  `with input as (
+  select * from unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+    as t(connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, transfer_id, transfer_result, transfer_bytes)
+), doc as (
+  insert into documents (connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, status, status_message, last_update)
+  select connector_id, source_id, url, original_url, title, content_type, signature, chunking_session, 'pending', null, $12::timestamptz from input
+  on conflict (connector_id, source_id) do update set
+    url = excluded.url, original_url = excluded.original_url, title = excluded.title,
+    content_type = excluded.content_type, signature = excluded.signature,
+    chunking_session = excluded.chunking_session, status = 'pending', status_message = null,
+    last_update = excluded.last_update
+  returning id, connector_id, source_id, signature, (xmax = 0) as inserted
+), pub as (
+  insert into connector_sync.published_versions as p (document_id, signature, version, published_at, transfer_id, transfer_result, transfer_bytes)
+  select doc.id, doc.signature, 1, null, i.transfer_id, i.transfer_result, i.transfer_bytes
+  from doc join input i on i.connector_id = doc.connector_id and i.source_id = doc.source_id
+  on conflict (document_id) do update set signature = excluded.signature,
+    version = case when p.transfer_id = excluded.transfer_id and p.signature = excluded.signature then p.version else p.version + 1 end,
+    published_at = case when p.transfer_id = excluded.transfer_id and p.signature = excluded.signature then p.published_at end,
+    transfer_id = excluded.transfer_id, transfer_result = excluded.transfer_result, transfer_bytes = excluded.transfer_bytes
+  returning document_id, version, published_at is not null as published
+)
+select doc.source_id, doc.id::text as id, doc.inserted, pub.version, pub.published from doc join pub on pub.document_id = doc.id`,
+);
 
 /** Title, web link and object key of a document whose bytes did not change. */
 export async function updateDocumentMetadata(
@@ -174,16 +194,26 @@ export async function markDocumentDeleted(db: Kysely<Database>, id: string): Pro
  */
 export async function recordPublished(db: Kysely<Database>, connectorId: number, versions: Array<{ documentId: string; version: number }>): Promise<void> {
   if (versions.length === 0) return;
-  const pairs = versions.map((v) => sql`(${v.documentId}::bigint, ${v.version}::integer)`);
-  await sql`
-    with marked as (
-      update connector_sync.published_versions set published_at = now()
-      where (document_id, version) in (${sql.join(pairs)}) and published_at is null
-      returning document_id
-    )
-    update connectors set docs_analyzed = coalesce(docs_analyzed, 0) + (select count(*) from marked)
-    where id = ${connectorId} and exists (select 1 from marked)`.execute(db);
+  await db.executeQuery(
+    CompiledQuery.raw(RECORD_PUBLISHED, [
+      versions.map((v) => v.documentId),
+      versions.map((v) => v.version),
+      connectorId,
+    ]),
+  );
 }
+
+const RECORD_PUBLISHED = preparedStatement(
+  'record_published_v1',
+  `with marked as (
+  update connector_sync.published_versions p set published_at = now()
+  from unnest($1::bigint[], $2::integer[]) as v(document_id, version)
+  where p.document_id = v.document_id and p.version = v.version and p.published_at is null
+  returning p.document_id
+)
+update connectors set docs_analyzed = coalesce(docs_analyzed, 0) + (select count(*) from marked)
+where id = $3 and exists (select 1 from marked)`,
+);
 
 /**
  * True when the connector has no document row and no failure record: a full enumeration that
