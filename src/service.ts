@@ -108,7 +108,10 @@ async function connectClients(config: Config, logger: Logger, options: ServiceOp
   }
   const store = new ObjectStore(config.objectStore);
   await store.ensureBucket();
-  const nats = await connect({ servers: config.nats.url, name: 'echomind-connector', maxReconnectAttempts: -1 });
+  // noAsyncTraces: the client would otherwise build an Error (a stack trace) for every JetStream
+  // publish, only to name where a request that times out began; the timeout itself still fails
+  // the publish, and the activity's step says which.
+  const nats = await connect({ servers: config.nats.url, name: 'echomind-connector', maxReconnectAttempts: -1, noAsyncTraces: true });
   const js = jetstream(nats);
   const jsm = await jetstreamManager(nats);
   const temporalConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
