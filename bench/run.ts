@@ -330,7 +330,8 @@ async function scenario(
     },
     ratio: {
       filesPerSecond: Number((baseline.wallSeconds / service.wallSeconds).toFixed(2)),
-      ...(args['service-only'] ? {} : { cpuPerFile: Number((cpuTotal(s.cpu, PROCESSES) / cpuTotal(b.cpu, BASELINE_PROCESSES)).toFixed(3)) }),
+      // No ratio without a baseline, nor where it did no measurable work (a resync that finds nothing to do).
+      ...(args['service-only'] || cpuTotal(b.cpu, BASELINE_PROCESSES) < 0.05 ? {} : { cpuPerFile: Number((cpuTotal(s.cpu, PROCESSES) / cpuTotal(b.cpu, BASELINE_PROCESSES)).toFixed(3)) }),
     },
     problems,
     connectors,
