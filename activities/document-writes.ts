@@ -62,7 +62,7 @@ export class Coalescer<In, Out> {
   private start(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.flushing ??= this.drain().finally(() => (this.flushing = undefined));
+    if (this.queue.length > 0) this.flushing ??= this.drain().finally(() => (this.flushing = undefined));
   }
 
   /** Rows waiting that should go now rather than after a linger. */
@@ -73,7 +73,7 @@ export class Coalescer<In, Out> {
   private async drain(): Promise<void> {
     // Writes asked in the same turn of the event loop go together from the first statement on.
     await Promise.resolve();
-    do {
+    while (this.queue.length > 0) {
       const waiting = this.queue.splice(0, this.maxRows);
       try {
         const outs = await this.write(waiting.map((w) => w.input));
@@ -82,7 +82,8 @@ export class Coalescer<In, Out> {
         if (waiting.length === 1) (waiting[0] as (typeof waiting)[number]).reject(e);
         else await Promise.all(waiting.map((w) => this.write([w.input]).then(([out]) => w.resolve(out as Out), w.reject)));
       }
-    } while (this.due());
+      if (!this.due()) break;
+    }
     // Rows asked meanwhile that are not due yet: their linger starts now.
     if (this.queue.length > 0) this.timer ??= setTimeout(() => this.start(), this.lingerMs);
   }

@@ -83,6 +83,13 @@ describe('row writes of files in flight together', () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    it('flush with nothing asked sends no statement', async () => {
+      const w = heldWrites();
+      const rows = new Coalescer(w.write, { lingerMs: 500 });
+      await rows.flush();
+      expect(w.statements).toEqual([]);
+    });
+
     it('flush waits for a statement already on its way and sends what came meanwhile', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       const w = heldWrites();
