@@ -82,7 +82,12 @@ temporal_up() {
         --ui-ip "$BIND_HOST" --ui-port "$TEMPORAL_UI_PORT"
         --db-filename "$TEMPORAL_DATA/temporal.db"
         --namespace "$TEMPORAL_NAMESPACE_NAME"
-        --log-level warn)
+        --log-level warn
+        --sqlite-pragma journal_mode=wal)
+      # WAL: SQLite appends each commit to one write-ahead log instead of creating, syncing and
+      # deleting a rollback journal file per transaction; commits stay synced (synchronous is
+      # left as it is). The server's CPU per small file synced fell from 0.18-0.22 ms to about
+      # 0.15 (bench/README.md, "CPU per file in rounds"). The database stays in WAL mode.
       local pair
       for pair in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$pair"); done
       for pair in "${TEMPORAL_DEV_DYNAMIC_CONFIG[@]}"; do args+=(--dynamic-config-value "$pair"); done
