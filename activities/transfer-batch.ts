@@ -73,6 +73,15 @@ function outcomeOfFailure(item: PlannedItem, failure: unknown): BatchOutcome {
   return { sourceId: item.sourceId, result: 'retry', bytes: 0, reason: describeError(failure), failureType };
 }
 
+/** A deferred publication record that failed, as its file's batch outcome, or thrown when the failure ends the batch. */
+function outcomeOfRecordFailure(scope: TransferScope, item: PlannedItem, e: unknown): BatchOutcome {
+  try {
+    return recordFailure(scope, item, e);
+  } catch (failure) {
+    return outcomeOfFailure(item, failure);
+  }
+}
+
 async function transferOneOfBatch(scope: TransferScope, item: PlannedItem, known: Awaited<ReturnType<typeof findDocuments>>): Promise<BatchOutcome> {
   try {
     return await transferItem(scope, item, known.get(item.sourceId));
@@ -129,13 +138,7 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
         () => void done.set(item.sourceId, outcome),
         (e: unknown) => {
           try {
-            let outcome: BatchOutcome;
-            try {
-              outcome = recordFailure(scope, item, e);
-            } catch (failure) {
-              outcome = outcomeOfFailure(item, failure);
-            }
-            done.set(item.sourceId, outcome);
+            done.set(item.sourceId, outcomeOfRecordFailure(scope, item, e));
           } catch (failure) {
             recordEndedTheBatch ??= { failure };
             stopped = true;

@@ -30,8 +30,11 @@ export interface ScenarioReport {
   bytes: number;
   baseline: SideReport;
   service: SideReport;
-  /** Service throughput over the baseline's (same files and bytes, so the ratio of wall times). */
-  /** cpuPerFile: the service's CPU (every process) over the baseline's, for the same files; absent without a baseline. */
+  /**
+   * filesPerSecond: service throughput over the baseline's (same files and bytes, so the ratio of
+   * wall times); cpuPerFile: the service's CPU (every process) over the baseline's, for the same
+   * files, absent without a baseline or where the baseline did no measurable work.
+   */
   ratio: { filesPerSecond: number; cpuPerFile?: number };
   problems: string[];
 }

@@ -26,14 +26,23 @@ const preparedNames = new Map<string, string>();
  */
 export function preparedStatement(name: string, text: string): string {
   const known = preparedNames.get(text);
-  if (known !== undefined && known !== name) throw new Error(`statement ${name} repeats the text of ${known}`);
-  if ([...preparedNames.values()].includes(name) && known === undefined) throw new Error(`two statements are named ${name}`);
+  if (known === name) return text;
+  if (known !== undefined) throw new Error(`statement ${name} repeats the text of ${known}`);
+  // One name, one text: a connection that prepared the name holds the first text under it.
+  if ([...preparedNames.values()].includes(name)) throw new Error(`two statements are named ${name}`);
   preparedNames.set(text, name);
   return text;
 }
 
 /** pg's pool as Kysely's PostgresDialect sees it, sending registered texts as named prepared statements. */
 class PreparingPool implements PostgresPool {
+  /**
+   * One wrapper per pooled client, made at its first checkout: Kysely keeps its connection
+   * object per client object, so a new wrapper at every checkout would make it build a new one
+   * for every query.
+   */
+  private readonly wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+
   constructor(private readonly pool: pg.Pool) {}
 
   /** For the control connection Kysely opens to cancel a query (pg's Pool has it; its types do not say so). */
@@ -47,23 +56,33 @@ class PreparingPool implements PostgresPool {
 
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.pool.connect();
-    const query = (sql: unknown, parameters?: ReadonlyArray<unknown>) => {
-      const name = typeof sql === 'string' ? preparedNames.get(sql) : undefined;
-      if (name !== undefined) return client.query({ name, text: sql as string, values: parameters as unknown[] });
-      return typeof sql === 'string' ? client.query(sql, parameters as unknown[]) : client.query(sql as pg.Submittable);
-    };
-    // processID (undocumented in pg, read by Kysely to cancel a query) passes through too.
-    const { processID } = client as unknown as { processID?: number };
-    return {
-      query: query as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy),
-      ...(processID !== undefined ? { processID } : {}),
-    };
+    let wrapper = this.wrappers.get(client);
+    if (wrapper === undefined) {
+      wrapper = wrap(client);
+      this.wrappers.set(client, wrapper);
+    }
+    return wrapper;
   }
 
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/** A pooled client whose `query` sends registered texts by their names. */
+function wrap(client: pg.PoolClient): PostgresPoolClient {
+  const query = (sql: unknown, parameters?: ReadonlyArray<unknown>) => {
+    const name = typeof sql === 'string' ? preparedNames.get(sql) : undefined;
+    if (name !== undefined) return client.query({ name, text: sql as string, values: parameters as unknown[] });
+    return typeof sql === 'string' ? client.query(sql, parameters as unknown[]) : client.query(sql as pg.Submittable);
+  };
+  // processID (undocumented in pg, read by Kysely to cancel a query) passes through too.
+  const { processID } = client as unknown as { processID?: number };
+  return {
+    query: query as unknown as PostgresPoolClient['query'],
+    release: (destroy?: boolean) => client.release(destroy),
+    ...(processID !== undefined ? { processID } : {}),
+  };
 }
 
 export function createDatabase(connectionString: string, maxConnections = 10): Kysely<Database> {

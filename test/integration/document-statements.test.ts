@@ -79,7 +79,8 @@ describe('document upserts and publication records on PostgreSQL', () => {
   });
 
   it('both go as named prepared statements, parsed once on the connection', async () => {
-    await upsertDocuments(db, [doc('prepared', 'p.txt')]);
+    const stored = (await upsertDocuments(db, [doc('prepared', 'p.txt')])).get('prepared');
+    await recordPublished(db, connectorId, [{ documentId: stored?.id as string, version: stored?.version as number }]);
     const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(db);
     const names = rows.map((r) => r.name);
     expect(names).toEqual(expect.arrayContaining(['upsert_documents_v1', 'record_published_v1']));
