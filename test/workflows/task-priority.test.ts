@@ -130,7 +130,10 @@ describe('Temporal task priority of syncs', () => {
       await backlogIs(taskQueue, WORKFLOW_TASKS, { [TASK_PRIORITY_KEY.interactive]: 1, [TASK_PRIORITY_KEY.backfill]: BACKFILLS });
       const order: string[] = [];
       for (let i = 0; i <= BACKFILLS; i++) order.push(await pollWorkflowTask(taskQueue));
-      expect(order).toEqual([syncWorkflowId(INCREMENTAL), ...Array.from({ length: BACKFILLS }, (_, i) => syncWorkflowId(i + 1))]);
+      // The incremental one first; the backfills after it, in whatever order the matcher keeps among
+      // equal priorities (arrival order on an idle server, not always under load: it is not what is proven here).
+      expect(order[0]).toBe(syncWorkflowId(INCREMENTAL));
+      expect(order.slice(1).sort()).toEqual(Array.from({ length: BACKFILLS }, (_, i) => syncWorkflowId(i + 1)).sort());
       expect(await handles[BACKFILLS]?.describe().then((d) => d.staticDetails())).toContain('**Priority:** incremental, ahead of backfills (task priority 2)');
     } finally {
       await terminateAll(handles);
