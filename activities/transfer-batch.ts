@@ -127,6 +127,7 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
   // Publication records handed over by files, until their file is finished.
   const unrecorded = new Map<string, Promise<void>>();
   scope.deferRecord = (sourceId, recorded) => unrecorded.set(sourceId, recorded);
+  scope.storedFileLevel = 'debug';
   const recording: Array<Promise<void>> = [];
   let recordEndedTheBatch: { failure: unknown } | undefined;
   const finish = (item: PlannedItem, outcome: BatchOutcome) => {
@@ -170,6 +171,21 @@ async function transferTheRest(deps: ActivityDeps, input: BatchInput, done: Map<
     await Promise.allSettled(recording);
   }
   if (recordEndedTheBatch) throw recordEndedTheBatch.failure;
-  scope.log.info({ page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length }, 'transferred a batch');
-  return input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
+  const outcomes = input.items.map((item) => done.get(item.sourceId) as BatchOutcome);
+  scope.log.info(
+    { page: input.page, files: input.items.length, skippedAsFinished: input.items.length - todo.length, ...tally(outcomes) },
+    'transferred a batch',
+  );
+  return outcomes;
+}
+
+/** A batch's outcomes for its log line: files by result (new, updated, unchanged, retry…) and the bytes stored. */
+function tally(outcomes: BatchOutcome[]): { results: Record<string, number>; bytes: number } {
+  const results: Record<string, number> = {};
+  let bytes = 0;
+  for (const o of outcomes) {
+    results[o.result] = (results[o.result] ?? 0) + 1;
+    bytes += o.bytes;
+  }
+  return { results, bytes };
 }

@@ -99,6 +99,11 @@ let output = () => '';
 let logLines = (): Array<Record<string, unknown>> => [];
 let healthPort: number;
 
+/** Files stored new, by the `results` of a batch's log lines. */
+function newFiles(batchLines: Array<Record<string, unknown>>): number {
+  return batchLines.reduce((n, l) => n + ((l.results as Record<string, number> | undefined)?.new ?? 0), 0);
+}
+
 function parseLines(text: string): Array<Record<string, unknown>> {
   return text
     .split('\n')
@@ -287,11 +292,13 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
   it('puts connectorId, workflowId and runId on every log line of the sync', async () => {
     // The service writes its log in chunks at least every second: the sync's last lines may still be on their way.
     const syncLines = () => logLines().filter((l) => typeof l.connectorId === 'number');
-    await waitFor('the log lines of the five stored files', () => Promise.resolve(syncLines().filter((l) => l.msg === 'stored file').length >= 5));
+    // At info a batch writes one line counting its files by result; each file's own line is at debug.
+    const batches = () => syncLines().filter((l) => l.msg === 'transferred a batch');
+    await waitFor('the batch lines of the five stored files', () => Promise.resolve(newFiles(batches()) >= 5));
     const lines = syncLines();
-    const stored = lines.filter((l) => l.msg === 'stored file');
-    expect(stored).toHaveLength(5);
-    expect(lines.length).toBeGreaterThan(stored.length);
+    expect(newFiles(batches())).toBe(5);
+    expect(lines.filter((l) => l.msg === 'stored file')).toEqual([]);
+    expect(lines.length).toBeGreaterThan(batches().length);
     for (const line of lines) {
       expect(line, JSON.stringify(line)).toMatchObject({ workflowId: expect.stringMatching(/^connector-sync-\d+$/), runId: expect.any(String) });
     }
@@ -324,7 +331,7 @@ describe('the built service (the Dockerfile\'s output, or npm run build)', () =>
     // The first replica also took the two earlier requests of this file (orchestrator sync, none for the manual start).
     expect(startedBy.reduce((a, b) => a + b, 0)).toBe(1 + ids.length);
     // And every file of the six syncs was stored once, by whichever replica's worker took it.
-    const storedBy = () => replicas.map((r) => r.lines().filter((l) => l.msg === 'stored file' && ids.includes(l.connectorId as number)).length);
+    const storedBy = () => replicas.map((r) => newFiles(r.lines().filter((l) => l.msg === 'transferred a batch' && ids.includes(l.connectorId as number))));
     const total = () => storedBy().reduce((a, b) => a + b, 0);
     // Each replica writes its log in chunks at least every second: wait for the last ones, then count exactly.
     await waitFor('every stored file in some replica\'s log', () => Promise.resolve(total() >= ids.length * 3));
