@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
 import {
   CursorExpiredError,
   DownloadRefusedError,
@@ -17,6 +18,9 @@ import type { Charge, GrantPriority, RequestBudget } from '../budget/quotas.js';
 import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
 import type { PauseKind, TenantPauses } from './tenant-pauses.js';
+import { ACCEPTED_ENCODINGS, exchange, NetworkFailure, sourceDispatcher, type Answer, type AnswerHeaders } from './transport.js';
+
+export type { Answer, AnswerHeaders } from './transport.js';
 
 /**
  * The one HTTP layer every source goes through: retries with jittered backoff,
@@ -54,7 +58,7 @@ export interface ErrorVerdict {
 
 export interface FailedResponse {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   /** The body as text, at most 64 KiB. */
   bodyText: string;
   url: string;
@@ -80,8 +84,10 @@ export interface SourceHttpOptions {
   maxDelayMs?: number;
   /** A wait longer than this is handed to Temporal (ThrottledError) instead of sleeping in the activity. */
   maxInlineWaitMs?: number;
+  /** How long to wait for an answer's headers; a body may stream for as long as it keeps moving. */
   timeoutMs?: number;
-  fetchImpl?: typeof fetch;
+  /** Where requests go: the worker's connection pools to sources by default (tests hand in undici's MockAgent). */
+  dispatcher?: Dispatcher;
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
@@ -115,14 +121,8 @@ export interface RequestOptions {
   rate?: readonly RateBucket[];
 }
 
-async function readCapped(response: Response, limit = 64 * 1024): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.length > limit ? text.slice(0, limit) : text;
-  } catch {
-    return '';
-  }
-}
+/** What a classifier reads of a failed answer's body. */
+const FAILED_BODY_CHARS = 64 * 1024;
 
 function defaultVerdict(status: number): ErrorVerdict {
   if (status === 401) return { kind: 'unauthorized' };
@@ -177,20 +177,6 @@ function verdictError(verdict: ErrorVerdict, failed: FailedResponse, what: strin
   }
 }
 
-function isNetworkError(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  if (e.name === 'AbortError' && !(e instanceof DOMException)) return false;
-  const cause = (e as { cause?: { code?: string } }).cause;
-  return (
-    // undici reports a failed connection as TypeError('fetch failed'); other TypeErrors are bugs.
-    (e.name === 'TypeError' && (e.message === 'fetch failed' || e.message === 'terminated')) ||
-    e.name === 'TimeoutError' ||
-    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'].includes(
-      cause?.code ?? '',
-    )
-  );
-}
-
 /** One request's way through its attempts. */
 interface Attempts {
   readonly url: string;
@@ -226,7 +212,7 @@ export class SourceHttp {
       maxDelayMs: 30_000,
       maxInlineWaitMs: 20_000,
       timeoutMs: 60_000,
-      fetchImpl: globalThis.fetch.bind(globalThis),
+      dispatcher: sourceDispatcher(),
       random: Math.random,
       ...options,
     };
@@ -238,15 +224,22 @@ export class SourceHttp {
   }
 
   /** GET/POST expecting JSON. Throws SourceProtocolError when the body is not JSON. */
-  async json<T = unknown>(url: string, options: RequestOptions = {}): Promise<{ data: T; headers: Headers; status: number }> {
+  async json<T = unknown>(url: string, options: RequestOptions = {}): Promise<{ data: T; headers: AnswerHeaders; status: number }> {
     const response = await this.send(url, options);
-    const text = await response.text();
+    const method = options.method ?? 'GET';
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      // A listing cut short is not half a listing: the caller's retry asks again.
+      throw new SourceProtocolError(`${method} ${redactUrl(url)} answered ${response.status} but its body was cut short (${(cause as Error).message})`, { cause });
+    }
     let data: T;
     try {
       data = JSON.parse(text) as T;
     } catch (cause) {
       throw new SourceProtocolError(
-        `${options.method ?? 'GET'} ${redactUrl(response.url || url)} answered ${response.status} with a body that is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…)`,
+        `${method} ${redactUrl(url)} answered ${response.status} with a body that is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…)`,
         { cause },
       );
     }
@@ -257,22 +250,13 @@ export class SourceHttp {
    * Opens a response body as a stream. Redirects are followed by hand and the
    * bearer token is not sent to the redirect target (a pre-authenticated URL).
    */
-  async stream(url: string, options: RequestOptions = {}): Promise<{ body: Readable; headers: Headers; status: number }> {
-    const response = await this.send(url, options, { followRedirects: true });
-    if (!response.body) throw new SourceProtocolError(`GET ${redactUrl(url)} answered with no body`);
-    // fetch decodes a compressed body, so its Content-Length no longer counts the bytes we read: drop it.
-    const encoding = response.headers.get('content-encoding');
-    const headers = encoding && encoding.trim().toLowerCase() !== 'identity' ? withoutLength(response.headers) : response.headers;
-    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    // A source that cuts the connection before the body is read (while the caller still awaits
-    // something, or after it stopped reading) errors the stream: whoever reads it gets the error
-    // (a pipeline, an iteration), but an error nobody reads must not end the process.
-    body.on('error', () => undefined);
-    return { body, headers, status: response.status };
+  async stream(url: string, options: RequestOptions = {}): Promise<{ body: Readable; headers: AnswerHeaders; status: number }> {
+    const { body, headers, status } = await this.send(url, options, { followRedirects: true });
+    return { body, headers, status };
   }
 
-  /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) response. */
-  async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Response> {
+  /** Sends one request with the retry policy; resolves with a 2xx (or 3xx when not following) answer. */
+  async send(url: string, options: RequestOptions = {}, behaviour: { followRedirects?: boolean } = {}): Promise<Answer> {
     const run: Attempts = { url, options, followRedirects: behaviour.followRedirects ?? false, attempt: 0, refreshed: false, forceRefresh: false, lastFailure: 'no attempt made' };
     for (; run.attempt < this.opts.maxAttempts; run.attempt++) {
       const response = await this.attemptOnce(run);
@@ -282,22 +266,22 @@ export class SourceHttp {
   }
 
   /** One attempt: the tenant's pause and the request budget first, then the request. Undefined means "try again". */
-  private async attemptOnce(run: Attempts): Promise<Response | undefined> {
+  private async attemptOnce(run: Attempts): Promise<Answer | undefined> {
     const { options } = run;
     await this.waitForTenant(options.signal);
     await this.spendBudget(run);
     const force = run.forceRefresh;
     run.forceRefresh = false;
-    let answer: { response: Response; redirected: boolean };
+    let answer: { response: Answer; redirected: boolean };
     try {
-      answer = await this.fetchOnce(run.url, options, force, run.followRedirects);
+      answer = await this.sendOnce(run.url, options, force, run.followRedirects);
     } catch (e) {
       await this.afterNetworkError(run, e);
       return undefined;
     }
     const { response, redirected } = answer;
     this.slowDownNearLimit(response.headers, run);
-    if (response.ok || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
+    if ((response.status >= 200 && response.status < 300) || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
     await this.afterFailedAnswer(run, response, redirected);
     return undefined;
   }
@@ -326,7 +310,7 @@ export class SourceHttp {
    * wait for the reset it names (at most `maxInlineWaitMs`), before any 429:
    * unless the shared budget accounts for every unit the source counted.
    */
-  private slowDownNearLimit(headers: Headers, run: Attempts): void {
+  private slowDownNearLimit(headers: AnswerHeaders, run: Attempts): void {
     const limit = Number(headers.get('ratelimit-limit') ?? Number.NaN);
     const remaining = Number(headers.get('ratelimit-remaining') ?? Number.NaN);
     const resetS = Number(headers.get('ratelimit-reset') ?? Number.NaN);
@@ -358,9 +342,9 @@ export class SourceHttp {
   private async afterNetworkError(run: Attempts, e: unknown): Promise<void> {
     // A verdict already made (by the token endpoint's own SourceHttp) travels as it is.
     if (e instanceof SourceError) throw e;
-    if (!isNetworkError(e) || run.options.signal?.aborted) throw e;
-    run.lastNetworkError = e as Error;
-    run.lastFailure = `network error: ${networkFailure(e as Error)}`;
+    if (!(e instanceof NetworkFailure) || run.options.signal?.aborted) throw e;
+    run.lastNetworkError = e;
+    run.lastFailure = `network error: ${e.message}`;
     if (run.attempt === this.opts.maxAttempts - 1) return;
     const delayMs = backoffDelay(run.attempt, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
     this.opts.onRetry?.({ url: redactUrl(run.url), attempt: run.attempt, delayMs, reason: run.lastFailure });
@@ -368,12 +352,12 @@ export class SourceHttp {
   }
 
   /** A failed answer: its verdict asks for a token refresh, a wait and another try, or leaves as its error. */
-  private async afterFailedAnswer(run: Attempts, response: Response, redirected: boolean): Promise<void> {
+  private async afterFailedAnswer(run: Attempts, response: Answer, redirected: boolean): Promise<void> {
     run.lastNetworkError = undefined;
     const failed: FailedResponse = {
       status: response.status,
       headers: response.headers,
-      bodyText: await readCapped(response),
+      bodyText: await response.textUpTo(FAILED_BODY_CHARS),
       url: redactUrl(run.url),
       ...(redirected ? { redirected } : {}),
     };
@@ -431,7 +415,7 @@ export class SourceHttp {
     const url = redactUrl(run.url);
     if (run.lastNetworkError) {
       return new SourceUnreachableError(
-        `gave up after ${maxAttempts} attempts: ${run.options.method ?? 'GET'} ${url}: could not reach ${hostOf(run.url)} (${networkFailure(run.lastNetworkError)})`,
+        `gave up after ${maxAttempts} attempts: ${run.options.method ?? 'GET'} ${url}: could not reach ${hostOf(run.url)} (${run.lastNetworkError.message})`,
         'unreachable',
         retryAfterMs,
         { cause: run.lastNetworkError, url },
@@ -459,48 +443,52 @@ export class SourceHttp {
     }
   }
 
-  private async fetchOnce(
+  private async sendOnce(
     url: string,
     options: RequestOptions,
     forceRefresh: boolean,
     followRedirects: boolean,
-  ): Promise<{ response: Response; redirected: boolean }> {
+  ): Promise<{ response: Answer; redirected: boolean }> {
     const target = targetUrl(url, options);
-    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent } : {};
+    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent, 'accept-encoding': ACCEPTED_ENCODINGS } : { 'accept-encoding': ACCEPTED_ENCODINGS };
     const headers: Record<string, string> = { ...decoration, ...options.headers };
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
     }
+    const body = requestBody(options.body, headers);
     // The timeout covers waiting for an answer's headers, not reading its body: a large
     // download may stream for as long as it keeps moving (the activity heartbeat watches that).
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`no answer within ${this.opts.timeoutMs} ms`, 'TimeoutError')),
-      this.opts.timeoutMs,
-    );
-    const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
-    const init: RequestInit = {
-      method: options.method ?? 'GET',
-      headers,
-      body: options.body,
-      redirect: 'manual',
-      signal,
-    };
-    try {
-      let response = await this.opts.fetchImpl(target, init);
-      let hops = 0;
-      while (followRedirects && response.status >= 300 && response.status < 400 && response.headers.get('location')) {
-        if (++hops > 5) throw new SourceProtocolError(`${redactUrl(url)} redirected more than 5 times`);
-        const next = new URL(response.headers.get('location') ?? '', target);
-        await response.body?.cancel();
-        // A pre-authenticated download URL: no bearer token goes with it.
-        response = await this.opts.fetchImpl(next, { method: 'GET', headers: decoration, redirect: 'manual', signal });
+    const exchangeOf = (method: string, sent: Record<string, string>, payload: string | undefined) => ({
+      method,
+      headers: sent,
+      body: payload,
+      signal: options.signal,
+      headersTimeoutMs: this.opts.timeoutMs,
+      dispatcher: this.opts.dispatcher,
+    });
+    let response = await exchange(target, exchangeOf(options.method ?? 'GET', headers, body));
+    let hops = 0;
+    let at = target;
+    while (followRedirects && response.status >= 300 && response.status < 400 && response.headers.get('location')) {
+      if (++hops > 5) {
+        await response.discard();
+        throw new SourceProtocolError(`${redactUrl(url)} redirected more than 5 times`);
       }
-      return { response, redirected: hops > 0 };
-    } finally {
-      clearTimeout(timer);
+      at = new URL(response.headers.get('location') ?? '', at);
+      await response.discard();
+      // A pre-authenticated download URL: no bearer token goes with it.
+      response = await exchange(at, exchangeOf('GET', decoration, undefined));
     }
+    return { response, redirected: hops > 0 };
   }
+}
+
+/** The body as sent, with the content type `fetch` would have given it when the caller named none. */
+function requestBody(body: RequestOptions['body'], headers: Record<string, string>): string | undefined {
+  if (body === undefined) return undefined;
+  const named = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+  if (!named) headers['content-type'] = typeof body === 'string' ? 'text/plain;charset=UTF-8' : 'application/x-www-form-urlencoded;charset=UTF-8';
+  return body.toString();
 }
 
 function targetUrl(url: string, options: RequestOptions): URL {
@@ -509,19 +497,6 @@ function targetUrl(url: string, options: RequestOptions): URL {
     if (value !== undefined) target.searchParams.set(key, String(value));
   }
   return target;
-}
-
-function withoutLength(headers: Headers): Headers {
-  const copy = new Headers(headers);
-  copy.delete('content-length');
-  return copy;
-}
-
-/** What a failed connection says: undici's `fetch failed` carries the real reason (e.g. `connect ECONNREFUSED 10.0.0.1:443`) in its cause. */
-function networkFailure(e: Error): string {
-  const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-  if (cause?.message) return cause.code && !cause.message.includes(cause.code) ? `${cause.code}: ${cause.message}` : cause.message;
-  return e.message;
 }
 
 function hostOf(url: string): string {

@@ -9,6 +9,7 @@ import { RequestRateLimiter } from '../../src/http/rate-limit.js';
 import { ThrottledError } from '../../src/errors.js';
 import { SourceHttp } from '../../src/http/source-http.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
+import { cannedAnswers, okJson, type CannedAnswer } from '../support/canned-answers.js';
 
 /** A budget that grants at once and remembers what each request was charged. */
 function recordingBudget(): RequestBudget & { taken: Array<{ charges: readonly Charge[]; priority: GrantPriority }>; heldOff: Array<{ keys: string[]; ms: number }> } {
@@ -28,12 +29,8 @@ function recordingBudget(): RequestBudget & { taken: Array<{ charges: readonly C
   };
 }
 
-function answers(...responses: Array<() => Response>): typeof fetch {
-  let n = 0;
-  return () => Promise.resolve((responses[Math.min(n++, responses.length - 1)] as () => Response)());
-}
-
-const okJson = (headers: Record<string, string> = {}) => () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json', ...headers } });
+const graphOrigin = 'https://graph.example';
+const answers = (...canned: CannedAnswer[]) => cannedAnswers(graphOrigin, ...canned);
 
 describe('what a source call costs', () => {
   const graph = 'https://graph.microsoft.com/v1.0/drives/d1';
@@ -92,7 +89,7 @@ describe('SourceHttp with a shared budget', () => {
       costs,
       priority: 'backfill',
       baseDelayMs: 1,
-      fetchImpl: answers(() => new Response('busy', { status: 503 }), okJson()),
+      dispatcher: answers({ status: 503, body: 'busy' }, okJson()),
     });
     await http.json('https://graph.example/v1.0/drives/d1/root/delta', { query: { token: 'abc' } });
     expect(budget.taken.map((t) => t.priority)).toEqual(['backfill', 'backfill']);
@@ -111,7 +108,7 @@ describe('SourceHttp with a shared budget', () => {
       budget,
       costs,
       maxInlineWaitMs: 5_000,
-      fetchImpl: answers(() => new Response('{}', { status: 429, headers: { 'retry-after': '1' } }), okJson()),
+      dispatcher: answers({ status: 429, body: '{}', headers: { 'retry-after': '1' } }, okJson()),
     });
     await http.json('https://graph.example/v1.0/drives/d1/items/a');
     expect(budget.heldOff).toEqual([{ keys: ['sharepoint-ru:graph:t1'], ms: 1_000 }]);
@@ -120,7 +117,7 @@ describe('SourceHttp with a shared budget', () => {
 
   it('draws per-second buckets (Teams) from the shared budget instead of the worker alone', async () => {
     const budget = recordingBudget();
-    const http = new SourceHttp({ tenantKey, pauses: new TenantPauses(), rateLimiter: new RequestRateLimiter(), budget, fetchImpl: answers(okJson()) });
+    const http = new SourceHttp({ tenantKey, pauses: new TenantPauses(), rateLimiter: new RequestRateLimiter(), budget, dispatcher: answers(okJson()) });
     await http.json('https://graph.example/v1.0/teams/x/channels/y/messages', { rate: [{ key: 'teams-channel:x/y', perSecond: 4 }] });
     expect(budget.taken[0]?.priority).toBe('interactive');
     expect(budget.taken[0]?.charges).toEqual([{ bucket: { key: 'teams-channel:x/y', limit: 4, windowMs: 1_000 }, units: 1 }]);
@@ -132,7 +129,7 @@ describe('SourceHttp with a shared budget', () => {
       tenantKey,
       pauses,
       rateLimiter: new RequestRateLimiter(),
-      fetchImpl: answers(okJson({ 'ratelimit-limit': '1200', 'ratelimit-remaining': '200', 'ratelimit-reset': '30' }), okJson({ 'ratelimit-limit': '1200', 'ratelimit-remaining': '90', 'ratelimit-reset': '3' })),
+      dispatcher: answers(okJson({ 'ratelimit-limit': '1200', 'ratelimit-remaining': '200', 'ratelimit-reset': '30' }), okJson({ 'ratelimit-limit': '1200', 'ratelimit-remaining': '90', 'ratelimit-reset': '3' })),
     });
     await near.json('https://graph.example/v1.0/drives/d1/items/a');
     expect(pauses.pausedFor(tenantKey)).toBe(0); // 200 of 1,200 left: over a tenth
@@ -157,7 +154,7 @@ describe('SourceHttp with a shared budget', () => {
   it('with the shared budget, does not pause for a nearly spent minute the budget itself accounts for', async () => {
     const pauses = new TenantPauses();
     // 1,152 of 1,200 spent with a second to go: what the budget spends at its full rate (at most 1,200 a minute).
-    const http = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(48, 1)) });
+    const http = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', dispatcher: answers(nearLimit(48, 1)) });
     await http.json('https://graph.example/v1.0/drives/d1/items/a');
     expect(pauses.pausedFor(tenantKey)).toBe(0);
   });
@@ -165,13 +162,13 @@ describe('SourceHttp with a shared budget', () => {
   it('with the shared budget, still pauses when the source counted more than the budget can have spent, or has a smaller limit', async () => {
     // 1,110 spent with 30 s to go: the budget can have spent at most about 640 since the minute began; someone else spends too.
     const spentElsewhere = new TenantPauses();
-    await new SourceHttp({ tenantKey, pauses: spentElsewhere, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(90, 30)) }).json(
+    await new SourceHttp({ tenantKey, pauses: spentElsewhere, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', dispatcher: answers(nearLimit(90, 30)) }).json(
       'https://graph.example/v1.0/drives/d1/items/a',
     );
     expect(spentElsewhere.pausedFor(tenantKey)).toBeGreaterThan(0);
     // The tenant's real limit is below the budget set for it.
     const smaller = new TenantPauses();
-    await new SourceHttp({ tenantKey, pauses: smaller, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', fetchImpl: answers(nearLimit(50, 1, 1_000)) }).json(
+    await new SourceHttp({ tenantKey, pauses: smaller, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority: 'backfill', dispatcher: answers(nearLimit(50, 1, 1_000)) }).json(
       'https://graph.example/v1.0/drives/d1/items/a',
     );
     expect(smaller.pausedFor(tenantKey)).toBeGreaterThan(0);
@@ -181,12 +178,12 @@ describe('SourceHttp with a shared budget', () => {
     const pauses = new TenantPauses();
     pauses.pause(tenantKey, 60_000, Date.now(), 'nearLimit');
     const withPriority = (priority: GrantPriority) =>
-      new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority, maxInlineWaitMs: 5_000, fetchImpl: answers(okJson()) });
+      new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), budget: shapedBudget(), costs, priority, maxInlineWaitMs: 5_000, dispatcher: answers(okJson()) });
     await expect(withPriority('interactive').json('https://graph.example/v1.0/drives/d1/items/a')).resolves.toMatchObject({ status: 200 });
     // A wait over maxInlineWaitMs is handed to Temporal at once: no time passes in the test.
     await expect(withPriority('backfill').json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);
     // Without the shared budget nothing else keeps it in the minute: the interactive request waits too.
-    const alone = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), maxInlineWaitMs: 5_000, fetchImpl: answers(okJson()) });
+    const alone = new SourceHttp({ tenantKey, pauses, rateLimiter: new RequestRateLimiter(), maxInlineWaitMs: 5_000, dispatcher: answers(okJson()) });
     await expect(alone.json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);
     pauses.pause(tenantKey, 60_000, Date.now(), 'throttled');
     await expect(withPriority('interactive').json('https://graph.example/v1.0/drives/d1/items/a')).rejects.toBeInstanceOf(ThrottledError);

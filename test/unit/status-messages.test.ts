@@ -4,6 +4,7 @@ import { toActivityFailure } from '../../activities/failures.js';
 import { SourceHttp, type Classifier } from '../../src/http/source-http.js';
 import { RequestRateLimiter } from '../../src/http/rate-limit.js';
 import { TenantPauses } from '../../src/http/tenant-pauses.js';
+import { cannedAnswers } from '../support/canned-answers.js';
 import { requestToken } from '../../src/providers/oauth.js';
 import { classifyTokenError, RECONNECT_MESSAGE } from '../../src/providers/microsoft-graph/auth.js';
 import { notIngestibleReason } from '../../workflows/skip-reasons.js';
@@ -23,7 +24,7 @@ async function tokenFailure(url: string, status: number, body: unknown, classify
     pauses: new TenantPauses(),
     rateLimiter: new RequestRateLimiter(),
     classify,
-    fetchImpl: () => Promise.resolve(new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })),
+    dispatcher: cannedAnswers(new URL(url).origin, { status, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   const failure = await requestToken(http, url, { grant_type: 'refresh_token', refresh_token: 'r' }, 'the Microsoft token endpoint').then(
     () => undefined,

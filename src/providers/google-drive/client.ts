@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { isNotFound, SourceProtocolError } from '../../errors.js';
-import type { SourceHttp } from '../../http/source-http.js';
+import type { AnswerHeaders, SourceHttp } from '../../http/source-http.js';
 import {
   changeListSchema,
   driveFileSchema,
@@ -194,7 +194,7 @@ export class DriveClient {
     }
   }
 
-  download(fileId: string, resourceKey?: string): Promise<{ body: Readable; headers: Headers }> {
+  download(fileId: string, resourceKey?: string): Promise<{ body: Readable; headers: AnswerHeaders }> {
     const headers = keyHeader({ id: fileId, resourceKey });
     return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}`), {
       query: { alt: 'media', supportsAllDrives: true },
@@ -203,13 +203,13 @@ export class DriveClient {
   }
 
   /** files.export: capped at 10 MB by Google (403 exportSizeLimitExceeded). */
-  export(fileId: string, mimeType: string, resourceKey?: string): Promise<{ body: Readable; headers: Headers }> {
+  export(fileId: string, mimeType: string, resourceKey?: string): Promise<{ body: Readable; headers: AnswerHeaders }> {
     const headers = keyHeader({ id: fileId, resourceKey });
     return this.http.stream(this.url(`/files/${encodeURIComponent(fileId)}/export`), { query: { mimeType }, ...(headers ? { headers } : {}) });
   }
 
   /** A file's `exportLinks[mime]`, fetched with the same bearer token; no 10 MB cap. */
-  exportLink(url: string, file?: KeyedId): Promise<{ body: Readable; headers: Headers }> {
+  exportLink(url: string, file?: KeyedId): Promise<{ body: Readable; headers: AnswerHeaders }> {
     const headers = keyHeader(file);
     return this.http.stream(url, headers ? { headers } : {});
   }

@@ -1,3 +1,4 @@
+import type { AnswerHeaders } from '../../http/source-http.js';
 import { isPermanent, itemGoneIfNotFound, PermanentSourceError } from '../../errors.js';
 import type { ItemContent, SourceItem } from '../types.js';
 import { readDriveFetch, type DriveFetch } from './mapping.js';
@@ -23,7 +24,7 @@ function checkExportLink(link: string, apiOrigin: string): string {
   throw new PermanentSourceError(`not sending our Google token to ${url.host} (an export link outside Google)`, 'untrustedExportLink', 'item');
 }
 
-function toContent(response: { body: ItemContent['body']; headers: Headers }, declared?: string): ItemContent {
+function toContent(response: { body: ItemContent['body']; headers: AnswerHeaders }, declared?: string): ItemContent {
   const length = Number(response.headers.get('content-length') ?? Number.NaN);
   const contentType = declared ?? response.headers.get('content-type') ?? undefined;
   return {

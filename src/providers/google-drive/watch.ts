@@ -69,7 +69,7 @@ export async function stopDriveChannel(client: DriveClient, channel: { id: strin
       headers: JSON_BODY,
       body: JSON.stringify({ id: channel.id, resourceId: channel.resourceId }),
     });
-    await response.body?.cancel();
+    await response.discard();
   } catch (e) {
     if (isNotFound(e)) return;
     throw e;

@@ -78,7 +78,7 @@ export async function renewGraphSubscription(client: GraphClient, id: string, ex
 export async function deleteGraphSubscription(client: GraphClient, id: string): Promise<void> {
   try {
     const response = await client.http.send(subscriptionUrl(client, id), { method: 'DELETE' });
-    await response.body?.cancel();
+    await response.discard();
   } catch (e) {
     if (isNotFound(e)) return;
     throw e;

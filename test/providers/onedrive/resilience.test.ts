@@ -110,7 +110,9 @@ describe('OneDrive listing under throttling and faults', () => {
 
   it('fails on a truncated listing instead of reading half a page', async () => {
     emulator.faults.push({ match: /\/root\/delta$/, truncate: true });
-    await expect(providerFor(emulator).listChanges(oneDriveContext(emulator), null)).rejects.toThrow(/terminated/);
+    await expect(providerFor(emulator).listChanges(oneDriveContext(emulator), null)).rejects.toThrow(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/v1\.0\/drives\/[^ ]+\/root\/delta answered 200 but its body was cut short \(other side closed\)$/,
+    );
   });
 
   it('throws SourceProtocolError on a 200 that is not JSON', async () => {

@@ -3,6 +3,7 @@ import type { Config } from '../../../config.js';
 import { SourceProtocolError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { RateBucket } from '../../../http/rate-limit.js';
+import type { AnswerHeaders } from '../../../http/source-http.js';
 import type { FolderTree, ItemParents, SourceContext } from '../../types.js';
 import { type GraphClient, graphClient } from '../client.js';
 import { parseTeamsConfig, type TeamsConfig } from './config.js';
@@ -40,7 +41,7 @@ export interface TeamsSession {
   /** The shared Graph client (sign-in, HTTP layer, tenant pause): channel files and shared files go through it as OneDrive's code does. */
   graph: GraphClient;
   json<T = unknown>(url: string, scope: RequestScope): Promise<T>;
-  stream(url: string, scope: RequestScope): Promise<{ body: Readable; headers: Headers }>;
+  stream(url: string, scope: RequestScope): Promise<{ body: Readable; headers: AnswerHeaders }>;
   /** `/teams/{t}/channels/{c}` (ids percent-encoded: channel ids hold `:` and `@`). */
   channelUrl(channelId: string): string;
 }
