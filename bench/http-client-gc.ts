@@ -1,8 +1,9 @@
 /**
- * What one small GET costs in garbage and CPU, by HTTP client: `fetch` (undici's, as the source
- * HTTP layer and the raw script use it), `fetch` with an `AbortSignal.any` signal (as the layer
- * passes the activity's cancellation), and `node:http` with a keep-alive agent (as the store's PUT
- * already is). Each streams 8 KiB bodies from a loopback server in the same process, 8 in flight,
+ * What one small GET costs in garbage and CPU, by HTTP client: `fetch` (as the raw script uses
+ * it), `fetch` with an `AbortSignal.any` signal (as the source HTTP layer passed the activity's
+ * cancellation until it moved off fetch), `node:http` with a keep-alive agent (as the store's PUT
+ * is), and undici's `request` with a headers timeout and a signal (as the source HTTP layer sends,
+ * src/http/transport.ts). Each streams 8 KiB bodies from a loopback server in the same process, 8 in flight,
  * into a sink; the figures are client and server together, so only their differences count.
  *
  *   node_modules/.bin/node bench/http-client-gc.ts [requests]
@@ -19,8 +20,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
+import { Agent as UndiciAgent, request } from 'undici';
 
-const CLIENTS = ['http', 'fetch', 'fetch-signal'] as const;
+const CLIENTS = ['http', 'undici-request', 'fetch', 'fetch-signal'] as const;
 type Client = (typeof CLIENTS)[number];
 const IN_FLIGHT = 8;
 /** The young generation's size in production (RUNTIME_NODE_FLAGS); it decides what survives. */
@@ -36,6 +38,7 @@ async function measure(client: Client, requests: number): Promise<void> {
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/file`;
   const agent = new Agent({ keepAlive: true });
+  const dispatcher = new UndiciAgent();
   const lifetime = new AbortController();
   const sink = () =>
     new Writable({
@@ -47,6 +50,11 @@ async function measure(client: Client, requests: number): Promise<void> {
     if (client === 'http') {
       const response = await new Promise<IncomingMessage>((answer, fail) => get(url, { agent }, answer).on('error', fail));
       await pipeline(response, sink());
+      return;
+    }
+    if (client === 'undici-request') {
+      const response = await request(url, { dispatcher, headersTimeout: 60_000, signal: lifetime.signal });
+      await pipeline(response.body, sink());
       return;
     }
     const signal = client === 'fetch-signal' ? AbortSignal.any([new AbortController().signal, lifetime.signal]) : undefined;
@@ -65,6 +73,7 @@ async function measure(client: Client, requests: number): Promise<void> {
   process.stderr.write(`cpuMsPerRequest=${((cpu.user + cpu.system) / 1000 / requests).toFixed(3)}\n`);
   server.close();
   agent.destroy();
+  await dispatcher.close();
 }
 
 /** Sums a `--trace-gc-nvp` log: bytes allocated and promoted by young collections, and the count of major ones. */

@@ -18,6 +18,10 @@
  * records the publication in a second row write, looks the known rows up once
  * more per batch, and runs inside Temporal activities.
  *
+ * With `RAW_HTTP_CLIENT=undici` (`--env RAW_HTTP_CLIENT=undici`) the Graph GETs go through
+ * undici's `request` instead of fetch, the client the service's source HTTP layer uses, so the
+ * ratio can be read without the difference between the two clients.
+ *
  * Forked by bench/run.ts with `--baseline raw` (its own process); driven over IPC
  * like bench/baseline.ts.
  */
@@ -28,6 +32,9 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import * as Minio from 'minio';
+import { request as undiciRequest } from 'undici';
+
+const useUndici = process.env.RAW_HTTP_CLIENT === 'undici';
 import pg from 'pg';
 import { DocumentProcessRequestSchema } from '../src/gen/echomind/internal/connector_sync_pb.js';
 import type { BaselineResult, BaselineRun } from './baseline.js';
@@ -77,6 +84,11 @@ async function accessToken(): Promise<string> {
 }
 
 async function graphJson<T>(url: string): Promise<T> {
+  if (useUndici) {
+    const answer = await undiciRequest(url, { headers: { authorization: `Bearer ${await accessToken()}` } });
+    if (answer.statusCode !== 200) throw new Error(`GET ${url}: ${answer.statusCode} ${await answer.body.text()}`);
+    return (await answer.body.json()) as T;
+  }
   const answer = await fetch(url, { headers: { authorization: `Bearer ${await accessToken()}` } });
   if (!answer.ok) throw new Error(`GET ${url}: ${answer.status} ${await answer.text()}`);
   return (await answer.json()) as T;
@@ -94,6 +106,7 @@ interface Item {
 
 /** GET the bytes (the redirect to the pre-authenticated URL followed, no token sent there) and PUT them to the bucket as they come. */
 async function copyToBucket(driveId: string, item: Item, key: string): Promise<void> {
+  if (useUndici) return copyToBucketUndici(driveId, item, key);
   const content = await fetch(`${graphBase}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(item.id)}/content`, {
     headers: { authorization: `Bearer ${await accessToken()}` },
     redirect: 'manual',
@@ -104,6 +117,25 @@ async function copyToBucket(driveId: string, item: Item, key: string): Promise<v
   const download = await fetch(location);
   const length = download.headers.get('content-length');
   if (!download.ok || !download.body || length === null) throw new Error(`download of ${item.name}: ${download.status}`);
+  await putToBucket(key, item, length, Readable.fromWeb(download.body));
+}
+
+/** The same with undici's `request` for both GETs. */
+async function copyToBucketUndici(driveId: string, item: Item, key: string): Promise<void> {
+  const content = await undiciRequest(`${graphBase}/drives/${encodeURIComponent(driveId)}/items/${encodeURIComponent(item.id)}/content`, {
+    headers: { authorization: `Bearer ${await accessToken()}` },
+  });
+  const location = content.headers.location;
+  await content.body.dump();
+  if (content.statusCode !== 302 || typeof location !== 'string') throw new Error(`content of ${item.name}: ${content.statusCode}`);
+  const download = await undiciRequest(location);
+  const length = download.headers['content-length'];
+  if (download.statusCode !== 200 || typeof length !== 'string') throw new Error(`download of ${item.name}: ${download.statusCode}`);
+  await putToBucket(key, item, length, download.body);
+}
+
+/** One PUT of the body to a presigned URL, as it arrives. */
+async function putToBucket(key: string, item: Item, length: string, body: Readable): Promise<void> {
   const put = httpRequest(new URL(await minio.presignedUrl('PUT', bucket, key, 3600)), {
     method: 'PUT',
     headers: { 'content-type': item.file?.mimeType ?? 'application/octet-stream', 'content-length': length },
@@ -115,7 +147,7 @@ async function copyToBucket(driveId: string, item: Item, key: string): Promise<v
     });
     put.once('error', reject);
   });
-  await pipeline(Readable.fromWeb(download.body), put);
+  await pipeline(body, put);
   const status = await answer;
   if (status < 200 || status > 299) throw new Error(`PUT ${key}: ${status}`);
 }
