@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
@@ -471,6 +471,16 @@ describe('a source classifier', () => {
     expect((error as Error).message).not.toContain('accessDenied');
   });
 
+  it('reads a compressed error body decoded, as the source meant it', async () => {
+    // We ask for gzip and brotli; a source may compress its error answers too.
+    const packed = gzipSync(JSON.stringify({ error: { errors: [{ reason: 'rateLimitExceeded' }] } }));
+    const url = sequence('/drive-packed', (_req, res) => res.writeHead(403, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(packed), ok({ files: [] }));
+    const { data } = await client({ classify }).json(url);
+    expect(data).toEqual({ files: [] });
+    expect(hitsOf('/drive-packed')).toHaveLength(2);
+    expect(hitsOf('/drive-packed')[0]?.headers['accept-encoding']).toBe('gzip, br');
+  });
+
   it('keeps the default verdict where the classifier has nothing to say', async () => {
     const url = route('/drive-denied', json(403, { error: { errors: [{ reason: 'insufficientFilePermissions' }] } }));
     const error = await caught(client({ classify }).json(url));
@@ -591,7 +601,7 @@ describe('SourceHttp.stream', () => {
     expect(hitsOf('/blob/abc')[0]?.query.get('sig')).toBe('presigned');
   });
 
-  it('keeps the length of a plain body and drops it for a compressed one (fetch hands over the decoded bytes)', async () => {
+  it('keeps the length of a plain body and drops it for a compressed one (the decoded bytes are handed over)', async () => {
     const plain = Buffer.from('plain bytes');
     route('/plain', (_req, res) => res.writeHead(200, { 'content-length': String(plain.length) }).end(plain));
     const packed = gzipSync(Buffer.from('x'.repeat(10_000)));
@@ -602,6 +612,19 @@ describe('SourceHttp.stream', () => {
     const b = await client().stream(`${base}/packed`);
     expect(b.headers.get('content-length')).toBeNull();
     expect((await text(b.body)).length).toBe(10_000);
+  });
+
+  it('decodes brotli, and hands over bytes in a coding it does not know as they came, length kept', async () => {
+    const packed = brotliCompressSync(Buffer.from('y'.repeat(5_000)));
+    route('/brotli', (_req, res) => res.writeHead(200, { 'content-encoding': 'br', 'content-length': String(packed.length) }).end(packed));
+    const odd = Buffer.from('zstd-ish bytes');
+    route('/odd', (_req, res) => res.writeHead(200, { 'content-encoding': 'x-unknown', 'content-length': String(odd.length) }).end(odd));
+    const b = await client().stream(`${base}/brotli`);
+    expect(b.headers.get('content-length')).toBeNull();
+    expect(await text(b.body)).toBe('y'.repeat(5_000));
+    const o = await client().stream(`${base}/odd`);
+    expect(o.headers.get('content-length')).toBe(String(odd.length));
+    expect(await text(o.body)).toBe('zstd-ish bytes');
   });
 
   it('gives up on a redirect loop with a SourceProtocolError', async () => {
