@@ -57,6 +57,8 @@ const CPU_COLUMNS = ['worker', 'temporal', 'postgres', 'nats', 's3', 'emulator']
 const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
 export function markdownTable(r: BenchResults): string {
+  // A --service-only run has no baseline: its rows and ratios would divide by nothing.
+  const withBaseline = r.settings.serviceOnly !== true;
   const lines = [
     `Commit ${r.commit.slice(0, 10)} (${r.label}), ${r.date.slice(0, 16).replace('T', ' ')} UTC; service start ${r.serviceStart.seconds} s to first poll, ` +
       `RSS ${r.serviceStart.rssMiB} MiB after start (peak ${r.serviceStart.peakRssMiB} MiB); worker peak over the run ${r.workerPeakRssOverallMiB} MiB.`,
@@ -65,9 +67,13 @@ export function markdownTable(r: BenchResults): string {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of r.scenarios) {
+    if (withBaseline) {
+      lines.push(
+        `| ${s.key}: ${s.title} | baseline | ${fmt(s.baseline.wallSeconds, 2)} | ${fmt(s.baseline.filesPerSecond)} | ${fmt(s.baseline.mibPerSecond)} | 1 | ${fmt(s.baseline.peakRssMiB, 0)} | – | ${fmt(s.baseline.sourceRequestsPerFile, 2)} | ${s.baseline.downloads} |`,
+      );
+    }
     lines.push(
-      `| ${s.key}: ${s.title} | baseline | ${fmt(s.baseline.wallSeconds, 2)} | ${fmt(s.baseline.filesPerSecond)} | ${fmt(s.baseline.mibPerSecond)} | 1 | ${fmt(s.baseline.peakRssMiB, 0)} | – | ${fmt(s.baseline.sourceRequestsPerFile, 2)} | ${s.baseline.downloads} |`,
-      `| | service | ${fmt(s.service.wallSeconds, 2)} | ${fmt(s.service.filesPerSecond)} | ${fmt(s.service.mibPerSecond)} | **${fmt(s.ratio.filesPerSecond, 2)}** | ${fmt(s.service.workerPeakRssMiB, 0)} | ${fmt(s.service.historyEventsPerFile, 2)} (${s.service.maxEventsPerRun ?? '–'}) | ${fmt(s.service.sourceRequestsPerFile, 2)} | ${s.service.downloads} |`,
+      `| ${withBaseline ? '' : `${s.key}: ${s.title}`} | service | ${fmt(s.service.wallSeconds, 2)} | ${fmt(s.service.filesPerSecond)} | ${fmt(s.service.mibPerSecond)} | ${withBaseline ? `**${fmt(s.ratio.filesPerSecond, 2)}**` : '–'} | ${fmt(s.service.workerPeakRssMiB, 0)} | ${fmt(s.service.historyEventsPerFile, 2)} (${s.service.maxEventsPerRun ?? '–'}) | ${fmt(s.service.sourceRequestsPerFile, 2)} | ${s.service.downloads} |`,
     );
   }
   lines.push(
@@ -78,13 +84,14 @@ export function markdownTable(r: BenchResults): string {
     `|---|---|${CPU_COLUMNS.map(() => '---').join('|')}|---|---|`,
   );
   for (const s of r.scenarios) {
-    for (const [name, sideReport] of [
+    const sides = [
       ['baseline', s.baseline],
       ['service', s.service],
-    ] as const) {
+    ] as const;
+    for (const [name, sideReport] of withBaseline ? sides : sides.slice(1)) {
       const per = CPU_COLUMNS.map((c) => sideReport.cpuMsPerFile[c === 'worker' && name === 'baseline' ? 'baseline' : c] ?? 0);
       const ratio = name === 'baseline' ? '1' : s.ratio.cpuPerFile === undefined ? '–' : `**${fmt(s.ratio.cpuPerFile, 2)}**`;
-      lines.push(`| ${name === 'baseline' ? `${s.key}` : ''} | ${name} | ${per.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0), 2)} | ${ratio} |`);
+      lines.push(`| ${name === 'baseline' || !withBaseline ? `${s.key}` : ''} | ${name} | ${per.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(per.reduce((a, b) => a + b, 0), 2)} | ${ratio} |`);
     }
   }
   if (r.cpuRatioOfA) lines.push('', `CPU ratio of (a) in ${r.cpuRatioOfA.rounds.length} rounds: ${r.cpuRatioOfA.rounds.map((x) => fmt(x, 2)).join(', ')}; median **${fmt(r.cpuRatioOfA.median, 2)}**.`);

@@ -544,7 +544,7 @@ async function main(): Promise<void> {
       commit: git('rev-parse', 'HEAD'),
       label,
       machine: machine(),
-      settings: { baseline: args.baseline, serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
+      settings: { baseline: args.baseline, serviceOnly: args['service-only'], serviceFrom: args['service-from'], concurrency, runtimeEnv, nodeFlags, serviceEnv: args['service-env'], logLevel: args['log-level'] },
       serviceStart: { seconds: Number(startupSeconds.toFixed(1)), rssMiB: Number(rssAfterStart.toFixed(1)), peakRssMiB: Number(peakAtStart.toFixed(1)) },
       workerPeakRssOverallMiB: Number(peakOverall.toFixed(1)),
       idleCpuPerSecond,
