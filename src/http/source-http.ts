@@ -281,7 +281,8 @@ export class SourceHttp {
     }
     const { response, redirected } = answer;
     this.slowDownNearLimit(response.headers, run);
-    if ((response.status >= 200 && response.status < 300) || (response.status >= 300 && response.status < 400 && !run.followRedirects)) return response;
+    // A 3xx is an answer only to a caller that does not follow redirects.
+    if (response.status >= 200 && response.status < (run.followRedirects ? 300 : 400)) return response;
     await this.afterFailedAnswer(run, response, redirected);
     return undefined;
   }
@@ -450,7 +451,8 @@ export class SourceHttp {
     followRedirects: boolean,
   ): Promise<{ response: Answer; redirected: boolean }> {
     const target = targetUrl(url, options);
-    const decoration: Record<string, string> = this.opts.userAgent ? { 'user-agent': this.opts.userAgent, 'accept-encoding': ACCEPTED_ENCODINGS } : { 'accept-encoding': ACCEPTED_ENCODINGS };
+    // Sent on redirects too, unlike the caller's own headers and the token.
+    const decoration: Record<string, string> = { 'accept-encoding': ACCEPTED_ENCODINGS, ...(this.opts.userAgent ? { 'user-agent': this.opts.userAgent } : {}) };
     const headers: Record<string, string> = { ...decoration, ...options.headers };
     if (this.opts.auth && options.authenticate !== false) {
       headers.authorization = `Bearer ${await this.opts.auth.getAccessToken(forceRefresh)}`;
