@@ -160,6 +160,12 @@ describe('SourceHttp.json', () => {
     expect(hitsOf('/token')[0]?.headers.accept).toBe('application/json');
   });
 
+  it('parses a compressed JSON body', async () => {
+    const packed = gzipSync(JSON.stringify({ value: [{ id: 'a' }] }));
+    const url = route('/packed-json', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(packed));
+    expect((await client().json(url)).data).toEqual({ value: [{ id: 'a' }] });
+  });
+
   it('turns a 200 whose body is not JSON into a SourceProtocolError that quotes the body but not the query', async () => {
     const url = route('/html', (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>'));
     const error = await caught(client().json(`${url}?token=SECRET`));
