@@ -76,6 +76,7 @@ export function buildSourceContext(deps: ActivityDeps, connector: ConnectorRow):
         ...deps.http,
         pauses: deps.sourceMemory.pauses,
         rateLimiter: deps.sourceMemory.rates,
+        dispatcher: deps.sourceMemory.connections,
         budget: deps.sourceMemory.budget,
         priority: grantPriority(connector.state, connector.type),
         onRetry: heartbeatOnRetry(deps, connector.id),

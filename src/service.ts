@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 import { Counters } from './metrics.js';
 import { createProviders } from './providers/registry.js';
 import { workerSourceMemory } from './budget/worker-budget.js';
+import type { SourceMemory } from './providers/source-memory.js';
 import { TransferSlots } from '../activities/transfer-slots.js';
 import type { SourceProvider } from './providers/types.js';
 import { ObjectStore } from './storage/object-store.js';
@@ -74,6 +75,7 @@ interface RunningWorker {
   worker: Worker;
   done: Promise<void>;
   connection: NativeConnection;
+  sourceMemory: SourceMemory;
 }
 
 /** Wires the real clients once: the bridge, the worker, or both, and the health endpoint. */
@@ -122,6 +124,7 @@ async function connectClients(config: Config, logger: Logger, options: ServiceOp
 /** The Temporal worker on its own native connection, with the activities' dependencies built once. */
 async function startWorker(config: Config, logger: Logger, options: ServiceOptions, { db, store, js }: Clients, push: PushDeps): Promise<RunningWorker> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const sourceMemory = workerSourceMemory(config, db);
   const worker = await createSyncWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -134,7 +137,7 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
       store,
       jetstream: js,
       providers: options.providers ?? createProviders(config, db),
-      sourceMemory: workerSourceMemory(config, db),
+      sourceMemory,
       logger,
       maxFileSizeBytes: config.maxFileSizeBytes,
       filesInFlightPerBatch: config.transfers.filesInFlightPerBatch,
@@ -143,7 +146,7 @@ async function startWorker(config: Config, logger: Logger, options: ServiceOptio
       ...(options.http ? { http: options.http } : {}),
     },
   });
-  return { worker, done: worker.run(), connection };
+  return { worker, done: worker.run(), connection, sourceMemory };
 }
 
 /** The bridge from EchoMind's sync requests on NATS to Temporal runs. */
@@ -283,6 +286,7 @@ function stopOnce(
       await bridge?.stop().catch((e: unknown) => logger.warn({ error: String(e) }, 'bridge stop failed'));
       if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
       await worker?.done.catch(() => undefined);
+      await worker?.sourceMemory.close().catch(() => undefined);
       await worker?.connection.close().catch(() => undefined);
       await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
       await nats.drain().catch(() => undefined);

@@ -18,7 +18,7 @@ import type { Charge, GrantPriority, RequestBudget } from '../budget/quotas.js';
 import type { RateBucket, RequestRateLimiter } from './rate-limit.js';
 import { backoffDelay, parseRetryAfter } from './retry-after.js';
 import type { PauseKind, TenantPauses } from './tenant-pauses.js';
-import { ACCEPTED_ENCODINGS, exchange, NetworkFailure, sourceDispatcher, type Answer, type AnswerHeaders } from './transport.js';
+import { ACCEPTED_ENCODINGS, BodyTooLargeError, exchange, NetworkFailure, type Answer, type AnswerHeaders } from './transport.js';
 
 export type { Answer, AnswerHeaders } from './transport.js';
 
@@ -86,8 +86,8 @@ export interface SourceHttpOptions {
   maxInlineWaitMs?: number;
   /** How long to wait for an answer's headers; a body may stream for as long as it keeps moving. */
   timeoutMs?: number;
-  /** Where requests go: the worker's connection pools to sources by default (tests hand in undici's MockAgent). */
-  dispatcher?: Dispatcher;
+  /** Where requests go: the worker's connections to sources (SourceMemory.connections); tests may hand in undici's MockAgent. */
+  dispatcher: Dispatcher;
   random?: () => number;
   /** Called on each retry, for logs and heartbeats. */
   onRetry?: (info: { url: string; status?: number; attempt: number; delayMs: number; reason: string }) => void;
@@ -123,6 +123,9 @@ export interface RequestOptions {
 
 /** What a classifier reads of a failed answer's body. */
 const FAILED_BODY_CHARS = 64 * 1024;
+
+/** The most of a JSON answer read: far over any listing page (Graph's and Drive's are a few MB at most), far under the worker's memory. */
+const JSON_BODY_MAX_BYTES = 64 * 1024 * 1024;
 
 function defaultVerdict(status: number): ErrorVerdict {
   if (status === 401) return { kind: 'unauthorized' };
@@ -212,7 +215,6 @@ export class SourceHttp {
       maxDelayMs: 30_000,
       maxInlineWaitMs: 20_000,
       timeoutMs: 60_000,
-      dispatcher: sourceDispatcher(),
       random: Math.random,
       ...options,
     };
@@ -229,10 +231,12 @@ export class SourceHttp {
     const method = options.method ?? 'GET';
     let text: string;
     try {
-      text = await response.text();
+      text = await response.text(JSON_BODY_MAX_BYTES);
     } catch (cause) {
+      const what = `${method} ${redactUrl(url)} answered ${response.status}`;
+      if (cause instanceof BodyTooLargeError) throw new SourceProtocolError(`${what} with a body over ${JSON_BODY_MAX_BYTES / 1024 / 1024} MiB, more than any page of a listing`, { cause });
       // A listing cut short is not half a listing: the caller's retry asks again.
-      throw new SourceProtocolError(`${method} ${redactUrl(url)} answered ${response.status} but its body was cut short (${(cause as Error).message})`, { cause });
+      throw new SourceProtocolError(`${what} but its body was cut short (${(cause as Error).message})`, { cause });
     }
     let data: T;
     try {

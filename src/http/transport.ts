@@ -1,7 +1,6 @@
 import { pipeline, type Readable } from 'node:stream';
-import { text as readAll } from 'node:stream/consumers';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Agent, errors, request, type Dispatcher } from 'undici';
+import { errors, request, type Dispatcher } from 'undici';
 
 /**
  * One HTTP exchange with a source, over undici's `request` rather than `fetch`: the body is a Node
@@ -35,8 +34,8 @@ class HeaderFields implements AnswerHeaders {
 export interface Answer {
   readonly status: number;
   readonly headers: AnswerHeaders;
-  /** The whole body as text. */
-  text(): Promise<string>;
+  /** The whole body as text; more than `maxBytes` (decoded) rejects with a BodyTooLargeError and is not read further. */
+  text(maxBytes: number): Promise<string>;
   /** At most `limit` characters of the body; the rest is not read. */
   textUpTo(limit: number): Promise<string>;
   /** The body as a stream, to be read once by one reader. */
@@ -60,6 +59,14 @@ export class NetworkFailure extends Error {
   }
 }
 
+/** A body longer than its reader takes (a listing page of gigabytes, a compression bomb). */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`the body is longer than ${maxBytes} bytes`);
+  }
+}
+
 export interface Exchange {
   method: string;
   headers: Record<string, string>;
@@ -68,18 +75,6 @@ export interface Exchange {
   /** How long to wait for the answer's headers once the request is sent; reading the body is not timed here. */
   headersTimeoutMs: number;
   dispatcher: Dispatcher;
-}
-
-let sharedDispatcher: Agent | undefined;
-
-/**
- * The worker's connection pools to sources, shared by every SourceHttp as fetch's global dispatcher
- * was: kept-alive connections per origin, undici's defaults for connecting (10 s) and for a body that
- * stops moving (300 s between chunks).
- */
-export function sourceDispatcher(): Dispatcher {
-  sharedDispatcher ??= new Agent();
-  return sharedDispatcher;
 }
 
 /** What we accept compressed, and decode: gzip and brotli (deflate's two framings make it ambiguous, so it is not asked for). */
@@ -121,33 +116,25 @@ function answerOf(data: Dispatcher.ResponseData): Answer {
   // A cut body errors the stream: whoever reads it gets the error (a pipeline, an iteration), but an
   // error nobody reads must not end the process.
   raw.on('error', () => undefined);
-  let headers = new HeaderFields(data.headers);
-  const decoders = decodersFor(headers.get('content-encoding'));
-  if (decoders.length === 0) {
-    return {
-      status: data.statusCode,
-      headers,
-      body: raw,
-      text: () => raw.text(),
-      textUpTo: (limit) => readUpTo(raw, limit),
-      discard: () => raw.dump(),
-    };
-  }
-  // Decoded bytes no longer match the length the source declared for the encoded ones.
-  headers = headers.without('content-length');
-  const decoded = pipeline([raw, ...decoders], () => undefined) as unknown as Readable;
-  decoded.on('error', () => undefined);
+  const fields = new HeaderFields(data.headers);
+  const decoders = decodersFor(fields.get('content-encoding'));
+  const body = decoders.length === 0 ? raw : decodedBody(raw, decoders);
   return {
     status: data.statusCode,
-    headers,
-    body: decoded,
-    text: () => readAll(decoded),
-    textUpTo: (limit) => readUpTo(decoded, limit),
-    discard: () => {
-      decoded.destroy();
-      return Promise.resolve();
-    },
+    // Decoded bytes no longer match the length the source declared for the encoded ones.
+    headers: body === raw ? fields : fields.without('content-length'),
+    body,
+    text: (maxBytes) => readText(body, maxBytes),
+    textUpTo: (limit) => readUpTo(body, limit),
+    // A plain body is read to its end when short, so its connection serves again; a decoder is stopped.
+    discard: () => (body === raw ? raw.dump() : Promise.resolve(void body.destroy())),
   };
+}
+
+function decodedBody(raw: Readable, decoders: NodeJS.ReadWriteStream[]): Readable {
+  const decoded = pipeline([raw, ...decoders], () => undefined) as unknown as Readable;
+  decoded.on('error', () => undefined);
+  return decoded;
 }
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
@@ -167,6 +154,23 @@ function decodersFor(encoding: string | null): NodeJS.ReadWriteStream[] {
     .reverse();
   if (!codings.every((c) => Object.hasOwn(DECODERS, c))) return [];
   return codings.map((c) => (DECODERS[c] as () => NodeJS.ReadWriteStream)());
+}
+
+/** Decodes UTF-8 and drops a byte-order mark, as fetch's `text()` did. */
+const utf8 = new TextDecoder();
+
+async function readText(body: Readable, maxBytes: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += (chunk as Buffer).length;
+    if (length > maxBytes) {
+      body.destroy();
+      throw new BodyTooLargeError(maxBytes);
+    }
+    parts.push(chunk as Buffer);
+  }
+  return utf8.decode(Buffer.concat(parts, length));
 }
 
 /** What a failed answer says, for its classifier: a body cut short gives what came before the cut. */

@@ -17,6 +17,8 @@ export interface TokenGrant {
 
 /** Providers that send no `expires_in` (none should): an hour, the usual lifetime. */
 const ASSUMED_LIFETIME_S = 3600;
+/** A token answer is a few kilobytes; one longer than this is not one we read (it fails as not JSON). */
+const TOKEN_BODY_MAX_BYTES = 1024 * 1024;
 
 export interface OAuthError {
   /** RFC 6749 `error`, e.g. `invalid_grant`. */
@@ -57,7 +59,7 @@ export async function requestToken(http: SourceHttp, tokenUrl: string, form: Rec
   });
   let data: unknown;
   try {
-    data = JSON.parse(await response.text());
+    data = JSON.parse(await response.text(TOKEN_BODY_MAX_BYTES));
   } catch {
     throw new SourceProtocolError(`${endpoint} answered ${response.status} with a body that is not JSON`);
   }

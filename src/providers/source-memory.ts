@@ -1,5 +1,6 @@
 import type { RequestBudget } from '../budget/quotas.js';
 import { SourceQuotas } from '../budget/source-quotas.js';
+import { Agent } from 'undici';
 import { RequestRateLimiter } from '../http/rate-limit.js';
 import { TenantPauses } from '../http/tenant-pauses.js';
 import { ServiceAccountKeys } from './google-drive/service-account.js';
@@ -9,7 +10,7 @@ import { TokenCache } from './token-cache.js';
 /**
  * What the sources of one worker remember between activities: who is
  * throttled, the request budgets spent, the access tokens they hold, the
- * service-account keys they read.
+ * service-account keys they read, the connections they keep open.
  * The worker creates one and passes it down with its other dependencies
  * (ActivityDeps); a test creates its own. No source keeps state anywhere else.
  */
@@ -28,9 +29,19 @@ export class SourceMemory {
   readonly budget: RequestBudget | undefined;
   /** What each source call costs, per tenant, project and user. */
   readonly quotas: SourceQuotas;
+  /**
+   * Kept-alive connections to the sources, one pool per origin, that every SourceHttp sends through
+   * (undici's defaults: 10 s to connect, 300 s for a body that stops moving between chunks).
+   */
+  readonly connections = new Agent();
 
   constructor(options: { budget?: RequestBudget | undefined; quotas?: SourceQuotas } = {}) {
     this.budget = options.budget;
     this.quotas = options.quotas ?? new SourceQuotas();
+  }
+
+  /** Closes the connections once nothing sends any more (the worker has stopped). */
+  close(): Promise<void> {
+    return this.connections.close();
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BudgetTable } from '../../src/budget/budget-table.js';
 import type { GrantPriority, QuotaBucket } from '../../src/budget/quotas.js';
@@ -30,12 +31,15 @@ const config = testConfig();
 const db = createDatabase(config.databaseUrl, 4);
 const table = new BudgetTable(db);
 let graph: GraphEmulator;
+/** The connections of the workers' SourceHttp built here by hand (a worker's SourceMemory holds its own). */
+const connections = new Agent();
 
 beforeAll(async () => {
   await migrateToLatest(db);
   graph = await startGraphEmulator();
 });
 afterAll(async () => {
+  await connections.close();
   await graph.close();
   await db.destroy();
 });
@@ -298,6 +302,7 @@ describe('Drive: one user, two workers', () => {
           tenantKey: `google-drive:${DEFAULT_USER}`,
           pauses: new TenantPauses(),
           rateLimiter: new RequestRateLimiter(),
+          dispatcher: connections,
           budget: new SharedRequestBudget({ table, clock }),
           costs: quotas.drive(project, DEFAULT_USER),
           auth: { getAccessToken: () => Promise.resolve(token) },

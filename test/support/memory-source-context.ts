@@ -136,7 +136,7 @@ export function memorySourceContext(
     items: memoryItemParents(itemMap, relistMap),
     logger: createLogger('silent'),
     memory,
-    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts }),
+    makeHttp: (opts) => new SourceHttp({ baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, pauses: memory.pauses, rateLimiter: memory.rates, ...options.http, ...opts, dispatcher: options.http?.dispatcher ?? memory.connections }),
     credentials: {
       updateConnectorConfig(patch) {
         configPatches.push(patch);

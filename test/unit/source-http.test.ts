@@ -2,6 +2,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
+import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CursorExpiredError,
@@ -75,6 +76,9 @@ const destroySocket: Handler = (req) => {
   req.socket.destroy();
 };
 
+/** The connections of one worker, shared by every client as a worker's SourceMemory shares them. */
+const connections = new Agent();
+
 /** The pauses of one worker: every client of a test shares them, as a worker's do. */
 let pauses = new TenantPauses();
 beforeEach(() => {
@@ -82,7 +86,7 @@ beforeEach(() => {
 });
 
 function client(options: Partial<SourceHttpOptions> = {}): SourceHttp {
-  return new SourceHttp({ tenantKey: 'tenant-a', pauses, rateLimiter: new RequestRateLimiter(), baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
+  return new SourceHttp({ tenantKey: 'tenant-a', pauses, rateLimiter: new RequestRateLimiter(), dispatcher: connections, baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 5_000, ...options });
 }
 
 /** Hands out `old-token` until asked to refresh, then `new-token`. */
@@ -123,6 +127,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await connections.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
@@ -164,6 +169,20 @@ describe('SourceHttp.json', () => {
     const packed = gzipSync(JSON.stringify({ value: [{ id: 'a' }] }));
     const url = route('/packed-json', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(packed));
     expect((await client().json(url)).data).toEqual({ value: [{ id: 'a' }] });
+  });
+
+  it('parses a JSON body that starts with a byte-order mark', async () => {
+    const url = route('/bom-json', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')])));
+    expect((await client().json(url)).data).toEqual({ a: 1 });
+  });
+
+  it('stops reading a JSON body past 64 MiB (a compression bomb) with a SourceProtocolError, not the worker\'s memory', async () => {
+    // 65 MiB of spaces in about 65 KB of gzip.
+    const bomb = gzipSync(Buffer.alloc(65 * 1024 * 1024, 0x20));
+    const url = route('/bomb', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb));
+    const error = await caught(client({ maxAttempts: 1 }).json(`${url}?token=SECRET`));
+    expect(error).toBeInstanceOf(SourceProtocolError);
+    expect((error as Error).message).toBe(`GET ${base}/bomb answered 200 with a body over 64 MiB, more than any page of a listing`);
   });
 
   it('turns a 200 whose body is not JSON into a SourceProtocolError that quotes the body but not the query', async () => {
